@@ -1,0 +1,26 @@
+"""The ``crosshub`` command: one typer app; each command group lives in its own module and is
+registered here, so the CLI stays a thin wiring layer over the rooms (graph, policies, connectors).
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="crosshub",
+    help="CROSS Hub: the intelligence-sharing hub of a CROSS.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold secrets
+)
+
+
+def _register() -> None:
+    # Imported here, not at module top, so `import hub.cli` stays cheap and side-effect free.
+    from hub.cli import dev, neo4j, token
+
+    app.add_typer(neo4j.app, name="neo4j")
+    app.add_typer(token.app, name="token")
+    app.command("dev")(dev.dev)
+
+
+_register()

@@ -1,0 +1,111 @@
+"""The one error hierarchy of CROSS Hub.
+
+Every room (graph, policies, connectors, hub) raises these; the web edge maps them to HTTP once
+(``hub.app``), and connectors read the same codes back from the hub's answers. ``message`` is what a
+person reads, so it is in French; ``code`` is stable and machine-readable.
+
+Whose fault: ``retryable`` is True only when the same request may succeed later unchanged
+(the graph is down, a source answered 5xx) — never for the caller's bad input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CrossHubError(Exception):
+    """Base of every error we raise on purpose."""
+
+    status_code: int = 500
+    code: str = "internal_error"
+    retryable: bool = False
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class InvalidInput(CrossHubError):
+    """The caller sent something we refuse; ``details`` names each field and reason."""
+
+    status_code = 422
+    code = "invalid_input"
+
+
+class MissingJustification(InvalidInput):
+    """A consultation of personal data without the justification Art. 25 requires."""
+
+    status_code = 400
+    code = "missing_justification"
+
+
+class PayloadTooLarge(CrossHubError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class NotAuthenticated(CrossHubError):
+    status_code = 401
+    code = "not_authenticated"
+
+
+class Forbidden(CrossHubError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(CrossHubError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(CrossHubError):
+    status_code = 409
+    code = "conflict"
+
+
+class ReplayDetected(Conflict):
+    code = "replay_detected"
+
+
+class TooManyRequests(CrossHubError):
+    status_code = 429
+    code = "too_many_requests"
+    retryable = True
+
+
+class GraphUnavailable(CrossHubError):
+    """The graph could not be reached or answered a transient error: retry later."""
+
+    status_code = 503
+    code = "graph_unavailable"
+    retryable = True
+
+
+class SourceError(CrossHubError):
+    """A connector's source failed (5xx, timeout, slow page): the source's fault, retryable."""
+
+    status_code = 502
+    code = "source_error"
+    retryable = True
+
+
+class SourceRecordInvalid(CrossHubError):
+    """One source record cannot be mapped: the source's data, not retryable; quarantined."""
+
+    status_code = 422
+    code = "source_record_invalid"
+
+
+class ConfigurationError(CrossHubError):
+    """Our own setup is wrong (bad policy file, missing key): our fault, not retryable."""
+
+    status_code = 500
+    code = "configuration_error"

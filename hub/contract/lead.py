@@ -1,0 +1,439 @@
+"""The canonical lead (schema 1.0): what every connector sends and the hub accepts.
+
+Strict by design: unknown fields are refused (so a ``reporter_name`` smuggled in fails loudly),
+times must carry a timezone, identifiers are normalized, persons are keyed pseudonyms with a role
+and descriptors — never names — and the narrative must already be sanitized.
+
+Vocabulary values are stable English codes (API names are English); what a person reads in the
+French UI comes from the ``*_LABELS_FR`` maps.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from hub.contract.normalize import (
+    INSEE_CODE,
+    normalize_phone,
+    normalize_plate,
+    normalize_quantity,
+    raw_identifiers_in,
+    territory_of,
+)
+
+SCHEMA_VERSION = "1.0"
+
+
+class Agency(StrEnum):
+    """Members a CROSS may include (Vosges protocol, domain.md)."""
+
+    POLICE = "police"  # sécurité publique / DIPN
+    GENDARMERIE = "gendarmerie"
+    DOUANES = "douanes"
+    POLICE_JUDICIAIRE = "police_judiciaire"
+    PAF = "paf"  # police aux frontières
+    GIR = "gir"  # groupe interministériel de recherches
+    PREFECTURE = "prefecture"
+    OFAST = "ofast"
+
+
+AGENCY_LABELS_FR: dict[Agency, str] = {
+    Agency.POLICE: "Police nationale",
+    Agency.GENDARMERIE: "Gendarmerie nationale",
+    Agency.DOUANES: "Douanes",
+    Agency.POLICE_JUDICIAIRE: "Police judiciaire",
+    Agency.PAF: "Police aux frontières",
+    Agency.GIR: "GIR",
+    Agency.PREFECTURE: "Préfecture",
+    Agency.OFAST: "OFAST",
+}
+
+
+class LeadKind(StrEnum):
+    CITIZEN_REPORT = "citizen_report"
+    FIELD_INTELLIGENCE = "field_intelligence"
+    SURVEILLANCE = "surveillance"
+    STOP_CHECK = "stop_check"
+    VIDEO_PROTECTION = "video_protection"
+    ARREST = "arrest"
+    SEARCH = "search"
+    SEIZURE = "seizure"
+    LANDLORD_REPORT = "landlord_report"  # social landlords (domain.md, Alençon)
+
+
+LEAD_KIND_LABELS_FR: dict[LeadKind, str] = {
+    LeadKind.CITIZEN_REPORT: "Signalement citoyen",
+    LeadKind.FIELD_INTELLIGENCE: "Renseignement de terrain",
+    LeadKind.SURVEILLANCE: "Surveillance",
+    LeadKind.STOP_CHECK: "Contrôle",
+    LeadKind.VIDEO_PROTECTION: "Vidéoprotection",
+    LeadKind.ARREST: "Interpellation",
+    LeadKind.SEARCH: "Perquisition",
+    LeadKind.SEIZURE: "Saisie",
+    LeadKind.LANDLORD_REPORT: "Signalement bailleur",
+}
+
+
+class SourceChannel(StrEnum):
+    """How the information reached the agency: used for hit rates per channel."""
+
+    CITIZEN_PLATFORM = "citizen_platform"  # masecurite.interieur.gouv.fr / chat
+    PATROL = "patrol"
+    INVESTIGATION = "investigation"
+    INFORMANT = "informant"
+    VIDEO = "video"
+    CUSTOMS_CONTROL = "customs_control"
+    PARTNER = "partner"  # landlords, schools, transport operators
+
+
+class HandlingCode(StrEnum):
+    """SIENA handling codes (domain.md): how a lead may be used."""
+
+    H0 = "H0"  # any law-enforcement purpose
+    H1 = "H1"  # not as evidence in court without the provider's consent
+    H2 = "H2"  # no action without the provider's consent
+    H3 = "H3"  # other restrictions set by the provider
+
+
+HANDLING_ORDER = {HandlingCode.H0: 0, HandlingCode.H1: 1, HandlingCode.H2: 2, HandlingCode.H3: 3}
+
+
+class SourceReliability(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+    X = "X"
+
+
+class InformationCredibility(StrEnum):
+    CONFIRMED = "1"
+    KNOWN_PERSONALLY = "2"
+    NOT_KNOWN_PERSONALLY = "3"
+    CANNOT_BE_JUDGED = "4"
+
+
+class PersonRole(StrEnum):
+    SELLER = "seller"
+    BUYER = "buyer"
+    COURIER = "courier"
+    LOOKOUT = "lookout"  # guetteur
+    SUPPLIER = "supplier"
+    MANAGER = "manager"  # gérant de point de deal
+    DRIVER = "driver"
+    PRODUCER = "producer"  # crack-making site, cannabis grow
+    UNKNOWN = "unknown"
+
+
+class Substance(StrEnum):
+    CANNABIS_RESIN = "cannabis_resin"
+    CANNABIS_HERB = "cannabis_herb"
+    COCAINE = "cocaine"
+    CRACK = "crack"
+    HEROIN = "heroin"
+    KETAMINE = "ketamine"
+    MDMA = "mdma"
+    AMPHETAMINE = "amphetamine"
+    METHAMPHETAMINE = "methamphetamine"
+    SYNTHETIC_CANNABINOID = "synthetic_cannabinoid"
+    LSD = "lsd"
+    OTHER = "other"
+
+
+SUBSTANCE_LABELS_FR: dict[Substance, str] = {
+    Substance.CANNABIS_RESIN: "résine de cannabis",
+    Substance.CANNABIS_HERB: "herbe de cannabis",
+    Substance.COCAINE: "cocaïne",
+    Substance.CRACK: "crack",
+    Substance.HEROIN: "héroïne",
+    Substance.KETAMINE: "kétamine",
+    Substance.MDMA: "MDMA",
+    Substance.AMPHETAMINE: "amphétamine",
+    Substance.METHAMPHETAMINE: "méthamphétamine",
+    Substance.SYNTHETIC_CANNABINOID: "cannabinoïde de synthèse",
+    Substance.LSD: "LSD",
+    Substance.OTHER: "autre",
+}
+
+
+class WeaponKind(StrEnum):
+    HANDGUN = "handgun"
+    LONG_GUN = "long_gun"
+    AUTOMATIC_WEAPON = "automatic_weapon"
+    BLADE = "blade"
+    OTHER = "other"
+
+
+# A keyed pseudonym: "ps1:<key id>:<64 hex of HMAC-SHA-256>". Never a name.
+PSEUDONYM = re.compile(r"^ps1:[a-z0-9][a-z0-9_\-]{0,31}:[0-9a-f]{64}$")
+
+SourceRef = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$")
+]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Plate = Annotated[str, AfterValidator(normalize_plate)]
+PhoneE164 = Annotated[str, AfterValidator(normalize_phone)]
+
+
+def _check_pseudonym(v: str) -> str:
+    if not PSEUDONYM.match(v):
+        raise ValueError(
+            "pseudonyme attendu (ps1:<clé>:<64 hexadécimaux>) : aucun identifiant nominatif n'est admis"
+        )
+    return v
+
+
+Pseudonym = Annotated[str, AfterValidator(_check_pseudonym)]
+
+
+def _no_raw_identifiers(v: str) -> str:
+    found = raw_identifiers_in(v)
+    if found:
+        raise ValueError(
+            "texte non assaini : contient " + ", ".join(found)
+            + " — remplacer par un marqueur typé ([TEL], [EMAIL], [IBAN], [IP])"
+        )
+    return v
+
+
+SanitizedText = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_no_raw_identifiers)]
+SanitizedLabel = Annotated[ShortText, AfterValidator(_no_raw_identifiers)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class GeoPoint(StrictModel):
+    """WGS84 point; must lie in France (metropolitan, Corsica or overseas)."""
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _in_france(self) -> GeoPoint:
+        if territory_of(self.lat, self.lon) is None:
+            raise ValueError(f"point ({self.lat}, {self.lon}) hors du territoire français")
+        return self
+
+
+class Location(StrictModel):
+    insee_code: str = Field(description="Code INSEE de la commune (5 caractères, 2A/2B en Corse)")
+    commune: ShortText
+    address: SanitizedLabel | None = None
+    place_label: SanitizedLabel | None = Field(
+        default=None, description="Lieu-dit ou repère (« hall 3, place Cassin »)"
+    )
+    point: GeoPoint | None = None
+
+    @field_validator("insee_code")
+    @classmethod
+    def _insee(cls, v: str) -> str:
+        v = v.upper()
+        if not INSEE_CODE.match(v):
+            raise ValueError("code INSEE invalide : 5 caractères (chiffres, ou 2A/2B pour la Corse)")
+        return v
+
+    @property
+    def departement(self) -> str:
+        return self.insee_code[:3] if self.insee_code.startswith("97") else self.insee_code[:2]
+
+
+class Vehicle(StrictModel):
+    plate: Plate | None = None
+    make: ShortText | None = None
+    model: ShortText | None = None
+    colour: ShortText | None = None
+    kind: Literal["car", "van", "truck", "motorbike", "scooter", "e_scooter", "bicycle", "other"] = "car"
+
+    @model_validator(mode="after")
+    def _something(self) -> Vehicle:
+        if not (self.plate or self.make or self.model):
+            raise ValueError("un véhicule doit avoir au moins une immatriculation, une marque ou un modèle")
+        return self
+
+
+class PhysicalDescription(StrictModel):
+    sex: Literal["male", "female", "unknown"] = "unknown"
+    apparent_age_min: int | None = Field(default=None, ge=10, le=100)
+    apparent_age_max: int | None = Field(default=None, ge=10, le=100)
+    height_cm: int | None = Field(default=None, ge=100, le=230)
+    build: Literal["slim", "medium", "heavy", "athletic"] | None = None
+    clothing: SanitizedLabel | None = None
+    distinctive_marks: SanitizedLabel | None = None
+
+    @model_validator(mode="after")
+    def _ages(self) -> PhysicalDescription:
+        if (self.apparent_age_min and self.apparent_age_max
+                and self.apparent_age_min > self.apparent_age_max):
+            raise ValueError("âge apparent minimal supérieur au maximal")
+        return self
+
+
+class PersonRef(StrictModel):
+    """A person as a keyed pseudonym. ``aliases`` carry the same identity under earlier linkage
+    keys, so links made before a key rotation stay resolvable."""
+
+    pseudonym: Pseudonym
+    aliases: list[Pseudonym] = Field(default_factory=list, max_length=4)
+    role: PersonRole = PersonRole.UNKNOWN
+    description: PhysicalDescription | None = None
+
+
+class SubstanceQuantity(StrictModel):
+    substance: Substance
+    quantity: Decimal | None = Field(default=None, description="Quantité dans l'unité donnée")
+    unit: str = "g"
+
+    @model_validator(mode="after")
+    def _normalize(self) -> SubstanceQuantity:
+        if self.quantity is None:
+            return self
+        value, unit = normalize_quantity(self.quantity, self.unit)
+        object.__setattr__(self, "quantity", value)
+        object.__setattr__(self, "unit", unit)
+        return self
+
+
+class Weapon(StrictModel):
+    kind: WeaponKind
+    count: int = Field(default=1, ge=1, le=10_000)
+
+
+class Seizure(StrictModel):
+    """What was seized during this lead's action (seizure, search, arrest)."""
+
+    substances: list[SubstanceQuantity] = Field(default_factory=list, max_length=50)
+    cash_eur: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
+    weapons: list[Weapon] = Field(default_factory=list, max_length=50)
+    packaging_material: bool = False
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Seizure:
+        if not (self.substances or self.cash_eur or self.weapons or self.packaging_material):
+            raise ValueError("une saisie doit comporter au moins un produit, du numéraire ou une arme")
+        return self
+
+
+class DealPoint(StrictModel):
+    """A known point de deal, identified by commune and label."""
+
+    insee_code: str
+    label: SanitizedLabel
+
+    _insee = field_validator("insee_code")(Location._insee.__func__)  # type: ignore[attr-defined]
+
+
+class Lead(StrictModel):
+    """One lead from one agency, at one version. Identity: (source_agency, source_ref)."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    source_agency: Agency
+    source_ref: SourceRef = Field(description="Référence du connecteur à la source")
+    version: int = Field(default=1, ge=1, le=1_000_000)
+    kind: LeadKind
+    channel: SourceChannel
+    observed_at: AwareDatetime | None = None
+    reported_at: AwareDatetime
+    location: Location | None = None
+    deal_point: DealPoint | None = None
+    vehicles: list[Vehicle] = Field(default_factory=list, max_length=50)
+    persons: list[PersonRef] = Field(default_factory=list, max_length=100)
+    phones: list[PhoneE164] = Field(default_factory=list, max_length=50)
+    substances: list[Substance] = Field(
+        default_factory=list, max_length=20, description="Produits mentionnés (hors saisie)"
+    )
+    seizure: Seizure | None = None
+    narrative: SanitizedText = ""
+    handling_code: HandlingCode = HandlingCode.H0
+    source_reliability: SourceReliability = SourceReliability.X
+    information_credibility: InformationCredibility = InformationCredibility.CANNOT_BE_JUDGED
+    # Originator control: restrict to named agencies (empty = the CROSS's members per policy),
+    # embargo until a date.
+    restricted_to: list[Agency] = Field(default_factory=list, max_length=10)
+    embargo_until: AwareDatetime | None = None
+
+    @property
+    def lead_id(self) -> str:
+        return lead_id(self.source_agency, self.source_ref)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Lead:
+        if self.observed_at and self.observed_at > self.reported_at:
+            raise ValueError("observed_at postérieur à reported_at")
+        if self.seizure and self.kind not in {
+            LeadKind.SEIZURE, LeadKind.SEARCH, LeadKind.ARREST, LeadKind.STOP_CHECK
+        }:
+            raise ValueError(f"une saisie n'est admise que pour une interpellation, perquisition, "
+                             f"saisie ou un contrôle, pas pour « {self.kind.value} »")
+        if self.kind == LeadKind.SEIZURE and not self.seizure:
+            raise ValueError("une piste de type saisie doit décrire la saisie (champ seizure)")
+        if len(set(self.phones)) != len(self.phones):
+            raise ValueError("numéro de téléphone en double dans phones")
+        seen = set()
+        for p in self.persons:
+            if p.pseudonym in seen:
+                raise ValueError("pseudonyme en double dans persons")
+            seen.add(p.pseudonym)
+        return self
+
+
+def lead_id(agency: Agency | str, source_ref: str) -> str:
+    """The hub-wide id of a lead: stable across versions."""
+    return f"{Agency(agency).value}:{source_ref}"
+
+
+class LeadBatch(BaseModel):
+    """The ingest request body. Items are validated one by one (see ``hub.routers.leads``), so
+    this envelope takes them raw."""
+
+    model_config = ConfigDict(extra="forbid")
+    leads: list[dict] = Field(min_length=1)
+
+
+class ItemOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"  # replay of the version already held
+    STALE = "stale"  # older than the version held: ignored
+    REJECTED = "rejected"
+
+
+class ItemError(BaseModel):
+    field: str = Field(description="Chemin exact du champ, p. ex. leads[3].vehicles[0].plate")
+    reason: str
+
+
+class ItemResult(BaseModel):
+    index: int
+    lead_id: str | None = None
+    outcome: ItemOutcome
+    version: int | None = None
+    held_version: int | None = Field(default=None, description="Version déjà détenue (stale)")
+    errors: list[ItemError] = Field(default_factory=list)
+
+
+class IngestResponse(BaseModel):
+    accepted: int
+    rejected: int
+    results: list[ItemResult]
+
+
+def utc_now() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)

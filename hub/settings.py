@@ -1,0 +1,88 @@
+"""The hub's one settings object: frozen, read from the environment (prefix ``CROSSHUB_``) and,
+for the graph connection, from the conventional ``NEO4J_URI``/``NEO4J_USER``/``NEO4J_PASSWORD``.
+
+Secrets are ``SecretStr`` so they never print in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".crosshub"
+
+
+class Settings(BaseSettings):
+    """Everything the hub needs to start. Build it once; pass it to ``create_app``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CROSSHUB_",
+        frozen=True,
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # Where the project keeps its local state: the cached Neo4j runtime, the local server's
+    # store, the generated password, signing keys and the audit log.
+    data_dir: Path = Field(default_factory=_default_data_dir)
+
+    # An external Neo4j (cluster, Aura...). When unset, the hub uses the local server that
+    # ``crosshub neo4j start`` provisions under ``data_dir``.
+    neo4j_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("NEO4J_URI", "CROSSHUB_NEO4J_URI")
+    )
+    neo4j_user: str = Field(
+        default="neo4j", validation_alias=AliasChoices("NEO4J_USER", "CROSSHUB_NEO4J_USER")
+    )
+    neo4j_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NEO4J_PASSWORD", "CROSSHUB_NEO4J_PASSWORD"),
+    )
+    neo4j_database: str = "neo4j"
+
+    # Local embedded-default server.
+    neo4j_version: str = "5.26.30"
+    neo4j_heap: str = "512m"
+    neo4j_pagecache: str = "256m"
+
+    # Ingest bounds: a batch beyond this many leads is refused with 413.
+    max_batch_size: int = Field(default=5000, ge=1, le=50_000)
+    # Raw request body bound (bytes), checked before parsing.
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Leads written per Neo4j transaction inside one ingest request.
+    write_chunk_size: int = Field(default=2000, ge=1, le=20_000)
+
+    # Network reads.
+    max_network_nodes: int = Field(default=500, ge=10, le=10_000)
+
+    # Radius, in metres, within which two observed points are one Location.
+    location_merge_radius_m: float = Field(default=50.0, gt=0, le=1000)
+
+    # The CROSS this hub serves: département code (Doubs = 25).
+    cross_departement: str = "25"
+
+    # Connector request signatures: accepted clock skew and nonce lifetime, seconds.
+    signature_max_skew_s: int = Field(default=300, ge=10, le=3600)
+
+    # Short-lived access tokens issued at login (minutes).
+    access_token_ttl_min: int = Field(default=30, ge=1, le=24 * 60)
+
+    @property
+    def neo4j_home(self) -> Path:
+        return self.data_dir / "neo4j"
+
+    @property
+    def audit_dir(self) -> Path:
+        return self.data_dir / "audit"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def uses_local_neo4j(self) -> bool:
+        return self.neo4j_uri is None
