@@ -1,0 +1,110 @@
+"""The types a connector exchanges with the framework.
+
+A connector writes only ``collect`` (source → ``SourceRecord``) and ``map`` (``SourceRecord`` →
+``DraftLead``). A ``DraftLead`` still holds raw identities — the persons' names, the reporter's
+contact details, the names the source knows — because only the framework's sanitize and
+pseudonymize steps may turn them into what leaves the connector (``hub.contract.lead.Lead``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.contract.lead import (
+    Agency,
+    DealPoint,
+    HandlingCode,
+    InformationCredibility,
+    LeadKind,
+    Location,
+    PersonRole,
+    PhysicalDescription,
+    Seizure,
+    SourceChannel,
+    SourceReliability,
+    Substance,
+    Vehicle,
+)
+
+
+class SourceRecord(BaseModel):
+    """One record as the source gave it. ``cursor`` is the source position just after it, so the
+    framework can advance the cursor once the record is safely in the outbox."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_id: str = Field(description="The source's own id of the record (stable across runs)")
+    cursor: str
+    raw: dict[str, Any]
+
+
+class RawPerson(BaseModel):
+    """A person as the source knows them. Never leaves the connector: pseudonymized by the
+    framework from ``normalize_identity(last_name, first_name, birth_date)``."""
+
+    last_name: str
+    first_name: str
+    birth_date: date | None = None
+    role: PersonRole = PersonRole.UNKNOWN
+    description: PhysicalDescription | None = None
+
+
+class ReporterIdentity(BaseModel):
+    """Who reported (citizen platform): dropped by sanitization, used only to scrub free text."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    ip_address: str | None = None
+    account_id: str | None = None
+
+
+class DraftLead(BaseModel):
+    """What ``map`` returns: the canonical lead's fields, with raw persons and raw free text."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    source_ref: str
+    version: int = 1
+    kind: LeadKind
+    channel: SourceChannel
+    observed_at: datetime | None = None
+    reported_at: datetime
+    location: Location | None = None
+    deal_point: DealPoint | None = None
+    vehicles: list[Vehicle] = Field(default_factory=list)
+    persons: list[RawPerson] = Field(default_factory=list)
+    phones: list[str] = Field(default_factory=list)
+    substances: list[Substance] = Field(default_factory=list)
+    seizure: Seizure | None = None
+    narrative_raw: str = ""
+    handling_code: HandlingCode = HandlingCode.H0
+    source_reliability: SourceReliability = SourceReliability.X
+    information_credibility: InformationCredibility = InformationCredibility.CANNOT_BE_JUDGED
+    restricted_to: list[Agency] = Field(default_factory=list)
+    embargo_until: datetime | None = None
+    # Raw identities: scrubbed from free text, then dropped.
+    reporter: ReporterIdentity | None = None
+    known_names: list[str] = Field(default_factory=list, description="Names to scrub from text")
+
+
+class ConnectorSettings(BaseSettings):
+    """Base of every connector's typed settings (env prefix set per connector)."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    hub_url: str = "http://127.0.0.1:8000"
+    hub_token: SecretStr | None = None
+    agency: Agency
+    state_dir: str = Field(description="Cursor, outbox, quarantine and run records live here")
+    signing_key_path: str = Field(description="Ed25519 private key (PEM, 0600)")
+    linkage_key_id: str = "k1"
+    linkage_key: SecretStr
+    previous_linkage_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    batch_size: int = 500
+    schedule_interval_s: int | None = 300
+    schedule_cron: str | None = None

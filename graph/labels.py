@@ -1,0 +1,105 @@
+"""The allow-list of node labels, relationship types and entity kinds.
+
+Cypher cannot take a label or relationship type as a parameter, so any label that reaches a
+query string must come from here (graphiti's rule): user input selects a member of these enums,
+never text that is pasted into Cypher.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Label(StrEnum):
+    LEAD = "Lead"
+    AGENCY = "Agency"
+    LOCATION = "Location"
+    COMMUNE = "Commune"
+    VEHICLE = "Vehicle"
+    PERSON = "Person"
+    PHONE = "Phone"
+    SEIZURE = "Seizure"
+    SUBSTANCE = "Substance"
+    DEAL_POINT = "DealPoint"
+    # Hub bookkeeping, never returned by analysis reads.
+    USER = "User"
+    API_TOKEN = "ApiToken"
+    CONNECTOR_KEY = "ConnectorKey"
+    NONCE = "Nonce"
+    CONNECTOR_RUN = "ConnectorRun"
+    SCHEMA = "SchemaVersion"
+
+
+class Rel(StrEnum):
+    PROVIDED_BY = "PROVIDED_BY"  # Lead -> Agency (the originator)
+    AT = "AT"  # Lead|Seizure|DealPoint -> Location
+    IN_COMMUNE = "IN_COMMUNE"  # Location -> Commune
+    MENTIONS_VEHICLE = "MENTIONS_VEHICLE"  # Lead -> Vehicle
+    INVOLVES = "INVOLVES"  # Lead -> Person (role)
+    MENTIONS_PHONE = "MENTIONS_PHONE"  # Lead -> Phone
+    REPORTS_SUBSTANCE = "REPORTS_SUBSTANCE"  # Lead -> Substance (mentioned, not seized)
+    RECORDED = "RECORDED"  # Lead -> Seizure
+    OF_SUBSTANCE = "OF_SUBSTANCE"  # Seizure -> Substance (quantity)
+    CONCERNS = "CONCERNS"  # Lead -> DealPoint
+    SAME_AS = "SAME_AS"  # Person -> Person (pseudonym under an earlier linkage key)
+
+
+class EntityKind(StrEnum):
+    """Kinds an analyst addresses in the API (``/entities/{kind}/{key}``), with their label and
+    key property."""
+
+    VEHICLE = "vehicle"
+    PERSON = "person"
+    PHONE = "phone"
+    LOCATION = "location"
+    COMMUNE = "commune"
+    SEIZURE = "seizure"
+    SUBSTANCE = "substance"
+    DEAL_POINT = "deal_point"
+    AGENCY = "agency"
+
+    @property
+    def label(self) -> Label:
+        return _KIND_LABEL[self]
+
+    @property
+    def key_property(self) -> str:
+        return KEY_PROPERTY[self.label]
+
+
+# The property each label is MERGEd on (and carries a uniqueness constraint).
+KEY_PROPERTY: dict[Label, str] = {
+    Label.LEAD: "lead_id",
+    Label.AGENCY: "code",
+    Label.LOCATION: "key",
+    Label.COMMUNE: "insee_code",
+    Label.VEHICLE: "plate",
+    Label.PERSON: "pseudonym",
+    Label.PHONE: "number",
+    Label.SEIZURE: "seizure_id",
+    Label.SUBSTANCE: "code",
+    Label.DEAL_POINT: "key",
+    Label.USER: "user_id",
+    Label.API_TOKEN: "token_hash",
+    Label.CONNECTOR_KEY: "key_id",
+    Label.NONCE: "value",
+    Label.CONNECTOR_RUN: "run_id",
+    Label.SCHEMA: "name",
+}
+
+_KIND_LABEL: dict[EntityKind, Label] = {
+    EntityKind.VEHICLE: Label.VEHICLE,
+    EntityKind.PERSON: Label.PERSON,
+    EntityKind.PHONE: Label.PHONE,
+    EntityKind.LOCATION: Label.LOCATION,
+    EntityKind.COMMUNE: Label.COMMUNE,
+    EntityKind.SEIZURE: Label.SEIZURE,
+    EntityKind.SUBSTANCE: Label.SUBSTANCE,
+    EntityKind.DEAL_POINT: Label.DEAL_POINT,
+    EntityKind.AGENCY: Label.AGENCY,
+}
+
+LABEL_KIND: dict[str, EntityKind] = {label.value: kind for kind, label in _KIND_LABEL.items()}
+
+# Labels an analysis read may traverse or return.
+ENTITY_LABELS: tuple[str, ...] = tuple(label.value for label in _KIND_LABEL.values())

@@ -1,0 +1,406 @@
+"""Writing leads into the graph: version ordering, entity resolution and linking.
+
+Every statement is UNWIND-batched over a chunk of leads, so a chunk costs a fixed number of round
+trips (about ten) whatever its size, inside one write transaction: a chunk lands whole or not at
+all.
+
+Linking rules (documented in graph/README.md):
+- one Vehicle per normalized plate; one Person per pseudonym (aliases under earlier linkage keys
+  become Person nodes joined by SAME_AS); one Phone per E.164 number; one Substance per code;
+  one DealPoint per (commune, place key);
+- one Location per address key (commune + folded address), else per place label, else per point:
+  a point joins the nearest Location within ``radius_m`` metres (documented default 50 m), else
+  starts a new one; a lead with only a commune links to that commune's ``commune:`` Location;
+- a lead's links are replaced when a newer version arrives; entities stay (retention purges
+  orphans);
+- every relationship carries ``agency`` and ``lead_id``: which agency's lead asserted it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import neo4j
+
+from graph.labels import Label, Rel
+from graph.models import WriteResult
+from hub.contract.lead import ItemOutcome, Lead
+from hub.contract.normalize import place_key
+
+
+def payload_hash(lead: Lead) -> str:
+    """Content hash of a lead version: a replay with the same hash is a no-op."""
+    canonical = json.dumps(lead.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def write_leads(
+    driver: neo4j.Driver,
+    database: str,
+    leads: list[Lead],
+    *,
+    radius_m: float = 50.0,
+    chunk_size: int = 2000,
+) -> list[WriteResult]:
+    """Write leads (already validated) and return one result per input, in input order."""
+    results: list[WriteResult] = []
+    with driver.session(database=database) as session:
+        for start in range(0, len(leads), chunk_size):
+            chunk = leads[start : start + chunk_size]
+            results.extend(session.execute_write(_write_chunk, chunk, radius_m))
+    return results
+
+
+# --- classification ------------------------------------------------------------------------------
+
+
+def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: float) -> list[WriteResult]:
+    hashes = [payload_hash(lead) for lead in chunk]
+    # MERGE + SET write-locks each lead until commit, so two concurrent batches carrying the
+    # same lead are classified one after the other and an older version never overwrites a
+    # newer one. A lead new to the graph gets version 0 until its row is written below.
+    held = {
+        r["lead_id"]: (r["version"], r["hash"])
+        for r in tx.run(
+            "UNWIND $ids AS id MERGE (l:Lead {lead_id: id}) "
+            "ON CREATE SET l.version = 0 "
+            "SET l.last_received_at = $now "
+            "RETURN id AS lead_id, l.version AS version, l.payload_hash AS hash",
+            ids=list({lead.lead_id for lead in chunk}),
+            now=datetime.now(UTC),
+        )
+        if r["version"] > 0
+    }
+    # Items are classified in order, as if sent one by one: a later item of the same lead sees
+    # the earlier one as held. Only each lead's final winner is written. One result per item,
+    # so results[i] answers chunk[i].
+    results: list[WriteResult] = []
+    winners: dict[str, int] = {}
+    for lead, h in zip(chunk, hashes, strict=True):
+        current = held.get(lead.lead_id)
+        if current is None:
+            outcome, held_version = ItemOutcome.CREATED, None
+        elif lead.version > current[0]:
+            outcome, held_version = ItemOutcome.UPDATED, current[0]
+        elif lead.version == current[0]:
+            if h == current[1]:
+                results.append(WriteResult(lead_id=lead.lead_id, outcome=ItemOutcome.UNCHANGED,
+                                           version=lead.version, held_version=current[0]))
+                continue
+            results.append(WriteResult(
+                lead_id=lead.lead_id, outcome=ItemOutcome.REJECTED, version=lead.version,
+                held_version=current[0],
+                reason=f"la version {lead.version} est déjà détenue avec un contenu différent : "
+                       "incrémenter version pour la modifier"))
+            continue
+        else:
+            results.append(WriteResult(lead_id=lead.lead_id, outcome=ItemOutcome.STALE,
+                                       version=lead.version, held_version=current[0]))
+            continue
+        held[lead.lead_id] = (lead.version, h)
+        winners[lead.lead_id] = len(results)
+        results.append(WriteResult(lead_id=lead.lead_id, outcome=outcome, version=lead.version,
+                                   held_version=held_version))
+    to_write = [(chunk[i], hashes[i]) for i in winners.values()]
+    if to_write:
+        _write(tx, to_write, radius_m)
+    return results
+
+
+# --- the writes ----------------------------------------------------------------------------------
+
+
+def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str]], radius_m: float) -> None:
+    now = datetime.now(UTC)
+    lead_rows = [_lead_row(lead, h, now) for lead, h in items]
+    ids = [row["lead_id"] for row in lead_rows]
+
+    # Replace the links of leads we already held (a newer version asserts them afresh).
+    tx.run(
+        "UNWIND $ids AS id MATCH (l:Lead {lead_id: id}) "
+        "CALL (l) { OPTIONAL MATCH (l)-[:RECORDED]->(s:Seizure) DETACH DELETE s } "
+        "CALL (l) { MATCH (l)-[r]->() WHERE type(r) <> 'PROVIDED_BY' DELETE r }",
+        ids=ids,
+    ).consume()
+    tx.run(
+        "UNWIND $rows AS row "
+        "MERGE (l:Lead {lead_id: row.lead_id}) "
+        "ON CREATE SET l.ingested_at = $now "
+        "SET l += row.props, l.updated_at = $now "
+        "MERGE (a:Agency {code: row.agency}) "
+        "MERGE (l)-[:PROVIDED_BY]->(a)",
+        rows=lead_rows,
+        now=now,
+    ).consume()
+
+    leads = [lead for lead, _ in items]
+    location_keys = _resolve_locations(tx, leads, radius_m)
+    _write_locations(tx, leads, location_keys)
+
+    _link_entities(tx, Label.VEHICLE, "plate", Rel.MENTIONS_VEHICLE, [
+        {"lead_id": lead.lead_id, "key": v.plate,
+         "rel": {"agency": lead.source_agency.value, "lead_id": lead.lead_id, "make": v.make,
+                 "model": v.model, "colour": v.colour, "kind": v.kind}}
+        for lead in leads for v in lead.vehicles if v.plate
+    ])
+    _link_entities(tx, Label.PHONE, "number", Rel.MENTIONS_PHONE, [
+        {"lead_id": lead.lead_id, "key": phone,
+         "rel": {"agency": lead.source_agency.value, "lead_id": lead.lead_id}}
+        for lead in leads for phone in lead.phones
+    ])
+    _link_entities(tx, Label.PERSON, "pseudonym", Rel.INVOLVES, [
+        {"lead_id": lead.lead_id, "key": p.pseudonym,
+         "rel": {"agency": lead.source_agency.value, "lead_id": lead.lead_id,
+                 "role": p.role.value, **_description(p)}}
+        for lead in leads for p in lead.persons
+    ])
+    _link_entities(tx, Label.SUBSTANCE, "code", Rel.REPORTS_SUBSTANCE, [
+        {"lead_id": lead.lead_id, "key": s.value,
+         "rel": {"agency": lead.source_agency.value, "lead_id": lead.lead_id}}
+        for lead in leads for s in set(lead.substances)
+    ])
+    _link_entities(tx, Label.DEAL_POINT, "key", Rel.CONCERNS, [
+        {"lead_id": lead.lead_id,
+         "key": f"{lead.deal_point.insee_code}:{place_key(lead.deal_point.label)}",
+         "rel": {"agency": lead.source_agency.value, "lead_id": lead.lead_id},
+         "props": {"label": lead.deal_point.label, "insee_code": lead.deal_point.insee_code}}
+        for lead in leads if lead.deal_point
+    ])
+    alias_rows = [
+        {"key": p.pseudonym, "alias": alias, "agency": lead.source_agency.value,
+         "lead_id": lead.lead_id}
+        for lead in leads for p in lead.persons for alias in p.aliases
+    ]
+    if alias_rows:
+        tx.run(
+            "UNWIND $rows AS row "
+            "MATCH (p:Person {pseudonym: row.key}) "
+            "MERGE (a:Person {pseudonym: row.alias}) "
+            "MERGE (p)-[r:SAME_AS]->(a) "
+            "ON CREATE SET r.agency = row.agency, r.lead_id = row.lead_id",
+            rows=alias_rows,
+        ).consume()
+    _write_seizures(tx, leads, location_keys)
+
+
+def _lead_row(lead: Lead, h: str, now: datetime) -> dict[str, Any]:
+    loc = lead.location
+    unplated = [v.model_dump(mode="json", exclude_none=True) for v in lead.vehicles if not v.plate]
+    props: dict[str, Any] = {
+        "agency": lead.source_agency.value,
+        "source_ref": lead.source_ref,
+        "version": lead.version,
+        "schema_version": lead.schema_version,
+        "kind": lead.kind.value,
+        "channel": lead.channel.value,
+        "observed_at": lead.observed_at,
+        "reported_at": lead.reported_at,
+        "narrative": lead.narrative,
+        "handling_code": lead.handling_code.value,
+        "source_reliability": lead.source_reliability.value,
+        "information_credibility": lead.information_credibility.value,
+        "restricted_to": [a.value for a in lead.restricted_to],
+        "embargo_until": lead.embargo_until,
+        "substances": sorted({s.value for s in lead.substances}),
+        "insee_code": loc.insee_code if loc else None,
+        "departement": loc.departement if loc else None,
+        "unplated_vehicles": json.dumps(unplated, ensure_ascii=False) if unplated else None,
+        "payload_hash": h,
+    }
+    return {"lead_id": lead.lead_id, "agency": lead.source_agency.value, "props": props}
+
+
+def _description(p: Any) -> dict[str, Any]:
+    if p.description is None:
+        return {}
+    d = p.description
+    return {k: v for k, v in {
+        "sex": d.sex, "apparent_age_min": d.apparent_age_min, "apparent_age_max": d.apparent_age_max,
+        "height_cm": d.height_cm, "build": d.build, "clothing": d.clothing,
+        "distinctive_marks": d.distinctive_marks,
+    }.items() if v is not None}
+
+
+def _link_entities(tx: neo4j.ManagedTransaction, label: Label, key: str, rel: Rel,
+                   rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    # label, key and rel come from the allow-list enums, never from input.
+    tx.run(
+        f"UNWIND $rows AS row "
+        f"MATCH (l:Lead {{lead_id: row.lead_id}}) "
+        f"MERGE (e:{label.value} {{{key}: row.key}}) "
+        f"ON CREATE SET e += coalesce(row.props, {{}}) "
+        f"CREATE (l)-[r:{rel.value}]->(e) SET r = row.rel",
+        rows=[{**row, "rel": {k: v for k, v in row["rel"].items() if v is not None}} for row in rows],
+    ).consume()
+
+
+# --- locations -----------------------------------------------------------------------------------
+
+
+def location_key(lead: Lead) -> str | None:
+    """The key of a lead's Location when it is decided by text alone (address, label, commune);
+    None when only a point is known (resolved by distance)."""
+    loc = lead.location
+    if loc is None:
+        return None
+    if loc.address:
+        return f"addr:{loc.insee_code}:{place_key(loc.address)}"
+    if loc.place_label:
+        return f"place:{loc.insee_code}:{place_key(loc.place_label)}"
+    if loc.point:
+        return None
+    return f"commune:{loc.insee_code}"
+
+
+def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    # Equirectangular approximation: exact to well under 1 % at the radii we use (≤ 1 km).
+    lat = math.radians((a[0] + b[0]) / 2)
+    dx = math.radians(b[1] - a[1]) * math.cos(lat)
+    dy = math.radians(b[0] - a[0])
+    return 6_371_000 * math.hypot(dx, dy)
+
+
+def _resolve_locations(tx: neo4j.ManagedTransaction, leads: list[Lead], radius_m: float) -> dict[str, str]:
+    """Map lead_id -> Location key."""
+    keys: dict[str, str] = {}
+    pending: list[tuple[str, float, float]] = []
+    for lead in leads:
+        loc = lead.location
+        if loc is None:
+            continue
+        key = location_key(lead)
+        if key is not None:
+            keys[lead.lead_id] = key
+        else:
+            assert loc.point is not None
+            pending.append((lead.lead_id, loc.point.lat, loc.point.lon))
+    if not pending:
+        return keys
+    nearest = {
+        r["lead_id"]: r["key"]
+        for r in tx.run(
+            "UNWIND $points AS p "
+            "CALL (p) { "
+            "  WITH point({latitude: p.lat, longitude: p.lon}) AS here "
+            "  MATCH (loc:Location) WHERE point.distance(loc.point, here) <= $radius "
+            "  RETURN loc.key AS key ORDER BY point.distance(loc.point, here) LIMIT 1 "
+            "} RETURN p.lead_id AS lead_id, key",
+            points=[{"lead_id": i, "lat": la, "lon": lo} for i, la, lo in pending],
+            radius=radius_m,
+        )
+    }
+    # Points new to the graph: cluster greedily within the batch so two close points sent
+    # together still make one Location.
+    fresh: list[tuple[str, tuple[float, float]]] = []
+    for lead_id, lat, lon in pending:
+        if lead_id in nearest:
+            keys[lead_id] = nearest[lead_id]
+            continue
+        for key, centre in fresh:
+            if _distance_m(centre, (lat, lon)) <= radius_m:
+                keys[lead_id] = key
+                break
+        else:
+            key = f"pt:{lat:.5f}:{lon:.5f}"
+            fresh.append((key, (lat, lon)))
+            keys[lead_id] = key
+    return keys
+
+
+def _write_locations(tx: neo4j.ManagedTransaction, leads: list[Lead], keys: dict[str, str]) -> None:
+    if not keys:
+        return
+    by_key: dict[str, dict[str, Any]] = {}
+    links = []
+    for lead in leads:
+        key = keys.get(lead.lead_id)
+        if key is None:
+            continue
+        loc = lead.location
+        assert loc is not None
+        props = by_key.setdefault(key, {"key": key, "insee_code": loc.insee_code,
+                                        "commune": loc.commune, "departement": loc.departement,
+                                        "props": {}})
+        for name in ("address", "place_label"):
+            value = getattr(loc, name)
+            if value and name not in props["props"]:
+                props["props"][name] = value
+        if loc.point and "lat" not in props:
+            props["lat"], props["lon"] = loc.point.lat, loc.point.lon
+        links.append({"lead_id": lead.lead_id, "key": key, "agency": lead.source_agency.value})
+    tx.run(
+        "UNWIND $rows AS row "
+        "MERGE (loc:Location {key: row.key}) "
+        "ON CREATE SET loc += row.props, loc.insee_code = row.insee_code, loc.commune = row.commune "
+        "SET loc.point = CASE WHEN loc.point IS NULL AND row.lat IS NOT NULL "
+        "    THEN point({latitude: row.lat, longitude: row.lon}) ELSE loc.point END "
+        "MERGE (c:Commune {insee_code: row.insee_code}) "
+        "ON CREATE SET c.name = row.commune, c.departement = row.departement "
+        "MERGE (loc)-[:IN_COMMUNE]->(c)",
+        rows=list(by_key.values()),
+    ).consume()
+    tx.run(
+        "UNWIND $rows AS row "
+        "MATCH (l:Lead {lead_id: row.lead_id}) MATCH (loc:Location {key: row.key}) "
+        "CREATE (l)-[:AT {agency: row.agency, lead_id: row.lead_id}]->(loc)",
+        rows=links,
+    ).consume()
+
+
+# --- seizures ------------------------------------------------------------------------------------
+
+
+def _write_seizures(tx: neo4j.ManagedTransaction, leads: Iterable[Lead], keys: dict[str, str]) -> None:
+    rows, substance_rows = [], []
+    for lead in leads:
+        s = lead.seizure
+        if s is None:
+            continue
+        seizure_id = f"{lead.lead_id}:seizure"
+        rows.append({
+            "lead_id": lead.lead_id, "seizure_id": seizure_id, "agency": lead.source_agency.value,
+            "location_key": keys.get(lead.lead_id),
+            "props": {
+                "cash_eur": float(s.cash_eur) if s.cash_eur is not None else None,
+                "weapons": json.dumps([w.model_dump(mode="json") for w in s.weapons]) if s.weapons else None,
+                "weapon_count": sum(w.count for w in s.weapons),
+                "packaging_material": s.packaging_material,
+                "seized_at": lead.observed_at or lead.reported_at,
+                "agency": lead.source_agency.value,
+            },
+        })
+        for q in s.substances:
+            substance_rows.append({
+                "seizure_id": seizure_id, "code": q.substance.value,
+                "rel": {"agency": lead.source_agency.value, "lead_id": lead.lead_id,
+                        "quantity": float(q.quantity) if q.quantity is not None else None,
+                        "unit": q.unit if q.quantity is not None else None},
+            })
+    if not rows:
+        return
+    tx.run(
+        "UNWIND $rows AS row "
+        "MATCH (l:Lead {lead_id: row.lead_id}) "
+        "CREATE (s:Seizure {seizure_id: row.seizure_id}) SET s += row.props "
+        "CREATE (l)-[:RECORDED {agency: row.agency, lead_id: row.lead_id}]->(s) "
+        "WITH s, row WHERE row.location_key IS NOT NULL "
+        "MATCH (loc:Location {key: row.location_key}) "
+        "CREATE (s)-[:AT {agency: row.agency, lead_id: row.lead_id}]->(loc)",
+        rows=rows,
+    ).consume()
+    if substance_rows:
+        tx.run(
+            "UNWIND $rows AS row "
+            "MATCH (s:Seizure {seizure_id: row.seizure_id}) "
+            "MERGE (sub:Substance {code: row.code}) "
+            "CREATE (s)-[r:OF_SUBSTANCE]->(sub) SET r = row.rel",
+            rows=[{**r, "rel": {k: v for k, v in r["rel"].items() if v is not None}}
+                  for r in substance_rows],
+        ).consume()

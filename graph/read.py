@@ -1,0 +1,277 @@
+"""The reads of linked leads: one lead, and the network around an entity.
+
+Every read takes an ``AccessFilter`` (graph/access.py) and evaluates it inside the query: leads
+the caller may not read are never projected, properties they may not see are never fetched, and
+leads they may only know of come back as hit counts per agency. Network expansion never passes
+through a lead the caller cannot read, so nothing is learnt through a hidden node.
+
+Reads run in read transactions (``execute_read``) so a cluster routes them to secondaries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import neo4j
+
+from graph.access import HIT, NONE, AccessFilter
+from graph.labels import LABEL_KIND, EntityKind, Label
+from graph.models import (
+    Hit,
+    LeadView,
+    LocationView,
+    Network,
+    NetworkEdge,
+    NetworkNode,
+    PersonView,
+    PointView,
+    SeizedSubstanceView,
+    SeizureView,
+    VehicleView,
+)
+from hub.contract.errors import InvalidInput, NotFound
+from hub.contract.normalize import normalize_phone, normalize_plate
+
+# Entities shared by so many leads that expanding through them says nothing (every lead links to
+# its agency; thousands to "cannabis resin"): shown as nodes, never expanded unless the anchor.
+NON_EXPANDING = {Label.AGENCY.value, Label.SUBSTANCE.value, Label.COMMUNE.value}
+
+# Relationship properties shown on a link chart edge (agency and lead_id are fields of their own).
+EDGE_PROPERTIES = {"role", "quantity", "unit", "make", "model", "colour"}
+
+
+def normalize_entity_key(kind: EntityKind, raw: str) -> str:
+    """Normalize a key typed by an analyst the way ingest normalized it."""
+    try:
+        if kind is EntityKind.VEHICLE:
+            return normalize_plate(raw)
+        if kind is EntityKind.PHONE:
+            return normalize_phone(raw)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), details=[{"field": "key", "reason": str(exc)}]) from exc
+    return raw
+
+
+# --- one lead ------------------------------------------------------------------------------------
+
+
+def get_lead(driver: neo4j.Driver, database: str, lead_id: str, access: AccessFilter) -> LeadView | Hit:
+    """The lead as the caller may see it, or a ``Hit`` if they may only know it exists.
+    Raises NotFound when it does not exist or the caller may not even know of it."""
+
+    def work(tx: neo4j.ManagedTransaction) -> dict[str, Any] | None:
+        record = tx.run(
+            f"MATCH (l:Lead {{lead_id: $lead_id}}) WHERE l.version > 0 "
+            f"WITH l, {access.case_expression} AS access "
+            f"WHERE access <> '{NONE}' "
+            f"RETURN access, {access.projection()} AS lead, "
+            f"CASE WHEN access = '{HIT}' THEN null ELSE {{"
+            f"  location: [(l)-[:AT]->(loc:Location) | loc {{.key, .insee_code, .commune, .address, .place_label, .point}}][0],"
+            f"  deal_point: [(l)-[:CONCERNS]->(dp:DealPoint) | dp {{.key, .label, .insee_code}}][0],"
+            f"  vehicles: [(l)-[r:MENTIONS_VEHICLE]->(v:Vehicle) | r {{plate: v.plate, .make, .model, .colour, .kind}}],"
+            f"  persons: [(l)-[r:INVOLVES]->(p:Person) | r {{pseudonym: p.pseudonym, .*}}],"
+            f"  phones: [(l)-[:MENTIONS_PHONE]->(ph:Phone) | ph.number],"
+            f"  seizure: [(l)-[:RECORDED]->(s:Seizure) | s {{.seizure_id, .cash_eur, .weapons, .packaging_material,"
+            f"     substances: [(s)-[q:OF_SUBSTANCE]->(sub:Substance) | {{substance: sub.code, quantity: q.quantity, unit: q.unit}}]}}][0]"
+            f"}} END AS links",
+            lead_id=lead_id,
+            **access.params,
+        ).single()
+        return record.data() if record else None
+
+    data = _read(driver, database, work)
+    if data is None:
+        raise NotFound(f"piste inconnue : {lead_id}")
+    lead = data["lead"]
+    if data["access"] == HIT:
+        return Hit(entity=f"lead:{lead_id}", agency=lead["agency"], lead_count=1,
+                   contact=access.contacts.get(lead["agency"]))
+    return _lead_view(lead, data["links"], data["access"], access)
+
+
+def _read(driver: neo4j.Driver, database: str, work: Any) -> Any:
+    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+        return session.execute_read(work)
+
+
+def _lead_view(lead: dict[str, Any], links: dict[str, Any], level: str, access: AccessFilter) -> LeadView:
+    loc = links.get("location")
+    location = None
+    if loc:
+        point = loc.pop("point", None)
+        location = LocationView(**loc, point=PointView(lat=point.y, lon=point.x) if point else None)
+    persons = []
+    for p in links.get("persons", []):
+        pseudonym = p.pop("pseudonym")
+        role = p.pop("role", None)
+        for bookkeeping in ("agency", "lead_id"):
+            p.pop(bookkeeping, None)
+        persons.append(PersonView(pseudonym=pseudonym, role=role, description=p))
+    seizure = None
+    if links.get("seizure"):
+        s = links["seizure"]
+        seizure = SeizureView(
+            seizure_id=s["seizure_id"], cash_eur=s.get("cash_eur"),
+            weapons=json.loads(s["weapons"]) if s.get("weapons") else [],
+            packaging_material=bool(s.get("packaging_material")),
+            substances=[SeizedSubstanceView(**q) for q in s.get("substances", [])],
+        )
+    vehicles = [VehicleView(**{k: v for k, v in veh.items() if v is not None})
+                for veh in links.get("vehicles", [])]
+    if lead.get("unplated_vehicles"):
+        vehicles += [VehicleView(**v) for v in json.loads(lead["unplated_vehicles"])]
+    values = {k: _native(v) for k, v in lead.items() if k != "unplated_vehicles"}
+    return LeadView(
+        **{k: v for k, v in values.items() if k not in {"agency", "insee_code"} and v is not None},
+        source_agency=lead["agency"],
+        location=location,
+        deal_point=links.get("deal_point"),
+        vehicles=vehicles,
+        persons=persons,
+        phones=links.get("phones", []),
+        seizure=seizure,
+        access="full" if level == "full" else "redacted",
+        redacted=access.redacted_properties(level),
+    )
+
+
+def _native(value: Any) -> Any:
+    return value.to_native() if hasattr(value, "to_native") else value
+
+
+# --- network -------------------------------------------------------------------------------------
+
+
+def network(
+    driver: neo4j.Driver,
+    database: str,
+    kind: EntityKind,
+    key: str,
+    depth: int,
+    access: AccessFilter,
+    *,
+    max_nodes: int = 500,
+) -> Network:
+    """The leads and entities linked to an entity, ``depth`` lead-hops out (1 to 3): depth 1 is
+    the entity's leads and what they mention; depth 2 adds the leads on those entities, and so
+    on. Ready to draw as a link chart."""
+    if not 1 <= depth <= 3:
+        raise InvalidInput("profondeur hors bornes : 1 à 3",
+                           details=[{"field": "depth", "reason": "doit être comprise entre 1 et 3"}])
+    label = kind.label.value
+    key_prop = kind.key_property
+
+    def work(tx: neo4j.ManagedTransaction) -> Network:
+        anchor = tx.run(
+            f"MATCH (e:{label} {{{key_prop}: $key}}) RETURN elementId(e) AS eid, labels(e) AS labels, "
+            f"properties(e) AS props",
+            key=key,
+        ).single()
+        if anchor is None:
+            raise NotFound(f"entité inconnue : {kind.value} {key}")
+        nodes: dict[str, NetworkNode] = {}
+        edges: dict[tuple[str, str, str, str | None], NetworkEdge] = {}
+        hits: dict[tuple[str, str], int] = defaultdict(int)
+        anchor_node = _entity_node(anchor["labels"], anchor["props"])
+        nodes[anchor["eid"]] = anchor_node
+        frontier = [anchor["eid"]]
+        seen_leads: set[str] = set()
+        truncated = False
+        for level in range(depth):
+            if not frontier or truncated:
+                break
+            rows = tx.run(
+                f"UNWIND $frontier AS eid MATCH (e) WHERE elementId(e) = eid "
+                f"MATCH (e)<-[:AT|MENTIONS_VEHICLE|INVOLVES|MENTIONS_PHONE|REPORTS_SUBSTANCE|CONCERNS|RECORDED]-(l:Lead) "
+                f"WHERE l.version > 0 AND NOT elementId(l) IN $seen "
+                f"WITH DISTINCT e, l, {access.case_expression} AS access "
+                f"WHERE access <> '{NONE}' "
+                f"RETURN elementId(e) AS entity_eid, elementId(l) AS lead_eid, access, l.lead_id AS lead_id, l.agency AS agency, "
+                f"CASE WHEN access = '{HIT}' THEN null ELSE {access.projection()} END AS lead, "
+                f"CASE WHEN access = '{HIT}' THEN null ELSE "
+                f"  [(l)-[r]->(x) WHERE NOT x:Agency | {{eid: elementId(x), labels: labels(x), props: properties(x), type: type(r), rel: properties(r)}}] + "
+                f"  [(l)-[:RECORDED]->(s:Seizure)-[r]->(x) | {{from: elementId(s), eid: elementId(x), labels: labels(x), props: properties(x), type: type(r), rel: properties(r)}}] "
+                f"END AS links",
+                frontier=frontier,
+                seen=list(seen_leads),
+                **access.params,
+            )
+            next_frontier: list[str] = []
+            node_id = {eid: n.id for eid, n in nodes.items()}
+            for row in rows:
+                if row["access"] == HIT:
+                    hits[(node_id.get(row["entity_eid"], row["entity_eid"]), row["agency"])] += 1
+                    continue
+                lead_key = f"lead:{row['lead_id']}"
+                if lead_key not in nodes:
+                    if len(nodes) >= max_nodes:
+                        truncated = True
+                        break
+                    nodes[lead_key] = _lead_node(row["lead"], row["access"])
+                    seen_leads.add(row["lead_eid"])
+                # Direct links of the lead come first, so a seizure is a node before its own
+                # links (substances, place) are read.
+                for link in row["links"]:
+                    source_eid = link.get("from") or lead_key
+                    if source_eid not in nodes:
+                        continue
+                    target_eid = link["eid"]
+                    if target_eid not in nodes:
+                        if len(nodes) >= max_nodes:
+                            truncated = True
+                            break
+                        nodes[target_eid] = _entity_node(link["labels"], link["props"])
+                        if not NON_EXPANDING.intersection(link["labels"]) and level + 1 < depth:
+                            next_frontier.append(target_eid)
+                    source, target = nodes[source_eid].id, nodes[target_eid].id
+                    rel = link["rel"] or {}
+                    edges.setdefault((source, target, link["type"], rel.get("lead_id")), NetworkEdge(
+                        source=source, target=target, type=link["type"], agency=rel.get("agency"),
+                        lead_id=rel.get("lead_id"),
+                        properties={k: _native(v) for k, v in rel.items() if k in EDGE_PROPERTIES},
+                    ))
+            frontier = list(dict.fromkeys(next_frontier))
+        return Network(
+            anchor=anchor_node.id,
+            depth=depth,
+            nodes=list(nodes.values()),
+            edges=list(edges.values()),
+            hits=[Hit(entity=entity, agency=agency, lead_count=count, contact=access.contacts.get(agency))
+                  for (entity, agency), count in sorted(hits.items())],
+            truncated=truncated,
+        )
+
+    return _read(driver, database, work)
+
+
+def _entity_node(labels: list[str], props: dict[str, Any]) -> NetworkNode:
+    label = next((lb for lb in labels if lb in LABEL_KIND), labels[0])
+    kind = LABEL_KIND.get(label)
+    key_prop = kind.key_property if kind else "key"
+    key = str(props.get(key_prop))
+    shown = {k: _native(v) for k, v in props.items() if k not in {"point"}}
+    if "point" in props and props["point"] is not None:
+        shown["lat"], shown["lon"] = props["point"].y, props["point"].x
+    return NetworkNode(id=f"{kind.value if kind else label.lower()}:{key}", kind=kind.value if kind else label,
+                       key=key, label=_display(kind, props, key), properties=shown)
+
+
+def _display(kind: EntityKind | None, props: dict[str, Any], key: str) -> str:
+    if kind is EntityKind.PERSON:
+        return f"Personne {key.split(':')[-1][:8]}"  # a pseudonym is unreadable: show a short handle
+    if kind is EntityKind.LOCATION:
+        return props.get("address") or props.get("place_label") or props.get("commune") or key
+    if kind is EntityKind.DEAL_POINT:
+        return f"Point de deal — {props.get('label', key)}"
+    if kind is EntityKind.SEIZURE:
+        return f"Saisie {key.split(':seizure')[0]}"
+    return key
+
+
+def _lead_node(lead: dict[str, Any], level: str) -> NetworkNode:
+    props = {k: _native(v) for k, v in lead.items() if v is not None and k != "unplated_vehicles"}
+    props["access"] = level
+    return NetworkNode(id=f"lead:{lead['lead_id']}", kind="lead", key=lead["lead_id"],
+                       label=f"{lead['kind']} — {lead['agency']}", properties=props)

@@ -1,0 +1,101 @@
+"""The app factory: ``create_app(settings)`` builds the whole hub. The lifespan opens the one
+Neo4j driver of the process, waits for the graph, applies the schema, and closes everything on
+shutdown; nothing connects on import.
+
+Errors are mapped to HTTP here, once: every ``CrossHubError`` becomes its status with
+``{"code", "message", "details"}``; request validation errors become 422 with the exact field
+path and a French reason; a lost graph connection becomes 503 (retryable).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import neo4j
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from graph.access import AccessFilter
+from graph.driver import open_driver, wait_ready
+from graph.identity import Principal
+from graph.schema import apply_schema
+from hub.contract.errors import CrossHubError, GraphUnavailable, InvalidInput
+from hub.contract.validation import field_path, french_reason
+from hub.settings import Settings
+
+log = logging.getLogger("crosshub")
+
+AccessCompiler = Callable[[Principal], AccessFilter]
+
+
+def create_app(settings: Settings, *, access_compiler: AccessCompiler | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        driver = open_driver(settings)
+        try:
+            await run_in_threadpool(wait_ready, driver, settings.neo4j_database, 60)
+            await run_in_threadpool(apply_schema, driver, settings.neo4j_database)
+            app.state.driver = driver
+            yield
+        finally:
+            driver.close()
+
+    app = FastAPI(
+        title="CROSS Hub",
+        version="0.1.0",
+        description="Plateforme de partage du renseignement opérationnel sur les stupéfiants (CROSS).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.access_compiler = access_compiler or _default_access_compiler
+    _install_error_handlers(app)
+
+    from hub.routers import connectors, entities, health, leads
+
+    app.include_router(health.router)
+    app.include_router(leads.router)
+    app.include_router(entities.router)
+    app.include_router(connectors.router)
+    return app
+
+
+def _default_access_compiler(caller: Principal) -> AccessFilter:
+    # Placeholder until the policy engine is wired (access-policy issue).
+    return AccessFilter.unrestricted()
+
+
+def _error_response(exc: CrossHubError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if exc.retryable:
+        headers = {**(headers or {}), "Retry-After": "5"}
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CrossHubError)
+    async def hub_error(_: Request, exc: CrossHubError) -> JSONResponse:
+        return _error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"field": field_path(tuple(e["loc"])), "reason": french_reason(e)}
+                   for e in exc.errors()]
+        return _error_response(InvalidInput("requête invalide", details=details))
+
+    @app.exception_handler(ValidationError)
+    async def body_invalid(_: Request, exc: ValidationError) -> JSONResponse:
+        details = [{"field": field_path(tuple(e["loc"])), "reason": french_reason(e)}
+                   for e in exc.errors()]
+        return _error_response(InvalidInput("données invalides", details=details))
+
+    @app.exception_handler(neo4j.exceptions.ServiceUnavailable)
+    @app.exception_handler(neo4j.exceptions.SessionExpired)
+    @app.exception_handler(neo4j.exceptions.TransientError)
+    async def graph_down(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("graph unavailable: %s", type(exc).__name__)
+        return _error_response(GraphUnavailable("graphe indisponible : réessayer plus tard"))

@@ -1,0 +1,28 @@
+"""What every CLI command that touches the graph needs: the settings and a ready driver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import neo4j
+from rich.console import Console
+
+from graph.driver import open_driver, wait_ready
+from graph.schema import apply_schema
+from hub.settings import Settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def graph_session(settings: Settings | None = None) -> Iterator[tuple[Settings, neo4j.Driver]]:
+    settings = settings or Settings()
+    driver = open_driver(settings)
+    try:
+        wait_ready(driver, settings.neo4j_database, 60)
+        apply_schema(driver, settings.neo4j_database)
+        yield settings, driver
+    finally:
+        driver.close()

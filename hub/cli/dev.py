@@ -1,0 +1,79 @@
+"""``crosshub dev``: the whole hub on this machine with demo data, in one command.
+
+Starts the local Neo4j (unless ``NEO4J_URI`` points elsewhere), applies the schema, loads the
+demo leads with a progress bar, creates one demo user per agency and role, prints the URL and
+the demo tokens, and serves the API on loopback.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub.cli.common import console
+
+DEMO_AGENCIES = ("police", "gendarmerie", "douanes")
+DEMO_ROLES = ("analyst", "coordinator", "auditor", "administrator")
+
+
+def dev(
+    port: Annotated[int, typer.Option(help="Port HTTP (127.0.0.1)")] = 8000,
+    leads: Annotated[int, typer.Option(help="Nombre de pistes de démonstration")] = 600,
+    seed: Annotated[int, typer.Option(help="Graine du générateur")] = 2025,
+    reset: Annotated[bool, typer.Option(help="Vider le graphe avant de charger")] = False,
+    serve: Annotated[bool, typer.Option(help="Servir l'API après le chargement")] = True,
+) -> None:
+    """Run the hub locally with demo data."""
+    import uvicorn
+
+    from connectors.samples.demo import generate_demo_leads
+    from graph import identity
+    from graph.driver import open_driver, reset_database, wait_ready
+    from graph.leads import write_leads
+    from graph.schema import apply_schema
+    from graph.server import LocalNeo4j
+    from hub.app import create_app
+    from hub.settings import Settings
+
+    settings = Settings()
+    if settings.uses_local_neo4j:
+        with console.status("Démarrage de Neo4j (premier lancement : téléchargement via Maven)…"):
+            endpoint = LocalNeo4j(settings).start()
+        console.print(f"Neo4j local : [bold]{endpoint.uri}[/bold]")
+    driver = open_driver(settings)
+    db = settings.neo4j_database
+    try:
+        wait_ready(driver, db, 60)
+        apply_schema(driver, db)
+        if reset:
+            reset_database(driver, db)
+        demo = generate_demo_leads(seed=seed, n=leads)
+        chunk = 200
+        with Progress(TextColumn("Chargement des pistes de démonstration"), BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(), console=console) as progress:
+            task = progress.add_task("demo", total=len(demo))
+            for start in range(0, len(demo), chunk):
+                batch = demo[start : start + chunk]
+                write_leads(driver, db, batch, radius_m=settings.location_merge_radius_m)
+                progress.advance(task, len(batch))
+        tokens = Table("service", "rôle", "utilisateur", "jeton (valable 7 jours)")
+        for agency in DEMO_AGENCIES:
+            for role in DEMO_ROLES:
+                user = identity.upsert_user(driver, db, agency=agency, role=role,
+                                            name=f"demo-{role}",
+                                            contact=f"Permanence CROSS — {agency}")
+                issued = identity.issue_token(driver, db, user.user_id, ttl=timedelta(days=7))
+                tokens.add_row(agency, role, user.user_id, issued.token)
+    finally:
+        driver.close()
+    url = f"http://127.0.0.1:{port}"
+    console.print(tokens)
+    console.print(f"API : [bold]{url}[/bold]  —  documentation : {url}/docs")
+    console.print(f'Exemple : curl -H "Authorization: Bearer <jeton>" '
+                  f"{url}/api/v1/entities/vehicle/<immatriculation>/network?depth=2")
+    if serve:
+        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="info")

@@ -1,0 +1,105 @@
+"""Request-scoped dependencies, handed out as ``Annotated`` aliases: the settings, the one Neo4j
+driver of the process (opened in the app's lifespan), and the authenticated caller.
+
+Nothing here connects on import; everything comes from ``app.state``, filled by ``create_app``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import neo4j
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from graph import identity
+from graph.access import AccessFilter
+from graph.identity import Principal
+from hub.contract.errors import Forbidden, NotAuthenticated
+from hub.contract.signing import load_public_key_pem, verify_request
+from hub.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_driver(request: Request) -> neo4j.Driver:
+    return request.app.state.driver
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DriverDep = Annotated[neo4j.Driver, Depends(get_driver)]
+
+_bearer = HTTPBearer(auto_error=False, description="Jeton d'accès CROSS Hub")
+
+
+async def get_caller(
+    driver: DriverDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise NotAuthenticated("authentification requise : en-tête Authorization: Bearer <jeton>")
+    principal = await run_in_threadpool(
+        identity.principal_for_token, driver, settings.neo4j_database, credentials.credentials
+    )
+    if principal is None:
+        raise NotAuthenticated("jeton inconnu, expiré ou révoqué")
+    return principal
+
+
+CallerDep = Annotated[Principal, Depends(get_caller)]
+
+
+def require_role(*roles: str):
+    """A dependency that admits only callers holding one of ``roles``."""
+
+    async def check(caller: CallerDep) -> Principal:
+        if caller.role not in roles:
+            raise Forbidden(f"rôle « {caller.role} » non autorisé pour cette opération")
+        return caller
+
+    return Depends(check)
+
+
+async def get_access_filter(request: Request, caller: CallerDep) -> AccessFilter:
+    """The caller's read policy compiled into Cypher (see graph/access.py)."""
+    return request.app.state.access_compiler(caller)
+
+
+AccessDep = Annotated[AccessFilter, Depends(get_access_filter)]
+
+
+class VerifiedConnector(BaseModel):
+    key_id: str
+    connector: str
+    agency: str
+
+
+async def verified_connector(request: Request, body: bytes, caller: Principal,
+                             driver: neo4j.Driver, settings: Settings) -> VerifiedConnector:
+    """Admit a push only from a connector identity whose request is signed by a registered key
+    of the same agency, fresh and never seen before (replay-proof)."""
+    if caller.role != "connector":
+        raise Forbidden("seuls les connecteurs versent des pistes")
+    database = settings.neo4j_database
+
+    def lookup(key_id: str):
+        key = identity.get_connector_key(driver, database, key_id)
+        return load_public_key_pem(key.public_key_pem) if key else None
+
+    verified = await run_in_threadpool(
+        verify_request, dict(request.headers), request.method, request.url.path, body, lookup,
+        None, settings.signature_max_skew_s,
+    )
+    key = await run_in_threadpool(identity.get_connector_key, driver, database, verified.key_id)
+    assert key is not None  # verify_request found it a moment ago
+    if key.agency != caller.agency:
+        raise Forbidden(f"la clé {key.key_id} appartient à un connecteur d'un autre service")
+    await run_in_threadpool(identity.consume_nonce, driver, database, verified.nonce,
+                            verified.key_id, timedelta(seconds=2 * settings.signature_max_skew_s))
+    return VerifiedConnector(key_id=key.key_id, connector=key.connector, agency=key.agency)

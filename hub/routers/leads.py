@@ -1,0 +1,103 @@
+"""Lead ingest (``POST /api/v1/leads``) and lead reads (``GET /api/v1/leads/{lead_id}``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request
+from fastapi.concurrency import run_in_threadpool
+
+from graph import leads as graph_leads
+from graph import read as graph_read
+from graph.models import Hit, LeadView
+from hub.contract.batch import validate_items
+from hub.contract.errors import InvalidInput, PayloadTooLarge
+from hub.contract.lead import IngestResponse, ItemError, ItemOutcome, ItemResult
+from hub.deps import AccessDep, CallerDep, DriverDep, SettingsDep, verified_connector
+
+router = APIRouter(prefix="/api/v1", tags=["pistes"])
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"requête trop volumineuse : {declared} octets (maximum {limit})")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"requête trop volumineuse (maximum {limit} octets)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_envelope(body: bytes, max_batch: int) -> list[Any]:
+    try:
+        envelope = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput("corps JSON illisible",
+                           details=[{"field": "(corps)", "reason": f"JSON invalide : {exc}"}]) from exc
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("leads"), list):
+        raise InvalidInput("enveloppe invalide", details=[
+            {"field": "leads", "reason": "liste de pistes attendue : {\"leads\": [...]}"}])
+    extra = sorted(set(envelope) - {"leads"})
+    if extra:
+        raise InvalidInput("enveloppe invalide", details=[
+            {"field": name, "reason": "champ non autorisé"} for name in extra])
+    items = envelope["leads"]
+    if not items:
+        raise InvalidInput("lot vide", details=[{"field": "leads", "reason": "au moins une piste"}])
+    if len(items) > max_batch:
+        raise PayloadTooLarge(
+            f"lot trop grand : {len(items)} pistes (maximum {max_batch})",
+            details=[{"field": "leads", "reason": f"au plus {max_batch} pistes par lot"}],
+        )
+    return items
+
+
+@router.post(
+    "/leads",
+    response_model=IngestResponse,
+    summary="Verser un lot de pistes",
+    description=(
+        "Valide chaque piste séparément (les pistes invalides sont rejetées une à une avec le "
+        "chemin exact du champ et la raison), puis écrit les pistes valides en une transaction. "
+        "Idempotent sur (service, référence source, version)."
+    ),
+)
+async def ingest_leads(request: Request, driver: DriverDep, settings: SettingsDep,
+                       caller: CallerDep) -> IngestResponse:
+    body = await _read_body(request, settings.max_body_bytes)
+    connector = await verified_connector(request, body, caller, driver, settings)
+    items = _parse_envelope(body, settings.max_batch_size)
+    valid, rejected = validate_items(items, allowed_agencies={connector.agency})
+    written = await run_in_threadpool(
+        graph_leads.write_leads, driver, settings.neo4j_database, [lead for _, lead in valid],
+        radius_m=settings.location_merge_radius_m, chunk_size=settings.write_chunk_size,
+    )
+    results: dict[int, ItemResult] = dict(rejected)
+    for (index, _lead), w in zip(valid, written, strict=True):
+        errors = [ItemError(field=f"leads[{index}].version", reason=w.reason)] if w.reason else []
+        results[index] = ItemResult(index=index, lead_id=w.lead_id, outcome=w.outcome,
+                                    version=w.version, held_version=w.held_version, errors=errors)
+    ordered = [results[i] for i in range(len(items))]
+    accepted = sum(r.outcome is not ItemOutcome.REJECTED for r in ordered)
+    request.state.audit_leads = [r.lead_id for r in ordered
+                                 if r.outcome in (ItemOutcome.CREATED, ItemOutcome.UPDATED)]
+    return IngestResponse(accepted=accepted, rejected=len(ordered) - accepted, results=ordered)
+
+
+@router.get(
+    "/leads/{lead_id}",
+    response_model=LeadView | Hit,
+    summary="Consulter une piste",
+    description="La piste telle que la politique d'accès permet de la voir, ou un « hit » "
+                "indiquant seulement quel service la détient.",
+)
+async def read_lead(
+    lead_id: Annotated[str, Path(min_length=3, max_length=160)],
+    driver: DriverDep, settings: SettingsDep, access: AccessDep,
+) -> LeadView | Hit:
+    return await run_in_threadpool(graph_read.get_lead, driver, settings.neo4j_database,
+                                   lead_id, access)
