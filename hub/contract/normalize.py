@@ -54,15 +54,28 @@ def normalize_plate(raw: str) -> str:
 # --- Phones -------------------------------------------------------------------------------------
 
 
+# Overseas départements share the national 0 trunk prefix but have their own country codes: a
+# "0690 12 34 56" written in Besançon is a Guadeloupe mobile (+590), not an invalid French one.
+_OVERSEAS_REGIONS = ("GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF")
+
+
 def normalize_phone(raw: str, region: str = "FR") -> str:
-    """Return a valid phone number in E.164 (``06 12 34 56 78`` → ``+33612345678``)."""
+    """Return a valid phone number in E.164 (``06 12 34 56 78`` → ``+33612345678``).
+
+    A national-format number invalid in ``region`` is tried against the overseas numbering plans.
+    """
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
         raise ValueError(f"numéro de téléphone illisible « {raw} »") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValueError(f"numéro de téléphone invalide « {raw} »")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if phonenumbers.is_valid_number(parsed):
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if region == "FR" and raw.strip().startswith("0"):
+        for overseas in _OVERSEAS_REGIONS:
+            candidate = phonenumbers.parse(raw, overseas)
+            if phonenumbers.is_valid_number(candidate):
+                return phonenumbers.format_number(candidate, phonenumbers.PhoneNumberFormat.E164)
+    raise ValueError(f"numéro de téléphone invalide « {raw} »")
 
 
 # --- Quantities ---------------------------------------------------------------------------------
