@@ -184,8 +184,12 @@ def network(
                 break
             rows = tx.run(
                 f"UNWIND $frontier AS eid MATCH (e) WHERE elementId(e) = eid "
-                f"MATCH (e)<-[:AT|MENTIONS_VEHICLE|INVOLVES|MENTIONS_PHONE|REPORTS_SUBSTANCE|CONCERNS|RECORDED]-(l:Lead) "
-                f"WHERE l.version > 0 AND NOT elementId(l) IN $seen "
+                f"CALL (e) {{ "
+                f"  MATCH (e)<-[:AT|MENTIONS_VEHICLE|INVOLVES|MENTIONS_PHONE|REPORTS_SUBSTANCE|CONCERNS|RECORDED]-(l:Lead) RETURN l "
+                f"  UNION "
+                f"  MATCH (e)<-[:OF_SUBSTANCE|AT]-(:Seizure)<-[:RECORDED]-(l:Lead) RETURN l "
+                f"}} "
+                f"WITH e, l WHERE l.version > 0 AND NOT elementId(l) IN $seen "
                 f"WITH DISTINCT e, l, {access.case_expression} AS access "
                 f"WHERE access <> '{NONE}' "
                 f"RETURN elementId(e) AS entity_eid, elementId(l) AS lead_eid, access, l.lead_id AS lead_id, l.agency AS agency, "

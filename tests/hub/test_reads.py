@@ -1,0 +1,100 @@
+"""Reads through the API: one lead, and the network around an entity as nodes and edges."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import lead, pseudonym
+
+pytestmark = pytest.mark.usefixtures("clean_graph")
+
+
+@pytest.fixture
+def chain(make_connector):
+    """plate AB-123-CD seen by police (lead A, with phone P) and customs (lead B, with person X);
+    phone P also in a gendarmerie lead C with vehicle EF-456-GH; person X in a police lead D."""
+    police, douanes, gendarmerie = (make_connector(a) for a in ("police", "douanes", "gendarmerie"))
+    x = pseudonym("Leroy", "Yanis")
+    a = lead(source_ref="A", vehicles=[{"plate": "AB-123-CD"}], phones=["0612345678"])
+    b = lead(source_agency="douanes", source_ref="B", kind="seizure", channel="customs_control",
+             vehicles=[{"plate": "AB123CD", "make": "Renault", "model": "Clio"}],
+             persons=[{"pseudonym": x, "role": "driver"}],
+             seizure={"substances": [{"substance": "cannabis_resin", "quantity": "12", "unit": "kg"}]},
+             location={"insee_code": "25388", "commune": "Montbéliard", "place_label": "A36 péage"})
+    c = lead(source_agency="gendarmerie", source_ref="C", phones=["+33612345678"],
+             vehicles=[{"plate": "EF-456-GH"}])
+    d = lead(source_ref="D", persons=[{"pseudonym": x, "role": "seller"}],
+             location={"insee_code": "25056", "commune": "Besançon", "address": "Rue de Dole"})
+    for connector, item in ((police, a), (douanes, b), (gendarmerie, c), (police, d)):
+        assert connector.push([item]).json()["results"][0]["outcome"] == "created"
+    return {"x": x}
+
+
+def test_read_lead_returns_its_links(client, make_user, chain):
+    resp = client.get("/api/v1/leads/douanes:B", headers=make_user("police", "coordinator"))
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["source_agency"] == "douanes" and body["kind"] == "seizure"
+    assert body["vehicles"] == [{"plate": "AB-123-CD", "make": "Renault", "model": "Clio",
+                                 "colour": None, "kind": "car"}]
+    assert body["persons"][0]["pseudonym"] == chain["x"] and body["persons"][0]["role"] == "driver"
+    assert body["seizure"]["substances"] == [{"substance": "cannabis_resin", "quantity": 12000.0, "unit": "g"}]
+    assert body["location"]["place_label"] == "A36 péage"
+
+
+def test_unknown_lead_is_404_in_french(client, make_user):
+    resp = client.get("/api/v1/leads/police:NOPE", headers=make_user())
+    assert resp.status_code == 404 and "inconnue" in resp.json()["message"]
+
+
+def _ids(network):
+    return {n["id"] for n in network["nodes"]}
+
+
+def test_network_depth_one_two_three(client, make_user, chain):
+    h = make_user("police", "coordinator")
+    d1 = client.get("/api/v1/entities/vehicle/ab 123 cd/network?depth=1", headers=h).json()
+    assert d1["anchor"] == "vehicle:AB-123-CD"
+    assert {"lead:police:A", "lead:douanes:B", "phone:+33612345678", f"person:{chain['x']}"} <= _ids(d1)
+    assert "lead:gendarmerie:C" not in _ids(d1) and "lead:police:D" not in _ids(d1)
+    # Every edge joins two returned nodes and says which agency asserted it.
+    ids = _ids(d1)
+    assert all(e["source"] in ids and e["target"] in ids and e["agency"] for e in d1["edges"])
+    assert {"source": "lead:douanes:B", "target": "vehicle:AB-123-CD", "type": "MENTIONS_VEHICLE"} in [
+        {k: e[k] for k in ("source", "target", "type")} for e in d1["edges"]]
+
+    d2 = client.get("/api/v1/entities/vehicle/AB-123-CD/network?depth=2", headers=h).json()
+    assert {"lead:gendarmerie:C", "lead:police:D"} <= _ids(d2)
+    assert "vehicle:EF-456-GH" in _ids(d2)
+    d3 = client.get("/api/v1/entities/vehicle/AB-123-CD/network?depth=3", headers=h).json()
+    assert _ids(d2) <= _ids(d3)
+
+
+def test_network_does_not_expand_through_agencies_or_substances(client, make_user, chain):
+    h = make_user("police", "coordinator")
+    net = client.get("/api/v1/entities/substance/cannabis_resin/network?depth=2", headers=h).json()
+    # From the substance: its seizure's lead B and B's entities, then leads on those entities,
+    # but never every lead of the agency douanes.
+    assert "lead:douanes:B" in _ids(net)
+    assert not any(n["kind"] == "agency" for n in net["nodes"])
+
+
+def test_network_bounds_and_unknown_entity(client, make_user, chain):
+    h = make_user("police", "coordinator")
+    bad = client.get("/api/v1/entities/vehicle/AB-123-CD/network?depth=4", headers=h)
+    assert bad.status_code == 422 and bad.json()["details"][0]["field"] == "query.depth"
+    bad_kind = client.get("/api/v1/entities/spaceship/X/network", headers=h)
+    assert bad_kind.status_code == 422 and bad_kind.json()["details"][0]["field"] == "path.kind"
+    bad_plate = client.get("/api/v1/entities/vehicle/NOT-A-PLATE/network", headers=h)
+    assert bad_plate.status_code == 422 and bad_plate.json()["details"][0]["field"] == "key"
+    missing = client.get("/api/v1/entities/vehicle/ZZ-999-ZZ/network", headers=h)
+    assert missing.status_code == 404
+
+
+def test_network_truncates_at_max_nodes(client, make_user, make_connector, hub_settings):
+    police = make_connector("police")
+    police.push([lead(vehicles=[{"plate": "GH-111-JK"}], phones=[f"06123400{i:02d}"]) for i in range(40)])
+    net = client.get("/api/v1/entities/vehicle/GH-111-JK/network?depth=1",
+                     headers=make_user("police", "coordinator")).json()
+    assert len(net["nodes"]) <= hub_settings.max_network_nodes
+    assert net["truncated"] is (len(net["nodes"]) >= hub_settings.max_network_nodes)
