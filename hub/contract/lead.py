@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
+    ValidationError,
     AfterValidator,
     AwareDatetime,
     BaseModel,
@@ -30,6 +31,7 @@ from pydantic import (
 from hub.contract.normalize import (
     INSEE_CODE,
     normalize_phone,
+    normalize_foreign_plate,
     normalize_plate,
     normalize_quantity,
     raw_identifiers_in,
@@ -185,7 +187,6 @@ SourceRef = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$")
 ]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Plate = Annotated[str, AfterValidator(normalize_plate)]
 PhoneE164 = Annotated[str, AfterValidator(normalize_phone)]
 
 
@@ -254,7 +255,11 @@ class Location(StrictModel):
 
 
 class Vehicle(StrictModel):
-    plate: Plate | None = None
+    """A vehicle; ``plate_country`` (ISO 3166 alpha-2) is FR unless customs or the PAF saw a
+    foreign plate, which is kept as ``CC:COMPACT`` so it links across agencies too."""
+
+    plate: str | None = None
+    plate_country: str = Field(default="FR", pattern=r"^[A-Z]{2}$")
     make: ShortText | None = None
     model: ShortText | None = None
     colour: ShortText | None = None
@@ -262,6 +267,16 @@ class Vehicle(StrictModel):
 
     @model_validator(mode="after")
     def _something(self) -> Vehicle:
+        if self.plate is not None:
+            try:
+                plate = (normalize_plate(self.plate) if self.plate_country == "FR"
+                         else normalize_foreign_plate(self.plate, self.plate_country))
+            except ValueError as exc:
+                # Raised under the plate's own path so the error names the exact field.
+                raise ValidationError.from_exception_data("Vehicle", [{
+                    "type": "value_error", "loc": ("plate",), "input": self.plate,
+                    "ctx": {"error": str(exc)}}]) from None
+            object.__setattr__(self, "plate", plate)
         if not (self.plate or self.make or self.model):
             raise ValueError("un véhicule doit avoir au moins une immatriculation, une marque ou un modèle")
         return self

@@ -51,6 +51,18 @@ def normalize_plate(raw: str) -> str:
     )
 
 
+_FOREIGN_PLATE = re.compile(r"^[A-Z0-9]{2,12}$")
+
+
+def normalize_foreign_plate(raw: str, country: str) -> str:
+    """A foreign plate as ``CC:COMPACT`` (``CH``, ``ES``, ``NL``...): spacing, dashes and case
+    folded; each country's own format is not checked (too many), only its character set."""
+    compact = re.sub(r"[\s\-\.·_]", "", raw).upper()
+    if not _FOREIGN_PLATE.match(compact):
+        raise ValueError(f"immatriculation étrangère illisible « {raw} » : 2 à 12 lettres ou chiffres")
+    return f"{country}:{compact}"
+
+
 # --- Phones -------------------------------------------------------------------------------------
 
 

@@ -88,3 +88,13 @@ def test_counts_stay_units_and_must_be_whole():
 def test_place_key_folds_accents_case_and_abbreviations():
     assert place_key("12, Av. de l'Île-de-France") == place_key("12 AVENUE DE L ILE DE FRANCE")
     assert place_key("Rte de Dole") == "route de dole"
+
+
+def test_foreign_plates_fold_to_country_and_compact_form():
+    from hub.contract.lead import Vehicle
+
+    assert Vehicle(plate="VD 123 456", plate_country="CH").plate == "CH:VD123456"
+    assert Vehicle(plate="vd-123456", plate_country="CH").plate == "CH:VD123456"
+    assert Vehicle(plate="1234 BCD", plate_country="ES").plate == "ES:1234BCD"
+    with pytest.raises(ValueError, match="étrangère"):
+        Vehicle(plate="@@", plate_country="NL")
