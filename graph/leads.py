@@ -106,7 +106,8 @@ def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: floa
         winners[lead.lead_id] = len(results)
         results.append(WriteResult(lead_id=lead.lead_id, outcome=outcome, version=lead.version,
                                    held_version=held_version))
-    to_write = [(chunk[i], hashes[i]) for i in winners.values()]
+    to_write = [(chunk[i], hashes[i], results[i].outcome is ItemOutcome.UPDATED)
+                for i in winners.values()]
     if to_write:
         _write(tx, to_write, radius_m)
     return results
@@ -115,30 +116,36 @@ def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: floa
 # --- the writes ----------------------------------------------------------------------------------
 
 
-def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str]], radius_m: float) -> None:
+def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], radius_m: float) -> None:
     now = datetime.now(UTC)
-    lead_rows = [_lead_row(lead, h, now) for lead, h in items]
-    ids = [row["lead_id"] for row in lead_rows]
+    lead_rows = [_lead_row(lead, h, now) for lead, h, _ in items]
+    updated_ids = [lead.lead_id for lead, _, is_update in items if is_update]
 
-    # Replace the links of leads we already held (a newer version asserts them afresh).
-    tx.run(
-        "UNWIND $ids AS id MATCH (l:Lead {lead_id: id}) "
-        "CALL (l) { OPTIONAL MATCH (l)-[:RECORDED]->(s:Seizure) DETACH DELETE s } "
-        "CALL (l) { MATCH (l)-[r]->() WHERE type(r) <> 'PROVIDED_BY' DELETE r }",
-        ids=ids,
-    ).consume()
+    if updated_ids:
+        # A newer version asserts its links afresh: drop the old ones (and the old seizure).
+        tx.run(
+            "UNWIND $ids AS id MATCH (l:Lead {lead_id: id}) "
+            "CALL (l) { OPTIONAL MATCH (l)-[:RECORDED]->(s:Seizure) DETACH DELETE s } "
+            "CALL (l) { MATCH (l)-[r]->() WHERE type(r) <> 'PROVIDED_BY' DELETE r }",
+            ids=updated_ids,
+        ).consume()
+    # The lead nodes exist already (locked by the classification query). A handful of agencies:
+    # matched once per row through the uniqueness index, created beforehand if new.
+    tx.run("UNWIND $codes AS code MERGE (:Agency {code: code})",
+           codes=sorted({row["agency"] for row in lead_rows})).consume()
     tx.run(
         "UNWIND $rows AS row "
-        "MERGE (l:Lead {lead_id: row.lead_id}) "
-        "ON CREATE SET l.ingested_at = $now "
-        "SET l += row.props, l.updated_at = $now "
-        "MERGE (a:Agency {code: row.agency}) "
-        "MERGE (l)-[:PROVIDED_BY]->(a)",
+        "MATCH (l:Lead {lead_id: row.lead_id}) "
+        "SET l += row.props, l.updated_at = $now, "
+        "    l.ingested_at = coalesce(l.ingested_at, $now) "
+        "WITH l, row WHERE NOT (l)-[:PROVIDED_BY]->() "
+        "MATCH (a:Agency {code: row.agency}) "
+        "CREATE (l)-[:PROVIDED_BY]->(a)",
         rows=lead_rows,
         now=now,
     ).consume()
 
-    leads = [lead for lead, _ in items]
+    leads = [lead for lead, _, _ in items]
     location_keys = _resolve_locations(tx, leads, radius_m)
     _write_locations(tx, leads, location_keys)
 
@@ -188,6 +195,12 @@ def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str]], radius_m
     _write_seizures(tx, leads, location_keys)
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    # Stored in UTC: one ordering for every source, and the driver packs fixed offsets only
+    # (a ZoneInfo datetime from a connector fails to pack).
+    return value.astimezone(UTC) if value is not None else None
+
+
 def _lead_row(lead: Lead, h: str, now: datetime) -> dict[str, Any]:
     loc = lead.location
     unplated = [v.model_dump(mode="json", exclude_none=True) for v in lead.vehicles if not v.plate]
@@ -198,14 +211,14 @@ def _lead_row(lead: Lead, h: str, now: datetime) -> dict[str, Any]:
         "schema_version": lead.schema_version,
         "kind": lead.kind.value,
         "channel": lead.channel.value,
-        "observed_at": lead.observed_at,
-        "reported_at": lead.reported_at,
+        "observed_at": _utc(lead.observed_at),
+        "reported_at": _utc(lead.reported_at),
         "narrative": lead.narrative,
         "handling_code": lead.handling_code.value,
         "source_reliability": lead.source_reliability.value,
         "information_credibility": lead.information_credibility.value,
         "restricted_to": [a.value for a in lead.restricted_to],
-        "embargo_until": lead.embargo_until,
+        "embargo_until": _utc(lead.embargo_until),
         "substances": sorted({s.value for s in lead.substances}),
         "insee_code": loc.insee_code if loc else None,
         "departement": loc.departement if loc else None,
@@ -372,7 +385,7 @@ def _write_seizures(tx: neo4j.ManagedTransaction, leads: Iterable[Lead], keys: d
                 "weapons": json.dumps([w.model_dump(mode="json") for w in s.weapons]) if s.weapons else None,
                 "weapon_count": sum(w.count for w in s.weapons),
                 "packaging_material": s.packaging_material,
-                "seized_at": lead.observed_at or lead.reported_at,
+                "seized_at": _utc(lead.observed_at or lead.reported_at),
                 "agency": lead.source_agency.value,
             },
         })

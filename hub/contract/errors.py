@@ -89,6 +89,14 @@ class GraphUnavailable(CrossHubError):
     retryable = True
 
 
+class AuditUnavailable(CrossHubError):
+    """The audit trail cannot record: the operation it would have logged must not proceed."""
+
+    status_code = 503
+    code = "audit_unavailable"
+    retryable = True
+
+
 class SourceError(CrossHubError):
     """A connector's source failed (5xx, timeout, slow page): the source's fault, retryable."""
 
