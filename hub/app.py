@@ -27,6 +27,7 @@ from graph.schema import apply_schema
 from hub.contract.errors import CrossHubError, GraphUnavailable, InvalidInput
 from hub.contract.validation import field_path, french_reason
 from hub.settings import Settings
+from policies.audit import AuditTrail
 
 log = logging.getLogger("crosshub")
 
@@ -36,14 +37,18 @@ AccessCompiler = Callable[[Principal], AccessFilter]
 def create_app(settings: Settings, *, access_compiler: AccessCompiler | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The audit trail first: nothing is served that could not be logged.
+        audit = AuditTrail.open(settings, lock_timeout_s=10.0)
         driver = open_driver(settings)
         try:
             await run_in_threadpool(wait_ready, driver, settings.neo4j_database, 60)
             await run_in_threadpool(apply_schema, driver, settings.neo4j_database)
             app.state.driver = driver
+            app.state.audit = audit
             yield
         finally:
             driver.close()
+            audit.close()
 
     app = FastAPI(
         title="CROSS Hub",

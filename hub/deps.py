@@ -18,9 +18,11 @@ from pydantic import BaseModel
 from graph import identity
 from graph.access import AccessFilter
 from graph.identity import Principal
-from hub.contract.errors import Forbidden, NotAuthenticated
+from hub.contract.errors import Forbidden, MissingJustification, NotAuthenticated
 from hub.contract.signing import load_public_key_pem, verify_request
 from hub.settings import Settings
+from policies.audit import AuditTrail
+from policies.audit.models import Actor
 
 
 def get_settings(request: Request) -> Settings:
@@ -31,7 +33,12 @@ def get_driver(request: Request) -> neo4j.Driver:
     return request.app.state.driver
 
 
+def get_audit(request: Request) -> AuditTrail:
+    return request.app.state.audit
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+AuditDep = Annotated[AuditTrail, Depends(get_audit)]
 DriverDep = Annotated[neo4j.Driver, Depends(get_driver)]
 
 _bearer = HTTPBearer(auto_error=False, description="Jeton d'accès CROSS Hub")
@@ -103,3 +110,23 @@ async def verified_connector(request: Request, body: bytes, caller: Principal,
     await run_in_threadpool(identity.consume_nonce, driver, database, verified.nonce,
                             verified.key_id, timedelta(seconds=2 * settings.signature_max_skew_s))
     return VerifiedConnector(key_id=key.key_id, connector=key.connector, agency=key.agency)
+
+
+def actor_of(principal: Principal) -> Actor:
+    return Actor(kind="connector" if principal.role == "connector" else "user",
+                 user_id=principal.user_id, name=principal.name, agency=principal.agency,
+                 role=principal.role)
+
+
+MIN_JUSTIFICATION = 5
+
+
+def require_justification(justification: str | None) -> str:
+    """Art. 25: a consultation of personal data must say why. Missing → 400 naming the field."""
+    if justification is None or len(justification.strip()) < MIN_JUSTIFICATION:
+        raise MissingJustification(
+            "justification obligatoire pour consulter des données à caractère personnel",
+            details=[{"field": "justification",
+                      "reason": f"motif de la consultation requis (au moins {MIN_JUSTIFICATION} "
+                                "caractères), p. ex. un numéro de procédure"}])
+    return justification.strip()

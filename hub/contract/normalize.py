@@ -58,6 +58,7 @@ def normalize_foreign_plate(raw: str, country: str) -> str:
     """A foreign plate as ``CC:COMPACT`` (``CH``, ``ES``, ``NL``...): spacing, dashes and case
     folded; each country's own format is not checked (too many), only its character set."""
     compact = re.sub(r"[\s\-\.·_]", "", raw).upper()
+    compact = compact.removeprefix(f"{country}:")  # already normalized: idempotent
     if not _FOREIGN_PLATE.match(compact):
         raise ValueError(f"immatriculation étrangère illisible « {raw} » : 2 à 12 lettres ou chiffres")
     return f"{country}:{compact}"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from graph import read as graph_read
 from graph.labels import EntityKind
 from graph.models import Network
-from hub.deps import AccessDep, DriverDep, SettingsDep
+from hub.auditing import log_consultation
+from hub.deps import AccessDep, AuditDep, CallerDep, DriverDep, SettingsDep, require_justification
 
 router = APIRouter(prefix="/api/v1/entities", tags=["entités"])
 
@@ -26,13 +27,26 @@ router = APIRouter(prefix="/api/v1/entities", tags=["entités"])
     ),
 )
 async def entity_network(
+    request: Request,
     kind: EntityKind,
     key: Annotated[str, Path(min_length=1, max_length=200)],
-    driver: DriverDep, settings: SettingsDep, access: AccessDep,
+    driver: DriverDep, settings: SettingsDep, access: AccessDep, caller: CallerDep, audit: AuditDep,
     depth: Annotated[int, Query(ge=1, le=3, description="Sauts de piste (1 à 3)")] = 1,
+    justification: Annotated[str | None, Query(
+        max_length=2000, description="Motif de la consultation (obligatoire, art. 25)")] = None,
 ) -> Network:
+    reason = require_justification(justification)
     normalized = graph_read.normalize_entity_key(kind, key)
-    return await run_in_threadpool(
+    net = await run_in_threadpool(
         graph_read.network, driver, settings.neo4j_database, kind, normalized, depth, access,
         max_nodes=settings.max_network_nodes,
     )
+    leads = [n for n in net.nodes if n.kind == "lead"]
+    redacted = any(n.properties.get("access") != "full" for n in leads)
+    await log_consultation(
+        request, audit, caller, justification=reason, rule_id=access.policy_id,
+        outcome="redacted" if redacted else ("full" if leads else ("hit" if net.hits else "none")),
+        lead_ids=[n.key for n in leads], entity_keys=[n.id for n in net.nodes if n.kind != "lead"],
+        details={"depth": depth, "hits": sum(h.lead_count for h in net.hits)},
+    )
+    return net

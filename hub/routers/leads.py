@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from graph import leads as graph_leads
@@ -14,7 +14,16 @@ from graph.models import Hit, LeadView
 from hub.contract.batch import validate_items
 from hub.contract.errors import InvalidInput, PayloadTooLarge
 from hub.contract.lead import IngestResponse, ItemError, ItemOutcome, ItemResult
-from hub.deps import AccessDep, CallerDep, DriverDep, SettingsDep, verified_connector
+from hub.auditing import log_collection, log_consultation
+from hub.deps import (
+    AccessDep,
+    AuditDep,
+    CallerDep,
+    DriverDep,
+    SettingsDep,
+    require_justification,
+    verified_connector,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["pistes"])
 
@@ -67,11 +76,15 @@ def _parse_envelope(body: bytes, max_batch: int) -> list[Any]:
     ),
 )
 async def ingest_leads(request: Request, driver: DriverDep, settings: SettingsDep,
-                       caller: CallerDep) -> IngestResponse:
+                       caller: CallerDep, audit: AuditDep) -> IngestResponse:
     body = await _read_body(request, settings.max_body_bytes)
     connector = await verified_connector(request, body, caller, driver, settings)
     items = _parse_envelope(body, settings.max_batch_size)
     valid, rejected = validate_items(items, allowed_agencies={connector.agency})
+    if valid:
+        # Logged before writing: nothing is collected that the trail does not show.
+        await log_collection(request, audit, caller, connector.connector,
+                             sorted({lead.lead_id for _, lead in valid}))
     written = await run_in_threadpool(
         graph_leads.write_leads, driver, settings.neo4j_database, [lead for _, lead in valid],
         radius_m=settings.location_merge_radius_m, chunk_size=settings.write_chunk_size,
@@ -83,8 +96,6 @@ async def ingest_leads(request: Request, driver: DriverDep, settings: SettingsDe
                                     version=w.version, held_version=w.held_version, errors=errors)
     ordered = [results[i] for i in range(len(items))]
     accepted = sum(r.outcome is not ItemOutcome.REJECTED for r in ordered)
-    request.state.audit_leads = [r.lead_id for r in ordered
-                                 if r.outcome in (ItemOutcome.CREATED, ItemOutcome.UPDATED)]
     return IngestResponse(accepted=accepted, rejected=len(ordered) - accepted, results=ordered)
 
 
@@ -96,8 +107,16 @@ async def ingest_leads(request: Request, driver: DriverDep, settings: SettingsDe
                 "indiquant seulement quel service la détient.",
 )
 async def read_lead(
+    request: Request,
     lead_id: Annotated[str, Path(min_length=3, max_length=160)],
-    driver: DriverDep, settings: SettingsDep, access: AccessDep,
+    driver: DriverDep, settings: SettingsDep, access: AccessDep, caller: CallerDep, audit: AuditDep,
+    justification: Annotated[str | None, Query(
+        max_length=2000, description="Motif de la consultation (obligatoire, art. 25)")] = None,
 ) -> LeadView | Hit:
-    return await run_in_threadpool(graph_read.get_lead, driver, settings.neo4j_database,
+    reason = require_justification(justification)
+    view = await run_in_threadpool(graph_read.get_lead, driver, settings.neo4j_database,
                                    lead_id, access)
+    outcome = "hit" if isinstance(view, Hit) else view.access
+    await log_consultation(request, audit, caller, justification=reason, outcome=outcome,
+                           rule_id=access.policy_id, lead_ids=[lead_id])
+    return view

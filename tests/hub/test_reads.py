@@ -31,7 +31,7 @@ def chain(make_connector):
 
 
 def test_read_lead_returns_its_links(client, make_user, chain):
-    resp = client.get("/api/v1/leads/douanes:B", headers=make_user("police", "coordinator"))
+    resp = client.get("/api/v1/leads/douanes:B?justification=PV 2025/123", headers=make_user("police", "coordinator"))
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["source_agency"] == "douanes" and body["kind"] == "seizure"
@@ -43,7 +43,7 @@ def test_read_lead_returns_its_links(client, make_user, chain):
 
 
 def test_unknown_lead_is_404_in_french(client, make_user):
-    resp = client.get("/api/v1/leads/police:NOPE", headers=make_user())
+    resp = client.get("/api/v1/leads/police:NOPE?justification=PV 2025/123", headers=make_user())
     assert resp.status_code == 404 and "inconnue" in resp.json()["message"]
 
 
@@ -53,7 +53,7 @@ def _ids(network):
 
 def test_network_depth_one_two_three(client, make_user, chain):
     h = make_user("police", "coordinator")
-    d1 = client.get("/api/v1/entities/vehicle/ab 123 cd/network?depth=1", headers=h).json()
+    d1 = client.get("/api/v1/entities/vehicle/ab 123 cd/network?depth=1&justification=enquete-123", headers=h).json()
     assert d1["anchor"] == "vehicle:AB-123-CD"
     assert {"lead:police:A", "lead:douanes:B", "phone:+33612345678", f"person:{chain['x']}"} <= _ids(d1)
     assert "lead:gendarmerie:C" not in _ids(d1) and "lead:police:D" not in _ids(d1)
@@ -63,16 +63,16 @@ def test_network_depth_one_two_three(client, make_user, chain):
     assert {"source": "lead:douanes:B", "target": "vehicle:AB-123-CD", "type": "MENTIONS_VEHICLE"} in [
         {k: e[k] for k in ("source", "target", "type")} for e in d1["edges"]]
 
-    d2 = client.get("/api/v1/entities/vehicle/AB-123-CD/network?depth=2", headers=h).json()
+    d2 = client.get("/api/v1/entities/vehicle/AB-123-CD/network?depth=2&justification=enquete-123", headers=h).json()
     assert {"lead:gendarmerie:C", "lead:police:D"} <= _ids(d2)
     assert "vehicle:EF-456-GH" in _ids(d2)
-    d3 = client.get("/api/v1/entities/vehicle/AB-123-CD/network?depth=3", headers=h).json()
+    d3 = client.get("/api/v1/entities/vehicle/AB-123-CD/network?depth=3&justification=enquete-123", headers=h).json()
     assert _ids(d2) <= _ids(d3)
 
 
 def test_network_does_not_expand_through_agencies_or_substances(client, make_user, chain):
     h = make_user("police", "coordinator")
-    net = client.get("/api/v1/entities/substance/cannabis_resin/network?depth=2", headers=h).json()
+    net = client.get("/api/v1/entities/substance/cannabis_resin/network?depth=2&justification=enquete-123", headers=h).json()
     # From the substance: its seizure's lead B and B's entities, then leads on those entities,
     # but never every lead of the agency douanes.
     assert "lead:douanes:B" in _ids(net)
@@ -81,20 +81,45 @@ def test_network_does_not_expand_through_agencies_or_substances(client, make_use
 
 def test_network_bounds_and_unknown_entity(client, make_user, chain):
     h = make_user("police", "coordinator")
-    bad = client.get("/api/v1/entities/vehicle/AB-123-CD/network?depth=4", headers=h)
+    bad = client.get("/api/v1/entities/vehicle/AB-123-CD/network?depth=4&justification=enquete-123", headers=h)
     assert bad.status_code == 422 and bad.json()["details"][0]["field"] == "query.depth"
-    bad_kind = client.get("/api/v1/entities/spaceship/X/network", headers=h)
+    bad_kind = client.get("/api/v1/entities/spaceship/X/network?justification=enquete-123", headers=h)
     assert bad_kind.status_code == 422 and bad_kind.json()["details"][0]["field"] == "path.kind"
-    bad_plate = client.get("/api/v1/entities/vehicle/NOT-A-PLATE/network", headers=h)
+    bad_plate = client.get("/api/v1/entities/vehicle/NOT-A-PLATE/network?justification=enquete-123", headers=h)
     assert bad_plate.status_code == 422 and bad_plate.json()["details"][0]["field"] == "key"
-    missing = client.get("/api/v1/entities/vehicle/ZZ-999-ZZ/network", headers=h)
+    missing = client.get("/api/v1/entities/vehicle/ZZ-999-ZZ/network?justification=enquete-123", headers=h)
     assert missing.status_code == 404
 
 
 def test_network_truncates_at_max_nodes(client, make_user, make_connector, hub_settings):
     police = make_connector("police")
     police.push([lead(vehicles=[{"plate": "GH-111-JK"}], phones=[f"06123400{i:02d}"]) for i in range(40)])
-    net = client.get("/api/v1/entities/vehicle/GH-111-JK/network?depth=1",
+    net = client.get("/api/v1/entities/vehicle/GH-111-JK/network?depth=1&justification=enquete-123",
                      headers=make_user("police", "coordinator")).json()
     assert len(net["nodes"]) <= hub_settings.max_network_nodes
     assert net["truncated"] is (len(net["nodes"]) >= hub_settings.max_network_nodes)
+
+
+def test_consultation_without_justification_is_400_naming_the_field(client, make_user, chain):
+    h = make_user("police", "coordinator")
+    for path in ("/api/v1/leads/douanes:B", "/api/v1/entities/vehicle/AB-123-CD/network",
+                 "/api/v1/leads/douanes:B?justification=%20%20"):
+        resp = client.get(path, headers=h)
+        assert resp.status_code == 400, path
+        assert resp.json()["code"] == "missing_justification"
+        assert resp.json()["details"][0]["field"] == "justification"
+
+
+def test_consultations_and_collections_are_in_the_audit_trail(client, make_user, chain, hub_settings):
+    from policies.audit import query
+    from policies.audit.models import AuditFilters
+
+    h = make_user("gendarmerie", "coordinator", name="chef-audit")
+    client.get("/api/v1/leads/douanes:B?justification=PV 2025/777", headers=h)
+    entries = query(hub_settings.audit_dir, AuditFilters(user_id="gendarmerie:chef-audit"))
+    assert len(entries) == 1
+    e = entries[0]
+    assert e.action == "consultation" and e.lead_ids == ["douanes:B"]
+    assert e.justification == "PV 2025/777" and e.actor.agency == "gendarmerie"
+    collected = query(hub_settings.audit_dir, AuditFilters(action="collection", lead_id="douanes:B"))
+    assert collected and collected[0].actor.role == "connector"

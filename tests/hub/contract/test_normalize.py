@@ -96,5 +96,8 @@ def test_foreign_plates_fold_to_country_and_compact_form():
     assert Vehicle(plate="VD 123 456", plate_country="CH").plate == "CH:VD123456"
     assert Vehicle(plate="vd-123456", plate_country="CH").plate == "CH:VD123456"
     assert Vehicle(plate="1234 BCD", plate_country="ES").plate == "ES:1234BCD"
+    # Idempotent: a lead re-validated downstream (connector, then hub) keeps its plate.
+    v = Vehicle(plate="1234 BCD", plate_country="ES")
+    assert Vehicle.model_validate(v.model_dump()).plate == "ES:1234BCD"
     with pytest.raises(ValueError, match="étrangère"):
         Vehicle(plate="@@", plate_country="NL")

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The project's test command (README, CI): pytest from the repository's .venv.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/graph -x`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+rc=0
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@" || rc=$?
+if [ "$rc" -eq 5 ]; then
+  echo "scripts/test.sh: pytest collected no tests (exit 5): failing." >&2
+fi
+exit "$rc"

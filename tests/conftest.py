@@ -1,0 +1,99 @@
+"""Session fixtures shared by every test: one real Neo4j per test session (per xdist worker).
+
+- ``NEO4J_URI``/``NEO4J_USER``/``NEO4J_PASSWORD`` set: tests use that server (its data is wiped
+  by ``clean_graph``, so never point them at a graph you care about).
+- Otherwise a ``LocalNeo4j`` is started under a session tmp dir and stopped at the end. Its
+  Maven runtime is shared per machine: ``CROSSHUB_NEO4J_RUNTIME_DIR``, by default
+  ``~/.cache/crosshub/neo4j-runtime``.
+
+A server that cannot start fails the session loudly (the fixture raises).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from neo4j import Driver
+from pydantic import SecretStr
+
+from graph.driver import open_driver, reset_database
+from graph.server import RUNTIME_DIR_ENV, LocalNeo4j, Neo4jEndpoint
+from hub.settings import Settings
+
+DEFAULT_RUNTIME_DIR = Path.home() / ".cache" / "crosshub" / "neo4j-runtime"
+
+
+def runtime_dir() -> Path:
+    return Path(os.environ.get(RUNTIME_DIR_ENV) or DEFAULT_RUNTIME_DIR)
+
+
+def local_settings(data_dir: Path) -> Settings:
+    """Settings for a local test server under ``data_dir``, small memory, no external server."""
+    return Settings(
+        data_dir=data_dir,
+        neo4j_uri=None,
+        neo4j_password=None,
+        neo4j_heap="512m",
+        neo4j_pagecache="128m",
+    )
+
+
+@pytest.fixture(scope="session")
+def local_neo4j(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j | None]:
+    """The session's local server, or None when the tests run against ``NEO4J_URI``."""
+    if os.environ.get("NEO4J_URI"):
+        yield None
+        return
+    server = LocalNeo4j(
+        local_settings(tmp_path_factory.mktemp("neo4j-session")), runtime_dir=runtime_dir()
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def neo4j_endpoint(local_neo4j: LocalNeo4j | None) -> Neo4jEndpoint:
+    if local_neo4j is None:
+        return Neo4jEndpoint(
+            uri=os.environ["NEO4J_URI"],
+            user=os.environ.get("NEO4J_USER", "neo4j"),
+            password=SecretStr(os.environ.get("NEO4J_PASSWORD", "")),
+        )
+    endpoint = local_neo4j.endpoint()
+    assert endpoint is not None, "the session's Neo4j stopped"
+    return endpoint
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, neo4j_endpoint: Neo4jEndpoint) -> Settings:
+    """Hub settings pointing at the session's graph, with a fresh data_dir. Tests needing their
+    own data_dir: ``settings.model_copy(update={"data_dir": tmp_path})``."""
+    return Settings(
+        data_dir=tmp_path_factory.mktemp("crosshub-data"),
+        neo4j_uri=neo4j_endpoint.uri,
+        neo4j_user=neo4j_endpoint.user,
+        neo4j_password=neo4j_endpoint.password,
+    )
+
+
+@pytest.fixture(scope="session")
+def driver(settings: Settings) -> Iterator[Driver]:
+    """One driver for the session (``graph.driver.open_driver``), closed at its end."""
+    drv = open_driver(settings)
+    try:
+        yield drv
+    finally:
+        drv.close()
+
+
+@pytest.fixture
+def clean_graph(driver: Driver, settings: Settings) -> Driver:
+    """Wipe every node and relationship (constraints and indexes stay) before the test."""
+    reset_database(driver, settings.neo4j_database)
+    return driver
