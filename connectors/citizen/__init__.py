@@ -1,0 +1,1 @@
+"""Citizens' platform connector: anonymous reports and chat transcripts, JSON lines day files."""

@@ -1,0 +1,199 @@
+"""Citizens' platform connector: anonymous reports and chat transcripts, JSON lines appended to day
+files (format in ``source.py``).
+
+Cursor: ``<file name>@<byte offset>`` just after a record's line. Day files are read oldest first
+from the cursor's offset; only newline-terminated lines are taken from the newest file (the
+platform may be writing its last line), while a cut-off last line of an older file will never be
+completed and is quarantined. Nothing is moved or written in the export directory.
+
+One deployment per force: ``agency`` (``police`` or ``gendarmerie``) is both the leads'
+``source_agency`` and the filter on each report's ``competence`` — reports routed to the other
+force are left to its own connector.
+
+The reporter: their contact details go into ``DraftLead.reporter`` and nowhere else, so the
+framework scrubs them from the text and drops them. Phones the citizen gave *about suspects*
+(``elements.telephones_suspects``) are lead data and go into ``phones``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar, TypeVar
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from connectors.base import Connector
+from connectors.citizen.source import (
+    BUILDS,
+    PARIS,
+    PRODUCTS,
+    ROLES,
+    SEXES,
+    VEHICLE_TYPES,
+    PlatformReport,
+    export_files,
+    read_lines,
+)
+from connectors.models import ConnectorSettings, DraftLead, RawPerson, ReporterIdentity, SourceRecord
+from hub.contract.errors import ConfigurationError, SourceRecordInvalid
+from hub.contract.lead import (
+    Agency,
+    DealPoint,
+    GeoPoint,
+    LeadKind,
+    Location,
+    PhysicalDescription,
+    SourceChannel,
+    Vehicle,
+)
+
+T = TypeVar("T")
+FORCES = (Agency.POLICE, Agency.GENDARMERIE)
+
+
+class CitizenSettings(ConnectorSettings):
+    """``CROSSHUB_CITIZEN_*``: the platform's export directory and the force this deployment is."""
+
+    model_config = SettingsConfigDict(env_prefix="CROSSHUB_CITIZEN_")
+
+    export_dir: Path
+
+    @field_validator("agency")
+    @classmethod
+    def _a_force(cls, v: Agency) -> Agency:
+        if v not in FORCES:
+            raise ValueError("la plateforme citoyenne est tenue par la police ou la gendarmerie")
+        return v
+
+
+def _parse_cursor(cursor: str | None) -> tuple[str, int] | None:
+    if not cursor:
+        return None
+    name, sep, offset = cursor.rpartition("@")
+    if not sep or not offset.isdigit():
+        raise ConfigurationError(f"curseur plateforme citoyenne illisible « {cursor} »")
+    return name, int(offset)
+
+
+def _lookup(table: Mapping[str, T], code: str, where: str) -> T:
+    if code not in table:
+        raise ValueError(f"{where} : code inconnu « {code} »")
+    return table[code]
+
+
+class CitizenConnector(Connector[CitizenSettings]):
+    name: ClassVar[str] = "citizen"
+    settings_model: ClassVar[type[ConnectorSettings]] = CitizenSettings
+
+    def collect(self, cursor: str | None) -> Iterator[SourceRecord]:
+        position = _parse_cursor(cursor)
+        files = export_files(self.settings.export_dir)
+        other_forces = {a.value for a in FORCES} - {self.settings.agency.value}
+        for path in files:
+            if position and path.name < position[0]:
+                continue
+            offset = position[1] if position and path.name == position[0] else 0
+            for line in read_lines(path, offset):
+                if not line.complete and path == files[-1]:
+                    break  # being written: next pass
+                where = {"file": path.name, "offset": line.start}
+                sid = f"{path.name}@{line.start}"
+                cur = f"{path.name}@{line.end}"
+                if not line.complete:
+                    yield SourceRecord(source_id=sid, cursor=cur,
+                                       raw=where | {"error": "ligne tronquée (fichier clos)"})
+                    continue
+                if not line.data.strip():
+                    continue
+                try:
+                    obj = json.loads(line.data.decode("utf-8"))
+                    if not isinstance(obj, dict):
+                        raise ValueError("objet JSON attendu")
+                except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
+                    yield SourceRecord(source_id=sid, cursor=cur,
+                                       raw=where | {"error": f"JSON illisible : {exc}"})
+                    continue
+                if obj.get("competence") in other_forces:
+                    continue  # left to the other force's connector
+                rid = obj.get("id")
+                yield SourceRecord(source_id=rid if isinstance(rid, str) and rid else sid,
+                                   cursor=cur, raw=where | {"report": obj})
+
+    def map(self, record: SourceRecord) -> DraftLead:
+        raw = record.raw
+        if "error" in raw:
+            raise SourceRecordInvalid(f"{raw['file']}, octet {raw['offset']} : {raw['error']}")
+        try:
+            return self._map(PlatformReport.model_validate(raw["report"]))
+        except ValidationError:
+            raise  # the framework reports each field's path
+        except ValueError as exc:
+            raise SourceRecordInvalid(f"signalement {record.source_id} : {exc}") from None
+
+    def _map(self, r: PlatformReport) -> DraftLead:
+        f, el = r.faits, r.elements
+        notes: list[str] = []
+        observed = None
+        if f.date is not None:
+            observed = datetime.combine(f.date, f.heure or datetime.min.time(), tzinfo=PARIS)
+            if observed > r.recu_le:
+                notes.append(f"Date des faits déclarée postérieure à la réception : {observed:%d/%m/%Y %H:%M}")
+                observed = None
+        location = None
+        if f.code_insee:
+            point = GeoPoint(lat=f.lat, lon=f.lon) if f.lat is not None and f.lon is not None else None
+            location = Location(insee_code=f.code_insee, commune=f.commune or "?",
+                                address=f.adresse, place_label=f.lieu, point=point)
+        deal_point = None
+        if el.point_deal and location is not None:
+            deal_point = DealPoint(insee_code=location.insee_code, label=el.point_deal)
+
+        persons = [
+            RawPerson(last_name="", first_name="", role=_lookup(ROLES, p.role, f"personnes[{i}].role"),
+                      description=PhysicalDescription(
+                          sex=_lookup(SEXES, p.sexe, f"personnes[{i}].sexe"),  # type: ignore[arg-type]
+                          apparent_age_min=p.age_min, apparent_age_max=p.age_max,
+                          height_cm=p.taille_cm, clothing=p.tenue, distinctive_marks=p.signes,
+                          build=_lookup(BUILDS, p.corpulence, f"personnes[{i}].corpulence")  # type: ignore[arg-type]
+                          if p.corpulence else None))
+            for i, p in enumerate(el.personnes)
+        ]
+        vehicles = []
+        for j, v in enumerate(el.vehicules):
+            kind = _lookup(VEHICLE_TYPES, v.type, f"vehicules[{j}].type")
+            if v.immatriculation or v.marque or v.modele:
+                vehicles.append(Vehicle(plate=v.immatriculation, make=v.marque, model=v.modele,
+                                        colour=v.couleur, kind=kind))  # type: ignore[arg-type]
+            else:  # nothing to identify it by: keep what was seen in the text
+                notes.append(f"Véhicule signalé : {v.type}" + (f", {v.couleur}" if v.couleur else ""))
+        d = r.declarant
+        reporter = None if d is None else ReporterIdentity(
+            name=" ".join(filter(None, [d.prenom, d.nom])) or None, phone=d.telephone,
+            email=d.email, ip_address=d.ip, account_id=d.compte,
+        )
+        if r.type == "tchat":
+            text = "\n".join(f"[{m.horodatage.astimezone(PARIS):%H:%M}] "
+                             f"{'Usager' if m.auteur == 'usager' else 'Agent'} : {m.texte}"
+                             for m in r.messages)
+        else:
+            text = r.description
+        return DraftLead(
+            source_ref=r.id,
+            version=r.version,
+            kind=LeadKind.CITIZEN_REPORT,
+            channel=SourceChannel.CITIZEN_PLATFORM,
+            observed_at=observed,
+            reported_at=r.recu_le,
+            location=location,
+            deal_point=deal_point,
+            vehicles=vehicles,
+            persons=persons,
+            phones=el.telephones_suspects,
+            substances=[_lookup(PRODUCTS, c, f"produits[{j}]") for j, c in enumerate(el.produits)],
+            narrative_raw="\n".join(filter(None, [text, *notes])),
+            reporter=reporter,
+        )

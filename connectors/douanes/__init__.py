@@ -1,0 +1,1 @@
+"""Customs (douanes) connector: XML seizure and control reports on a read-only share."""

@@ -1,0 +1,1 @@
+"""Police connector: LRPPN-style CSV exports dropped in an inbox directory."""
