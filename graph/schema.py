@@ -7,6 +7,7 @@ the highest applied, so a newer hub adds what is missing and an older hub refuse
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import neo4j
@@ -43,6 +44,32 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 
 CURRENT_VERSION = MIGRATIONS[-1][0]
 
+# Graph modules that own nodes of their own declare their constraints and indexes as a
+# module-level ``SCHEMA: list[str]`` of idempotent statements (``IF NOT EXISTS``); they are
+# applied at every start-up after the numbered migrations, and their digest is recorded.
+SCHEMA_MODULES = (
+    "graph.sessions",
+    "graph.grants",
+    "graph.analysis",
+    "graph.workflow",
+    "graph.meetings",
+)
+
+
+def module_statements() -> list[str]:
+    import importlib
+
+    statements: list[str] = []
+    for name in SCHEMA_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        statements.extend(getattr(module, "SCHEMA", []))
+    return statements
+
 
 def current_version(driver: neo4j.Driver, database: str) -> int:
     records, _, _ = driver.execute_query(
@@ -77,5 +104,13 @@ def apply_schema(driver: neo4j.Driver, database: str) -> int:
             description=description,
             database_=database,
         )
+    extra = module_statements()
+    for statement in extra:
+        driver.execute_query(statement, database_=database)
+    digest = hashlib.sha256("\n".join(extra).encode()).hexdigest()[:16]
+    driver.execute_query(
+        "MERGE (s:SchemaVersion {name: $name}) SET s.modules_digest = $digest",
+        name=SCHEMA_NAME, digest=digest, database_=database,
+    )
     driver.execute_query("CALL db.awaitIndexes(300)", database_=database)
     return CURRENT_VERSION
