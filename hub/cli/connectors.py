@@ -285,3 +285,29 @@ def schedule(
     except ConfigurationError as exc:
         err_console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(EXIT_CONFIG) from None
+
+
+@app.command("register")
+def register(
+    name: Annotated[str, typer.Option(help="Nom du connecteur (p. ex. police)")],
+    agency: Annotated[str, typer.Option(help="Service dont le connecteur verse les pistes")],
+    public_key: Annotated[Path, typer.Option(help="Clé publique Ed25519 (PEM) produite par keygen")],
+) -> None:
+    """Hub side: register a connector's public key and issue its API token (printed once)."""
+    from graph import identity
+    from hub.cli.common import graph_session
+    from hub.contract.lead import Agency
+    from hub.contract.signing import key_id_of, load_public_key_pem
+
+    pem = public_key.read_text()
+    key_id = key_id_of(load_public_key_pem(pem))
+    agency_code = Agency(agency).value
+    with graph_session() as (settings, driver):
+        db = settings.neo4j_database
+        identity.register_connector_key(driver, db, identity.ConnectorKey(
+            key_id=key_id, connector=name, agency=agency_code, public_key_pem=pem))
+        user = identity.upsert_user(driver, db, agency=agency_code, role="connector", name=name)
+        token = identity.issue_token(driver, db, user.user_id, purpose="connector")
+    Console(stderr=True).print(f"Clé {key_id} enregistrée pour le connecteur « {name} » ({agency_code}). "
+                               "Jeton (affiché une seule fois) :")
+    print(token.token)

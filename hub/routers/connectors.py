@@ -6,32 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
 
 from graph import identity
 from hub.contract.errors import Forbidden
+from hub.contract.runs import RunRecord
 from hub.deps import CallerDep, DriverDep, SettingsDep, require_role, verified_connector
 from hub.routers.leads import _read_body
 
 router = APIRouter(prefix="/api/v1/connectors", tags=["connecteurs"])
-
-
-class RunReport(BaseModel):
-    """A connector's run record as it reports it (flat: stored as node properties)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    run_id: str = Field(min_length=1, max_length=100)
-    status: str = Field(max_length=40)
-    started_at: str | None = None
-    finished_at: str | None = None
-    duration_s: float | None = None
-    collected: int = 0
-    quarantined: int = 0
-    outboxed: int = 0
-    pushed: int = 0
-    outbox_pending: int = 0
-    last_error: str | None = Field(default=None, max_length=2000)
 
 
 @router.post("/{name}/runs", status_code=204, summary="Déclarer une exécution de connecteur")
@@ -41,9 +23,11 @@ async def report_run(name: Annotated[str, Path(pattern=r"^[a-z0-9_\-]{1,40}$")],
     connector = await verified_connector(request, body, caller, driver, settings)
     if connector.connector != name:
         raise Forbidden(f"la clé de signature appartient au connecteur « {connector.connector} »")
-    report = RunReport.model_validate_json(body)
+    report = RunRecord.model_validate_json(body)
+    if report.connector != name or report.agency.value != connector.agency:
+        raise Forbidden("le relevé d'exécution ne correspond pas au connecteur signataire")
     await run_in_threadpool(identity.record_connector_run, driver, settings.neo4j_database, name,
-                            connector.agency, report.model_dump())
+                            connector.agency, report.model_dump(mode="json"))
 
 
 @router.get("", summary="Dernières exécutions des connecteurs",
