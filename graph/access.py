@@ -40,6 +40,8 @@ class AccessFilter:
     profiles: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Who to contact about a hit, per agency ("Permanence CROSS police — ...").
     contacts: dict[str, str] = field(default_factory=dict)
+    # Which policy (and version) produced this filter: recorded with every consultation.
+    policy_id: str = "unrestricted"
 
     @classmethod
     def unrestricted(cls) -> AccessFilter:
@@ -70,3 +72,92 @@ def _safe(level: str) -> str:
     if not level.replace("_", "").replace(":", "").replace("-", "").isalnum():
         raise ValueError(f"invalid access level name {level!r}")
     return level
+
+
+# --- compiling a policy scope -----------------------------------------------------------------------
+
+# A guest grant scoped to entities names them as "<kind>:<key>" — the same ids as network nodes
+# (graph/read.py). Label and key property of each, from the allow-list.
+_ENTITY_KEY_EXPR = (
+    "(e:Vehicle AND 'vehicle:' + e.plate IN $acc_guest_entities) OR "
+    "(e:Phone AND 'phone:' + e.number IN $acc_guest_entities) OR "
+    "(e:Person AND 'person:' + e.pseudonym IN $acc_guest_entities) OR "
+    "(e:Location AND 'location:' + e.key IN $acc_guest_entities) OR "
+    "(e:DealPoint AND 'deal_point:' + e.key IN $acc_guest_entities) OR "
+    "(e:Seizure AND 'seizure:' + e.seizure_id IN $acc_guest_entities)"
+)
+
+def compile_scope(scope: Any, contacts: dict[str, str] | None = None) -> AccessFilter:
+    """Translate a ``policies.models.ReadScope`` into an ``AccessFilter``.
+
+    Each scope entry (a box over originating agency, handling code, kind, restriction state,
+    embargo state, guest grant, disclosure grant) becomes one ``WHEN`` of a ``CASE`` over the
+    lead ``l``; the entries are disjoint, so their order does not matter. Every value travels as
+    a parameter. ``policies.engine.scope_outcome`` is the reference this must agree with (a test
+    checks it against the real graph).
+    """
+    from hub.contract.lead import Agency, HandlingCode, LeadKind
+    from policies.models import (  # the scope's vocabulary
+        EmbargoState,
+        Outcome,
+        RestrictionState,
+    )
+
+    params: dict[str, Any] = {
+        "acc_agency": scope.caller_agency.value,
+        "acc_as_of": scope.as_of,
+        "acc_guest_leads": list(scope.guest_lead_ids),
+        "acc_guest_entities": list(scope.guest_entity_keys),
+        "acc_disclosed": [f"{d.lead_id}|{d.owner_agency.value}" for d in scope.disclosures],
+    }
+    features = {
+        "restriction": (
+            "CASE WHEN size(coalesce(l.restricted_to, [])) = 0 THEN 'unrestricted' "
+            "WHEN $acc_agency IN l.restricted_to THEN 'includes_caller' ELSE 'excludes_caller' END"
+        ),
+        "embargo": (
+            "CASE WHEN l.embargo_until IS NOT NULL AND l.embargo_until > $acc_as_of "
+            "THEN 'active' ELSE 'none' END"
+        ),
+        "guest": "(l.lead_id IN $acc_guest_leads"
+                 + (f" OR EXISTS {{ MATCH (l)-->(e) WHERE {_ENTITY_KEY_EXPR} }}"
+                    if scope.guest_entity_keys else "") + ")",
+        "disclosed": "(l.lead_id + '|' + l.agency IN $acc_disclosed)",
+    }
+    domains = {
+        "originating_agencies": ("l.agency", len(Agency)),
+        "handling_codes": ("l.handling_code", len(HandlingCode)),
+        "kinds": ("l.kind", len(LeadKind)),
+        "restriction": (features["restriction"], len(RestrictionState)),
+        "embargo": (features["embargo"], len(EmbargoState)),
+    }
+    profiles: dict[str, tuple[str, ...]] = {}
+    redaction_levels: dict[tuple[str, ...], str] = {}
+    branches: list[str] = []
+    for i, entry in enumerate(scope.entries):
+        conditions: list[str] = []
+        for dim, (expr, size) in domains.items():
+            values = [v.value for v in getattr(entry, dim)]
+            if len(values) < size:
+                params[f"acc_e{i}_{dim}"] = values
+                conditions.append(f"{expr} IN $acc_e{i}_{dim}")
+        for dim, expr in (("guest_grant", features["guest"]), ("disclosure_grant", features["disclosed"])):
+            values = set(getattr(entry, dim))
+            if values == {True}:
+                conditions.append(expr)
+            elif values == {False}:
+                conditions.append(f"NOT {expr}")
+        if entry.outcome is Outcome.FULL:
+            level = FULL
+            profiles[FULL] = LEAD_PROPERTIES
+        elif entry.outcome is Outcome.HIT:
+            level = HIT
+        else:  # redacted: one access level per distinct set of hidden properties
+            hidden = tuple(sorted(entry.hidden_properties))
+            level = redaction_levels.setdefault(hidden, f"redacted{len(redaction_levels) + 1}")
+            profiles[level] = tuple(p for p in LEAD_PROPERTIES if p not in hidden)
+        branches.append(f"WHEN {' AND '.join(conditions) or 'true'} THEN '{level}'")
+    case = f"CASE {' '.join(branches)} ELSE '{NONE}' END" if branches else f"'{NONE}'"
+    return AccessFilter(case_expression=case, params=params, profiles=profiles,
+                        contacts=dict(contacts or {}),
+                        policy_id=f"policy:{scope.policy_digest[:12]}" if scope.policy_digest else "policy")

@@ -10,7 +10,7 @@ path and a French reason; a lost graph connection becomes 503 (retryable).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import neo4j
@@ -20,9 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from graph.access import AccessFilter
 from graph.driver import open_driver, wait_ready
-from graph.identity import Principal
 from graph.schema import apply_schema
 from hub.contract.errors import CrossHubError, GraphUnavailable, InvalidInput
 from hub.contract.validation import field_path, french_reason
@@ -31,10 +29,7 @@ from policies.audit import AuditTrail
 
 log = logging.getLogger("crosshub")
 
-AccessCompiler = Callable[[Principal], AccessFilter]
-
-
-def create_app(settings: Settings, *, access_compiler: AccessCompiler | None = None) -> FastAPI:
+def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The audit trail first: nothing is served that could not be logged.
@@ -57,7 +52,6 @@ def create_app(settings: Settings, *, access_compiler: AccessCompiler | None = N
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.access_compiler = access_compiler or _default_access_compiler
     _install_error_handlers(app)
 
     from hub.routers import connectors, entities, health, leads
@@ -67,11 +61,6 @@ def create_app(settings: Settings, *, access_compiler: AccessCompiler | None = N
     app.include_router(entities.router)
     app.include_router(connectors.router)
     return app
-
-
-def _default_access_compiler(caller: Principal) -> AccessFilter:
-    # Placeholder until the policy engine is wired (access-policy issue).
-    return AccessFilter.unrestricted()
 
 
 def _error_response(exc: CrossHubError) -> JSONResponse:

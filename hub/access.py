@@ -1,0 +1,79 @@
+"""Wiring of the access policy into every read: the caller's identity and active grants go to the
+policy engine (policies/), whose compiled scope becomes the Cypher filter (graph/access.py).
+
+Compiling a scope evaluates the policy over every feature combination (~25 ms), so compiled
+filters are cached by what they depend on — role, agency, active grants, policy digest — and
+only the evaluation instant (``as_of``, which decides embargoes) is refreshed per request.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import neo4j
+
+from graph import access as graph_access
+from graph.access import AccessFilter
+from graph.identity import Principal
+from policies.engine import compile_scope
+from policies.loader import load_policy
+from policies.models import Caller, DisclosureGrant, GuestGrant, Policy
+
+_CACHE_SIZE = 1024
+_cache: dict[tuple, AccessFilter] = {}
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def current_policy() -> Policy:
+    """The packaged policy, loaded and validated once per process (``crosshub policy check``
+    validates it before deployment)."""
+    return load_policy()
+
+
+def caller_of(principal: Principal) -> Caller:
+    return Caller(user_id=principal.user_id, name=principal.name, agency=principal.agency,
+                  role=principal.role)
+
+
+def active_grants(driver: neo4j.Driver, database: str, user_id: str,
+                  now: datetime) -> list[GuestGrant | DisclosureGrant]:
+    from graph.grants import active_grants_for
+
+    return active_grants_for(driver, database, user_id, now)
+
+
+def access_filter_for(
+    driver: neo4j.Driver,
+    database: str,
+    principal: Principal,
+    now: datetime | None = None,
+    *,
+    grants: list[GuestGrant | DisclosureGrant] | None = None,
+    policy: Policy | None = None,
+) -> AccessFilter:
+    """The caller's read filter at ``now``."""
+    now = now or datetime.now(UTC)
+    policy = policy or current_policy()
+    caller = caller_of(principal)
+    if grants is None:
+        grants = active_grants(driver, database, principal.user_id, now)
+    key = (
+        policy.digest, caller.role, caller.agency,
+        caller.user_id if grants else "",
+        tuple(sorted(g.model_dump_json() for g in grants)),
+    )
+    with _lock:
+        compiled = _cache.get(key)
+    if compiled is None:
+        scope = compile_scope(caller, policy, grants, now=now)
+        contacts = {info.agency.value: info.contact_fr for info in policy.agencies}
+        compiled = graph_access.compile_scope(scope, contacts)
+        with _lock:
+            if len(_cache) >= _CACHE_SIZE:
+                _cache.clear()
+            _cache[key] = compiled
+    return replace(compiled, params={**compiled.params, "acc_as_of": now})

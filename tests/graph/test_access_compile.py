@@ -1,0 +1,97 @@
+"""The Cypher translation of a policy scope (graph/access.py) agrees, lead by lead, with the policy
+engine's reference evaluator (policies.engine.scope_outcome), on the real graph: every role and
+caller agency against leads of each originating agency, handling code, restriction and embargo,
+with and without guest and disclosure grants."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from graph import access as graph_access
+from graph.access import HIT, NONE
+from graph.leads import write_leads
+from hub.access import caller_of, current_policy
+from hub.contract.lead import Lead
+from graph.identity import Principal
+from policies.engine import compile_scope, scope_outcome
+from policies.models import DisclosureGrant, GuestGrant, LeadMarking, Outcome, Role
+from tests.factories import lead
+
+NOW = datetime(2025, 9, 1, 12, 0, tzinfo=UTC)
+AGENCIES = ("police", "gendarmerie", "douanes")
+RESTRICTIONS = ([], ["gendarmerie"], ["douanes"])
+EMBARGOES = (None, NOW + timedelta(days=10), NOW - timedelta(days=10))
+
+
+@pytest.fixture(scope="module")
+def marked_leads(driver, settings):
+    from graph.driver import reset_database
+
+    reset_database(driver, settings.neo4j_database)
+    payloads, markings = [], {}
+    combos = itertools.product(AGENCIES, ("H0", "H1", "H2", "H3"), ("citizen_report", "surveillance"),
+                               range(len(RESTRICTIONS)), range(len(EMBARGOES)))
+    for i, (agency, code, kind, r, e) in enumerate(combos):
+        p = lead(source_agency=agency, source_ref=f"ACC-{i}", handling_code=code, kind=kind,
+                 channel="patrol", restricted_to=RESTRICTIONS[r],
+                 embargo_until=EMBARGOES[e].isoformat() if EMBARGOES[e] else None,
+                 vehicles=[{"plate": "AB-123-CD"}] if i % 7 == 0 else [])
+        model = Lead.model_validate(p)
+        payloads.append(model)
+        keys = ["vehicle:AB-123-CD"] if i % 7 == 0 else []
+        markings[model.lead_id] = LeadMarking.from_lead(model, entity_keys=keys)
+    write_leads(driver, settings.neo4j_database, payloads)
+    yield markings
+    reset_database(driver, settings.neo4j_database)
+
+
+def _levels(driver, access):
+    records = driver.execute_query(
+        f"MATCH (l:Lead) WHERE l.lead_id STARTS WITH $p RETURN l.lead_id AS id, "
+        f"{access.case_expression} AS level",
+        {"p": "", **access.params}, database_="neo4j",
+    ).records
+    return {r["id"]: r["level"] for r in records}
+
+
+def _category(level: str) -> str:
+    return level if level in (HIT, NONE, "full") else "redacted"
+
+
+GRANT_CASES = {
+    "none": [],
+    "guest": [GuestGrant(grant_id="g1", grantee_user_id="gendarmerie:u", lead_ids=["police:ACC-1"],
+                         entity_keys=["vehicle:AB-123-CD"], valid_from=NOW - timedelta(days=1),
+                         valid_until=NOW + timedelta(days=1), granted_by="police:chef")],
+    "disclosure": [DisclosureGrant(grant_id="d1", lead_id="police:ACC-8", requester_user_id="gendarmerie:u",
+                                   owner_agency="police", approved_by="police:chef",
+                                   approved_at=NOW - timedelta(hours=1))],
+}
+
+
+@pytest.mark.parametrize("grants", list(GRANT_CASES), ids=list(GRANT_CASES))
+@pytest.mark.parametrize("role", [r.value for r in Role])
+@pytest.mark.parametrize("caller_agency", ["gendarmerie", "police"])
+def test_cypher_levels_match_the_reference_evaluator(driver, marked_leads, role, caller_agency, grants):
+    policy = current_policy()
+    principal = Principal(user_id="gendarmerie:u" if caller_agency == "gendarmerie" else "police:u",
+                          name="u", agency=caller_agency, role=role)
+    scope = compile_scope(caller_of(principal), policy, GRANT_CASES[grants], now=NOW)
+    access = graph_access.compile_scope(scope)
+    access.params["acc_as_of"] = NOW
+    levels = _levels(driver, access)
+    assert set(levels) == set(marked_leads)
+    mismatches = []
+    for lead_id, marking in marked_leads.items():
+        expected = scope_outcome(scope, marking)
+        got = levels[lead_id]
+        if _category(got) != expected.outcome.value:
+            mismatches.append((lead_id, expected.outcome.value, got))
+        elif expected.outcome is Outcome.REDACTED:
+            hidden = set(access.redacted_properties(got))
+            if not set(expected.hidden_properties) <= hidden:
+                mismatches.append((lead_id, expected.hidden_properties, sorted(hidden)))
+    assert not mismatches, mismatches[:10]
