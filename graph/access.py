@@ -58,8 +58,10 @@ class AccessFilter:
             allowed = [p for p in props if p in LEAD_PROPERTIES]  # allow-list, defence in depth
             inner = ", ".join(f".{p}" for p in allowed)
             branches.append(f"WHEN '{_safe(level)}' THEN {var} {{{inner}}}")
-        marking = ", ".join(f".{p}" for p in LEAD_MARKING)
-        return f"CASE {access} {' '.join(branches)} ELSE {var} {{{marking}}} END"
+        marking = f"{var} {{{', '.join(f'.{p}' for p in LEAD_MARKING)}}}"
+        if not branches:  # a caller who may read no lead content at all
+            return marking
+        return f"CASE {access} {' '.join(branches)} ELSE {marking} END"
 
     def redacted_properties(self, level: str) -> list[str]:
         allowed = set(self.profiles.get(level, ()))

@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from graph import identity
+from graph import sessions as graph_sessions
 from graph.access import AccessFilter
 from graph.identity import Principal
 from hub.contract.errors import Forbidden, MissingJustification, NotAuthenticated
@@ -23,6 +24,7 @@ from hub.contract.signing import load_public_key_pem, verify_request
 from hub.settings import Settings
 from policies.audit import AuditTrail
 from policies.audit.models import Actor
+from policies.auth.tokens import keys_for as access_token_keys
 
 
 def get_settings(request: Request) -> Settings:
@@ -45,15 +47,34 @@ _bearer = HTTPBearer(auto_error=False, description="Jeton d'accès CROSS Hub")
 
 
 async def get_caller(
+    request: Request,
     driver: DriverDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller behind the bearer credential: either an API token (``chx_…``, looked up by
+    hash) or an access token issued at login (a JWT: signature, issuer, audience and expiry
+    checked here, then one graph read that its session is open and its user active). The access
+    token's claims are left in ``request.state.access_claims`` (None for an API token) for the
+    session endpoints."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise NotAuthenticated("authentification requise : en-tête Authorization: Bearer <jeton>")
-    principal = await run_in_threadpool(
-        identity.principal_for_token, driver, settings.neo4j_database, credentials.credentials
-    )
+    token = credentials.credentials
+    request.state.access_claims = None
+    if token.startswith(identity.TOKEN_PREFIX):
+        principal = await run_in_threadpool(
+            identity.principal_for_token, driver, settings.neo4j_database, token
+        )
+    else:
+        try:
+            claims = access_token_keys(settings.keys_dir).verify(token)
+        except NotAuthenticated:
+            raise NotAuthenticated("jeton inconnu, expiré ou révoqué") from None
+        principal = await run_in_threadpool(
+            graph_sessions.principal_for_session, driver, settings.neo4j_database, claims.sid,
+            claims.sub,
+        )
+        request.state.access_claims = claims
     if principal is None:
         raise NotAuthenticated("jeton inconnu, expiré ou révoqué")
     return principal
@@ -73,9 +94,11 @@ def require_role(*roles: str):
     return Depends(check)
 
 
-async def get_access_filter(request: Request, caller: CallerDep) -> AccessFilter:
-    """The caller's read policy compiled into Cypher (see graph/access.py)."""
-    return request.app.state.access_compiler(caller)
+async def get_access_filter(caller: CallerDep, driver: DriverDep, settings: SettingsDep) -> AccessFilter:
+    """The caller's read policy compiled into Cypher (hub/access.py, graph/access.py)."""
+    from hub.access import access_filter_for
+
+    return await run_in_threadpool(access_filter_for, driver, settings.neo4j_database, caller)
 
 
 AccessDep = Annotated[AccessFilter, Depends(get_access_filter)]
