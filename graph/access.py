@@ -162,4 +162,4 @@ def compile_scope(scope: Any, contacts: dict[str, str] | None = None) -> AccessF
     case = f"CASE {' '.join(branches)} ELSE '{NONE}' END" if branches else f"'{NONE}'"
     return AccessFilter(case_expression=case, params=params, profiles=profiles,
                         contacts=dict(contacts or {}),
-                        policy_id=f"policy:{scope.policy_digest[:12]}" if scope.policy_digest else "policy")
+                        policy_id=f"policy:{scope.policy_digest.split(':')[-1][:12]}" if scope.policy_digest else "policy")

@@ -54,12 +54,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     _install_error_handlers(app)
 
-    from hub.routers import connectors, entities, health, leads
+    from hub.routers import audit, connectors, entities, health, leads
 
     app.include_router(health.router)
     app.include_router(leads.router)
     app.include_router(entities.router)
     app.include_router(connectors.router)
+    app.include_router(audit.router)
     return app
 
 

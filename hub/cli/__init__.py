@@ -16,12 +16,13 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here, not at module top, so `import hub.cli` stays cheap and side-effect free.
-    from hub.cli import audit, connectors, dev, neo4j, token
+    from hub.cli import audit, connectors, dev, neo4j, policy, token
 
     app.add_typer(neo4j.app, name="neo4j")
     app.add_typer(token.app, name="token")
     app.add_typer(audit.app, name="audit")
     app.add_typer(connectors.app, name="connectors")
+    app.add_typer(policy.app, name="policy")
     app.command("dev")(dev.dev)
 
 

@@ -1,0 +1,69 @@
+"""``crosshub policy``: validate the policy files, and explain one decision for one user and lead."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from hub.cli.common import console, err_console
+from hub.contract.errors import ConfigurationError, NotFound
+
+app = typer.Typer(help="Politique d'accès : vérification et explication des décisions.",
+                  no_args_is_help=True)
+
+
+@app.command("check")
+def check(directory: Annotated[Path | None, typer.Option(help="Dossier de politique (défaut : celui du paquet)")] = None) -> None:
+    """Validate the policy files; on error, name the file and line."""
+    from policies.loader import load_policy
+
+    try:
+        policy = load_policy(directory)
+    except ConfigurationError as exc:
+        err_console.print(f"[red]{exc.message}[/red]")
+        for d in exc.details:
+            err_console.print(f"  {d.get('file')}:{d.get('line')} {d.get('field')} — {d.get('reason')}")
+        raise typer.Exit(1) from exc
+    console.print(f"Politique valide : {len(policy.rules)} règles, {len(policy.roles)} rôles, "
+                  f"{len(policy.agencies)} services (empreinte {policy.digest.split(':')[-1][:12]}).")
+
+
+@app.command("explain")
+def explain(
+    user: Annotated[str, typer.Option(help="Identifiant de l'utilisateur (service:nom)")],
+    lead: Annotated[str, typer.Option(help="Identifiant de la piste (service:référence)")],
+) -> None:
+    """Print the decision for USER reading LEAD now, the rule that matched and why."""
+    from graph import identity
+    from graph.read import lead_marking
+    from hub.access import active_grants, caller_of, current_policy
+    from hub.cli.common import graph_session
+    from policies.engine import decide
+
+    now = datetime.now(UTC)
+    with graph_session() as (settings, driver):
+        db = settings.neo4j_database
+        try:
+            principal = identity.get_user(driver, db, user)
+            marking = lead_marking(driver, db, lead)
+        except NotFound as exc:
+            err_console.print(f"[red]{exc.message}[/red]")
+            raise typer.Exit(1) from exc
+        grants = active_grants(driver, db, principal.user_id, now)
+    decision = decide(caller_of(principal), marking, current_policy(), grants, now=now)
+    table = Table(show_header=False)
+    table.add_row("utilisateur", f"{principal.user_id} ({principal.role}, {principal.agency})")
+    table.add_row("piste", f"{lead} ({marking.originating_agency.value}, {marking.handling_code.value}, "
+                           f"{marking.kind.value})")
+    table.add_row("décision", decision.outcome.value)
+    table.add_row("règle", decision.rule_id)
+    table.add_row("motif", decision.reason_fr)
+    if decision.hidden_properties:
+        table.add_row("masqué", ", ".join(decision.hidden_properties))
+    if decision.contact_fr:
+        table.add_row("contact", decision.contact_fr)
+    console.print(table)

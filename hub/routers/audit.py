@@ -1,0 +1,54 @@
+"""The audit trail, for auditors only: ``GET /api/v1/audit`` with filters, and integrity check."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from hub.deps import AuditDep, require_role
+from hub.contract.lead import Agency
+from policies.audit import query
+from policies.audit.models import AuditAction, AuditEntry, AuditFilters, DecisionOutcome
+from policies.audit.verify import verify
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[require_role("auditor")])
+
+
+@router.get("", response_model=list[AuditEntry], summary="Consulter le journal d'audit",
+            description="Entrées du journal, les plus récentes d'abord, filtrables. Réservé aux "
+                        "auditeurs (art. 25 de la directive (UE) 2016/680).")
+async def list_entries(
+    audit: AuditDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    user_id: str | None = None,
+    agency: Agency | None = None,
+    action: AuditAction | None = None,
+    lead_id: str | None = None,
+    entity_key: str | None = None,
+    outcome: DecisionOutcome | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[AuditEntry]:
+    filters = AuditFilters(since=since, until=until, user_id=user_id, agency=agency, action=action,
+                           lead_id=lead_id, entity_key=entity_key, outcome=outcome, limit=limit,
+                           offset=offset)
+    return await run_in_threadpool(query, audit.audit_dir, filters)
+
+
+class IntegrityReport(BaseModel):
+    ok: bool
+    head_seq: int
+    sealed_seq: int
+    summary: str
+
+
+@router.get("/integrity", response_model=IntegrityReport, summary="Vérifier l'intégrité du journal")
+async def integrity(audit: AuditDep) -> IntegrityReport:
+    report = await run_in_threadpool(verify, audit.audit_dir, audit.public_key)
+    return IntegrityReport(ok=report.ok, head_seq=report.head_seq, sealed_seq=report.sealed_seq,
+                           summary=report.summary_fr())
