@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a fresh machine for CROSS Hub: Python venv with the project and its test
+# dependencies, Java 17 + Maven (the local Neo4j is fetched from Maven Central on first start),
+# and the system libraries the PDF brief needs. Quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3.11 python3.12 python3.13 python3; do
+    if command -v "$candidate" >/dev/null 2>&1; then python=$candidate; break; fi
+  done
+fi
+[ -n "$python" ] || { echo "setup: no python3 found" >&2; exit 1; }
+
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+.venv/bin/python - <<'PY'
+import sys
+if sys.version_info < (3, 11):
+    sys.exit(f"setup: Python >= 3.11 required, .venv has {sys.version.split()[0]}")
+PY
+# Reinstall only when pyproject.toml changed since the last successful install.
+stamp=.venv/.crosshub-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[test]"
+  touch "$stamp"
+fi
+
+# System packages: Java + Maven for Neo4j; Pango for WeasyPrint (PDF brief).
+missing=()
+command -v java >/dev/null 2>&1 || missing+=(default-jdk-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+ldconfig -p 2>/dev/null | grep -q "libpango-1.0.so" || missing+=(libpango-1.0-0)
+ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so" || missing+=(libpangoft2-1.0-0)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing system packages: ${missing[*]} (install them with apt-get as root)" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
