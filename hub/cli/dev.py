@@ -12,12 +12,11 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from hub.cli.common import console
 
 DEMO_AGENCIES = ("police", "gendarmerie", "douanes")
-DEMO_ROLES = ("analyst", "coordinator", "auditor", "administrator")
+DEMO_ROLES = ("analyst", "coordinator", "guest_referent", "auditor", "administrator")
 
 
 def dev(
@@ -60,18 +59,22 @@ def dev(
                 batch = demo[start : start + chunk]
                 write_leads(driver, db, batch, radius_m=settings.location_merge_radius_m)
                 progress.advance(task, len(batch))
-        tokens = Table("service", "rôle", "utilisateur", "jeton (valable 7 jours)")
+        tokens: list[tuple[str, str]] = []
         for agency in DEMO_AGENCIES:
             for role in DEMO_ROLES:
                 user = identity.upsert_user(driver, db, agency=agency, role=role,
                                             name=f"demo-{role}",
                                             contact=f"Permanence CROSS — {agency}")
                 issued = identity.issue_token(driver, db, user.user_id, ttl=timedelta(days=7))
-                tokens.add_row(agency, role, user.user_id, issued.token)
+                tokens.append((user.user_id, issued.token))
     finally:
         driver.close()
     url = f"http://127.0.0.1:{port}"
-    console.print(tokens)
+    console.print("Utilisateurs de démonstration et leurs jetons (valables 7 jours) :")
+    width = max(len(uid) for uid, _ in tokens)
+    for uid, token in tokens:
+        # Plain print: a rich table would cut the tokens to the terminal's width.
+        print(f"  {uid:<{width}}  {token}")
     console.print(f"API : [bold]{url}[/bold]  —  documentation : {url}/docs")
     console.print(f'Exemple : curl -H "Authorization: Bearer <jeton>" '
                   f"{url}/api/v1/entities/vehicle/<immatriculation>/network?depth=2")
