@@ -78,17 +78,6 @@ def _safe(level: str) -> str:
 
 # --- compiling a policy scope -----------------------------------------------------------------------
 
-# A guest grant scoped to entities names them as "<kind>:<key>" — the same ids as network nodes
-# (graph/read.py). Label and key property of each, from the allow-list.
-_ENTITY_KEY_EXPR = (
-    "(e:Vehicle AND 'vehicle:' + e.plate IN $acc_guest_entities) OR "
-    "(e:Phone AND 'phone:' + e.number IN $acc_guest_entities) OR "
-    "(e:Person AND 'person:' + e.pseudonym IN $acc_guest_entities) OR "
-    "(e:Location AND 'location:' + e.key IN $acc_guest_entities) OR "
-    "(e:DealPoint AND 'deal_point:' + e.key IN $acc_guest_entities) OR "
-    "(e:Seizure AND 'seizure:' + e.seizure_id IN $acc_guest_entities)"
-)
-
 def compile_scope(scope: Any, contacts: dict[str, str] | None = None) -> AccessFilter:
     """Translate a ``policies.models.ReadScope`` into an ``AccessFilter``.
 
@@ -98,6 +87,7 @@ def compile_scope(scope: Any, contacts: dict[str, str] | None = None) -> AccessF
     a parameter. ``policies.engine.scope_outcome`` is the reference this must agree with (a test
     checks it against the real graph).
     """
+    from graph.grants import entity_key_expression  # "<kind>:<key>", as guest grants name them
     from hub.contract.lead import Agency, HandlingCode, LeadKind
     from policies.models import (  # the scope's vocabulary
         EmbargoState,
@@ -122,7 +112,9 @@ def compile_scope(scope: Any, contacts: dict[str, str] | None = None) -> AccessF
             "THEN 'active' ELSE 'none' END"
         ),
         "guest": "(l.lead_id IN $acc_guest_leads"
-                 + (f" OR EXISTS {{ MATCH (l)-->(e) WHERE {_ENTITY_KEY_EXPR} }}"
+                 # Its own variable name: an `e` here would capture the caller query's `e`.
+                 + (f" OR EXISTS {{ MATCH (l)-->(acc_ent) WHERE {entity_key_expression('acc_ent')} "
+                    f"IN $acc_guest_entities }}"
                     if scope.guest_entity_keys else "") + ")",
         "disclosed": "(l.lead_id + '|' + l.agency IN $acc_disclosed)",
     }

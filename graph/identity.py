@@ -57,8 +57,9 @@ def upsert_user(driver: neo4j.Driver, database: str, *, agency: str, role: str, 
     uid = user_id_for(agency, name)
     records, _, _ = driver.execute_query(
         "MERGE (u:User {user_id: $uid}) "
-        "ON CREATE SET u.created_at = datetime() "
-        "SET u.name = $name, u.agency = $agency, u.role = $role, u.disabled = false, "
+        "ON CREATE SET u.created_at = datetime(), u.disabled = false "
+        # A disabled account stays disabled: re-enabling is a deliberate act, not a side effect.
+        "SET u.name = $name, u.agency = $agency, u.role = $role, "
         "    u.contact = coalesce($contact, u.contact), "
         "    u.password_hash = coalesce($password_hash, u.password_hash) "
         "RETURN u {.*} AS u",
@@ -109,7 +110,7 @@ def principal_for_token(driver: neo4j.Driver, database: str, token: str) -> Prin
         "MATCH (t:ApiToken {token_hash: $hash}) "
         "WHERE t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > datetime()) "
         "MATCH (u:User {user_id: t.user_id}) WHERE NOT coalesce(u.disabled, false) "
-        "RETURN u {.*} AS u",
+        "RETURN u {.*, password_hash: null} AS u",  # the hash never rides along with a request
         hash=hash_token(token), database_=database, routing_=neo4j.RoutingControl.READ,
     )
     return _principal(records[0]["u"]) if records else None

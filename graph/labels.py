@@ -21,13 +21,32 @@ class Label(StrEnum):
     SEIZURE = "Seizure"
     SUBSTANCE = "Substance"
     DEAL_POINT = "DealPoint"
+    # The weekly CROSS meeting and the actions it decides (graph/meetings.py): never traversed
+    # by analysis reads (nothing links from a Lead to them).
+    MEETING = "Meeting"
+    ACTION = "Action"
     # Hub bookkeeping, never returned by analysis reads.
     USER = "User"
     API_TOKEN = "ApiToken"
     CONNECTOR_KEY = "ConnectorKey"
     NONCE = "Nonce"
     CONNECTOR_RUN = "ConnectorRun"
+    SESSION = "Session"  # a login session (graph/sessions.py)
+    LOGIN_ATTEMPTS = "LoginAttempts"  # failed-login counter per claimed user_id
     SCHEMA = "SchemaVersion"
+    # Access grants and their workflow (graph/grants.py).
+    GUEST_GRANT = "GuestGrant"
+    DISCLOSURE_REQUEST = "DisclosureRequest"
+    NOTIFICATION = "Notification"
+    # Lead workflow: triage status and history, cross-agency link alerts, planned operations
+    # and their deconfliction (graph/workflow.py). Keyed by lead_id property, never linked from
+    # a Lead, so analysis reads never traverse them.
+    LEAD_STATUS = "LeadStatus"
+    STATUS_CHANGE = "StatusChange"
+    LINK_ALERT = "LinkAlert"
+    OPERATION = "Operation"
+    DECONFLICTION_ALERT = "DeconflictionAlert"
+    OPERATION_LEDGER = "OperationLedger"  # one node: serializes operation registrations
 
 
 class Rel(StrEnum):
@@ -42,6 +61,8 @@ class Rel(StrEnum):
     OF_SUBSTANCE = "OF_SUBSTANCE"  # Seizure -> Substance (quantity)
     CONCERNS = "CONCERNS"  # Lead -> DealPoint
     SAME_AS = "SAME_AS"  # Person -> Person (pseudonym under an earlier linkage key)
+    DECIDED = "DECIDED"  # Meeting -> Action (the meeting that decided it)
+    ABOUT = "ABOUT"  # Action -> Lead | entity (what the action is about)
 
 
 class EntityKind(StrEnum):
@@ -79,12 +100,25 @@ KEY_PROPERTY: dict[Label, str] = {
     Label.SEIZURE: "seizure_id",
     Label.SUBSTANCE: "code",
     Label.DEAL_POINT: "key",
+    Label.MEETING: "meeting_id",
+    Label.ACTION: "action_id",
     Label.USER: "user_id",
     Label.API_TOKEN: "token_hash",
     Label.CONNECTOR_KEY: "key_id",
     Label.NONCE: "value",
     Label.CONNECTOR_RUN: "run_id",
+    Label.SESSION: "session_id",
+    Label.LOGIN_ATTEMPTS: "user_id",
     Label.SCHEMA: "name",
+    Label.GUEST_GRANT: "grant_id",
+    Label.DISCLOSURE_REQUEST: "request_id",
+    Label.NOTIFICATION: "notification_id",
+    Label.LEAD_STATUS: "lead_id",
+    Label.STATUS_CHANGE: "change_id",
+    Label.LINK_ALERT: "alert_id",
+    Label.OPERATION: "operation_id",
+    Label.DECONFLICTION_ALERT: "alert_id",
+    Label.OPERATION_LEDGER: "name",
 }
 
 _KIND_LABEL: dict[EntityKind, Label] = {

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 import neo4j
 
 from graph.access import HIT, NONE, AccessFilter
-from graph.labels import LABEL_KIND, EntityKind, Label
+from graph.labels import LABEL_KIND, EntityKind, Label, Rel
 from graph.models import (
     Hit,
     LeadView,
@@ -153,15 +154,22 @@ def network(
     access: AccessFilter,
     *,
     max_nodes: int = 500,
+    rel_types: Collection[Rel] | None = None,
 ) -> Network:
     """The leads and entities linked to an entity, ``depth`` lead-hops out (1 to 3): depth 1 is
     the entity's leads and what they mention; depth 2 adds the leads on those entities, and so
-    on. Ready to draw as a link chart."""
+    on. Ready to draw as a link chart.
+
+    ``rel_types`` (all when None) restricts the relationships followed and drawn: a lead is
+    reached from an entity only through a link of those types, and only its links of those
+    types are shown (a seizure's own links need RECORDED and their own type)."""
     if not 1 <= depth <= 3:
         raise InvalidInput("profondeur hors bornes : 1 à 3",
                            details=[{"field": "depth", "reason": "doit être comprise entre 1 et 3"}])
     label = kind.label.value
     key_prop = kind.key_property
+    # Relationship types travel as a parameter (compared with type(r)), never into the query.
+    followed = [r.value for r in (rel_types if rel_types else Rel)]
 
     def work(tx: neo4j.ManagedTransaction) -> Network:
         anchor = tx.run(
@@ -185,9 +193,11 @@ def network(
             rows = tx.run(
                 f"UNWIND $frontier AS eid MATCH (e) WHERE elementId(e) = eid "
                 f"CALL (e) {{ "
-                f"  MATCH (e)<-[:AT|MENTIONS_VEHICLE|INVOLVES|MENTIONS_PHONE|REPORTS_SUBSTANCE|CONCERNS|RECORDED]-(l:Lead) RETURN l "
+                f"  MATCH (e)<-[r0:AT|MENTIONS_VEHICLE|INVOLVES|MENTIONS_PHONE|REPORTS_SUBSTANCE|CONCERNS|RECORDED]-(l:Lead) "
+                f"  WHERE type(r0) IN $rel_types RETURN l "
                 f"  UNION "
-                f"  MATCH (e)<-[:OF_SUBSTANCE|AT]-(:Seizure)<-[:RECORDED]-(l:Lead) RETURN l "
+                f"  MATCH (e)<-[r0:OF_SUBSTANCE|AT]-(:Seizure)<-[:RECORDED]-(l:Lead) "
+                f"  WHERE type(r0) IN $rel_types AND 'RECORDED' IN $rel_types RETURN l "
                 f"}} "
                 f"WITH e, l WHERE l.version > 0 AND NOT elementId(l) IN $seen "
                 f"WITH DISTINCT e, l, {access.case_expression} AS access "
@@ -195,11 +205,12 @@ def network(
                 f"RETURN elementId(e) AS entity_eid, elementId(l) AS lead_eid, access, l.lead_id AS lead_id, l.agency AS agency, "
                 f"CASE WHEN access = '{HIT}' THEN null ELSE {access.projection()} END AS lead, "
                 f"CASE WHEN access = '{HIT}' THEN null ELSE "
-                f"  [(l)-[r]->(x) WHERE NOT x:Agency | {{eid: elementId(x), labels: labels(x), props: properties(x), type: type(r), rel: properties(r)}}] + "
-                f"  [(l)-[:RECORDED]->(s:Seizure)-[r]->(x) | {{from: elementId(s), eid: elementId(x), labels: labels(x), props: properties(x), type: type(r), rel: properties(r)}}] "
+                f"  [(l)-[r]->(x) WHERE NOT x:Agency AND type(r) IN $rel_types | {{eid: elementId(x), labels: labels(x), props: properties(x), type: type(r), rel: properties(r)}}] + "
+                f"  [(l)-[:RECORDED]->(s:Seizure)-[r]->(x) WHERE 'RECORDED' IN $rel_types AND type(r) IN $rel_types | {{from: elementId(s), eid: elementId(x), labels: labels(x), props: properties(x), type: type(r), rel: properties(r)}}] "
                 f"END AS links",
                 frontier=frontier,
                 seen=list(seen_leads),
+                rel_types=followed,
                 **access.params,
             )
             next_frontier: list[str] = []

@@ -477,7 +477,8 @@ class LocalNeo4j:
                 raise self._lost_password()
             return password
         if password is None:
-            _write_secret(self.password_file, secrets.token_urlsafe(24))
+            # Hex: a password starting with '-' would be read as an option by neo4j-admin.
+            _write_secret(self.password_file, secrets.token_hex(24))
             password = self._password()
             assert password is not None
         self._set_initial_password(java, password)

@@ -9,6 +9,8 @@ path and a French reason; a lost graph connection becomes 503 (retryable).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +26,8 @@ from graph.driver import open_driver, wait_ready
 from graph.schema import apply_schema
 from hub.contract.errors import CrossHubError, GraphUnavailable, InvalidInput
 from hub.contract.validation import field_path, french_reason
+from hub.access import current_policy
+from hub.grant_expiry import expiry_loop
 from hub.settings import Settings
 from policies.audit import AuditTrail
 
@@ -40,7 +44,15 @@ def create_app(settings: Settings) -> FastAPI:
             await run_in_threadpool(apply_schema, driver, settings.neo4j_database)
             app.state.driver = driver
             app.state.audit = audit
-            yield
+            # Guest grants end on time even if nobody reads: the sweep logs each expiry, so it
+            # runs here, in the process that holds the audit trail.
+            expiry = asyncio.create_task(expiry_loop(app, 60))
+            try:
+                yield
+            finally:
+                expiry.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await expiry
         finally:
             driver.close()
             audit.close()
@@ -52,22 +64,26 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.policy = current_policy()  # validated once; `crosshub policy check` before deploying
     _install_error_handlers(app)
 
-    from hub.routers import audit, connectors, entities, health, leads
+    from hub.routers import analysis, audit, auth, connectors, entities, grants, health, leads
 
     app.include_router(health.router)
     app.include_router(leads.router)
     app.include_router(entities.router)
     app.include_router(connectors.router)
     app.include_router(audit.router)
+    app.include_router(grants.router)
+    app.include_router(auth.router)
+    app.include_router(analysis.router)
     return app
 
 
 def _error_response(exc: CrossHubError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     if exc.retryable:
-        headers = {**(headers or {}), "Retry-After": "5"}
+        headers = {**(headers or {}), "Retry-After": str(exc.retry_after_s or 5)}
     return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
 

@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     # Short-lived access tokens issued at login (minutes).
     access_token_ttl_min: int = Field(default=30, ge=1, le=24 * 60)
 
+    # Failed-login throttling (policies/auth/throttle.py): after ``login_max_failures`` failed
+    # attempts within ``login_window_s``, the account is locked for ``login_lock_s``, doubling at
+    # each further lockout up to ``login_lock_max_s``. Seconds, so tests can use short locks.
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_window_s: int = Field(default=15 * 60, ge=1, le=24 * 3600)
+    login_lock_s: int = Field(default=5 * 60, ge=1, le=24 * 3600)
+    login_lock_max_s: int = Field(default=60 * 60, ge=1, le=7 * 24 * 3600)
+
     @property
     def neo4j_home(self) -> Path:
         return self.data_dir / "neo4j"

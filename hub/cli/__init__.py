@@ -16,13 +16,15 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here, not at module top, so `import hub.cli` stays cheap and side-effect free.
-    from hub.cli import audit, connectors, dev, neo4j, policy, token
+    from hub.cli import analysis, audit, connectors, dev, neo4j, policy, token, users
 
     app.add_typer(neo4j.app, name="neo4j")
     app.add_typer(token.app, name="token")
     app.add_typer(audit.app, name="audit")
     app.add_typer(connectors.app, name="connectors")
     app.add_typer(policy.app, name="policy")
+    app.add_typer(users.app, name="users")
+    app.add_typer(analysis.app, name="analysis")
     app.command("dev")(dev.dev)
 
 

@@ -20,10 +20,13 @@ class CrossHubError(Exception):
     code: str = "internal_error"
     retryable: bool = False
 
-    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None,
+                 retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or []
+        # When a retryable error knows how long to wait (a lockout), the edge says so.
+        self.retry_after_s = retry_after_s
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from graph import read as graph_read
-from graph.labels import EntityKind
+from graph.labels import EntityKind, Rel
 from graph.models import Network
 from hub.auditing import log_consultation
 from hub.deps import AccessDep, AuditDep, CallerDep, DriverDep, SettingsDep, require_justification
@@ -32,6 +32,9 @@ async def entity_network(
     key: Annotated[str, Path(min_length=1, max_length=200)],
     driver: DriverDep, settings: SettingsDep, access: AccessDep, caller: CallerDep, audit: AuditDep,
     depth: Annotated[int, Query(ge=1, le=3, description="Sauts de piste (1 à 3)")] = 1,
+    rel: Annotated[list[Rel] | None, Query(
+        description="Types de liens suivis et montrés (répétable), p. ex. rel=INVOLVES&rel=MENTIONS_PHONE ; "
+                    "tous par défaut")] = None,
     justification: Annotated[str | None, Query(
         max_length=2000, description="Motif de la consultation (obligatoire, art. 25)")] = None,
 ) -> Network:
@@ -39,7 +42,7 @@ async def entity_network(
     normalized = graph_read.normalize_entity_key(kind, key)
     net = await run_in_threadpool(
         graph_read.network, driver, settings.neo4j_database, kind, normalized, depth, access,
-        max_nodes=settings.max_network_nodes,
+        max_nodes=settings.max_network_nodes, rel_types=rel,
     )
     leads = [n for n in net.nodes if n.kind == "lead"]
     redacted = any(n.properties.get("access") != "full" for n in leads)

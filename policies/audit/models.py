@@ -90,6 +90,8 @@ class AuditAction(StrEnum):
     DISCLOSURE = "disclosure"  # includes transfers
     COMBINATION = "combination"
     ERASURE = "erasure"
+    # Security events that are not processing of personal data: logins, logouts, revocations.
+    AUTHENTICATION = "authentication"
     # The trail itself: a torn last line (crash mid-write) was truncated on open.
     LOG_RECOVERY = "log_recovery"
 
@@ -101,6 +103,7 @@ ACTION_LABELS_FR: dict[AuditAction, str] = {
     AuditAction.DISCLOSURE: "Communication",
     AuditAction.COMBINATION: "Interconnexion",
     AuditAction.ERASURE: "Effacement",
+    AuditAction.AUTHENTICATION: "Authentification",
     AuditAction.LOG_RECOVERY: "Reprise du journal",
 }
 
@@ -201,6 +204,11 @@ class AuditEvent(StrictModel):
     @model_validator(mode="after")
     def _art25(self) -> AuditEvent:
         if self.action in SYSTEM_ACTIONS:
+            return self
+        if self.action is AuditAction.AUTHENTICATION:
+            # About an account, not a lead: no object to name, but always an origin.
+            if not (self.client_address or self.connector_id):
+                raise ValueError("préciser l'origine : client_address ou connector_id")
             return self
         if not (self.lead_ids or self.entity_keys):
             raise ValueError("préciser l'objet du traitement : lead_ids ou entity_keys")

@@ -123,3 +123,17 @@ def test_consultations_and_collections_are_in_the_audit_trail(client, make_user,
     assert e.justification == "PV 2025/777" and e.actor.agency == "gendarmerie"
     collected = query(hub_settings.audit_dir, AuditFilters(action="collection", lead_id="douanes:B"))
     assert collected and collected[0].actor.role == "connector"
+
+
+def test_network_follows_only_the_requested_relationship_types(client, make_user, chain):
+    h = make_user("police", "coordinator")
+    net = client.get("/api/v1/entities/vehicle/AB-123-CD/network?depth=2&rel=MENTIONS_VEHICLE"
+                     "&rel=INVOLVES&justification=enquete-123", headers=h).json()
+    ids = _ids(net)
+    # Through the driver person X to lead D; never through the phone to lead C.
+    assert "lead:police:D" in ids and f"person:{chain['x']}" in ids
+    assert "phone:+33612345678" not in ids and "lead:gendarmerie:C" not in ids
+    assert {e["type"] for e in net["edges"]} <= {"MENTIONS_VEHICLE", "INVOLVES"}
+    bad = client.get("/api/v1/entities/vehicle/AB-123-CD/network?rel=KNOWS&justification=enquete-123",
+                     headers=h)
+    assert bad.status_code == 422 and bad.json()["details"][0]["field"] == "query.rel[0]"

@@ -1,0 +1,146 @@
+"""What every analysis shares: bounded read transactions, the caller's access levels as query
+parameters, the projection of readable leads, and node builders identical to the network read's
+(same ids, so an analysis result overlays a link chart).
+
+Never bind a Cypher variable named ``e`` where the access expression is evaluated: the policy's
+guest-grant test is ``EXISTS { MATCH (l)-->(e) WHERE ... }``, and an outer ``e`` would be
+imported into that subquery, testing the outer entity instead of every entity of the lead.
+Analyses name their entity variables ``ent``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import neo4j
+
+from graph.access import AccessFilter
+from graph.analysis.models import QUERY_TIMEOUT_S
+from graph.labels import EntityKind
+from graph.models import Hit, NetworkNode
+from graph.read import _entity_node as entity_node
+from graph.read import _lead_node as lead_node
+from graph.read import normalize_entity_key
+from hub.contract.errors import InvalidInput, NotFound
+
+T = TypeVar("T")
+
+# The time of a lead: when it was observed, else when it was reported (always known). Stored in
+# UTC by ingest, so comparisons are chronological whatever the source's offset.
+LEAD_TIME = "coalesce(l.observed_at, l.reported_at)"
+
+
+def run_read(driver: neo4j.Driver, database: str, work: Callable[[neo4j.ManagedTransaction], T], *,
+             field: str, timeout_s: float = QUERY_TIMEOUT_S) -> T:
+    """Run ``work`` in one read transaction bounded by ``timeout_s``. A timeout is the caller's
+    request being too broad: 422 naming ``field``, the parameter to narrow."""
+
+    @neo4j.unit_of_work(timeout=timeout_s)
+    def bounded(tx: neo4j.ManagedTransaction) -> T:
+        return work(tx)
+
+    try:
+        with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
+            return session.execute_read(bounded)
+    except neo4j.exceptions.ClientError as exc:
+        # Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration: our own bound.
+        if "TransactionTimedOut" not in (exc.code or ""):
+            raise
+        reason = f"analyse interrompue après {timeout_s:g} s : resserrer ce paramètre"
+        raise InvalidInput("analyse trop coûteuse pour être menée en une requête",
+                           details=[{"field": field, "reason": reason}]) from exc
+
+
+def access_params(access: AccessFilter) -> dict[str, Any]:
+    """The caller's policy parameters plus the two level lists the analyses filter on:
+    ``an_visible`` (levels that may read a lead at all), ``an_narrative`` (levels that may
+    read its narrative — the only leads full-text search may match) and ``an_timed`` (levels
+    that may read both its times — the only leads an analysis may place in time: ordering,
+    windows, periods, since they would otherwise reveal a withheld time)."""
+    visible = access.visible_levels()
+    return {
+        **access.params,
+        "an_visible": visible,
+        "an_narrative": [lv for lv in visible if "narrative" in access.profiles.get(lv, ())],
+        "an_timed": [lv for lv in visible
+                     if {"observed_at", "reported_at"} <= set(access.profiles.get(lv, ()))],
+    }
+
+
+def project_leads(tx: neo4j.ManagedTransaction, access: AccessFilter,
+                  lead_ids: Iterable[str]) -> dict[str, NetworkNode]:
+    """Readable leads as link-chart nodes, their properties projected by the caller's policy
+    (withheld properties are never fetched)."""
+    ids = list(dict.fromkeys(lead_ids))
+    if not ids:
+        return {}
+    rows = tx.run(
+        f"UNWIND $ids AS id MATCH (l:Lead {{lead_id: id}}) WHERE l.version > 0 "
+        f"WITH l, {access.case_expression} AS access WHERE access IN $an_visible "
+        f"RETURN access, {access.projection()} AS lead",
+        ids=ids, **access_params(access),
+    )
+    return {r["lead"]["lead_id"]: lead_node(r["lead"], r["access"]) for r in rows}
+
+
+def normalize_key(kind: EntityKind, raw: str, field: str) -> str:
+    """An analyst's key normalized as ingest did, a bad one reported under ``field``."""
+    try:
+        return normalize_entity_key(kind, raw)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, details=[
+            {"field": field, "reason": d.get("reason", exc.message)} for d in exc.details]) from exc
+
+
+def find_entity(tx: neo4j.ManagedTransaction, kind: EntityKind, key: str) -> tuple[str, NetworkNode]:
+    """(element id, node) of an entity by its key, or NotFound."""
+    record = tx.run(
+        f"MATCH (ent:{kind.label.value} {{{kind.key_property}: $key}}) "
+        f"RETURN elementId(ent) AS eid, labels(ent) AS labels, properties(ent) AS props",
+        key=key,
+    ).single()
+    if record is None:
+        raise NotFound(f"entité inconnue : {kind.value} {key}")
+    return record["eid"], entity_node(record["labels"], record["props"])
+
+
+def lead_time(node: NetworkNode) -> datetime | None:
+    """A lead's time as its projection shows it (None when the policy withholds it)."""
+    return as_utc(node.properties.get("observed_at") or node.properties.get("reported_at"))
+
+
+def hits_of(counts: dict[tuple[str, str], int], access: AccessFilter) -> list[Hit]:
+    """Hit/no-hit: (entity id, agency) → number of leads the caller may only know exist."""
+    return [Hit(entity=entity, agency=agency, lead_count=n, contact=access.contacts.get(agency))
+            for (entity, agency), n in sorted(counts.items())]
+
+
+def hit_counter() -> defaultdict[tuple[str, str], int]:
+    return defaultdict(int)
+
+
+def native(value: Any) -> Any:
+    return value.to_native() if hasattr(value, "to_native") else value
+
+
+def as_utc(value: Any) -> datetime | None:
+    value = native(value)
+    if value is None:
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def span_check(since: datetime | None, until: datetime | None, max_days: int | None,
+               fields: tuple[str, str] = ("since", "until")) -> None:
+    """``since`` before ``until`` and at most ``max_days`` apart, else 422 naming the field."""
+    if since is not None and until is not None:
+        if since >= until:
+            raise InvalidInput("période invalide", details=[
+                {"field": fields[0], "reason": f"doit précéder {fields[1]}"}])
+        if max_days is not None and (until - since).total_seconds() > max_days * 86400:
+            raise InvalidInput("période trop longue", details=[
+                {"field": fields[1], "reason": f"au plus {max_days} jours après {fields[0]}"}])
+

@@ -1,0 +1,111 @@
+"""Hotspots: places and communes ranked by recent leads, with their trend against the period
+before.
+
+The recent period is the last ``days`` days before ``now``; it is compared with the
+``compare_days`` days before it (same length by default), per day so periods of different
+lengths compare. Counts use only leads the caller may read, with times they may read.
+
+An answer holds counts per place and per commune — no lead, no person, no vehicle, no phone. A
+place appears only with at least ``MIN_PLACE_LEADS`` leads over both periods: a hotspot is a
+repeated pattern, and a single lead at an address (a home search, say) stays behind the
+justified consultation of that lead.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import neo4j
+
+from graph.access import AccessFilter
+from graph.analysis._common import LEAD_TIME, access_params, run_read
+from graph.analysis.models import HotspotEntry, HotspotParams, HotspotsResult, Trend
+
+MIN_PLACE_LEADS = 2
+FLAT_TOLERANCE_PCT = 10.0  # a daily rate within ±10 % of the previous one is "flat"
+
+
+def hotspots(driver: neo4j.Driver, database: str, access: AccessFilter,
+             params: HotspotParams) -> HotspotsResult:
+    now = (params.now or datetime.now(UTC)).astimezone(UTC)
+    days = params.days
+    compare_days = params.compare_days or days
+    recent_from = now - timedelta(days=days)
+    previous_from = recent_from - timedelta(days=compare_days)
+    if params.departement is not None:
+        # The département's Locations first: a few hundred thousand leads at national scale
+        # at most, then their times.
+        source = ("MATCH (c:Commune {departement: $dep})<-[:IN_COMMUNE]-(loc:Location)<-[:AT]-(l:Lead) "
+                  "WITH DISTINCT c, loc, l")
+    else:
+        # No département: the two periods through the time indexes (observed, else reported).
+        source = (
+            "CALL () { "
+            "  MATCH (l:Lead) WHERE l.observed_at >= $start AND l.observed_at < $end RETURN l "
+            "  UNION MATCH (l:Lead) WHERE l.observed_at IS NULL AND l.reported_at >= $start "
+            "    AND l.reported_at < $end RETURN l "
+            "} MATCH (l)-[:AT]->(loc:Location)-[:IN_COMMUNE]->(c:Commune) "
+            "WITH DISTINCT c, loc, l"
+        )
+
+    def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+        return [r.data() for r in tx.run(
+            f"{source} WHERE l.version > 0 "
+            f"WITH c, loc, l, {access.case_expression} AS access WHERE access IN $an_timed "
+            f"WITH c, loc, {LEAD_TIME} AS t WHERE t >= $start AND t < $end "
+            f"RETURN loc.key AS key, loc.address AS address, loc.place_label AS place_label, "
+            f"  c.insee_code AS insee, c.name AS commune, "
+            f"  sum(CASE WHEN t >= $recent THEN 1 ELSE 0 END) AS recent, "
+            f"  sum(CASE WHEN t < $recent THEN 1 ELSE 0 END) AS previous",
+            dep=params.departement, start=previous_from, recent=recent_from, end=now,
+            **access_params(access),
+        )]
+
+    rows = run_read(driver, database, work, field="days")
+    places, communes = [], defaultdict(lambda: {"recent": 0, "previous": 0, "label": ""})
+    for r in rows:
+        commune = communes[r["insee"]]
+        commune["recent"] += r["recent"]
+        commune["previous"] += r["previous"]
+        commune["label"] = r["commune"] or r["insee"]
+        if r["recent"] + r["previous"] >= MIN_PLACE_LEADS:
+            places.append(_entry(r["key"], _place_label(r), r["insee"], r["recent"], r["previous"],
+                                 days, compare_days))
+    commune_entries = [_entry(insee, c["label"], insee, c["recent"], c["previous"], days, compare_days)
+                       for insee, c in communes.items() if c["recent"] + c["previous"] > 0]
+    return HotspotsResult(
+        departement=params.departement, recent_from=recent_from, recent_to=now,
+        previous_from=previous_from, min_place_leads=MIN_PLACE_LEADS,
+        places=_ranked(places)[: params.limit], communes=_ranked(commune_entries)[: params.limit],
+    )
+
+
+def _place_label(r: dict[str, Any]) -> str:
+    name = r["address"] or r["place_label"]
+    if name:
+        return f"{name} — {r['commune']}"
+    if r["key"].startswith("pt:"):
+        _, lat, lon = r["key"].split(":")
+        return f"point {lat}, {lon} — {r['commune']}"
+    return f"{r['commune']} (commune, sans lieu précis)"
+
+
+def _entry(key: str, label: str, insee: str | None, recent: int, previous: int, days: int,
+           compare_days: int) -> HotspotEntry:
+    recent_rate, previous_rate = recent / days, previous / compare_days
+    if previous == 0:
+        change, trend = None, (Trend.NEW if recent else Trend.FLAT)
+    else:
+        change = round((recent_rate - previous_rate) / previous_rate * 100, 1)
+        trend = (Trend.FLAT if abs(change) <= FLAT_TOLERANCE_PCT
+                 else Trend.UP if change > 0 else Trend.DOWN)
+    return HotspotEntry(key=key, label=label, insee_code=insee, recent=recent, previous=previous,
+                        recent_per_day=round(recent_rate, 4), previous_per_day=round(previous_rate, 4),
+                        change_pct=change, trend=trend)
+
+
+def _ranked(entries: list[HotspotEntry]) -> list[HotspotEntry]:
+    return sorted(entries, key=lambda e: (-e.recent, -(e.change_pct if e.change_pct is not None
+                                                       else float("inf")), e.label))

@@ -1,0 +1,271 @@
+"""Login sessions, failed-login counters and password hashes — the graph side of people's
+authentication (the rules are in policies/auth/; this module only stores).
+
+Owns: ``(:Session {session_id, user_id, created_at, expires_at, revoked_at, client, provider})``,
+``(:LoginAttempts {user_id, failures, window_started_at, locked_until, lockouts,
+last_failure_at})`` — one per *claimed* user id, existing or not, so throttling reveals nothing —
+and the ``password_hash`` property of ``(:User)`` (graph/identity.py owns the rest of the user).
+
+These nodes are hub bookkeeping: analysis reads never traverse them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import neo4j
+from pydantic import BaseModel
+
+from graph.identity import Principal
+from graph.labels import KEY_PROPERTY, Label
+from hub.contract.errors import NotFound
+
+T = TypeVar("T")
+
+# Same names as graph/schema.py's migration 1 gives uniqueness constraints, so a graph created
+# after these labels existed and one upgraded from before converge on one constraint each.
+SCHEMA: list[str] = [
+    *(
+        f"CREATE CONSTRAINT {label.value.lower()}_{KEY_PROPERTY[label]}_unique IF NOT EXISTS "
+        f"FOR (n:{label.value}) REQUIRE n.{KEY_PROPERTY[label]} IS UNIQUE"
+        for label in (Label.SESSION, Label.LOGIN_ATTEMPTS)
+    ),
+    f"CREATE INDEX session_user IF NOT EXISTS FOR (n:{Label.SESSION.value}) ON (n.user_id)",
+    f"CREATE INDEX session_expires_at IF NOT EXISTS FOR (n:{Label.SESSION.value}) ON (n.expires_at)",
+    f"CREATE INDEX login_attempts_last_failure IF NOT EXISTS "
+    f"FOR (n:{Label.LOGIN_ATTEMPTS.value}) ON (n.last_failure_at)",
+]
+
+# Expired sessions and stale counters are kept this long (for an operator's look), then purged.
+KEEP_EXPIRED = timedelta(days=7)
+
+
+class SessionRecord(BaseModel):
+    session_id: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    client: str | None = None
+    provider: str = "password"
+
+    def active(self, now: datetime | None = None) -> bool:
+        return self.revoked_at is None and self.expires_at > (now or datetime.now(UTC))
+
+
+class LoginAttempts(BaseModel):
+    """The stored failed-login record of one claimed user id (empty when none is stored)."""
+
+    user_id: str
+    failures: int = 0
+    window_started_at: datetime | None = None
+    locked_until: datetime | None = None
+    lockouts: int = 0
+    last_failure_at: datetime | None = None
+
+
+class StoredCredentials(BaseModel):
+    principal: Principal
+    password_hash: str | None
+
+
+_ATTEMPT_FIELDS = ("failures", "window_started_at", "locked_until", "lockouts", "last_failure_at")
+
+
+def _native(value: Any) -> Any:
+    return value.to_native() if hasattr(value, "to_native") else value
+
+
+def _session(props: dict[str, Any]) -> SessionRecord:
+    return SessionRecord(**{k: _native(v) for k, v in props.items() if k in SessionRecord.model_fields})
+
+
+def _attempts(user_id: str, props: dict[str, Any] | None) -> LoginAttempts:
+    props = props or {}
+    return LoginAttempts(user_id=user_id, **{k: _native(props[k]) for k in _ATTEMPT_FIELDS
+                                             if props.get(k) is not None})
+
+
+# --- sessions --------------------------------------------------------------------------------------
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def create_session(driver: neo4j.Driver, database: str, *, user_id: str, expires_at: datetime,
+                   client: str | None, provider: str = "password",
+                   session_id: str | None = None) -> SessionRecord:
+    """Open a session for an existing user (NotFound otherwise)."""
+    records, _, _ = driver.execute_query(
+        "MATCH (u:User {user_id: $uid}) "
+        "CREATE (s:Session {session_id: $sid, user_id: $uid, created_at: datetime(), "
+        "        expires_at: $expires_at, client: $client, provider: $provider}) "
+        "RETURN s {.*} AS s",
+        uid=user_id, sid=session_id or new_session_id(), expires_at=expires_at, client=client,
+        provider=provider, database_=database,
+    )
+    if not records:
+        raise NotFound(f"utilisateur inconnu : {user_id}")
+    if secrets.randbelow(100) == 0:  # amortized purge, like nonces
+        purge_stale(driver, database)
+    return _session(records[0]["s"])
+
+
+def get_session(driver: neo4j.Driver, database: str, session_id: str) -> SessionRecord | None:
+    records, _, _ = driver.execute_query(
+        "MATCH (s:Session {session_id: $sid}) RETURN s {.*} AS s",
+        sid=session_id, database_=database, routing_=neo4j.RoutingControl.READ,
+    )
+    return _session(records[0]["s"]) if records else None
+
+
+def principal_for_session(driver: neo4j.Driver, database: str, session_id: str,
+                          user_id: str) -> Principal | None:
+    """The active user of an open session, or None (unknown, revoked or expired session, session
+    of someone else, disabled user). The one graph round trip of a request bearing an access
+    token; the password hash is left out of the returned principal."""
+    records, _, _ = driver.execute_query(
+        "MATCH (s:Session {session_id: $sid}) "
+        "WHERE s.user_id = $uid AND s.revoked_at IS NULL AND s.expires_at > datetime() "
+        "MATCH (u:User {user_id: s.user_id}) WHERE NOT coalesce(u.disabled, false) "
+        "RETURN u {.*, password_hash: null} AS u",
+        sid=session_id, uid=user_id, database_=database, routing_=neo4j.RoutingControl.READ,
+    )
+    if not records:
+        return None
+    u = records[0]["u"]
+    return Principal(**{k: v for k, v in u.items() if k in Principal.model_fields})
+
+
+def revoke_session(driver: neo4j.Driver, database: str, session_id: str) -> SessionRecord | None:
+    """Revoke a session (idempotent: an already revoked one keeps its first ``revoked_at``)."""
+    records, _, _ = driver.execute_query(
+        "MATCH (s:Session {session_id: $sid}) "
+        "SET s.revoked_at = coalesce(s.revoked_at, datetime()) RETURN s {.*} AS s",
+        sid=session_id, database_=database,
+    )
+    return _session(records[0]["s"]) if records else None
+
+
+def revoke_user_sessions(driver: neo4j.Driver, database: str, user_id: str) -> int:
+    """Revoke every open session of a user; the number revoked."""
+    records, _, _ = driver.execute_query(
+        "MATCH (s:Session {user_id: $uid}) WHERE s.revoked_at IS NULL AND s.expires_at > datetime() "
+        "SET s.revoked_at = datetime() RETURN count(s) AS n",
+        uid=user_id, database_=database,
+    )
+    return records[0]["n"]
+
+
+def active_session_counts(driver: neo4j.Driver, database: str) -> dict[str, int]:
+    records, _, _ = driver.execute_query(
+        "MATCH (s:Session) WHERE s.revoked_at IS NULL AND s.expires_at > datetime() "
+        "RETURN s.user_id AS uid, count(*) AS n",
+        database_=database, routing_=neo4j.RoutingControl.READ,
+    )
+    return {r["uid"]: r["n"] for r in records}
+
+
+def purge_stale(driver: neo4j.Driver, database: str, keep: timedelta = KEEP_EXPIRED) -> int:
+    """Delete sessions expired, and failed-login records quiet, for longer than ``keep``."""
+    before = datetime.now(UTC) - keep
+    records, _, _ = driver.execute_query(
+        "CALL { MATCH (s:Session) WHERE s.expires_at < $before "
+        "       WITH s LIMIT 10000 DETACH DELETE s RETURN count(*) AS sessions } "
+        "CALL { MATCH (a:LoginAttempts) WHERE a.last_failure_at < $before "
+        "       AND (a.locked_until IS NULL OR a.locked_until < $before) "
+        "       WITH a LIMIT 10000 DELETE a RETURN count(*) AS attempts } "
+        "RETURN sessions + attempts AS n",
+        before=before, database_=database,
+    )
+    return records[0]["n"]
+
+
+# --- failed-login counters -------------------------------------------------------------------------
+
+
+def get_login_attempts(driver: neo4j.Driver, database: str, user_id: str) -> LoginAttempts:
+    records, _, _ = driver.execute_query(
+        "MATCH (a:LoginAttempts {user_id: $uid}) RETURN a {.*} AS a",
+        uid=user_id, database_=database, routing_=neo4j.RoutingControl.READ,
+    )
+    return _attempts(user_id, records[0]["a"] if records else None)
+
+
+def update_login_attempts(driver: neo4j.Driver, database: str, user_id: str,
+                          decide: Callable[[LoginAttempts], tuple[LoginAttempts, T]]) -> T:
+    """Read-modify-write of a user id's record, atomic across requests and hub processes.
+
+    ``decide`` gets the current record and returns (record to store, result to hand back). It runs
+    inside the write transaction after the node is write-locked (MERGE on the unique key, then a
+    write to ``version``), so concurrent attempts are serialized and none is lost. It must be
+    pure: the driver may run it again when it retries a transient failure.
+    """
+
+    def work(tx: neo4j.ManagedTransaction) -> T:
+        record = tx.run(
+            "MERGE (a:LoginAttempts {user_id: $uid}) "
+            # Writing takes the node's exclusive lock until commit: the read below is then stable.
+            "SET a.version = coalesce(a.version, 0) + 1 "
+            "RETURN a {.*} AS a",
+            uid=user_id,
+        ).single(strict=True)
+        new, result = decide(_attempts(user_id, record["a"]))
+        tx.run(
+            "MATCH (a:LoginAttempts {user_id: $uid}) SET a += $props",
+            uid=user_id, props={k: getattr(new, k) for k in _ATTEMPT_FIELDS},
+        ).consume()
+        return result
+
+    with driver.session(database=database) as session:
+        return session.execute_write(work)
+
+
+def clear_login_attempts(driver: neo4j.Driver, database: str, user_id: str) -> None:
+    driver.execute_query(
+        "MATCH (a:LoginAttempts {user_id: $uid}) DELETE a", uid=user_id, database_=database,
+    )
+
+
+# --- passwords and account state -------------------------------------------------------------------
+
+
+def get_credentials(driver: neo4j.Driver, database: str, user_id: str) -> StoredCredentials | None:
+    """The user and their password hash (None if no password is set); None if unknown."""
+    records, _, _ = driver.execute_query(
+        "MATCH (u:User {user_id: $uid}) RETURN u {.*} AS u",
+        uid=user_id, database_=database, routing_=neo4j.RoutingControl.READ,
+    )
+    if not records:
+        return None
+    u = records[0]["u"]
+    principal = Principal(**{k: v for k, v in u.items()
+                             if k in Principal.model_fields and k != "password_hash"})
+    return StoredCredentials(principal=principal, password_hash=u.get("password_hash"))
+
+
+def set_password_hash(driver: neo4j.Driver, database: str, user_id: str, password_hash: str) -> None:
+    """Store a new password hash (NotFound if the user is unknown)."""
+    records, _, _ = driver.execute_query(
+        "MATCH (u:User {user_id: $uid}) "
+        "SET u.password_hash = $hash, u.password_changed_at = datetime() RETURN count(u) AS n",
+        uid=user_id, hash=password_hash, database_=database,
+    )
+    if records[0]["n"] == 0:
+        raise NotFound(f"utilisateur inconnu : {user_id}")
+
+
+def set_user_disabled(driver: neo4j.Driver, database: str, user_id: str, disabled: bool) -> Principal:
+    records, _, _ = driver.execute_query(
+        "MATCH (u:User {user_id: $uid}) SET u.disabled = $disabled "
+        "RETURN u {.*, password_hash: null} AS u",
+        uid=user_id, disabled=disabled, database_=database,
+    )
+    if not records:
+        raise NotFound(f"utilisateur inconnu : {user_id}")
+    u = records[0]["u"]
+    return Principal(**{k: v for k, v in u.items() if k in Principal.model_fields})

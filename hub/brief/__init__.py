@@ -1,0 +1,113 @@
+"""The weekly CROSS meeting brief, rendered in French as HTML and PDF.
+
+``build_brief`` reads the agenda for one participant (graph/meetings.py, through that
+participant's ``AccessFilter``) and draws its figures; ``render_html`` fills the Jinja2 template
+(figures embedded as PNG data URIs, so the HTML is one self-contained file); ``render_pdf``
+prints that same HTML with WeasyPrint. A participant's copy is built from their own filter
+only: nothing another participant may see is ever read for it.
+
+The document's own handling code is the strictest of its items' (each item shows its own).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import neo4j
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from graph.access import AccessFilter
+from graph.identity import Principal
+from graph.meetings import Agenda, Meeting, WeekGraph, build_agenda, strictest
+from hub.brief import charts, labels
+from hub.brief.linkchart import Cluster, main_clusters
+
+TEMPLATES = Path(__file__).parent / "templates"
+# Items a section lists in the printed brief (counts always cover everything; the agenda API
+# lists more): a brief is read in a meeting, not searched.
+LISTED = 15
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html", "j2"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters.update(
+    agency=labels.agency_fr, kind=labels.kind_fr, date_fr=labels.date_fr, datetime_fr=labels.datetime_fr,
+    access=labels.access_fr, handling=lambda c: labels.HANDLING_FR.get(str(c), str(c)),
+    status=lambda s: labels.STATUS_FR.get(s, s), direction=lambda d: labels.DIRECTION_FR.get(d, d),
+    entity_kind=lambda k: labels.ENTITY_KIND_FR.get(k, k), role=lambda r: labels.ROLE_FR.get(r, r),
+)
+
+
+@dataclass
+class Brief:
+    """One participant's copy: the agenda they may see, its figures and link chart."""
+
+    agenda: Agenda
+    participant: Principal
+    figures: dict[str, bytes] = field(default_factory=dict)
+    clusters: list[Cluster] = field(default_factory=list)
+
+    @property
+    def handling_code(self) -> str:
+        a = self.agenda
+        codes = {a.new_leads.handling_code, a.triage.handling_code}
+        for items in (a.cross_agency_links, a.pending_disclosures, a.deconfliction_alerts, a.hotspots,
+                      a.actions_due, a.actions_decided):
+            codes.update(i.handling_code for i in items)
+        return strictest({c.value for c in codes}).value
+
+    @property
+    def meeting(self) -> Meeting:
+        return self.agenda.meeting
+
+
+def draw(agenda: Agenda, week: WeekGraph, participant: Principal) -> Brief:
+    """Figures and link chart for an agenda already read."""
+    return Brief(
+        agenda=agenda, participant=participant,
+        figures={"agency": charts.by_agency(agenda), "kind": charts.by_kind(agenda),
+                 "commune": charts.by_commune(agenda), "trend": charts.trend(agenda)},
+        clusters=main_clusters(week),
+    )
+
+
+def build_brief(driver: neo4j.Driver, database: str, meeting: Meeting, participant: Principal,
+                access: AccessFilter, *, include_unlocated: bool = False,
+                now: datetime | None = None) -> Brief:
+    agenda, week = build_agenda(driver, database, meeting, participant, access,
+                                include_unlocated=include_unlocated, now=now or datetime.now(UTC))
+    return draw(agenda, week, participant)
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def render_html(brief: Brief) -> str:
+    return _env.get_template("brief.html.j2").render(
+        brief=brief, a=brief.agenda, m=brief.meeting, p=brief.participant,
+        figures={k: _data_uri(v) for k, v in brief.figures.items()},
+        clusters=[(c, _data_uri(c.png)) for c in brief.clusters],
+        handling_fr=labels.HANDLING_FR, listed=LISTED,
+    )
+
+
+def render_pdf(html: str) -> bytes:
+    # Imported here: WeasyPrint loads Pango through cffi at import, which only the PDF needs.
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+
+
+def file_stem(brief: Brief) -> str:
+    safe_user = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in brief.participant.user_id)
+    return f"brief-{brief.meeting.meeting_id}-{safe_user}"
+
+
+__all__ = ["Brief", "build_brief", "draw", "file_stem", "render_html", "render_pdf"]

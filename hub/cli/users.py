@@ -1,0 +1,141 @@
+"""``crosshub users``: people's accounts — create with a password, change the password, disable,
+list. Passwords are typed twice without echo, or read from standard input (``--password-stdin``)
+for scripts; they are checked against the password policy and stored as argon2id hashes only.
+
+Connectors are not people: they get API tokens and signing keys (``crosshub token``,
+``crosshub connectors``), never a password.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from graph import identity
+from graph import sessions as graph_sessions
+from hub.cli.common import console, err_console, graph_session
+from hub.contract.errors import NotFound
+from hub.contract.lead import Agency
+from policies.auth import passwords
+from policies.auth.providers import INTERACTIVE_ROLES
+from policies.models import Role
+
+app = typer.Typer(help="Comptes des personnes : création, mot de passe, désactivation, liste.",
+                  no_args_is_help=True)
+
+PasswordStdin = Annotated[bool, typer.Option(
+    "--password-stdin", help="Lire le mot de passe sur l'entrée standard (première ligne)")]
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line.removesuffix("\n").removesuffix("\r")
+        if not password:
+            err_console.print("[red]Aucun mot de passe reçu sur l'entrée standard[/red]")
+            raise typer.Exit(2)
+        return password
+    return typer.prompt("Mot de passe", hide_input=True,
+                        confirmation_prompt="Confirmer le mot de passe")
+
+
+def _checked_hash(password: str, *, name: str, user_id: str) -> str:
+    problems = passwords.password_problems(password, name=name, user_id=user_id)
+    if problems:
+        err_console.print("[red]Mot de passe refusé :[/red]")
+        for problem in problems:
+            err_console.print(f"  – {problem}")
+        raise typer.Exit(2)
+    return passwords.hash_password(password)
+
+
+@app.command("create")
+def create(
+    agency: Annotated[Agency, typer.Option(help="Service de rattachement")],
+    role: Annotated[Role, typer.Option(help="Rôle")],
+    name: Annotated[str, typer.Option(help="Nom de connexion (l'identifiant sera service:nom)")],
+    contact: Annotated[str | None, typer.Option(help="Contact fonctionnel (hit/no-hit)")] = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create a person's account with a password."""
+    if role not in INTERACTIVE_ROLES:
+        err_console.print(f"[red]Le rôle « {role.value} » ne se connecte pas par mot de passe[/red] : "
+                          "un connecteur reçoit un jeton (« crosshub token create »).")
+        raise typer.Exit(2)
+    name = name.strip()
+    user_id = identity.user_id_for(agency.value, name)
+    if not name:
+        err_console.print("[red]Nom vide[/red]")
+        raise typer.Exit(2)
+    with graph_session() as (settings, driver):
+        db = settings.neo4j_database
+        try:
+            identity.get_user(driver, db, user_id)
+        except NotFound:
+            pass
+        else:
+            err_console.print(f"[red]L'utilisateur {user_id} existe déjà[/red] : "
+                              "« crosshub users set-password » pour changer son mot de passe.")
+            raise typer.Exit(3)
+        password_hash = _checked_hash(_read_password(password_stdin), name=name, user_id=user_id)
+        identity.upsert_user(driver, db, agency=agency.value, role=role.value, name=name,
+                             contact=contact, password_hash=password_hash)
+    console.print(f"Utilisateur [bold]{user_id}[/bold] créé ({role.value}).")
+
+
+@app.command("set-password")
+def set_password(
+    user_id: Annotated[str, typer.Argument(help="Identifiant service:nom")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set a new password; the user's open sessions are closed and failed logins forgiven."""
+    with graph_session() as (settings, driver):
+        db = settings.neo4j_database
+        try:
+            user = identity.get_user(driver, db, user_id)
+        except NotFound:
+            err_console.print(f"[red]Utilisateur inconnu : {user_id}[/red]")
+            raise typer.Exit(1) from None
+        if user.role not in INTERACTIVE_ROLES:
+            err_console.print(f"[red]Le rôle « {user.role} » ne se connecte pas par mot de passe[/red]")
+            raise typer.Exit(2)
+        password_hash = _checked_hash(_read_password(password_stdin), name=user.name,
+                                      user_id=user_id)
+        graph_sessions.set_password_hash(driver, db, user_id, password_hash)
+        closed = graph_sessions.revoke_user_sessions(driver, db, user_id)
+        graph_sessions.clear_login_attempts(driver, db, user_id)
+    console.print(f"Mot de passe de [bold]{user_id}[/bold] changé ; {closed} session(s) fermée(s).")
+
+
+@app.command("disable")
+def disable(user_id: Annotated[str, typer.Argument(help="Identifiant service:nom")]) -> None:
+    """Disable an account and revoke its sessions and API tokens."""
+    with graph_session() as (settings, driver):
+        db = settings.neo4j_database
+        try:
+            graph_sessions.set_user_disabled(driver, db, user_id, True)
+        except NotFound:
+            err_console.print(f"[red]Utilisateur inconnu : {user_id}[/red]")
+            raise typer.Exit(1) from None
+        sessions_n = graph_sessions.revoke_user_sessions(driver, db, user_id)
+        tokens_n = identity.revoke_user_tokens(driver, db, user_id)
+    console.print(f"Utilisateur [bold]{user_id}[/bold] désactivé ; {sessions_n} session(s) et "
+                  f"{tokens_n} jeton(s) d'API révoqué(s).")
+
+
+@app.command("list")
+def list_users() -> None:
+    """List accounts: role, whether a password is set, disabled, open sessions."""
+    with graph_session() as (settings, driver):
+        db = settings.neo4j_database
+        rows = identity.list_users(driver, db)
+        open_sessions = graph_sessions.active_session_counts(driver, db)
+    table = Table("utilisateur", "nom", "service", "rôle", "mot de passe", "désactivé",
+                  "sessions ouvertes")
+    for u in rows:
+        table.add_row(u.user_id, u.name, u.agency, u.role, "oui" if u.password_hash else "non",
+                      "oui" if u.disabled else "", str(open_sessions.get(u.user_id, 0)))
+    console.print(table)

@@ -1,0 +1,51 @@
+"""Exports of a network (graph.read.network, already filtered by the caller's policy) into the
+formats analysts' tools read: CSV (nodes, edges and hits, zipped), GraphML (Gephi, yEd), the i2
+Analyst's Notebook exchange format (ANX) and FollowTheMoney entities (JSON lines).
+
+Pure serializers: they see only the ``Network`` the policy let through, so an export can never
+hold more than the caller could read on screen. Every export carries its handling code (the
+strictest of its leads) and is audited as a disclosure by the router.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from graph.meetings import strictest
+from graph.models import Network
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    GRAPHML = "graphml"
+    ANX = "anx"
+    FTM = "ftm"
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    content: bytes
+    media_type: str
+    extension: str
+
+
+def handling_code(network: Network) -> str:
+    """The strictest handling code of the leads in the network (H0 when it has none)."""
+    codes = {n.properties.get("handling_code") for n in network.nodes if n.kind == "lead"}
+    return strictest({c for c in codes if c}).value
+
+
+def export(network: Network, fmt: ExportFormat) -> ExportFile:
+    from hub.exports import anx, ftm, graphml, tabular
+
+    if fmt is ExportFormat.CSV:
+        return ExportFile(tabular.to_zip(network), "application/zip", "zip")
+    if fmt is ExportFormat.GRAPHML:
+        return ExportFile(graphml.to_graphml(network), "application/graphml+xml", "graphml")
+    if fmt is ExportFormat.ANX:
+        return ExportFile(anx.to_anx(network), "application/xml", "anx")
+    return ExportFile(ftm.to_ftm(network), "application/x-ndjson", "ftm.jsonl")
+
+
+__all__ = ["ExportFile", "ExportFormat", "export", "handling_code"]

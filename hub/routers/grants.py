@@ -1,0 +1,431 @@
+"""Grants that widen access, and how they are asked for, given and ended:
+
+* guest grants (CROSS non permanente): ``/api/v1/guest-grants`` — created and revoked by the
+  CROSS chief, seen by the chief (all) and by each guest (their own);
+* hit/no-hit disclosure: ``/api/v1/disclosure-requests`` — a caller who got a hit asks the
+  owning agency, which approves or declines (``graph.grants.APPROVER_ROLES`` of that agency);
+* ``/api/v1/notifications`` — what each person was told of those steps;
+* ``POST /api/v1/grants/expire`` — the expiry sweep, for an external scheduler.
+
+Every step is audited (hub/auditing_grants.py says which operation each is) inside the graph
+write, before commit. The policy engine decides what a requester may know of a lead: a request
+for a lead whose outcome is ``none`` gets the same 404 as a lead that does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from graph import grants as graph_grants
+from graph import identity
+from graph import read as graph_read
+from graph.grants import (
+    AGENCY_NOTIFICATION_ROLES,
+    APPROVER_ROLES,
+    MAX_GUEST_ENTITIES,
+    MAX_GUEST_GRANT,
+    MAX_GUEST_LEADS,
+    REQUESTER_ROLES,
+    DisclosureRequestRecord,
+    GuestGrantRecord,
+    NewGuestGrant,
+    Notification,
+    RequestStatus,
+)
+from graph.identity import Principal
+from hub import auditing_grants, grant_expiry
+from hub.contract.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hub.deps import (
+    AuditDep,
+    CallerDep,
+    DriverDep,
+    SettingsDep,
+    require_justification,
+    require_role,
+)
+from policies.engine import decide
+from policies.loader import load_policy
+from policies.models import (
+    OUTCOME_ORDER,
+    Caller,
+    Decision,
+    DisclosureGrant,
+    GuestGrant,
+    LeadMarking,
+    Outcome,
+    Policy,
+    Role,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["autorisations"])
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=2000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class GuestGrantIn(_In):
+    grantee_user_id: Ident = Field(description="Identifiant du référent invité (rôle guest_referent)")
+    lead_ids: list[Ident] = Field(default_factory=list, max_length=MAX_GUEST_LEADS)
+    entity_keys: list[Ident] = Field(
+        default_factory=list, max_length=MAX_GUEST_ENTITIES,
+        description="Entités « type:clé » : vehicle:AB-123-CD, person:<pseudonyme>, phone:+33…, "
+                    "location:<clé>, deal_point:<clé>, seizure:<id>")
+    valid_from: AwareDatetime | None = Field(default=None, description="Début (défaut : maintenant)")
+    valid_until: AwareDatetime = Field(description="Fin de validité (au plus 90 jours après le début)")
+    reason: Reason = Field(description="Motif de l'invitation (journalisé comme justification)")
+
+
+class RevokeIn(_In):
+    reason: ShortText | None = None
+
+
+class DisclosureRequestIn(_In):
+    lead_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=160)]
+    # Checked by require_justification (400 naming the field, as for every consultation).
+    justification: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class ApproveIn(_In):
+    valid_until: AwareDatetime | None = Field(
+        default=None, description="Fin de la communication (défaut : sans terme)")
+    reason: ShortText | None = None
+
+
+class DeclineIn(_In):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
+
+
+class ExpiryOut(BaseModel):
+    expired: list[str]
+
+
+# --- dependencies and helpers -------------------------------------------------------------------
+
+
+def get_policy(request: Request) -> Policy:
+    """The access policy, loaded once per app and kept on ``app.state.policy`` (set there by
+    ``create_app`` if it loads it itself)."""
+    policy = getattr(request.app.state, "policy", None)
+    if policy is None:
+        policy = load_policy()
+        request.app.state.policy = policy
+    return policy
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _caller(principal: Principal) -> Caller:
+    return Caller(user_id=principal.user_id, name=principal.name, agency=principal.agency,
+                  role=Role(principal.role))
+
+
+def _gains(before: Decision, after: Decision) -> bool:
+    """Whether ``after`` shows the caller more than ``before``: a higher level, or the same
+    redacted level with fewer hidden properties (a disclosure opens the narrative)."""
+    b, a = OUTCOME_ORDER[before.outcome], OUTCOME_ORDER[after.outcome]
+    if a != b:
+        return a > b
+    return (before.outcome is Outcome.REDACTED
+            and set(after.hidden_properties) < set(before.hidden_properties))
+
+
+# --- guest grants -------------------------------------------------------------------------------
+
+
+@router.post(
+    "/guest-grants", response_model=GuestGrantRecord, status_code=status.HTTP_201_CREATED,
+    summary="Accorder une autorisation d'invité",
+    description="Le chef de la CROSS appelle un référent : autorisation nominative, limitée dans "
+                "le temps (90 jours au plus) et à des pistes ou entités nommées. Journalisée "
+                "comme communication au référent ; le référent est notifié.",
+)
+async def create_guest_grant(
+    request: Request, body: GuestGrantIn, driver: DriverDep, settings: SettingsDep,
+    audit: AuditDep, caller: Annotated[Principal, require_role("coordinator")],
+) -> GuestGrantRecord:
+    db = settings.neo4j_database
+    now = _now()
+    policy = get_policy(request)
+    details: list[dict[str, str]] = []
+
+    grantee: Principal | None = None
+    try:
+        grantee = await run_in_threadpool(identity.get_user, driver, db, body.grantee_user_id)
+    except NotFound:
+        details.append({"field": "grantee_user_id", "reason": "utilisateur inconnu"})
+    if grantee is not None and (grantee.role != Role.GUEST_REFERENT or grantee.disabled):
+        details.append({"field": "grantee_user_id",
+                        "reason": "doit désigner un référent invité actif (rôle guest_referent)"})
+
+    if not (body.lead_ids or body.entity_keys):
+        details.append({"field": "lead_ids",
+                        "reason": "viser au moins une piste ou une entité (entity_keys)"})
+
+    # Leads: only those the chief may at least know of (else "unknown", as anywhere else).
+    lead_ids = list(dict.fromkeys(body.lead_ids))
+    markings = (await run_in_threadpool(graph_grants.lead_markings, driver, db, lead_ids)
+                if lead_ids else {})
+    chief = _caller(caller)
+    for i, lead_id in enumerate(body.lead_ids):
+        marking = markings.get(lead_id)
+        if marking is None or decide(chief, marking, policy, now=now).outcome is Outcome.NONE:
+            details.append({"field": f"lead_ids[{i}]", "reason": f"piste inconnue : {lead_id}"})
+
+    # Entities: "kind:key", key normalized as ingest did, and present in the graph.
+    entities: list[tuple[int, str]] = []
+    for i, raw in enumerate(body.entity_keys):
+        try:
+            kind, key = graph_grants.parse_entity_key(raw)
+            entities.append((i, f"{kind.value}:{graph_read.normalize_entity_key(kind, key)}"))
+        except ValueError as exc:
+            details.append({"field": f"entity_keys[{i}]", "reason": str(exc)})
+        except InvalidInput as exc:
+            details.append({"field": f"entity_keys[{i}]", "reason": exc.message})
+    entity_keys = list(dict.fromkeys(key for _, key in entities))
+    if entity_keys:
+        found = await run_in_threadpool(graph_grants.existing_entity_keys, driver, db, entity_keys)
+        details += [{"field": f"entity_keys[{i}]", "reason": f"entité inconnue : {key}"}
+                    for i, key in entities if key not in found]
+
+    valid_from = body.valid_from or now
+    if body.valid_until <= max(valid_from, now):
+        details.append({"field": "valid_until",
+                        "reason": "doit être postérieure au début et à maintenant"})
+    elif body.valid_until - valid_from > MAX_GUEST_GRANT:
+        details.append({"field": "valid_until",
+                        "reason": f"durée maximale : {MAX_GUEST_GRANT.days} jours"})
+
+    if details:
+        raise InvalidInput("autorisation d'invité invalide", details=details)
+    assert grantee is not None
+    client = _client(request)
+    new = NewGuestGrant(
+        grantee_user_id=grantee.user_id, grantee_name=grantee.name, grantee_agency=grantee.agency,
+        lead_ids=lead_ids, entity_keys=entity_keys,
+        valid_from=valid_from, valid_until=body.valid_until,
+        granted_by=caller.user_id, granted_by_name=caller.name, reason=body.reason,
+    )
+    return await run_in_threadpool(
+        graph_grants.create_guest_grant, driver, db, new, now,
+        lambda rec: audit.append(auditing_grants.guest_grant_created(client, caller, rec)),
+    )
+
+
+@router.get(
+    "/guest-grants", response_model=list[GuestGrantRecord],
+    summary="Autorisations d'invité",
+    description="Le chef de la CROSS voit toutes les autorisations (filtrables par invité) ; un "
+                "référent invité ne voit que les siennes.",
+)
+async def list_guest_grants(
+    driver: DriverDep, settings: SettingsDep,
+    caller: Annotated[Principal, require_role("coordinator", "guest_referent")],
+    grantee: Annotated[str | None, Query(max_length=200, description="Filtrer par invité")] = None,
+    active: Annotated[bool, Query(description="Seulement celles en vigueur")] = False,
+) -> list[GuestGrantRecord]:
+    if caller.role == Role.GUEST_REFERENT:
+        grantee = caller.user_id  # a guest sees their own grants, whatever they ask
+    return await run_in_threadpool(
+        lambda: graph_grants.list_guest_grants(driver, settings.neo4j_database, _now(),
+                                               grantee_user_id=grantee, active_only=active))
+
+
+@router.post(
+    "/guest-grants/{grant_id}/revoke", response_model=GuestGrantRecord,
+    summary="Révoquer une autorisation d'invité avant son terme",
+)
+async def revoke_guest_grant(
+    request: Request, grant_id: Annotated[str, Path(min_length=1, max_length=100)],
+    driver: DriverDep, settings: SettingsDep, audit: AuditDep,
+    caller: Annotated[Principal, require_role("coordinator")],
+    body: RevokeIn | None = None,
+) -> GuestGrantRecord:
+    client = _client(request)
+    return await run_in_threadpool(lambda: graph_grants.revoke_guest_grant(
+        driver, settings.neo4j_database, grant_id, revoked_by=caller.user_id,
+        revoked_by_name=caller.name, reason=body.reason if body else None, now=_now(),
+        before_commit=lambda rec: audit.append(auditing_grants.guest_grant_revoked(client, caller, rec)),
+    ))
+
+
+@router.post(
+    "/grants/expire", response_model=ExpiryOut,
+    summary="Clore les autorisations arrivées à terme",
+    description="Marque expirées les autorisations d'invité et les communications échues, les "
+                "journalise et prévient leurs titulaires. Pour un ordonnanceur externe ; l'accès "
+                "cesse de toute façon à l'échéance.",
+)
+async def expire_grants(
+    request: Request, driver: DriverDep, settings: SettingsDep, audit: AuditDep,
+    caller: Annotated[Principal, require_role("administrator", "coordinator")],
+) -> ExpiryOut:
+    expired = await run_in_threadpool(lambda: grant_expiry.sweep(
+        driver, settings.neo4j_database, audit, origin=_client(request) or "inconnue",
+        triggered_by=caller.user_id))
+    return ExpiryOut(expired=[g.grant_id for g in expired])
+
+
+# --- disclosure requests ------------------------------------------------------------------------
+
+
+@router.post(
+    "/disclosure-requests", response_model=DisclosureRequestRecord,
+    status_code=status.HTTP_201_CREATED,
+    summary="Demander la communication d'une piste (suite à un hit)",
+    description="Le service d'origine de la piste est notifié et l'accepte ou la refuse. Une "
+                "piste inconnue, ou dont vous ne pouvez pas même connaître l'existence, donne la "
+                "même réponse 404.",
+)
+async def create_disclosure_request(
+    request: Request, body: DisclosureRequestIn, driver: DriverDep, settings: SettingsDep,
+    audit: AuditDep, caller: Annotated[Principal, require_role(*REQUESTER_ROLES)],
+) -> DisclosureRequestRecord:
+    justification = require_justification(body.justification)
+    db = settings.neo4j_database
+    now = _now()
+    client = _client(request)
+    policy = get_policy(request)
+    who = _caller(caller)
+    marking: LeadMarking | None = await run_in_threadpool(
+        graph_grants.lead_marking, driver, db, body.lead_id)
+    grants: list[GuestGrant | DisclosureGrant] = await run_in_threadpool(
+        graph_grants.active_grants_for, driver, db, caller.user_id, now)
+    current = decide(who, marking, policy, grants, now=now) if marking else None
+    if current is None or current.outcome is Outcome.NONE:
+        await run_in_threadpool(audit.append, auditing_grants.disclosure_request_refused(
+            client, caller, body.lead_id, justification, Outcome.NONE.value,
+            current.rule_id if current else auditing_grants.RULE_UNKNOWN_LEAD))
+        # Word for word what a read of an unknown lead answers (graph.read.get_lead).
+        raise NotFound(f"piste inconnue : {body.lead_id}")
+    assert marking is not None
+    # Would the owner's approval change anything? Asked of the engine with the very grant an
+    # approval would create, so the answer follows the policy (H3, embargo, own lead...).
+    hypothetical = DisclosureGrant(
+        grant_id="hypothetical", lead_id=marking.lead_id, requester_user_id=caller.user_id,
+        owner_agency=marking.originating_agency, approved_by="hypothetical", approved_at=now)
+    opened = decide(who, marking, policy, [*grants, hypothetical], now=now)
+    if not _gains(current, opened):
+        await run_in_threadpool(audit.append, auditing_grants.disclosure_request_refused(
+            client, caller, marking.lead_id, justification, current.outcome.value,
+            current.rule_id))
+        raise Conflict(
+            f"une communication ne vous donnerait pas davantage sur cette piste : {current.reason_fr}",
+            details=[{"field": "lead_id", "reason": "aucun accès supplémentaire possible par ce moyen"}])
+    return await run_in_threadpool(lambda: graph_grants.create_disclosure_request(
+        driver, db, lead_id=marking.lead_id, requester_user_id=caller.user_id,
+        requester_name=caller.name, requester_agency=caller.agency, justification=justification,
+        now=now, before_commit=lambda rec: audit.append(
+            auditing_grants.disclosure_requested(client, caller, rec, current)),
+    ))
+
+
+@router.get(
+    "/disclosure-requests", response_model=list[DisclosureRequestRecord],
+    summary="Demandes de communication",
+    description="`box=inbox` : les demandes adressées à votre service (par défaut celles en "
+                "attente) ; `box=mine` : vos propres demandes.",
+)
+async def list_disclosure_requests(
+    driver: DriverDep, settings: SettingsDep, caller: CallerDep,
+    box: Annotated[Literal["inbox", "mine"], Query(description="inbox | mine")] = "mine",
+    status_: Annotated[RequestStatus | None, Query(alias="status")] = None,
+) -> list[DisclosureRequestRecord]:
+    db = settings.neo4j_database
+    if box == "inbox":
+        if caller.role not in APPROVER_ROLES:
+            raise Forbidden(f"rôle « {caller.role} » non autorisé à traiter les demandes de "
+                            "communication")
+        return await run_in_threadpool(lambda: graph_grants.list_disclosure_requests(
+            driver, db, owner_agency=caller.agency, status=status_ or RequestStatus.REQUESTED))
+    return await run_in_threadpool(lambda: graph_grants.list_disclosure_requests(
+        driver, db, requester_user_id=caller.user_id, status=status_))
+
+
+RequestId = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+@router.post(
+    "/disclosure-requests/{request_id}/approve", response_model=DisclosureRequestRecord,
+    summary="Accepter une demande de communication",
+    description="Réservé aux analystes et coordinateurs du service d'origine de la piste. "
+                "Journalisé comme communication au demandeur, qui est notifié.",
+)
+async def approve_disclosure_request(
+    request: Request, request_id: RequestId, driver: DriverDep, settings: SettingsDep,
+    audit: AuditDep, caller: Annotated[Principal, require_role(*APPROVER_ROLES)],
+    body: ApproveIn | None = None,
+) -> DisclosureRequestRecord:
+    body = body or ApproveIn()
+    client = _client(request)
+    return await run_in_threadpool(lambda: graph_grants.decide_disclosure_request(
+        driver, settings.neo4j_database, request_id, approve=True, decided_by=caller.user_id,
+        decided_by_name=caller.name, decider_agency=caller.agency, now=_now(),
+        valid_until=body.valid_until, reason=body.reason,
+        before_commit=lambda rec: audit.append(auditing_grants.disclosure_approved(client, caller, rec)),
+    ))
+
+
+@router.post(
+    "/disclosure-requests/{request_id}/decline", response_model=DisclosureRequestRecord,
+    summary="Refuser une demande de communication",
+    description="Réservé aux analystes et coordinateurs du service d'origine ; motif obligatoire, "
+                "transmis au demandeur.",
+)
+async def decline_disclosure_request(
+    request: Request, request_id: RequestId, body: DeclineIn, driver: DriverDep,
+    settings: SettingsDep, audit: AuditDep,
+    caller: Annotated[Principal, require_role(*APPROVER_ROLES)],
+) -> DisclosureRequestRecord:
+    client = _client(request)
+    return await run_in_threadpool(lambda: graph_grants.decide_disclosure_request(
+        driver, settings.neo4j_database, request_id, approve=False, decided_by=caller.user_id,
+        decided_by_name=caller.name, decider_agency=caller.agency, now=_now(), reason=body.reason,
+        before_commit=lambda rec: audit.append(auditing_grants.disclosure_declined(client, caller, rec)),
+    ))
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+@router.get(
+    "/notifications", response_model=list[Notification],
+    summary="Vos notifications",
+    description="Les vôtres, et pour les analystes et coordinateurs celles adressées à leur "
+                "service (nouvelles demandes de communication).",
+)
+async def list_notifications(
+    driver: DriverDep, settings: SettingsDep, caller: CallerDep,
+    unread: Annotated[bool, Query(description="Seulement les non lues")] = False,
+) -> list[Notification]:
+    return await run_in_threadpool(lambda: graph_grants.list_notifications(
+        driver, settings.neo4j_database, user_id=caller.user_id, agency=caller.agency,
+        agency_wide=caller.role in AGENCY_NOTIFICATION_ROLES, unread_only=unread))
+
+
+@router.post(
+    "/notifications/{notification_id}/read", response_model=Notification,
+    summary="Marquer une notification comme lue",
+)
+async def mark_notification_read(
+    notification_id: Annotated[str, Path(min_length=1, max_length=100)],
+    driver: DriverDep, settings: SettingsDep, caller: CallerDep,
+) -> Notification:
+    return await run_in_threadpool(lambda: graph_grants.mark_notification_read(
+        driver, settings.neo4j_database, notification_id, user_id=caller.user_id,
+        agency=caller.agency, agency_wide=caller.role in AGENCY_NOTIFICATION_ROLES, now=_now()))

@@ -1,0 +1,303 @@
+"""People's sessions through the real app and graph: login, the token on a protected endpoint,
+uniform refusals, throttling, logout, revocation, expiry and foreign keys, and the audit trail."""
+
+from __future__ import annotations
+
+import stat
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from graph import identity
+from graph import sessions as graph_sessions
+from hub.app import create_app
+from hub.routers import auth as auth_router
+from hub.settings import Settings
+from policies.audit import AuditFilters, query
+from policies.auth import passwords, tokens
+
+PASSWORD = "cheval correct agrafe"
+PROTECTED = "/api/v1/leads/police:X?justification=test-motif"
+UNIFORM_401 = {"code": "invalid_credentials", "message": "identifiant ou mot de passe incorrect"}
+REVOKED_401 = "jeton inconnu, expiré ou révoqué"
+
+
+def with_auth_routes(app):
+    """Include the auth router unless ``create_app`` already does (a no-op once it is wired)."""
+    if not any(getattr(r, "path", None) == "/api/v1/auth/login" for r in app.routes):
+        app.include_router(auth_router.router)
+    return app
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _auth_routes(client: TestClient) -> None:
+    with_auth_routes(client.app)
+
+
+@pytest.fixture
+def make_person(driver, hub_settings: Settings):
+    """A person with a password (default argon2id parameters, as in production)."""
+
+    def make(role: str = "analyst", agency: str = "police", password: str = PASSWORD,
+             password_hash: str | None = None) -> str:
+        db = hub_settings.neo4j_database
+        user = identity.upsert_user(driver, db, agency=agency, role=role,
+                                    name=f"{role}-{uuid.uuid4().hex[:8]}")
+        graph_sessions.set_password_hash(driver, db, user.user_id,
+                                         password_hash or passwords.hash_password(password))
+        return user.user_id
+
+    return make
+
+
+def login(client: TestClient, user_id: str, password: str = PASSWORD):
+    return client.post("/api/v1/auth/login", json={"user_id": user_id, "password": password})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_login_gives_a_short_lived_token_that_works_on_a_protected_endpoint(
+        client, make_person, hub_settings, driver) -> None:
+    user_id = make_person()
+    assert client.get(PROTECTED).status_code == 401
+    before = datetime.now(UTC)
+    resp = login(client, user_id)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["token_type"] == "bearer" and set(body) == {
+        "access_token", "token_type", "expires_at", "session_id"}
+    expires = datetime.fromisoformat(body["expires_at"])
+    ttl = timedelta(minutes=hub_settings.access_token_ttl_min)
+    assert before + ttl - timedelta(seconds=2) <= expires <= datetime.now(UTC) + ttl
+    # Authenticated: the lead is unknown (404), not the caller (401).
+    got = client.get(PROTECTED, headers=bearer(body["access_token"]))
+    assert got.status_code == 404, got.text
+    session = graph_sessions.get_session(driver, hub_settings.neo4j_database, body["session_id"])
+    assert session is not None and session.user_id == user_id and session.active()
+    assert session.expires_at == expires
+    key = hub_settings.keys_dir / tokens.KEY_FILE
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    claims = tokens.keys_for(hub_settings.keys_dir).verify(body["access_token"])
+    assert (claims.sub, claims.sid, claims.role) == (user_id, body["session_id"], "analyst")
+
+
+def test_wrong_password_unknown_user_and_non_interactive_accounts_get_the_same_401(
+        client, make_person, make_user, hub_settings, driver) -> None:
+    user_id = make_person()
+    no_password = identity.upsert_user(driver, hub_settings.neo4j_database, agency="police",
+                                       role="analyst", name=f"nopw-{uuid.uuid4().hex[:6]}").user_id
+    disabled = make_person()
+    graph_sessions.set_user_disabled(driver, hub_settings.neo4j_database, disabled, True)
+    connector = make_person(role="connector")
+    answers = [login(client, user_id, "mauvais mot de passe !"),
+               login(client, f"police:inconnu-{uuid.uuid4().hex[:6]}"),
+               login(client, no_password), login(client, disabled), login(client, connector)]
+    for resp in answers:
+        assert resp.status_code == 401
+        assert resp.json() == UNIFORM_401
+        assert resp.headers["www-authenticate"] == "Bearer"
+    assert login(client, user_id).status_code == 200  # the right password still works
+
+
+def test_login_body_is_validated_naming_the_field(client) -> None:
+    resp = client.post("/api/v1/auth/login", json={"user_id": "police:x"})
+    assert resp.status_code == 422
+    assert [d["field"] for d in resp.json()["details"]] == ["body.password"]
+    extra = client.post("/api/v1/auth/login",
+                        json={"user_id": "police:x", "password": "p", "role": "administrator"})
+    assert extra.status_code == 422 and "body.role" in {d["field"] for d in extra.json()["details"]}
+    # The password is never echoed back.
+    long = client.post("/api/v1/auth/login", json={"user_id": "police:x", "password": "s" * 2000})
+    assert long.status_code == 422 and "s" * 50 not in long.text
+
+
+def test_outdated_hash_is_upgraded_at_login(client, make_person, hub_settings, driver) -> None:
+    weak = passwords.hash_password(PASSWORD, passwords.HashParameters(time_cost=1, memory_cost_kib=1024))
+    user_id = make_person(password_hash=weak)
+    assert login(client, user_id).status_code == 200
+    stored = graph_sessions.get_credentials(driver, hub_settings.neo4j_database, user_id)
+    assert stored.password_hash != weak and not passwords.needs_rehash(stored.password_hash)
+    assert login(client, user_id).status_code == 200
+
+
+def test_logout_revokes_the_token_at_once(client, make_person, make_user) -> None:
+    user_id = make_person()
+    token = login(client, user_id).json()["access_token"]
+    other = login(client, user_id).json()["access_token"]  # a second session stays open
+    assert client.post("/api/v1/auth/logout", headers=bearer(token)).status_code == 204
+    after = client.get(PROTECTED, headers=bearer(token))
+    assert after.status_code == 401 and after.json()["message"] == REVOKED_401
+    assert client.post("/api/v1/auth/logout", headers=bearer(token)).status_code == 401
+    assert client.get(PROTECTED, headers=bearer(other)).status_code == 404
+    # An API token has no session to close: told so, not silently accepted.
+    api = client.post("/api/v1/auth/logout", headers=make_user())
+    assert api.status_code == 422 and api.json()["details"][0]["field"] == "Authorization"
+
+
+def test_a_session_is_revoked_by_its_owner_or_an_administrator_only(client, make_person) -> None:
+    alice = make_person()
+    first, second = (login(client, alice).json() for _ in range(2))
+    bob = login(client, make_person()).json()
+    admin = login(client, make_person(role="administrator")).json()
+
+    def revoke(session_id: str, as_: dict):
+        return client.post(f"/api/v1/auth/sessions/{session_id}/revoke",
+                           headers=bearer(as_["access_token"]))
+
+    denied = revoke(first["session_id"], bob)
+    assert denied.status_code == 404 and "session inconnue" in denied.json()["message"]
+    assert client.get(PROTECTED, headers=bearer(first["access_token"])).status_code == 404
+
+    own = revoke(second["session_id"], first)
+    assert own.status_code == 200 and own.json()["revoked_at"] is not None
+    assert own.json()["user_id"] == alice
+    assert client.get(PROTECTED, headers=bearer(second["access_token"])).status_code == 401
+    assert client.get(PROTECTED, headers=bearer(first["access_token"])).status_code == 404
+
+    by_admin = revoke(first["session_id"], admin)
+    assert by_admin.status_code == 200
+    assert client.get(PROTECTED, headers=bearer(first["access_token"])).status_code == 401
+    assert revoke("sans-session-x", admin).status_code == 404
+
+
+def test_admin_revoke_all_cuts_sessions_and_api_tokens(client, make_person, hub_settings, driver) -> None:
+    user_id = make_person()
+    db = hub_settings.neo4j_database
+    api_tokens = [identity.issue_token(driver, db, user_id).token for _ in range(2)]
+    sessions = [login(client, user_id).json()["access_token"] for _ in range(2)]
+    for token in api_tokens + sessions:
+        assert client.get(PROTECTED, headers=bearer(token)).status_code == 404
+    analyst = login(client, make_person()).json()["access_token"]
+    refused = client.post(f"/api/v1/auth/users/{user_id}/revoke-all", headers=bearer(analyst))
+    assert refused.status_code == 403
+    admin = login(client, make_person(role="administrator")).json()["access_token"]
+    resp = client.post(f"/api/v1/auth/users/{user_id}/revoke-all", headers=bearer(admin))
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"user_id": user_id, "sessions_revoked": 2, "api_tokens_revoked": 2}
+    for token in api_tokens + sessions:
+        after = client.get(PROTECTED, headers=bearer(token))
+        assert after.status_code == 401 and after.json()["message"] == REVOKED_401
+    assert login(client, user_id).status_code == 200  # the account itself stays active
+    unknown = client.post("/api/v1/auth/users/police:personne/revoke-all", headers=bearer(admin))
+    assert unknown.status_code == 404 and "inconnu" in unknown.json()["message"]
+
+
+def test_expired_token_is_refused_though_its_session_is_open(client, make_person, hub_settings) -> None:
+    user_id = make_person()
+    session_id = login(client, user_id).json()["session_id"]
+    keys = tokens.keys_for(hub_settings.keys_dir)
+    args = {"user_id": user_id, "agency": "police", "role": "analyst", "session_id": session_id,
+            "ttl": timedelta(minutes=5)}
+    fresh = keys.issue(**args)
+    assert client.get(PROTECTED, headers=bearer(fresh.token)).status_code == 404  # the control
+    expired = keys.issue(**args, now=datetime.now(UTC) - timedelta(minutes=6))
+    resp = client.get(PROTECTED, headers=bearer(expired.token))
+    assert resp.status_code == 401 and resp.json()["message"] == REVOKED_401
+
+
+def test_token_signed_by_another_key_or_for_another_user_is_refused(
+        client, make_person, hub_settings, tmp_path: Path) -> None:
+    user_id = make_person()
+    session_id = login(client, user_id).json()["session_id"]
+    args = {"user_id": user_id, "agency": "police", "role": "analyst", "session_id": session_id,
+            "ttl": timedelta(minutes=5)}
+    foreign = tokens.load_or_create_keys(tmp_path / "elsewhere").issue(**args)
+    assert client.get(PROTECTED, headers=bearer(foreign.token)).status_code == 401
+    # The hub's own key, but someone else's name on this session: refused too.
+    hijack = tokens.keys_for(hub_settings.keys_dir).issue(**{**args, "user_id": make_person()})
+    assert client.get(PROTECTED, headers=bearer(hijack.token)).status_code == 401
+    assert client.get(PROTECTED, headers=bearer("pas-un-jeton")).status_code == 401
+
+
+def test_disabling_the_user_refuses_their_token(client, make_person, hub_settings, driver) -> None:
+    user_id = make_person()
+    token = login(client, user_id).json()["access_token"]
+    graph_sessions.set_user_disabled(driver, hub_settings.neo4j_database, user_id, True)
+    assert client.get(PROTECTED, headers=bearer(token)).status_code == 401
+
+
+def test_logins_logouts_and_revocations_are_in_the_audit_trail(client, make_person, hub_settings) -> None:
+    user_id = make_person()
+    assert login(client, user_id, "mauvais mot de passe !").status_code == 401
+    good = login(client, user_id).json()
+    client.post("/api/v1/auth/logout", headers=bearer(good["access_token"]))
+    entries = query(hub_settings.audit_dir, AuditFilters(entity_key=f"user:{user_id}"))
+    events = [(e.details["event"], e.decision.outcome.value) for e in reversed(entries)]
+    assert events == [("login_failure", "deny"), ("login_success", "allow"), ("logout", "allow")]
+    failure, success, logout = reversed(entries)
+    assert failure.details["reason"] == "wrong_password" and failure.actor.user_id == user_id
+    assert f"session:{good['session_id']}" in success.entity_keys
+    assert logout.entity_keys == [f"user:{user_id}", f"session:{good['session_id']}"]
+    assert all(not e.personal_data and e.client_address for e in entries)
+    assert PASSWORD not in (hub_settings.audit_dir / "audit.jsonl").read_text()
+
+
+# --- throttling, on an app of its own with a short lock ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def throttled(settings: Settings, tmp_path_factory) -> Iterator[tuple[TestClient, Settings]]:
+    own = settings.model_copy(update={
+        "data_dir": tmp_path_factory.mktemp("throttled"),  # its own audit trail (exclusive lock)
+        "login_max_failures": 3, "login_window_s": 60, "login_lock_s": 1, "login_lock_max_s": 60,
+    })
+    with TestClient(with_auth_routes(create_app(own))) as c:
+        yield c, own
+
+
+def test_repeated_failures_lock_with_retry_after_then_the_lock_expires(throttled, make_person,
+                                                                       driver) -> None:
+    client, own = throttled
+    user_id = make_person()
+    for _ in range(3):
+        assert login(client, user_id, "mauvais mot de passe !").status_code == 401
+    locked = login(client, user_id)  # even the right password, while locked
+    assert locked.status_code == 429
+    assert locked.headers["retry-after"] == "1"
+    assert locked.json()["code"] == "too_many_requests" and "réessayer" in locked.json()["message"]
+    time.sleep(1.1)
+    assert login(client, user_id).status_code == 200
+    assert graph_sessions.get_login_attempts(driver, own.neo4j_database, user_id).failures == 0
+    # Lockouts grow: three more failures now lock for 1 s again (the success forgave), and a
+    # fresh series without success locks for 2 s the time after.
+    for _ in range(3):
+        login(client, user_id, "mauvais mot de passe !")
+    assert login(client, user_id).headers["retry-after"] == "1"
+    time.sleep(1.1)
+    for _ in range(3):
+        assert login(client, user_id, "mauvais mot de passe !").status_code == 401
+    second = login(client, user_id)
+    assert second.status_code == 429 and second.headers["retry-after"] == "2"
+    entries = query(own.audit_dir, AuditFilters(entity_key=f"user:{user_id}", limit=3))
+    assert entries[0].details["event"] == "login_throttled"
+
+
+def test_unknown_user_ids_are_throttled_exactly_like_real_ones(throttled) -> None:
+    client, _ = throttled
+    ghost = f"police:fantome-{uuid.uuid4().hex[:6]}"
+    statuses = [login(client, ghost).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_concurrent_failures_are_all_counted(driver, settings: Settings) -> None:
+    """The graph's read-modify-write is atomic: no failure is lost under contention."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    user_id = f"police:concurrent-{uuid.uuid4().hex[:6]}"
+    db = settings.neo4j_database
+
+    def bump(stored: graph_sessions.LoginAttempts):
+        return stored.model_copy(update={"failures": stored.failures + 1}), stored.failures
+
+    with ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(lambda _: graph_sessions.update_login_attempts(driver, db, user_id, bump),
+                             range(40)))
+    assert sorted(seen) == list(range(40))
+    assert graph_sessions.get_login_attempts(driver, db, user_id).failures == 40

@@ -1,0 +1,95 @@
+"""``crosshub users`` (hub/cli/users.py) against the session's real graph."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from typer.testing import CliRunner
+
+from graph import identity
+from graph import sessions as graph_sessions
+from hub.cli.users import app
+from hub.settings import Settings
+from policies.auth import passwords
+
+runner = CliRunner()
+PASSWORD = "cheval correct agrafe"
+
+
+@pytest.fixture
+def cli_env(settings: Settings, tmp_path) -> dict[str, str]:
+    return {"NEO4J_URI": settings.neo4j_uri, "NEO4J_USER": settings.neo4j_user,
+            "NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
+            "CROSSHUB_DATA_DIR": str(tmp_path), "COLUMNS": "250"}
+
+
+def invoke(args: list[str], env: dict[str, str], input: str | None = None):
+    return runner.invoke(app, args, env=env, input=input)
+
+
+def test_create_prompts_twice_hidden_and_stores_only_a_hash(cli_env, driver, settings) -> None:
+    name = f"dupont-{uuid.uuid4().hex[:6]}"
+    result = invoke(["create", "--agency", "police", "--role", "analyst", "--name", name,
+                     "--contact", "Permanence CROSS"], cli_env, input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert f"police:{name}" in result.stdout and PASSWORD not in result.output
+    stored = graph_sessions.get_credentials(driver, settings.neo4j_database, f"police:{name}")
+    assert stored.principal.role == "analyst" and stored.principal.contact == "Permanence CROSS"
+    assert stored.password_hash.startswith("$argon2id$")
+    assert passwords.verify_password(stored.password_hash, PASSWORD)
+
+    again = invoke(["create", "--agency", "police", "--role", "analyst", "--name", name],
+                   cli_env, input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert again.exit_code == 3 and "existe déjà" in again.output
+
+
+def test_create_refuses_a_weak_password_or_a_connector(cli_env, driver, settings) -> None:
+    name = f"martin-{uuid.uuid4().hex[:6]}"
+    weak = invoke(["create", "--agency", "police", "--role", "analyst", "--name", name,
+                   "--password-stdin"], cli_env, input=f"{name}-2025!\n")
+    assert weak.exit_code == 2
+    assert "ne doit pas contenir votre nom" in weak.output
+    short = invoke(["create", "--agency", "police", "--role", "analyst", "--name", name,
+                    "--password-stdin"], cli_env, input="court\n")
+    assert short.exit_code == 2 and "au moins 12 caractères" in short.output
+    with pytest.raises(Exception, match="inconnu"):
+        identity.get_user(driver, settings.neo4j_database, f"police:{name}")  # nothing half-written
+    connector = invoke(["create", "--agency", "police", "--role", "connector", "--name", name,
+                        "--password-stdin"], cli_env, input=f"{PASSWORD}\n")
+    assert connector.exit_code == 2 and "crosshub token create" in connector.output
+
+
+def test_set_password_disable_and_list(cli_env, driver, settings) -> None:
+    db = settings.neo4j_database
+    name = f"leroy-{uuid.uuid4().hex[:6]}"
+    user_id = f"gendarmerie:{name}"
+    assert invoke(["create", "--agency", "gendarmerie", "--role", "coordinator", "--name", name,
+                   "--password-stdin"], cli_env, input=f"{PASSWORD}\n").exit_code == 0
+    session = graph_sessions.create_session(driver, db, user_id=user_id, client="test",
+                                            expires_at=_in(minutes=10))
+    token = identity.issue_token(driver, db, user_id).token
+
+    changed = invoke(["set-password", user_id, "--password-stdin"], cli_env,
+                     input="un tout autre secret\n")
+    assert changed.exit_code == 0, changed.output
+    assert "1 session(s) fermée(s)" in changed.stdout
+    stored = graph_sessions.get_credentials(driver, db, user_id)
+    assert passwords.verify_password(stored.password_hash, "un tout autre secret")
+    assert not graph_sessions.get_session(driver, db, session.session_id).active()
+
+    listed = invoke(["list"], cli_env)
+    row = next(line for line in listed.stdout.splitlines() if user_id in line)
+    assert "coordinator" in row and "oui" in row
+
+    disabled = invoke(["disable", user_id], cli_env)
+    assert disabled.exit_code == 0 and "1 jeton(s) d'API révoqué(s)" in disabled.stdout
+    assert identity.principal_for_token(driver, db, token) is None
+    assert identity.get_user(driver, db, user_id).disabled
+    assert invoke(["disable", "police:personne"], cli_env).exit_code == 1
+
+
+def _in(minutes: int):
+    from datetime import UTC, datetime, timedelta
+
+    return datetime.now(UTC) + timedelta(minutes=minutes)
