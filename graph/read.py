@@ -290,32 +290,3 @@ def _lead_node(lead: dict[str, Any], level: str) -> NetworkNode:
     props["access"] = level
     return NetworkNode(id=f"lead:{lead['lead_id']}", kind="lead", key=lead["lead_id"],
                        label=f"{lead['kind']} — {lead['agency']}", properties=props)
-
-
-# --- markings (for the policy engine) ---------------------------------------------------------------
-
-
-def lead_marking(driver: neo4j.Driver, database: str, lead_id: str) -> Any:
-    """What the policy engine needs of a lead — origin, kind, handling code, originator controls
-    and the ids of the entities it mentions — never its content. Raises NotFound."""
-    from policies.models import LeadMarking
-
-    def work(tx: neo4j.ManagedTransaction) -> dict[str, Any] | None:
-        record = tx.run(
-            "MATCH (l:Lead {lead_id: $lead_id}) WHERE l.version > 0 "
-            "RETURN l {.lead_id, .agency, .kind, .handling_code, .restricted_to, .embargo_until} AS l, "
-            "[(l)-->(e) WHERE NOT e:Agency | [labels(e), properties(e)]] AS entities",
-            lead_id=lead_id,
-        ).single()
-        return record.data() if record else None
-
-    data = _read(driver, database, work)
-    if data is None:
-        raise NotFound(f"piste inconnue : {lead_id}")
-    lead = data["l"]
-    keys = sorted({_entity_node(labels, props).id for labels, props in data["entities"]})
-    return LeadMarking(
-        lead_id=lead["lead_id"], originating_agency=lead["agency"], kind=lead["kind"],
-        handling_code=lead["handling_code"], restricted_to=lead.get("restricted_to") or [],
-        embargo_until=_native(lead.get("embargo_until")), entity_keys=keys,
-    )

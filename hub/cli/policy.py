@@ -39,7 +39,7 @@ def explain(
 ) -> None:
     """Print the decision for USER reading LEAD now, the rule that matched and why."""
     from graph import identity
-    from graph.read import lead_marking
+    from graph.grants import lead_marking
     from hub.access import active_grants, caller_of, current_policy
     from hub.cli.common import graph_session
     from policies.engine import decide
@@ -50,6 +50,8 @@ def explain(
         try:
             principal = identity.get_user(driver, db, user)
             marking = lead_marking(driver, db, lead)
+            if marking is None:
+                raise NotFound(f"piste inconnue : {lead}")
         except NotFound as exc:
             err_console.print(f"[red]{exc.message}[/red]")
             raise typer.Exit(1) from exc
