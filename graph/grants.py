@@ -141,6 +141,7 @@ class NotificationKind(StrEnum):
     GUEST_GRANT_CREATED = "guest_grant_created"
     GUEST_GRANT_REVOKED = "guest_grant_revoked"
     GUEST_GRANT_EXPIRED = "guest_grant_expired"
+    CROSS_AGENCY_LINK = "cross_agency_link"
 
 
 # --- models -------------------------------------------------------------------------------------
@@ -786,6 +787,22 @@ def expire_grants(
 
 
 # --- notifications ------------------------------------------------------------------------------
+
+
+def notify_agencies(driver: neo4j.Driver, database: str, notices: list[tuple[str, NotificationKind, str,
+                    dict[str, str | None]]], now: datetime) -> int:
+    """Address notifications to whole agencies — (agency, kind, French message, payload) — in
+    one write. Used for cross-agency link alerts after an ingest."""
+    if not notices:
+        return 0
+
+    def work(tx: neo4j.ManagedTransaction) -> None:
+        for agency, kind, message, payload in notices:
+            _notify(tx, agency=agency, user_id=None, kind=kind, message=message, payload=payload, now=now)
+
+    with driver.session(database=database) as session:
+        session.execute_write(work)
+    return len(notices)
 
 
 def _notification(props: dict[str, Any]) -> Notification:

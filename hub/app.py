@@ -28,6 +28,7 @@ from hub.contract.errors import CrossHubError, GraphUnavailable, InvalidInput
 from hub.contract.validation import field_path, french_reason
 from hub.access import current_policy
 from hub.grant_expiry import expiry_loop
+from hub.schedule import start_hub_jobs
 from hub.settings import Settings
 from policies.audit import AuditTrail
 
@@ -47,9 +48,12 @@ def create_app(settings: Settings) -> FastAPI:
             # Guest grants end on time even if nobody reads: the sweep logs each expiry, so it
             # runs here, in the process that holds the audit trail.
             expiry = asyncio.create_task(expiry_loop(app, 60))
+            scheduler = app.state.scheduler = start_hub_jobs(app, settings)
             try:
                 yield
             finally:
+                if scheduler is not None:
+                    scheduler.shutdown(wait=True)
                 expiry.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await expiry
@@ -67,7 +71,19 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.policy = current_policy()  # validated once; `crosshub policy check` before deploying
     _install_error_handlers(app)
 
-    from hub.routers import analysis, audit, auth, connectors, entities, grants, health, leads
+    from hub.routers import (
+        analysis,
+        audit,
+        auth,
+        connectors,
+        entities,
+        exports,
+        grants,
+        health,
+        leads,
+        meetings,
+        workflow,
+    )
 
     app.include_router(health.router)
     app.include_router(leads.router)
@@ -77,6 +93,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(grants.router)
     app.include_router(auth.router)
     app.include_router(analysis.router)
+    app.include_router(meetings.router)
+    app.include_router(exports.router)
+    app.include_router(workflow.router)
     return app
 
 

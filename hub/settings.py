@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     login_lock_s: int = Field(default=5 * 60, ge=1, le=24 * 3600)
     login_lock_max_s: int = Field(default=60 * 60, ge=1, le=7 * 24 * 3600)
 
+    # The hub's own jobs (hub/schedule.py), crontab syntax, Europe/Paris.
+    hub_jobs_enabled: bool = True
+    retention_cron: str = "30 3 * * *"  # nightly purge of what retention says is due
+    brief_cron: str = "0 6 * * thu"  # the weekly briefs, on the morning of the meeting
+
     @property
     def neo4j_home(self) -> Path:
         return self.data_dir / "neo4j"

@@ -16,7 +16,8 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here, not at module top, so `import hub.cli` stays cheap and side-effect free.
-    from hub.cli import analysis, audit, connectors, dev, neo4j, policy, token, users
+    from hub.cli import analysis, audit, connectors, dev, neo4j, policy, token, users, workflow
+    from hub.cli import meetings as meetings_cli
 
     app.add_typer(neo4j.app, name="neo4j")
     app.add_typer(token.app, name="token")
@@ -25,6 +26,9 @@ def _register() -> None:
     app.add_typer(policy.app, name="policy")
     app.add_typer(users.app, name="users")
     app.add_typer(analysis.app, name="analysis")
+    app.add_typer(workflow.app, name="workflow")
+    app.add_typer(meetings_cli.retention_app, name="retention")
+    app.command("brief")(meetings_cli.brief)
     app.command("dev")(dev.dev)
 
 

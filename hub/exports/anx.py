@@ -11,6 +11,8 @@ Deviations from a chart saved by ANB itself, documented here:
   formatting per locale, and text imports everywhere;
 - positions are a plain grid (leads on the first rows, then entities): lay out in ANB;
 - ``IdReferenceLinking="true"``: a link's ends are the ``EntityId``s of its entities;
+  ``Rigorous="false"``: ANB imports what it understands rather than refusing the chart over an
+  unknown icon name;
 - hits (hit/no-hit) are not chart items: they go on the anchor as the ``Hits`` attribute.
 """
 
@@ -43,7 +45,7 @@ def _attrs(item: ET.Element, values: dict[str, object]) -> None:
 def to_anx(network: Network) -> bytes:
     from hub.exports import handling_code
 
-    chart = ET.Element("Chart", {"IdReferenceLinking": "true", "Rigorous": "true"})
+    chart = ET.Element("Chart", {"IdReferenceLinking": "true", "Rigorous": "false"})
     classes = ET.SubElement(chart, "AttributeClassCollection")
     for name in ATTRIBUTES:
         ET.SubElement(classes, "AttributeClass", {"Name": name, "Type": "AttText",

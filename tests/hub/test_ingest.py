@@ -173,3 +173,24 @@ def test_raw_personal_data_is_refused(make_connector, driver):
     assert results[1]["errors"][0]["field"] == "leads[1].reporter_name"
     assert results[2]["errors"][0]["field"] == "leads[2].persons[0].pseudonym"
     assert results[3]["errors"][0]["field"] == "leads[3].narrative"
+
+
+def test_ingest_scores_leads_and_notifies_both_agencies_of_a_cross_agency_link(
+        make_connector, client, make_user):
+    police, douanes = make_connector("police"), make_connector("douanes")
+    police.push([lead(source_ref="LINK-P", vehicles=[{"plate": "KL-321-MN"}], narrative="Récit police.",
+                      location={"insee_code": "25056", "commune": "Besançon", "address": "Rue de Dole"})])
+    douanes.push([lead(source_agency="douanes", source_ref="LINK-D", kind="stop_check",
+                       channel="customs_control", handling_code="H1",
+                       vehicles=[{"plate": "KL-321-MN"}], narrative="Récit douane.",
+                       location={"insee_code": "25388", "commune": "Montbéliard", "place_label": "A36"})])
+    for agency, other_label in (("police", "Douanes"), ("douanes", "Police")):
+        notes = client.get("/api/v1/notifications", headers=make_user(agency, "analyst")).json()
+        links = [n for n in notes if n["kind"] == "cross_agency_link"]
+        assert len(links) == 1, notes
+        assert "KL-321-MN" in links[0]["message"] and other_label in links[0]["message"]
+        assert "Récit" not in links[0]["message"]  # who holds how many, never what
+    triage = client.get("/api/v1/leads/police:LINK-P/triage?justification=PV-2025-9",
+                        headers=make_user("police", "analyst")).json()
+    assert 0 < triage["score"] <= 100 and triage["computed_on_read"] is False
+    assert any(c["met"] for c in triage["precision"]["criteria"])  # scored at ingest, with reasons

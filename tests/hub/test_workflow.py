@@ -321,6 +321,42 @@ def test_shared_plate_alerts_both_agencies_hit_style(api, ingest, make_user, dri
     assert len(api.get(f"/api/v1/link-alerts?{J}", headers=make_user("police", "analyst")).json()) == 2
 
 
+def test_after_ingest_audits_the_combination_before_commit_or_writes_nothing(api, driver):
+    from graph.identity import Principal
+    from hub import auditing_workflow
+
+    db = api.app.state.settings.neo4j_database
+    leads = [Lead.model_validate(lead(source_ref="PH-1", phones=["06 11 22 33 44"])),
+             Lead.model_validate(lead(source_agency="gendarmerie", source_ref="PH-2", phones=["+33611223344"]))]
+    write_leads(driver, db, leads)
+    ids = [x.lead_id for x in leads]
+    connector = Principal(user_id="gendarmerie:gn-feed", name="gn-feed", agency="gendarmerie", role="connector")
+
+    def failing(_report) -> None:
+        raise RuntimeError("journal indisponible")
+
+    with pytest.raises(RuntimeError):
+        graph_workflow.after_ingest(driver, db, ids, datetime.now(UTC), before_commit=failing)
+    records, _, _ = driver.execute_query("MATCH (n) WHERE n:LeadStatus OR n:LinkAlert OR n:StatusChange "
+                                         "RETURN count(n) AS n")
+    assert records[0]["n"] == 0  # rolled back whole
+
+    def log(report) -> None:
+        event = auditing_workflow.triage_combination("127.0.0.1", connector, "gn-feed", report)
+        api.app.state.audit.append(event)
+
+    report = graph_workflow.after_ingest(driver, db, ids, datetime.now(UTC), connector="gn-feed",
+                                         before_commit=log)
+    # Same phone, and the same address (the factory's): two entities link the two agencies.
+    assert report.scored == 2
+    assert sorted(f"{a.entity_kind}:{a.entity_key}" for a in report.link_alerts) == [
+        "location:addr:25056:place cassin", "phone:+33611223344"]
+    [entry] = _audit(api, user_id="gendarmerie:gn-feed", action=AuditAction.COMBINATION)
+    assert entry.lead_ids == sorted(ids)
+    assert entry.entity_keys == ["location:addr:25056:place cassin", "phone:+33611223344"]
+    assert entry.recipients == ["gendarmerie", "police"] and entry.connector_id == "gn-feed"
+
+
 # --- deconfliction ------------------------------------------------------------------------------
 
 
