@@ -49,6 +49,7 @@ import neo4j
 from pydantic import AwareDatetime, BaseModel, Field
 
 from graph.labels import KEY_PROPERTY, EntityKind, Label
+from graph.schema import unique_constraint
 from hub.contract.errors import Conflict, Forbidden, InvalidInput, NotFound
 from policies.models import DisclosureGrant, GuestGrant, LeadMarking
 
@@ -57,17 +58,10 @@ T = TypeVar("T")
 # --- schema -------------------------------------------------------------------------------------
 
 
-def _unique(label: Label) -> str:
-    # Same name and shape as graph/schema.py's own, so both declaring it is one constraint.
-    prop = KEY_PROPERTY[label]
-    return (f"CREATE CONSTRAINT {label.value.lower()}_{prop}_unique IF NOT EXISTS "
-            f"FOR (n:{label.value}) REQUIRE n.{prop} IS UNIQUE")
-
-
 SCHEMA: list[str] = [
-    _unique(Label.GUEST_GRANT),
-    _unique(Label.DISCLOSURE_REQUEST),
-    _unique(Label.NOTIFICATION),
+    unique_constraint(Label.GUEST_GRANT),
+    unique_constraint(Label.DISCLOSURE_REQUEST),
+    unique_constraint(Label.NOTIFICATION),
     # One pending request per (requester, lead): set while requested, removed on decision, so
     # two concurrent identical requests cannot both be created.
     ("CREATE CONSTRAINT disclosurerequest_pending_key_unique IF NOT EXISTS "

@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 SCHEMA_NAME = "crosshub"
 
 
-def _unique(label: Label) -> str:
+def unique_constraint(label: Label) -> str:
+    """The uniqueness constraint on a label's MERGE key; one name per label, so a module
+    declaring it again in its SCHEMA is the same constraint."""
     prop = KEY_PROPERTY[label]
     name = f"{label.value.lower()}_{prop}_unique"
     return f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label.value}) REQUIRE n.{prop} IS UNIQUE"
@@ -30,7 +32,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
         1,
         "uniqueness constraints on merge keys; lead and location lookup indexes",
-        [_unique(label) for label in Label]
+        [unique_constraint(label) for label in Label]
         + [
             "CREATE INDEX lead_reported_at IF NOT EXISTS FOR (n:Lead) ON (n.reported_at)",
             "CREATE INDEX lead_agency IF NOT EXISTS FOR (n:Lead) ON (n.agency)",

@@ -568,7 +568,10 @@ class LocalNeo4j:
         every refused attempt), then once over the endpoint's own ``neo4j://`` URI."""
         from neo4j import GraphDatabase
 
-        from graph.driver import NotReady, wait_ready  # graph.driver imports this module
+        from graph.driver import (  # graph.driver imports this module
+            NotReady,
+            wait_ready,
+        )
 
         deadline = time.monotonic() + wait_s
         auth = (endpoint.user, endpoint.password.get_secret_value())

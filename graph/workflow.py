@@ -49,7 +49,8 @@ import neo4j
 from pydantic import BaseModel, Field
 
 from graph.access import HIT, NONE, AccessFilter
-from graph.labels import KEY_PROPERTY, Label
+from graph.labels import Label
+from graph.schema import unique_constraint
 from hub.contract.errors import Forbidden, NotFound
 from hub.contract.lead import AGENCY_LABELS_FR, Agency
 from policies import lifecycle
@@ -82,15 +83,8 @@ T = TypeVar("T")
 # --- schema -------------------------------------------------------------------------------------
 
 
-def _unique(label: Label) -> str:
-    # Same name and shape as graph/schema.py's own, so both declaring it is one constraint.
-    prop = KEY_PROPERTY[label]
-    return (f"CREATE CONSTRAINT {label.value.lower()}_{prop}_unique IF NOT EXISTS "
-            f"FOR (n:{label.value}) REQUIRE n.{prop} IS UNIQUE")
-
-
 SCHEMA: list[str] = [
-    *(_unique(label) for label in (Label.LEAD_STATUS, Label.STATUS_CHANGE, Label.LINK_ALERT,
+    *(unique_constraint(label) for label in (Label.LEAD_STATUS, Label.STATUS_CHANGE, Label.LINK_ALERT,
                                    Label.OPERATION, Label.DECONFLICTION_ALERT, Label.OPERATION_LEDGER)),
     # The triage queue: equality on the state, ordered by score.
     "CREATE INDEX leadstatus_state_score IF NOT EXISTS FOR (n:LeadStatus) ON (n.state, n.score)",

@@ -16,7 +16,17 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported here, not at module top, so `import hub.cli` stays cheap and side-effect free.
-    from hub.cli import analysis, audit, connectors, dev, neo4j, policy, token, users, workflow
+    from hub.cli import (
+        analysis,
+        audit,
+        connectors,
+        dev,
+        neo4j,
+        policy,
+        token,
+        users,
+        workflow,
+    )
     from hub.cli import meetings as meetings_cli
 
     app.add_typer(neo4j.app, name="neo4j")

@@ -7,28 +7,18 @@ web; nothing here reads the graph directly. Output is rich tables in French.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import httpx
 import typer
 from rich.table import Table
 
-from hub.cli.common import console, err_console
+from hub.cli.api import DEFAULT_URL, Justif, Token, Url, call, paris_time
+from hub.cli.common import console
 
 app = typer.Typer(help="Analyses des pistes liées (recherche, chemins, co-présence, points chauds, "
                        "chronologie, acteurs centraux) via l'API du hub.", no_args_is_help=True)
-
-Url = Annotated[str, typer.Option("--url", envvar="CROSSHUB_URL", help="Adresse du hub")]
-Token = Annotated[str, typer.Option("--token", envvar="CROSSHUB_TOKEN",
-                                    help="Jeton d'accès (ou CROSSHUB_TOKEN)")]
-Justif = Annotated[str, typer.Option("--justification", "-j",
-                                     help="Motif de la consultation (art. 25), p. ex. n° de procédure")]
-DEFAULT_URL = "http://127.0.0.1:8000"
-PARIS = ZoneInfo("Europe/Paris")
-
 
 def make_client(url: str) -> httpx.Client:
     """The HTTP client of every command (tests swap it for the app's TestClient)."""
@@ -36,30 +26,10 @@ def make_client(url: str) -> httpx.Client:
 
 
 def _get(url: str, token: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
-    query = {k: v for k, v in params.items() if v is not None}
-    try:
-        with make_client(url) as client:
-            response = client.get(path, params=query, headers={"Authorization": f"Bearer {token}"})
-    except httpx.HTTPError as exc:
-        err_console.print(f"[red]Hub injoignable[/red] ({url}) : {exc}")
-        raise typer.Exit(3) from exc
-    if response.status_code >= 400:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {"message": response.text}
-        err_console.print(f"[red]Erreur {response.status_code}[/red] : {body.get('message', '')}")
-        for detail in body.get("details", []):
-            err_console.print(f"  • {detail.get('field')} : {detail.get('reason')}")
-        raise typer.Exit(1)
-    return response.json()
+    return call(make_client(url), url, token, "GET", path, params=params)
 
 
-def _when(value: str | None) -> str:
-    if not value:
-        return "—"
-    # The API speaks UTC; a person reads Paris time.
-    return datetime.fromisoformat(value).astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+_when = paris_time
 
 
 def _hits(hits: list[dict[str, Any]]) -> None:

@@ -20,19 +20,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hub.cli.common import console, err_console
+from hub.cli.api import DEFAULT_URL, Justif, Token, Url, call, paris_time
+from hub.cli.common import console
 
 app = typer.Typer(help="Triage des pistes, suivi de leur état et déconfliction des opérations, "
                        "via l'API du hub.", no_args_is_help=True)
 operations_app = typer.Typer(help="Opérations prévues de votre service.", no_args_is_help=True)
 app.add_typer(operations_app, name="operations")
-
-Url = Annotated[str, typer.Option("--url", envvar="CROSSHUB_URL", help="Adresse du hub")]
-Token = Annotated[str, typer.Option("--token", envvar="CROSSHUB_TOKEN",
-                                    help="Jeton d'accès (ou CROSSHUB_TOKEN)")]
-Justif = Annotated[str, typer.Option("--justification", "-j",
-                                     help="Motif de la consultation (art. 25), p. ex. n° de procédure")]
-DEFAULT_URL = "http://127.0.0.1:8000"
 
 STATE_FR = {"new": "nouvelle", "under_assessment": "en cours d'évaluation", "assigned": "attribuée",
             "acted_on": "exploitée", "closed": "clôturée", "dismissed": "écartée"}
@@ -45,34 +39,14 @@ def make_client(url: str) -> httpx.Client:
 
 def _call(url: str, token: str, method: str, path: str, *, params: dict[str, Any] | None = None,
           body: dict[str, Any] | None = None) -> Any:
-    query = {k: v for k, v in (params or {}).items() if v is not None}
-    try:
-        with make_client(url) as client:
-            response = client.request(method, path, params=query, json=body,
-                                      headers={"Authorization": f"Bearer {token}"})
-    except httpx.HTTPError as exc:
-        err_console.print(f"[red]Hub injoignable[/red] ({escape(url)}) : {escape(str(exc))}")
-        raise typer.Exit(3) from exc
-    if response.status_code >= 400:
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = {"message": response.text}
-        err_console.print(f"[red]Erreur {response.status_code}[/red] : {escape(str(payload.get('message', '')))}")
-        for detail in payload.get("details", []):
-            err_console.print(f"  • {escape(str(detail.get('field')))} : {escape(str(detail.get('reason')))}")
-        raise typer.Exit(4 if response.status_code == 409 else 1)
-    return response.json()
+    return call(make_client(url), url, token, method, path, params=params, body=body)
 
 
 def _lead_path(lead_id: str, tail: str) -> str:
     return f"/api/v1/leads/{quote(lead_id, safe=':')}/{tail}"
 
 
-def _when(value: str | None) -> str:
-    if not value:
-        return "—"
-    return datetime.fromisoformat(value).astimezone().strftime("%d/%m/%Y %H:%M")
+_when = paris_time
 
 
 def _score_style(score: int | None) -> str:
