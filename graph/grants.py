@@ -48,6 +48,7 @@ from zoneinfo import ZoneInfo
 import neo4j
 from pydantic import AwareDatetime, BaseModel, Field
 
+from graph import tx as transactions
 from graph.labels import KEY_PROPERTY, EntityKind, Label
 from graph.schema import unique_constraint
 from hub.contract.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -259,18 +260,8 @@ def paris(value: datetime) -> str:
     return value.astimezone(_PARIS).strftime("%d/%m/%Y à %H:%M")
 
 
-def _read(driver: neo4j.Driver, database: str, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
-    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-        return session.execute_read(work)
-
-
-def _write(driver: neo4j.Driver, database: str, work: Callable[[neo4j.Transaction], T]) -> T:
-    """One explicit write transaction, not retried: ``work`` may call a ``before_commit``
-    callback (an audit append) that must run once per attempt the caller sees."""
-    with driver.session(database=database) as session, session.begin_transaction() as tx:
-        result = work(tx)
-        tx.commit()
-        return result
+_read = transactions.read
+_write = transactions.write_once
 
 
 def _notify(tx: neo4j.Transaction, *, agency: str, user_id: str | None, kind: NotificationKind,

@@ -17,6 +17,7 @@ from typing import Any
 
 import neo4j
 
+from graph import tx as transactions
 from graph.access import HIT, NONE, AccessFilter
 from graph.labels import LABEL_KIND, EntityKind, Label, Rel
 from graph.models import (
@@ -92,9 +93,7 @@ def get_lead(driver: neo4j.Driver, database: str, lead_id: str, access: AccessFi
     return _lead_view(lead, data["links"], data["access"], access)
 
 
-def _read(driver: neo4j.Driver, database: str, work: Any) -> Any:
-    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-        return session.execute_read(work)
+_read = transactions.read  # module-level name: tests spy on it to see the raw Bolt records
 
 
 def _lead_view(lead: dict[str, Any], links: dict[str, Any], level: str, access: AccessFilter) -> LeadView:

@@ -48,6 +48,7 @@ from typing import Any, TypeVar
 import neo4j
 from pydantic import BaseModel, Field
 
+from graph import tx as transactions
 from graph.access import HIT, NONE, AccessFilter
 from graph.labels import Label
 from graph.schema import unique_constraint
@@ -356,18 +357,8 @@ def _props(model: BaseModel, exclude: set[str] | None = None) -> dict[str, Any]:
     return out
 
 
-def _read(driver: neo4j.Driver, database: str, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
-    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-        return session.execute_read(work)
-
-
-def _write(driver: neo4j.Driver, database: str, work: Callable[[neo4j.Transaction], T]) -> T:
-    """One explicit write transaction, not retried: ``work`` may call a ``before_commit``
-    callback (an audit append) that must run once per attempt the caller sees."""
-    with driver.session(database=database) as session, session.begin_transaction() as tx:
-        result = work(tx)
-        tx.commit()
-        return result
+_read = transactions.read
+_write = transactions.write_once
 
 
 def _lead_access(tx: Any, lead_id: str, access: AccessFilter) -> tuple[str, str]:

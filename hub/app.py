@@ -24,9 +24,9 @@ from pydantic import ValidationError
 
 from graph.driver import open_driver, wait_ready
 from graph.schema import apply_schema
+from hub.access import current_policy
 from hub.contract.errors import CrossHubError, GraphUnavailable, InvalidInput
 from hub.contract.validation import field_path, french_reason
-from hub.access import current_policy
 from hub.grant_expiry import expiry_loop
 from hub.schedule import start_hub_jobs
 from hub.settings import Settings

@@ -9,7 +9,13 @@ from fastapi.concurrency import run_in_threadpool
 from graph.identity import Principal
 from hub.deps import actor_of
 from policies.audit import AuditTrail
-from policies.audit.models import AuditAction, AuditEntry, AuditEvent, Decision, DecisionOutcome
+from policies.audit.models import (
+    AuditAction,
+    AuditEntry,
+    AuditEvent,
+    Decision,
+    DecisionOutcome,
+)
 
 
 def _client(request: Request) -> str | None:

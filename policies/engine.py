@@ -19,7 +19,13 @@ from datetime import datetime
 from functools import reduce
 from zoneinfo import ZoneInfo
 
-from hub.contract.lead import HANDLING_ORDER, LEAD_KIND_LABELS_FR, Agency, HandlingCode, LeadKind
+from hub.contract.lead import (
+    HANDLING_ORDER,
+    LEAD_KIND_LABELS_FR,
+    Agency,
+    HandlingCode,
+    LeadKind,
+)
 from policies.models import (
     OUTCOME_ORDER,
     Caller,

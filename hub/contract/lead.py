@@ -17,21 +17,21 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
-    ValidationError,
     AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
 
 from hub.contract.normalize import (
     INSEE_CODE,
-    normalize_phone,
     normalize_foreign_plate,
+    normalize_phone,
     normalize_plate,
     normalize_quantity,
     raw_identifiers_in,

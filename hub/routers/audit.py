@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from hub.deps import AuditDep, require_role
 from hub.contract.lead import Agency
+from hub.deps import AuditDep, require_role
 from policies.audit import query
 from policies.audit.models import AuditAction, AuditEntry, AuditFilters, DecisionOutcome
 from policies.audit.verify import verify

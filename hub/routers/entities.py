@@ -11,7 +11,14 @@ from graph import read as graph_read
 from graph.labels import EntityKind, Rel
 from graph.models import Network
 from hub.auditing import log_consultation
-from hub.deps import AccessDep, AuditDep, CallerDep, DriverDep, SettingsDep, require_justification
+from hub.deps import (
+    AccessDep,
+    AuditDep,
+    CallerDep,
+    DriverDep,
+    SettingsDep,
+    require_justification,
+)
 
 router = APIRouter(prefix="/api/v1/entities", tags=["entités"])
 

@@ -16,7 +16,14 @@ from fastapi.concurrency import run_in_threadpool
 
 from graph import read as graph_read
 from graph.labels import EntityKind
-from hub.deps import AccessDep, AuditDep, CallerDep, DriverDep, SettingsDep, require_justification
+from hub.deps import (
+    AccessDep,
+    AuditDep,
+    CallerDep,
+    DriverDep,
+    SettingsDep,
+    require_justification,
+)
 from hub.disclosures import log_disclosure
 from hub.exports import ExportFormat, export, handling_code
 

@@ -19,10 +19,14 @@ import hashlib
 import logging
 import os
 import stat
+import threading
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 from hub.contract.errors import ConfigurationError
 
@@ -57,9 +61,10 @@ def ensure_private_dir(path: Path) -> None:
     fsync_dir(path.parent)
 
 
-def _create_exclusive(path: Path, data: bytes, mode: int) -> bool:
+def create_exclusive(path: Path, data: bytes, mode: int) -> bool:
     """Write ``data`` to ``path`` with ``mode`` from the first byte; False if ``path`` exists."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # pid and thread: two threads of one process racing to create the same key never share it.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()  # a leftover of a crash of this same pid number: never acknowledged
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
@@ -124,7 +129,7 @@ def load_or_create_signing_key(keys_dir: Path) -> Ed25519PrivateKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        _create_exclusive(path, pem, 0o600)  # if another process won the race, load its key
+        create_exclusive(path, pem, 0o600)  # if another process won the race, load its key
     key = load_signing_key(keys_dir)
     pub_path = keys_dir / PUBLIC_KEY_FILE
     expected = _public_pem(key.public_key())
@@ -134,7 +139,7 @@ def load_or_create_signing_key(keys_dir: Path) -> Ed25519PrivateKey:
             # wrong reason; the private key is the source of truth.
             log.warning("clé publique d'audit %s ne correspond pas à la clé privée : réécrite", pub_path)
             pub_path.unlink()
-        _create_exclusive(pub_path, expected, 0o644)
+        create_exclusive(pub_path, expected, 0o644)
     return key
 
 

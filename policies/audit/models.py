@@ -20,7 +20,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from hub.contract.errors import InvalidInput, MissingJustification
 from hub.contract.lead import Agency, StrictModel

@@ -58,12 +58,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 from pydantic import ValidationError
 
 from hub.contract.errors import AuditUnavailable, ConfigurationError, CrossHubError
 from hub.settings import Settings
-from policies.audit.keys import ensure_private_dir, fsync_dir, key_id, load_or_create_signing_key
+from policies.audit.keys import (
+    ensure_private_dir,
+    fsync_dir,
+    key_id,
+    load_or_create_signing_key,
+)
 from policies.audit.models import (
     CHECKPOINTS_FILE,
     ENTRIES_FILE,

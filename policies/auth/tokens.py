@@ -18,9 +18,7 @@ Not covered (future work): key rotation (``kid`` is in every header to allow it)
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import secrets
 import stat
 import threading
@@ -29,12 +27,15 @@ from pathlib import Path
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 from pydantic import BaseModel, ConfigDict
 
 from hub.contract.errors import ConfigurationError, NotAuthenticated
 from hub.contract.lead import Agency
-from policies.audit.keys import ensure_private_dir, fsync_dir
+from policies.audit.keys import create_exclusive, ensure_private_dir
 from policies.models import Role
 
 KEY_FILE = "access_token_ed25519.pem"
@@ -137,28 +138,6 @@ def _check_private_mode(path: Path) -> None:
             f"(mode {stat.S_IMODE(st.st_mode):04o}) : attendu 0600")
 
 
-def _create_private_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` with mode 0600 from the first byte; leave an existing file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(tmp, path)  # atomic; never replaces a key another process created meanwhile
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    fsync_dir(path.parent)
-
-
 def load_or_create_keys(keys_dir: Path) -> AccessTokenKeys:
     """The hub's access-token key, generated on first use."""
     ensure_private_dir(keys_dir)
@@ -167,7 +146,7 @@ def load_or_create_keys(keys_dir: Path) -> AccessTokenKeys:
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption())
-        _create_private_file(path, pem)
+        create_exclusive(path, pem, 0o600)  # another process may win the race: load its key
     _check_private_mode(path)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
