@@ -190,18 +190,23 @@ def consume_nonce(driver: neo4j.Driver, database: str, nonce: str, key_id: str,
 
 def record_connector_run(driver: neo4j.Driver, database: str, connector: str, agency: str,
                          run: dict[str, Any]) -> None:
+    # Keyed by connector and run id; the run's own fields are stored as they came (nulls are
+    # not stored by Neo4j and come back as null through the record model).
+    props = {k: v for k, v in run.items() if k not in {"run_id", "connector", "agency"}}
     driver.execute_query(
-        "MERGE (r:ConnectorRun {run_id: $run_id}) "
-        "SET r += $props, r.connector = $connector, r.agency = $agency, r.received_at = datetime()",
-        run_id=f"{connector}:{run['run_id']}", props=run, connector=connector, agency=agency,
-        database_=database,
+        "MERGE (r:ConnectorRun {run_id: $key}) "
+        "SET r += $props, r.connector = $connector, r.agency = $agency, r.source_run_id = $run_id, "
+        "    r.received_at = datetime()",
+        key=f"{connector}:{run['run_id']}", run_id=run["run_id"], props=props,
+        connector=connector, agency=agency, database_=database,
     )
 
 
 def connector_runs(driver: neo4j.Driver, database: str, per_connector: int = 5) -> list[dict[str, Any]]:
+    """Each connector's last runs, newest first, as ``RunRecord`` fields."""
     records, _, _ = driver.execute_query(
         "MATCH (r:ConnectorRun) WITH r ORDER BY r.received_at DESC "
-        "WITH r.connector AS connector, collect(r {.*})[..$n] AS runs "
+        "WITH r.connector AS connector, collect(r {.*, run_id: r.source_run_id})[..$n] AS runs "
         "RETURN connector, runs ORDER BY connector",
         n=per_connector, database_=database, routing_=neo4j.RoutingControl.READ,
     )

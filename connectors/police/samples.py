@@ -292,8 +292,11 @@ def write_samples(inbox_dir: Path | str, seed: int = 0, n: int = 40) -> dict[str
     gen = _Gen(rng)
     rows = gen.seed_cases()
     start = datetime(2025, 9, 1, 8, 0, tzinfo=PARIS)
+    # About two hundred rows span a season; more rows come closer together rather than running
+    # into the future (the exports' dates, hence their mtimes, must stay in the past).
+    pace = min(1.0, 200 / max(1, n))
     for _ in range(max(0, n - len(rows))):
-        start += timedelta(hours=rng.randint(2, 40), minutes=rng.randint(0, 59))
+        start += timedelta(hours=rng.randint(2, 40), minutes=rng.randint(0, 59)) * pace
         rows.append(gen.random_row(start.replace(hour=rng.choice([7, 11, 16, 18, 20, 22]))))
     rows.sort(key=lambda r: datetime.strptime(r["date_enregistrement"], "%d/%m/%Y %H:%M"))
 

@@ -86,12 +86,17 @@ class ExportUnreadable(Exception):
 
 def pending_exports(inbox: Path, *, settle_s: float, now: float) -> list[Path]:
     """The export files waiting in ``inbox``, in name order. Hidden files and files modified in the
-    last ``settle_s`` seconds (possibly still being written) are left for a later pass."""
+    last ``settle_s`` seconds (possibly still being written) are left for a later pass.
+
+    A file dated in the future by more than ``settle_s`` is clock skew between the exporting host
+    (or the share) and this one, not a file being written: it is read now. Holding it until our
+    clock catches up would hold it for as long as the skew (years, for a workstation whose date
+    is wrong), and the cursor is by name, so reading it early skips nothing."""
     files = []
     for path in inbox.iterdir():
         if path.name.startswith(".") or path.suffix.lower() != ".csv" or not path.is_file():
             continue
-        if now - path.stat().st_mtime < settle_s:
+        if abs(now - path.stat().st_mtime) < settle_s:
             continue
         files.append(path)
     return sorted(files, key=lambda p: p.name)

@@ -7,6 +7,8 @@ the demo tokens, and serves the API on loopback.
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Annotated
 
@@ -31,6 +33,9 @@ def dev(
     seed: Annotated[int, typer.Option(help="Graine du générateur")] = 2025,
     reset: Annotated[bool, typer.Option(help="Vider le graphe avant de charger")] = False,
     serve: Annotated[bool, typer.Option(help="Servir l'API après le chargement")] = True,
+    via_connectors: Annotated[bool, typer.Option(
+        help="Faire passer aussi les données d'exemple des sources par les quatre connecteurs "
+             "(fichiers CSV police, flux gendarmerie, XML douanes, plateforme citoyenne)")] = False,
 ) -> None:
     """Run the hub locally with demo data."""
     import uvicorn
@@ -84,5 +89,56 @@ def dev(
     console.print(f"API : [bold]{url}[/bold]  —  documentation : {url}/docs")
     console.print(f'Exemple : curl -H "Authorization: Bearer <jeton>" '
                   f"{url}/api/v1/entities/vehicle/<immatriculation>/network?depth=2")
-    if serve:
-        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="info")
+    if not (serve or via_connectors):
+        return
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="info"))
+    thread = threading.Thread(target=server.run, name="hub", daemon=True)
+    thread.start()
+    try:
+        if via_connectors:
+            while not server.started:
+                if not thread.is_alive():
+                    raise typer.Exit(1)
+                time.sleep(0.1)
+            _load_via_connectors(settings, url, seed)
+        if serve:
+            while thread.is_alive():
+                thread.join(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def _load_via_connectors(settings, url: str, seed: int) -> None:
+    """Register the four demo connectors (key pair, key, token) and run each once against the
+    served hub: source files and feed → connector → signed push → hub."""
+    from connectors.samples.pipeline import DEMO_CONNECTORS, run_demo_connectors
+    from graph import identity
+    from graph.driver import open_driver
+    from hub.contract.signing import generate_keypair, key_id_of, load_public_key_pem
+
+    db = settings.neo4j_database
+    keys = settings.keys_dir / "demo-connectors"
+    keys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    credentials = {}
+    driver = open_driver(settings)
+    try:
+        for name, agency in DEMO_CONNECTORS.items():
+            key_path = keys / f"{name}.ed25519.pem"
+            pem = generate_keypair(key_path, overwrite=True)
+            identity.register_connector_key(driver, db, identity.ConnectorKey(
+                key_id=key_id_of(load_public_key_pem(pem)), connector=name, agency=agency,
+                public_key_pem=pem))
+            user = identity.upsert_user(driver, db, agency=agency, role="connector", name=name)
+            token = identity.issue_token(driver, db, user.user_id, ttl=timedelta(days=7),
+                                         purpose="connector").token
+            credentials[name] = (token, key_path)
+    finally:
+        driver.close()
+    runs = run_demo_connectors(url, credentials, settings.data_dir / "demo-connectors", seed)
+    for name, run in runs.items():
+        console.print(f"Connecteur {name} : {run.count_in} lus, {run.count_pushed} versés, "
+                      f"{run.count_quarantined} en quarantaine ({run.status})")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from graph import identity
 from hub.contract.errors import Forbidden
@@ -30,7 +31,13 @@ async def report_run(name: Annotated[str, Path(pattern=r"^[a-z0-9_\-]{1,40}$")],
                             connector.agency, report.model_dump(mode="json"))
 
 
-@router.get("", summary="Dernières exécutions des connecteurs",
+class ConnectorRuns(BaseModel):
+    connector: str
+    runs: list[RunRecord]
+
+
+@router.get("", summary="Dernières exécutions des connecteurs", response_model=list[ConnectorRuns],
             dependencies=[require_role("administrator")])
-async def list_runs(driver: DriverDep, settings: SettingsDep) -> list[dict[str, Any]]:
-    return await run_in_threadpool(identity.connector_runs, driver, settings.neo4j_database)
+async def list_runs(driver: DriverDep, settings: SettingsDep) -> list[ConnectorRuns]:
+    rows = await run_in_threadpool(identity.connector_runs, driver, settings.neo4j_database)
+    return [ConnectorRuns.model_validate(row) for row in rows]

@@ -68,7 +68,9 @@ class HubProcess:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "NEO4J_URI": s.neo4j_uri or "",
                "NEO4J_USER": s.neo4j_user,
                "NEO4J_PASSWORD": s.neo4j_password.get_secret_value() if s.neo4j_password else "",
-               "CROSSHUB_DATA_DIR": str(self.data_dir), "CROSSHUB_MAX_BATCH_SIZE": "1000"}
+               "CROSSHUB_DATA_DIR": str(self.data_dir), "CROSSHUB_MAX_BATCH_SIZE": "1000",
+               # No nightly retention purge in the middle of a test: the samples are old leads.
+               "CROSSHUB_HUB_JOBS_ENABLED": "false"}
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         try:

@@ -28,8 +28,9 @@ from hub.settings import Settings
 
 @pytest.fixture(scope="session")
 def hub_settings(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # The hub's own nightly jobs stay off: a purge firing mid-session would erase test data.
     return settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("hub-data"),
-                                       "max_batch_size": 50})
+                                       "max_batch_size": 50, "hub_jobs_enabled": False})
 
 
 @pytest.fixture(scope="session")
