@@ -39,6 +39,11 @@ def payload_hash(lead: Lead) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Written leads wait under this label for triage (scoring, duplicates, cross-agency links), set
+# in the same transaction as the write so a crash cannot lose it; graph/workflow.py drains it.
+TRIAGE_PENDING = "TriagePending"
+
+
 def write_leads(
     driver: neo4j.Driver,
     database: str,
@@ -46,20 +51,23 @@ def write_leads(
     *,
     radius_m: float = 50.0,
     chunk_size: int = 2000,
+    pushed_by: str | None = None,
 ) -> list[WriteResult]:
-    """Write leads (already validated) and return one result per input, in input order."""
+    """Write leads (already validated) and return one result per input, in input order.
+    ``pushed_by`` (the connector) is kept on each lead for per-connector hit rates."""
     results: list[WriteResult] = []
     with driver.session(database=database) as session:
         for start in range(0, len(leads), chunk_size):
             chunk = leads[start : start + chunk_size]
-            results.extend(session.execute_write(_write_chunk, chunk, radius_m))
+            results.extend(session.execute_write(_write_chunk, chunk, radius_m, pushed_by))
     return results
 
 
 # --- classification ------------------------------------------------------------------------------
 
 
-def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: float) -> list[WriteResult]:
+def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: float,
+                 pushed_by: str | None = None) -> list[WriteResult]:
     hashes = [payload_hash(lead) for lead in chunk]
     # MERGE + SET write-locks each lead until commit, so two concurrent batches carrying the
     # same lead are classified one after the other and an older version never overwrites a
@@ -109,14 +117,15 @@ def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: floa
     to_write = [(chunk[i], hashes[i], results[i].outcome is ItemOutcome.UPDATED)
                 for i in winners.values()]
     if to_write:
-        _write(tx, to_write, radius_m)
+        _write(tx, to_write, radius_m, pushed_by)
     return results
 
 
 # --- the writes ----------------------------------------------------------------------------------
 
 
-def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], radius_m: float) -> None:
+def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], radius_m: float,
+           pushed_by: str | None = None) -> None:
     now = datetime.now(UTC)
     lead_rows = [_lead_row(lead, h, now) for lead, h, _ in items]
     updated_ids = [lead.lead_id for lead, _, is_update in items if is_update]
@@ -136,13 +145,16 @@ def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], ra
     tx.run(
         "UNWIND $rows AS row "
         "MATCH (l:Lead {lead_id: row.lead_id}) "
-        "SET l += row.props, l.updated_at = $now, "
-        "    l.ingested_at = coalesce(l.ingested_at, $now) "
+        f"SET l += row.props, l.updated_at = $now, l:{TRIAGE_PENDING}, "
+        + "".join(f"l.{name} = datetime(row.props.{name}), " for name in _INSTANTS) +
+        "    l.ingested_at = coalesce(l.ingested_at, $now), "
+        "    l.pushed_by = coalesce(l.pushed_by, $pushed_by) "
         "WITH l, row WHERE NOT (l)-[:PROVIDED_BY]->() "
         "MATCH (a:Agency {code: row.agency}) "
         "CREATE (l)-[:PROVIDED_BY]->(a)",
         rows=lead_rows,
         now=now,
+        pushed_by=pushed_by,
     ).consume()
 
     leads = [lead for lead, _, _ in items]
@@ -195,10 +207,15 @@ def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], ra
     _write_seizures(tx, leads, location_keys)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    # Stored in UTC: one ordering for every source, and the driver packs fixed offsets only
-    # (a ZoneInfo datetime from a connector fails to pack).
-    return value.astimezone(UTC) if value is not None else None
+def _utc(value: datetime | None) -> str | None:
+    # Sent as UTC ISO text and made a DateTime by Cypher's datetime(): one ordering for every
+    # source, and packing Python datetimes in the driver costs more than the server's parse
+    # (and fails on ZoneInfo offsets).
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+# The lead properties that are instants: converted from ISO text on the server.
+_INSTANTS = ("observed_at", "reported_at", "embargo_until")
 
 
 def _lead_row(lead: Lead, h: str, now: datetime) -> dict[str, Any]:
@@ -401,7 +418,8 @@ def _write_seizures(tx: neo4j.ManagedTransaction, leads: Iterable[Lead], keys: d
     tx.run(
         "UNWIND $rows AS row "
         "MATCH (l:Lead {lead_id: row.lead_id}) "
-        "CREATE (s:Seizure {seizure_id: row.seizure_id}) SET s += row.props "
+        "CREATE (s:Seizure {seizure_id: row.seizure_id}) "
+        "SET s += row.props, s.seized_at = datetime(row.props.seized_at) "
         "CREATE (l)-[:RECORDED {agency: row.agency, lead_id: row.lead_id}]->(s) "
         "WITH s, row WHERE row.location_key IS NOT NULL "
         "MATCH (loc:Location {key: row.location_key}) "

@@ -1113,3 +1113,28 @@ def acknowledge_alert(
         return _alert_view(alert, [_operation(o) for o in row["ops"]], agency, _contacts(contacts)), changed
 
     return _write(driver, database, work)
+
+
+# --- the triage queue of freshly written leads ------------------------------------------------------
+
+
+def pending_triage(driver: neo4j.Driver, database: str, limit: int = 2000) -> dict[str | None, list[str]]:
+    """Leads written but not yet triaged (graph.leads.TRIAGE_PENDING), oldest first, grouped by
+    the connector that pushed them."""
+    from graph.leads import TRIAGE_PENDING
+
+    records, _, _ = driver.execute_query(
+        f"MATCH (l:{TRIAGE_PENDING}) WITH l ORDER BY l.updated_at LIMIT $limit "
+        "RETURN l.pushed_by AS connector, collect(l.lead_id) AS ids",
+        limit=limit, database_=database, routing_=neo4j.RoutingControl.READ,
+    )
+    return {r["connector"]: r["ids"] for r in records}
+
+
+def triage_done(driver: neo4j.Driver, database: str, lead_ids: list[str]) -> None:
+    from graph.leads import TRIAGE_PENDING
+
+    driver.execute_query(
+        f"UNWIND $ids AS id MATCH (l:Lead {{lead_id: id}}) REMOVE l:{TRIAGE_PENDING}",
+        ids=lead_ids, database_=database,
+    )

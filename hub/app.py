@@ -30,6 +30,7 @@ from hub.contract.validation import field_path, french_reason
 from hub.grant_expiry import expiry_loop
 from hub.schedule import start_hub_jobs
 from hub.settings import Settings
+from hub.triage_worker import triage_loop
 from policies.audit import AuditTrail
 
 log = logging.getLogger("crosshub")
@@ -48,15 +49,18 @@ def create_app(settings: Settings) -> FastAPI:
             # Guest grants end on time even if nobody reads: the sweep logs each expiry, so it
             # runs here, in the process that holds the audit trail.
             expiry = asyncio.create_task(expiry_loop(app, 60))
+            app.state.triage_wakeup = asyncio.Event()
+            triage = asyncio.create_task(triage_loop(app, app.state.triage_wakeup))
             scheduler = app.state.scheduler = start_hub_jobs(app, settings)
             try:
                 yield
             finally:
                 if scheduler is not None:
                     scheduler.shutdown(wait=True)
-                expiry.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await expiry
+                for task in (expiry, triage):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         finally:
             driver.close()
             audit.close()

@@ -33,7 +33,13 @@ from graph.workflow import (
 )
 from hub.deps import actor_of
 from policies.audit import AuditTrail
-from policies.audit.models import AuditAction, AuditEvent, Decision, DecisionOutcome
+from policies.audit.models import (
+    Actor,
+    AuditAction,
+    AuditEvent,
+    Decision,
+    DecisionOutcome,
+)
 
 # Rule ids of the workflow's own decisions (the policy's rule ids name read decisions).
 RULE_TRIAGE = "triage-after-ingest"
@@ -51,14 +57,14 @@ def client_of(request: Request) -> str | None:
 # --- builders -----------------------------------------------------------------------------------
 
 
-def triage_combination(client: str | None, caller: Principal, connector_id: str | None,
+def triage_combination(client: str | None, actor: Actor, connector_id: str | None,
                        report: AfterIngestReport) -> AuditEvent | None:
-    """For the ingest route's ``after_ingest(..., before_commit=...)``; None when nothing was
-    scored (nothing combined)."""
+    """For ``after_ingest(..., before_commit=...)`` (the hub's triage worker, acting as itself);
+    None when nothing was scored (nothing combined)."""
     if not report.scored:
         return None
     return AuditEvent(
-        action=AuditAction.COMBINATION, actor=actor_of(caller), lead_ids=sorted(report.scores),
+        action=AuditAction.COMBINATION, actor=actor, lead_ids=sorted(report.scores),
         entity_keys=sorted({f"{a.entity_kind}:{a.entity_key}" for a in report.link_alerts}),
         client_address=client, connector_id=connector_id,
         decision=Decision(outcome=DecisionOutcome.ALLOW, rule_id=RULE_TRIAGE),

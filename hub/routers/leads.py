@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import neo4j
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from graph import grants as graph_grants
 from graph import leads as graph_leads
 from graph import read as graph_read
-from graph import workflow as graph_workflow
-from graph.grants import NotificationKind
 from graph.models import Hit, LeadView
-from hub import auditing_workflow
 from hub.auditing import log_collection, log_consultation
 from hub.contract.batch import validate_items
 from hub.contract.errors import InvalidInput, PayloadTooLarge
@@ -31,7 +25,6 @@ from hub.deps import (
     require_justification,
     verified_connector,
 )
-from policies.links import notices_for
 
 router = APIRouter(prefix="/api/v1", tags=["pistes"])
 log_ = logging.getLogger("crosshub.ingest")
@@ -97,10 +90,10 @@ async def ingest_leads(request: Request, driver: DriverDep, settings: SettingsDe
     written = await run_in_threadpool(
         graph_leads.write_leads, driver, settings.neo4j_database, [lead for _, lead in valid],
         radius_m=settings.location_merge_radius_m, chunk_size=settings.write_chunk_size,
+        pushed_by=connector.connector,
     )
-    fresh = [w.lead_id for w in written if w.outcome in (ItemOutcome.CREATED, ItemOutcome.UPDATED)]
-    if fresh:
-        await _triage_and_link(request, driver, settings, audit, caller, connector.connector, fresh)
+    if any(w.outcome in (ItemOutcome.CREATED, ItemOutcome.UPDATED) for w in written):
+        request.app.state.triage_wakeup.set()  # triage follows, off the acknowledgement's path
     results: dict[int, ItemResult] = dict(rejected)
     for (index, _lead), w in zip(valid, written, strict=True):
         errors = [ItemError(field=f"leads[{index}].version", reason=w.reason)] if w.reason else []
@@ -109,36 +102,6 @@ async def ingest_leads(request: Request, driver: DriverDep, settings: SettingsDe
     ordered = [results[i] for i in range(len(items))]
     accepted = sum(r.outcome is not ItemOutcome.REJECTED for r in ordered)
     return IngestResponse(accepted=accepted, rejected=len(ordered) - accepted, results=ordered)
-
-
-async def _triage_and_link(request: Request, driver, settings, audit, caller, connector: str,
-                           lead_ids: list[str]) -> None:
-    """Score the fresh leads, flag likely duplicates, open cross-agency link alerts and notify
-    the agencies concerned (hit-style: who holds how many, never what). The leads are already
-    written: a failure here is logged and retried by the next ingest or read, never fatal."""
-    now = datetime.now(UTC)
-    client = auditing_workflow.client_of(request)
-
-    def log(report) -> None:
-        event = auditing_workflow.triage_combination(client, caller, connector, report)
-        if event is not None:
-            audit.append(event)
-
-    try:
-        report = await run_in_threadpool(graph_workflow.after_ingest, driver, settings.neo4j_database,
-                                         lead_ids, now, connector=connector, before_commit=log)
-        notices = [
-            (n.agency, NotificationKind.CROSS_AGENCY_LINK, n.message_fr,
-             {"alert_id": n.alert_id, "entity_key": n.entity_key})
-            for alert in report.link_alerts
-            for n in notices_for(alert.alert_id, alert.entity_kind, alert.entity_key, alert.leads,
-                                 now=now)
-        ]
-        await run_in_threadpool(graph_grants.notify_agencies, driver, settings.neo4j_database,
-                                notices, now)
-    except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
-        log_.warning("triage after ingest failed (%s): leads are written, triage will be redone",
-                     type(exc).__name__)
 
 
 @router.get(

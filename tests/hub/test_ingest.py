@@ -176,7 +176,7 @@ def test_raw_personal_data_is_refused(make_connector, driver):
 
 
 def test_ingest_scores_leads_and_notifies_both_agencies_of_a_cross_agency_link(
-        make_connector, client, make_user):
+        make_connector, client, make_user, driver):
     police, douanes = make_connector("police"), make_connector("douanes")
     police.push([lead(source_ref="LINK-P", vehicles=[{"plate": "KL-321-MN"}], narrative="Récit police.",
                       location={"insee_code": "25056", "commune": "Besançon", "address": "Rue de Dole"})])
@@ -184,9 +184,17 @@ def test_ingest_scores_leads_and_notifies_both_agencies_of_a_cross_agency_link(
                        channel="customs_control", handling_code="H1",
                        vehicles=[{"plate": "KL-321-MN"}], narrative="Récit douane.",
                        location={"insee_code": "25388", "commune": "Montbéliard", "place_label": "A36"})])
+    import time
+
     for agency, other_label in (("police", "Douanes"), ("douanes", "Police")):
-        notes = client.get("/api/v1/notifications", headers=make_user(agency, "analyst")).json()
-        links = [n for n in notes if n["kind"] == "cross_agency_link"]
+        headers = make_user(agency, "analyst")
+        deadline = time.monotonic() + 20  # triage runs right after the acknowledgement
+        while True:
+            notes = client.get("/api/v1/notifications", headers=headers).json()
+            links = [n for n in notes if n["kind"] == "cross_agency_link"]
+            if links or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert len(links) == 1, notes
         assert "KL-321-MN" in links[0]["message"] and other_label in links[0]["message"]
         assert "Récit" not in links[0]["message"]  # who holds how many, never what
@@ -194,3 +202,5 @@ def test_ingest_scores_leads_and_notifies_both_agencies_of_a_cross_agency_link(
                         headers=make_user("police", "analyst")).json()
     assert 0 < triage["score"] <= 100 and triage["computed_on_read"] is False
     assert any(c["met"] for c in triage["precision"]["criteria"])  # scored at ingest, with reasons
+    pending = driver.execute_query("MATCH (l:TriagePending) RETURN count(l) AS n").records[0]["n"]
+    assert pending == 0  # the worker drained the queue

@@ -22,6 +22,7 @@ from graph.leads import write_leads
 from hub.app import create_app
 from hub.cli import workflow as workflow_cli
 from hub.contract.lead import Lead
+from hub.deps import actor_of
 from hub.routers import workflow as workflow_router
 from hub.settings import Settings
 from policies.audit import AuditAction, AuditFilters, query
@@ -342,7 +343,7 @@ def test_after_ingest_audits_the_combination_before_commit_or_writes_nothing(api
     assert records[0]["n"] == 0  # rolled back whole
 
     def log(report) -> None:
-        event = auditing_workflow.triage_combination("127.0.0.1", connector, "gn-feed", report)
+        event = auditing_workflow.triage_combination("127.0.0.1", actor_of(connector), "gn-feed", report)
         api.app.state.audit.append(event)
 
     report = graph_workflow.after_ingest(driver, db, ids, datetime.now(UTC), connector="gn-feed",

@@ -1,0 +1,74 @@
+"""The hub's triage worker: scores freshly written leads, flags likely duplicates, opens
+cross-agency link alerts and notifies the agencies concerned (hit-style: who holds how many,
+never what).
+
+Ingest only marks leads pending (in its own write transaction) and wakes this loop, so a
+connector's acknowledgement never waits for triage, and a crash between the two loses nothing:
+pending leads are picked up at the next start. ``after_ingest`` is idempotent, so a lead triaged
+twice after a crash raises no second alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from graph import grants as graph_grants
+from graph import workflow as graph_workflow
+from graph.grants import NotificationKind
+from hub import auditing_workflow
+from policies.audit.models import SYSTEM_ACTOR
+from policies.links import notices_for
+
+log = logging.getLogger("crosshub.triage")
+
+BATCH = 2000
+
+
+def triage_pending_once(app: FastAPI) -> int:
+    """Triage one batch of pending leads; return how many were triaged."""
+    driver, audit = app.state.driver, app.state.audit
+    db = app.state.settings.neo4j_database
+    pending = graph_workflow.pending_triage(driver, db, BATCH)
+    done = 0
+    for connector, lead_ids in pending.items():
+        now = datetime.now(UTC)
+
+        def record(report, connector=connector) -> None:
+            # Logged before the triage commits: the combination happens only if logged.
+            event = auditing_workflow.triage_combination(None, SYSTEM_ACTOR, connector or "hub", report)
+            if event is not None:
+                audit.append(event)
+
+        report = graph_workflow.after_ingest(driver, db, lead_ids, now, connector=connector,
+                                             before_commit=record)
+        notices = [
+            (n.agency, NotificationKind.CROSS_AGENCY_LINK, n.message_fr,
+             {"alert_id": n.alert_id, "entity_key": n.entity_key})
+            for alert in report.link_alerts
+            for n in notices_for(alert.alert_id, alert.entity_kind, alert.entity_key, alert.leads,
+                                 now=now)
+        ]
+        graph_grants.notify_agencies(driver, db, notices, now)
+        graph_workflow.triage_done(driver, db, lead_ids)
+        done += len(lead_ids)
+    return done
+
+
+async def triage_loop(app: FastAPI, wakeup: asyncio.Event, idle_s: float = 30.0) -> None:
+    while True:
+        try:
+            while await run_in_threadpool(triage_pending_once, app):
+                pass  # drain the backlog batch by batch
+        except Exception:  # noqa: BLE001 — the loop must outlive a bad batch; leads stay pending
+            log.exception("triage failed; pending leads stay pending and are retried")
+        with_timeout = asyncio.wait_for(wakeup.wait(), timeout=idle_s)
+        try:
+            await with_timeout
+        except TimeoutError:
+            pass
+        wakeup.clear()
