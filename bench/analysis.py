@@ -601,7 +601,11 @@ def path_pairs(driver, db: str, n: int, rng: random.Random) -> list[tuple[tuple[
             pick = rng.choice(options)
             current, end = pick["eid"], pick
             seen.add(current)
-        if end is not None and hop > 0:
+        # At least two hops apart: one lead citing both is no path worth searching.
+        if end is not None and not driver.execute_query(
+                f"MATCH (a) WHERE elementId(a) = $a MATCH (b) WHERE elementId(b) = $b "
+                f"RETURN EXISTS {{ (a)<-[:{PATH_LINKS}]-(:Lead)-[:{PATH_LINKS}]->(b) }} AS near",
+                a=start, b=end["eid"], database_=db).records[0]["near"]:
             pairs.append(((kind, key), (KIND_OF_LABEL[end["label"]], end["key"])))
     return pairs
 
@@ -771,11 +775,12 @@ def main() -> None:
             nodes, marker = node_count(driver, db), read_marker(driver, db)
             cached = (not args.rebuild and marker is not None and marker.get("seed") == args.seed
                       and nodes >= args.min_nodes)
+            leads = _scalar(driver, db, "MATCH (l:Lead) RETURN count(l)")
             if cached:
                 print(f"graph cached: {nodes:,} nodes (seed {args.seed}, built in "
                       f"{marker.get('build_s')} s on {marker.get('built_at')})", flush=True)
             else:
-                if nodes:
+                if leads or marker:
                     t = time.perf_counter()
                     if server is not None:  # faster than deleting a million nodes one by one
                         driver.close()

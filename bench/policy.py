@@ -1,10 +1,12 @@
 """Network-query latency with access-policy enforcement against the same query without it, in one
 run, on the same graph and the same anchors.
 
+Both paths resolve the caller's token first, as every request does (authentication happens
+with or without a policy):
 (a) without: ``graph.read.network`` with ``AccessFilter.unrestricted()``;
-(b) with: the full per-request path of a gendarmerie analyst — active grants read from the graph,
-    the compiled policy filter (cached per role/agency/grants), and the CASE evaluated per lead
-    inside the query.
+(b) with: the full per-request path of a gendarmerie analyst — active grants read with the
+    identity in the same round trip, the compiled policy filter (cached per role/agency/grants),
+    and the CASE evaluated per lead inside the query.
 
 Prints p50/p95 per depth and the ratio of means (target ≤ 1.2). Run:
 
@@ -50,6 +52,7 @@ def main() -> None:
         driver = prepared_driver(settings)
         write_leads(driver, db, leads)
         analyst = identity.upsert_user(driver, db, agency="gendarmerie", role="analyst", name="bench")
+        token = identity.issue_token(driver, db, analyst.user_id).token
         plates = [r["p"] for r in driver.execute_query(
             "MATCH (v:Vehicle)<-[:MENTIONS_VEHICLE]-(l:Lead) WITH v, count(l) AS n WHERE n >= 1 "
             "RETURN v.plate AS p ORDER BY p", database_=db).records]
@@ -61,7 +64,8 @@ def main() -> None:
             times = []
             for plate in anchors:
                 t0 = time.perf_counter()
-                access = access_filter_for(driver, db, analyst) if with_policy else unrestricted
+                caller = identity.principal_for_token(driver, db, token)
+                access = access_filter_for(driver, db, caller) if with_policy else unrestricted
                 network(driver, db, EntityKind.VEHICLE, plate, depth, access)
                 times.append((time.perf_counter() - t0) * 1000)
             return times

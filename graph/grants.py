@@ -368,37 +368,44 @@ def lead_marking(driver: neo4j.Driver, database: str, lead_id: str) -> LeadMarki
 # --- the per-request read -----------------------------------------------------------------------
 
 
+def grants_projection(user_id_expr: str) -> str:
+    """Cypher giving, for the user whose id is ``user_id_expr``, their active grants at ``$now``
+    as two lists (``guest_grants``, ``disclosure_grants``) — usable in any RETURN, so the
+    request's identity lookup can bring them in the same round trip. Guest grants not revoked
+    with ``valid_from <= now < valid_until``; approved disclosures with ``approved_at <= now``
+    and no end or ``now < valid_until``. What is past its end is never returned, whether or not
+    ``expire_grants`` has marked it yet."""
+    return (
+        f"COLLECT {{ MATCH (g:{Label.GUEST_GRANT.value} {{grantee_user_id: {user_id_expr}}}) "
+        f"  WHERE g.valid_until > $now AND g.valid_from <= $now AND g.revoked_at IS NULL "
+        f"  RETURN g {{.grant_id, .grantee_user_id, .lead_ids, .entity_keys, .valid_from, "
+        f"         .valid_until, .granted_by}} }} AS guest_grants, "
+        f"COLLECT {{ MATCH (r:{Label.DISCLOSURE_REQUEST.value} "
+        f"  {{requester_user_id: {user_id_expr}, status: 'approved'}}) "
+        f"  WHERE r.decided_at <= $now AND (r.valid_until IS NULL OR r.valid_until > $now) "
+        f"  RETURN r {{grant_id: r.request_id, .lead_id, .requester_user_id, .owner_agency, "
+        f"         approved_by: r.decided_by, approved_at: r.decided_at, .valid_until}} }} "
+        f"AS disclosure_grants"
+    )
+
+
+def grants_from(guest: list[dict[str, Any]], disclosures: list[dict[str, Any]]) -> list[GuestGrant | DisclosureGrant]:
+    grants: list[GuestGrant | DisclosureGrant] = [GuestGrant(**_plain(g)) for g in guest]
+    grants += [DisclosureGrant(**{k: v for k, v in _plain(d).items() if v is not None})
+               for d in disclosures]
+    return grants
+
+
 def active_grants_for(
     driver: neo4j.Driver, database: str, user_id: str, now: datetime
 ) -> list[GuestGrant | DisclosureGrant]:
-    """Every grant of ``user_id`` active at ``now``: guest grants not revoked with
-    ``valid_from <= now < valid_until``, and approved disclosures with
-    ``approved_at <= now`` and no end or ``now < valid_until``. One read query on indexed
-    properties; what is past its end is never returned, whether or not ``expire_grants`` has
-    marked it yet."""
+    """Every grant of ``user_id`` active at ``now`` (see ``grants_projection``): one read query
+    on indexed properties."""
     records, _, _ = driver.execute_query(
-        f"CALL () {{ "
-        f"  MATCH (g:{Label.GUEST_GRANT.value} {{grantee_user_id: $uid}}) "
-        f"  WHERE g.valid_until > $now AND g.valid_from <= $now AND g.revoked_at IS NULL "
-        f"  RETURN 'guest' AS kind, g {{.grant_id, .grantee_user_id, .lead_ids, .entity_keys, "
-        f"         .valid_from, .valid_until, .granted_by}} AS p "
-        f"  UNION ALL "
-        f"  MATCH (r:{Label.DISCLOSURE_REQUEST.value} {{requester_user_id: $uid, status: 'approved'}}) "
-        f"  WHERE r.decided_at <= $now AND (r.valid_until IS NULL OR r.valid_until > $now) "
-        f"  RETURN 'disclosure' AS kind, r {{grant_id: r.request_id, .lead_id, .requester_user_id, "
-        f"         .owner_agency, approved_by: r.decided_by, approved_at: r.decided_at, "
-        f"         .valid_until}} AS p "
-        f"}} RETURN kind, p",
+        f"RETURN {grants_projection('$uid')}",
         uid=user_id, now=_utc(now), database_=database, routing_=neo4j.RoutingControl.READ,
     )
-    grants: list[GuestGrant | DisclosureGrant] = []
-    for r in records:
-        props = _plain(r["p"])
-        if r["kind"] == "guest":
-            grants.append(GuestGrant(**props))
-        else:
-            grants.append(DisclosureGrant(**{k: v for k, v in props.items() if v is not None}))
-    return grants
+    return grants_from(records[0]["guest_grants"], records[0]["disclosure_grants"])
 
 
 # --- guest grants -------------------------------------------------------------------------------

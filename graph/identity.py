@@ -29,6 +29,9 @@ class Principal(BaseModel):
     contact: str | None = None
     password_hash: str | None = None
     disabled: bool = False
+    # Grants active at the time of the request, read with the identity in one round trip
+    # (None: not loaded — hub/access.py then reads them itself).
+    active_grants: list[Any] | None = None
 
 
 class IssuedToken(BaseModel):
@@ -105,15 +108,25 @@ def issue_token(driver: neo4j.Driver, database: str, user_id: str,
 
 
 def principal_for_token(driver: neo4j.Driver, database: str, token: str) -> Principal | None:
-    """The active user holding this token, or None (unknown, revoked, expired, disabled)."""
+    """The active user holding this token, with their active grants, or None (unknown,
+    revoked, expired, disabled). The one graph round trip of a request's identity."""
+    from graph.grants import grants_from, grants_projection
+
     records, _, _ = driver.execute_query(
         "MATCH (t:ApiToken {token_hash: $hash}) "
-        "WHERE t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > datetime()) "
+        "WHERE t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $now) "
         "MATCH (u:User {user_id: t.user_id}) WHERE NOT coalesce(u.disabled, false) "
-        "RETURN u {.*, password_hash: null} AS u",  # the hash never rides along with a request
-        hash=hash_token(token), database_=database, routing_=neo4j.RoutingControl.READ,
+        # the hash never rides along with a request
+        f"RETURN u {{.*, password_hash: null}} AS u, {grants_projection('u.user_id')}",
+        hash=hash_token(token), now=datetime.now(UTC), database_=database,
+        routing_=neo4j.RoutingControl.READ,
     )
-    return _principal(records[0]["u"]) if records else None
+    if not records:
+        return None
+    r = records[0]
+    principal = _principal(r["u"])
+    principal.active_grants = grants_from(r["guest_grants"], r["disclosure_grants"])
+    return principal
 
 
 def revoke_token(driver: neo4j.Driver, database: str, token: str) -> bool:

@@ -128,17 +128,23 @@ def principal_for_session(driver: neo4j.Driver, database: str, session_id: str,
     """The active user of an open session, or None (unknown, revoked or expired session, session
     of someone else, disabled user). The one graph round trip of a request bearing an access
     token; the password hash is left out of the returned principal."""
+    from graph.grants import grants_from, grants_projection
+
     records, _, _ = driver.execute_query(
         "MATCH (s:Session {session_id: $sid}) "
-        "WHERE s.user_id = $uid AND s.revoked_at IS NULL AND s.expires_at > datetime() "
+        "WHERE s.user_id = $uid AND s.revoked_at IS NULL AND s.expires_at > $now "
         "MATCH (u:User {user_id: s.user_id}) WHERE NOT coalesce(u.disabled, false) "
-        "RETURN u {.*, password_hash: null} AS u",
-        sid=session_id, uid=user_id, database_=database, routing_=neo4j.RoutingControl.READ,
+        f"RETURN u {{.*, password_hash: null}} AS u, {grants_projection('u.user_id')}",
+        sid=session_id, uid=user_id, now=datetime.now(UTC), database_=database,
+        routing_=neo4j.RoutingControl.READ,
     )
     if not records:
         return None
-    u = records[0]["u"]
-    return Principal(**{k: v for k, v in u.items() if k in Principal.model_fields})
+    r = records[0]
+    u = r["u"]
+    principal = Principal(**{k: v for k, v in u.items() if k in Principal.model_fields})
+    principal.active_grants = grants_from(r["guest_grants"], r["disclosure_grants"])
+    return principal
 
 
 def revoke_session(driver: neo4j.Driver, database: str, session_id: str) -> SessionRecord | None:

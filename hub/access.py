@@ -60,7 +60,9 @@ def access_filter_for(
     policy = policy or current_policy()
     caller = caller_of(principal)
     if grants is None:
-        grants = active_grants(driver, database, principal.user_id, now)
+        # Normally read with the caller's identity (one round trip, hub/deps.get_caller).
+        grants = (principal.active_grants if principal.active_grants is not None
+                  else active_grants(driver, database, principal.user_id, now))
     key = (
         policy.digest, caller.role, caller.agency,
         caller.user_id if grants else "",
