@@ -74,7 +74,7 @@ def main() -> None:
 
         # (b) direct batched Cypher
         t0 = time.perf_counter()
-        write_leads(driver, db, leads, chunk_size=args.batch)
+        write_leads(driver, db, leads, chunk_size=args.batch, mark_for_triage=True)  # as ingest does
         direct_s = time.perf_counter() - t0
         assert _count(driver, db) == n
         reset_database(driver, db)

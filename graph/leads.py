@@ -52,14 +52,17 @@ def write_leads(
     radius_m: float = 50.0,
     chunk_size: int = 2000,
     pushed_by: str | None = None,
+    mark_for_triage: bool = False,
 ) -> list[WriteResult]:
     """Write leads (already validated) and return one result per input, in input order.
-    ``pushed_by`` (the connector) is kept on each lead for per-connector hit rates."""
+    ``pushed_by`` (the connector) is kept on each lead for per-connector hit rates;
+    ``mark_for_triage`` queues the written leads for the hub's triage worker (ingest does)."""
     results: list[WriteResult] = []
     with driver.session(database=database) as session:
         for start in range(0, len(leads), chunk_size):
             chunk = leads[start : start + chunk_size]
-            results.extend(session.execute_write(_write_chunk, chunk, radius_m, pushed_by))
+            results.extend(session.execute_write(_write_chunk, chunk, radius_m, pushed_by,
+                                                 mark_for_triage))
     return results
 
 
@@ -67,7 +70,7 @@ def write_leads(
 
 
 def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: float,
-                 pushed_by: str | None = None) -> list[WriteResult]:
+                 pushed_by: str | None = None, mark_for_triage: bool = False) -> list[WriteResult]:
     hashes = [payload_hash(lead) for lead in chunk]
     # MERGE + SET write-locks each lead until commit, so two concurrent batches carrying the
     # same lead are classified one after the other and an older version never overwrites a
@@ -117,7 +120,7 @@ def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: floa
     to_write = [(chunk[i], hashes[i], results[i].outcome is ItemOutcome.UPDATED)
                 for i in winners.values()]
     if to_write:
-        _write(tx, to_write, radius_m, pushed_by)
+        _write(tx, to_write, radius_m, pushed_by, mark_for_triage)
     return results
 
 
@@ -125,7 +128,7 @@ def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: floa
 
 
 def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], radius_m: float,
-           pushed_by: str | None = None) -> None:
+           pushed_by: str | None = None, mark_for_triage: bool = False) -> None:
     now = datetime.now(UTC)
     lead_rows = [_lead_row(lead, h, now) for lead, h, _ in items]
     updated_ids = [lead.lead_id for lead, _, is_update in items if is_update]
@@ -145,16 +148,18 @@ def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], ra
     tx.run(
         "UNWIND $rows AS row "
         "MATCH (l:Lead {lead_id: row.lead_id}) "
-        f"SET l += row.props, l.updated_at = $now, l:{TRIAGE_PENDING}, "
+        "SET l += row.props, l.updated_at = $now, "
         + "".join(f"l.{name} = datetime(row.props.{name}), " for name in _INSTANTS) +
         "    l.ingested_at = coalesce(l.ingested_at, $now), "
         "    l.pushed_by = coalesce(l.pushed_by, $pushed_by) "
+        f"FOREACH (_ IN CASE WHEN $mark THEN [1] ELSE [] END | SET l:{TRIAGE_PENDING}) "
         "WITH l, row WHERE NOT (l)-[:PROVIDED_BY]->() "
         "MATCH (a:Agency {code: row.agency}) "
         "CREATE (l)-[:PROVIDED_BY]->(a)",
         rows=lead_rows,
         now=now,
         pushed_by=pushed_by,
+        mark=mark_for_triage,
     ).consume()
 
     leads = [lead for lead, _, _ in items]

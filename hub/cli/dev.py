@@ -68,7 +68,8 @@ def dev(
             task = progress.add_task("demo", total=len(demo))
             for start in range(0, len(demo), chunk):
                 batch = demo[start : start + chunk]
-                write_leads(driver, db, batch, radius_m=settings.location_merge_radius_m)
+                write_leads(driver, db, batch, radius_m=settings.location_merge_radius_m,
+                            mark_for_triage=True)  # triaged by the hub once it serves
                 progress.advance(task, len(batch))
         tokens: list[tuple[str, str]] = []
         for agency in DEMO_AGENCIES:

@@ -90,7 +90,7 @@ async def ingest_leads(request: Request, driver: DriverDep, settings: SettingsDe
     written = await run_in_threadpool(
         graph_leads.write_leads, driver, settings.neo4j_database, [lead for _, lead in valid],
         radius_m=settings.location_merge_radius_m, chunk_size=settings.write_chunk_size,
-        pushed_by=connector.connector,
+        pushed_by=connector.connector, mark_for_triage=True,
     )
     if any(w.outcome in (ItemOutcome.CREATED, ItemOutcome.UPDATED) for w in written):
         request.app.state.triage_wakeup.set()  # triage follows, off the acknowledgement's path

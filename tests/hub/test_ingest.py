@@ -12,6 +12,16 @@ from tests.factories import lead, pseudonym
 pytestmark = pytest.mark.usefixtures("clean_graph")
 
 
+def _settled(driver, timeout_s: float = 20.0) -> None:
+    """Wait until the hub's triage worker has drained what ingest left pending (bounded)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while driver.execute_query("MATCH (l:TriagePending) RETURN count(l) AS n").records[0]["n"]:
+        assert time.monotonic() < deadline, "triage did not drain"
+        time.sleep(0.1)
+
+
 def _lead_count(driver, ref: str | None = None) -> int:
     query = "MATCH (l:Lead) WHERE $ref IS NULL OR l.source_ref = $ref RETURN count(l) AS n"
     return driver.execute_query(query, ref=ref, database_="neo4j").records[0]["n"]
@@ -23,12 +33,14 @@ def test_created_then_replay_is_unchanged_and_creates_nothing(make_connector, dr
     first = police.push([item])
     assert first.status_code == 200, first.text
     assert first.json()["results"][0]["outcome"] == "created"
+    _settled(driver)  # triage adds its status nodes just after the acknowledgement
     domain_nodes = "MATCH (n) WHERE NOT n:Nonce RETURN count(n) AS n"  # nonces are bookkeeping
     before = driver.execute_query(domain_nodes).records[0]["n"]
     rels_before = driver.execute_query("MATCH ()-[r]->() RETURN count(r) AS n").records[0]["n"]
 
     replay = police.push([item])
     assert replay.json()["results"][0]["outcome"] == "unchanged"
+    _settled(driver)
     after = driver.execute_query(domain_nodes).records[0]["n"]
     rels_after = driver.execute_query("MATCH ()-[r]->() RETURN count(r) AS n").records[0]["n"]
     assert after == before
