@@ -20,9 +20,13 @@ actors follow a heavy tail: most plates, phones and pseudonyms appear in one to 
 the members of a few very active crews in dozens or hundreds. Times span one year. Leads are
 real ``hub.contract.lead.Lead`` objects written by ``graph.leads.write_leads``.
 
-Building takes ~10 minutes on 2 cores. Keep it with ``--data-dir``: the local server's store
-stays there, and a later run whose graph holds ≥ 1,000,000 nodes and the marker of the same
-seed skips the build (``--rebuild`` forces it). Run:
+On 2 cores the build (~380,000 leads, ~1.01 M nodes, ~2.4 M relationships) takes ~4–5 minutes
+and the whole first run ~7; keep the graph with ``--data-dir``: the local server's store stays
+there, and a later run whose graph holds ≥ 1,000,000 nodes and the marker of the same seed skips
+the build (``--rebuild`` forces it) and takes ~3 minutes, most of it hotspots. The local server
+gets 2 GB of heap and 2 GB of page cache (``--heap``, ``--pagecache``): the store fits in cache,
+and the run reads it once (``prewarm``) before measuring, as a server in service would hold it.
+Run:
 
     .venv/bin/python bench/analysis.py --data-dir ~/.cache/crosshub/bench-analysis [--queries 200]
 """
@@ -465,12 +469,14 @@ def analysis_settings(data_dir: Path | None, heap: str,
                          neo4j_heap=heap, neo4j_pagecache=pagecache)
         runtime = Path(os.environ.get(RUNTIME_DIR_ENV) or DEFAULT_RUNTIME_DIR)
         server = LocalNeo4j(local, runtime_dir=runtime)
+        ours = server.endpoint() is None  # a server already running on that store stays up
         endpoint = server.start(wait_s=300)
         try:
             yield local.model_copy(update={"neo4j_uri": endpoint.uri, "neo4j_user": endpoint.user,
                                            "neo4j_password": endpoint.password}), server
         finally:
-            server.stop()
+            if ours:
+                server.stop()
 
 
 def _scalar(driver, db: str, query: str, **params: Any) -> Any:
@@ -756,7 +762,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--min-nodes", type=int, default=MIN_NODES)
     parser.add_argument("--queries", type=int, default=200, help="anchors per analysis")
-    parser.add_argument("--warmup", type=int, default=20, help="warm-up anchors per analysis")
+    parser.add_argument("--warmup", type=int, default=10, help="warm-up anchors per analysis")
     parser.add_argument("--heap", default="2g")
     parser.add_argument("--pagecache", default="2g")
     parser.add_argument("--only", default=None,

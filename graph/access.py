@@ -24,6 +24,10 @@ LEAD_PROPERTIES = LEAD_MARKING + (
     "substances", "insee_code", "unplated_vehicles",
 )
 
+# Lead properties holding instants: a projection may send them as integer epoch microseconds,
+# which the Python driver reads ~10x faster than a DateTime (see graph.read.network).
+LEAD_TEMPORAL = ("observed_at", "reported_at", "ingested_at", "updated_at", "embargo_until")
+
 FULL = "full"
 HIT = "hit"
 NONE = "none"
@@ -51,12 +55,19 @@ class AccessFilter:
     def visible_levels(self) -> list[str]:
         return [level for level in self.profiles if level not in (HIT, NONE)]
 
-    def projection(self, var: str = "l", access: str = "access") -> str:
-        """A Cypher expression returning the map of properties the access level allows."""
+    def projection(self, var: str = "l", access: str = "access", *, epoch_us: bool = False) -> str:
+        """A Cypher expression returning the map of properties the access level allows; with
+        ``epoch_us`` its instants (``LEAD_TEMPORAL``) as integer microseconds since the epoch."""
+
+        def item(p: str) -> str:
+            if epoch_us and p in LEAD_TEMPORAL:
+                return f"{p}: {var}.{p}.epochMillis * 1000 + {var}.{p}.microsecond % 1000"
+            return f".{p}"
+
         branches = []
         for level, props in self.profiles.items():
             allowed = [p for p in props if p in LEAD_PROPERTIES]  # allow-list, defence in depth
-            inner = ", ".join(f".{p}" for p in allowed)
+            inner = ", ".join(item(p) for p in allowed)
             branches.append(f"WHEN '{_safe(level)}' THEN {var} {{{inner}}}")
         marking = f"{var} {{{', '.join(f'.{p}' for p in LEAD_MARKING)}}}"
         if not branches:  # a caller who may read no lead content at all

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import neo4j
 
 from graph import tx as transactions
-from graph.access import HIT, NONE, AccessFilter
+from graph.access import HIT, LEAD_TEMPORAL, NONE, AccessFilter
 from graph.labels import LABEL_KIND, EntityKind, Label, Rel
 from graph.models import (
     Hit,
@@ -42,6 +43,12 @@ NON_EXPANDING = {Label.AGENCY.value, Label.SUBSTANCE.value, Label.COMMUNE.value}
 
 # Relationship properties shown on a link chart edge (agency and lead_id are fields of their own).
 EDGE_PROPERTIES = {"role", "quantity", "unit", "make", "model", "colour"}
+
+# Leads whose projections and links a network read fetches per round trip (see ``network``).
+DETAIL_BATCH = 100
+# Network reads receive lead instants as epoch microseconds (``AccessFilter.projection(epoch_us=
+# True)``): the driver decodes a DateTime ~10x slower, and that decoding dominated large charts.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def normalize_entity_key(kind: EntityKind, raw: str) -> str:
@@ -189,6 +196,11 @@ def network(
         for level in range(depth):
             if not frontier or truncated:
                 break
+            # Two steps per level. First the (entity, lead) rows with ids only: cheap to read
+            # however many. Then the leads' projections and links, fetched in batches in the order
+            # the rows are taken, so past ``max_nodes`` nothing more is fetched nor decoded (a
+            # busy place's thousand leads would otherwise all cross the wire for a chart that
+            # keeps a hundred: decoding their dates dominated a truncated network).
             rows = tx.run(
                 f"UNWIND $frontier AS eid MATCH (e) WHERE elementId(e) = eid "
                 f"CALL (e) {{ "
@@ -201,16 +213,26 @@ def network(
                 f"WITH e, l WHERE l.version > 0 AND NOT elementId(l) IN $seen "
                 f"WITH DISTINCT e, l, {access.case_expression} AS access "
                 f"WHERE access <> '{NONE}' "
-                f"RETURN elementId(e) AS entity_eid, elementId(l) AS lead_eid, access, l.lead_id AS lead_id, l.agency AS agency, "
-                f"CASE WHEN access = '{HIT}' THEN null ELSE {access.projection()} END AS lead, "
-                f"CASE WHEN access = '{HIT}' THEN null ELSE "
-                f"  [(l)-[r]->(x) WHERE NOT x:Agency AND type(r) IN $rel_types | {{eid: elementId(x), labels: labels(x), props: properties(x), type: type(r), rel: properties(r)}}] + "
-                f"  [(l)-[:RECORDED]->(s:Seizure)-[r]->(x) WHERE 'RECORDED' IN $rel_types AND type(r) IN $rel_types | {{from: elementId(s), eid: elementId(x), labels: labels(x), props: properties(x), type: type(r), rel: properties(r)}}] "
-                f"END AS links",
+                # One record holding every row: the driver's cost is per record, and a busy
+                # place yields a thousand rows.
+                f"RETURN collect([elementId(e), elementId(l), access, l.lead_id, l.agency]) AS rows",
                 frontier=frontier,
                 seen=list(seen_leads),
                 rel_types=followed,
                 **access.params,
+            ).single()["rows"]
+            rows = [dict(zip(("entity_eid", "lead_eid", "access", "lead_id", "agency"), r, strict=True))
+                    for r in rows]
+            detail = _batched_details(
+                tx,
+                f"UNWIND $leads AS id MATCH (l) WHERE elementId(l) = id "
+                f"WITH l, {access.case_expression} AS access "
+                f"RETURN elementId(l) AS lead_eid, {access.projection(epoch_us=True)} AS lead, "
+                f"  [(l)-[r]->(x) WHERE NOT x:Agency AND type(r) IN $rel_types | {{eid: elementId(x), labels: labels(x), props: properties(x), type: type(r), rel: properties(r)}}] + "
+                f"  [(l)-[:RECORDED]->(s:Seizure)-[r]->(x) WHERE 'RECORDED' IN $rel_types AND type(r) IN $rel_types | {{from: elementId(s), eid: elementId(x), labels: labels(x), props: properties(x), type: type(r), rel: properties(r)}}] "
+                f"AS links",
+                [r["lead_eid"] for r in rows if r["access"] != HIT],
+                {"rel_types": followed, **access.params},
             )
             next_frontier: list[str] = []
             node_id = {eid: n.id for eid, n in nodes.items()}
@@ -223,11 +245,12 @@ def network(
                     if len(nodes) >= max_nodes:
                         truncated = True
                         break
-                    nodes[lead_key] = _lead_node(row["lead"], row["access"])
+                    nodes[lead_key] = _lead_node(_from_epoch_us(detail(row["lead_eid"])["lead"]),
+                                                 row["access"])
                     seen_leads.add(row["lead_eid"])
                 # Direct links of the lead come first, so a seizure is a node before its own
                 # links (substances, place) are read.
-                for link in row["links"]:
+                for link in detail(row["lead_eid"])["links"]:
                     source_eid = link.get("from") or lead_key
                     if source_eid not in nodes:
                         continue
@@ -258,6 +281,28 @@ def network(
         )
 
     return _read(driver, database, work)
+
+
+def _from_epoch_us(lead: dict[str, Any]) -> dict[str, Any]:
+    """A lead projected with ``epoch_us=True``, its instants back to aware datetimes (UTC)."""
+    return {k: EPOCH + timedelta(microseconds=v) if k in LEAD_TEMPORAL and v is not None else v
+            for k, v in lead.items()}
+
+
+def _batched_details(tx: neo4j.ManagedTransaction, query: str, lead_eids: list[str],
+                     params: dict[str, Any]) -> Callable[[str], Any]:
+    """``lead_eid`` → its row of ``query`` (which takes ``$leads``), read ``DETAIL_BATCH`` leads
+    at a time in the order of ``lead_eids``, on the first request of a lead not yet read."""
+    wanted = list(dict.fromkeys(lead_eids))
+    batches = (wanted[i : i + DETAIL_BATCH] for i in range(0, len(wanted), DETAIL_BATCH))
+    details: dict[str, Any] = {}
+
+    def detail(lead_eid: str) -> Any:
+        while lead_eid not in details:
+            details.update((r["lead_eid"], r) for r in tx.run(query, leads=next(batches), **params))
+        return details[lead_eid]
+
+    return detail
 
 
 def _entity_node(labels: list[str], props: dict[str, Any]) -> NetworkNode:
