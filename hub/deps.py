@@ -19,7 +19,12 @@ from graph import identity
 from graph import sessions as graph_sessions
 from graph.access import AccessFilter
 from graph.identity import Principal
-from hub.contract.errors import Forbidden, MissingJustification, NotAuthenticated
+from hub.contract.errors import (
+    Forbidden,
+    MissingJustification,
+    NotAuthenticated,
+    PayloadTooLarge,
+)
 from hub.contract.signing import load_public_key_pem, verify_request
 from hub.settings import Settings
 from policies.audit import AuditTrail
@@ -118,16 +123,19 @@ async def verified_connector(request: Request, body: bytes, caller: Principal,
         raise Forbidden("seuls les connecteurs versent des pistes")
     database = settings.neo4j_database
 
+    found: list[identity.ConnectorKey] = []
+
     def lookup(key_id: str):
         key = identity.get_connector_key(driver, database, key_id)
+        if key is not None:
+            found.append(key)  # kept: the agency check below needs it, no second read
         return load_public_key_pem(key.public_key_pem) if key else None
 
     verified = await run_in_threadpool(
         verify_request, dict(request.headers), request.method, request.url.path, body, lookup,
         None, settings.signature_max_skew_s,
     )
-    key = await run_in_threadpool(identity.get_connector_key, driver, database, verified.key_id)
-    assert key is not None  # verify_request found it a moment ago
+    key = found[0]  # verify_request raised unless the key was found
     if key.agency != caller.agency:
         raise Forbidden(f"la clé {key.key_id} appartient à un connecteur d'un autre service")
     await run_in_threadpool(identity.consume_nonce, driver, database, verified.nonce,
@@ -153,3 +161,19 @@ def require_justification(justification: str | None) -> str:
                       "reason": f"motif de la consultation requis (au moins {MIN_JUSTIFICATION} "
                                 "caractères), p. ex. un numéro de procédure"}])
     return justification.strip()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw request body, refused with 413 past ``limit`` bytes before it is all read (signed
+    requests are verified over these exact bytes)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"requête trop volumineuse : {declared} octets (maximum {limit})")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"requête trop volumineuse (maximum {limit} octets)")
+        chunks.append(chunk)
+    return b"".join(chunks)
+

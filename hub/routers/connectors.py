@@ -11,8 +11,14 @@ from pydantic import BaseModel
 from graph import identity
 from hub.contract.errors import Forbidden
 from hub.contract.runs import RunRecord
-from hub.deps import CallerDep, DriverDep, SettingsDep, require_role, verified_connector
-from hub.routers.leads import _read_body
+from hub.deps import (
+    CallerDep,
+    DriverDep,
+    SettingsDep,
+    read_body,
+    require_role,
+    verified_connector,
+)
 
 router = APIRouter(prefix="/api/v1/connectors", tags=["connecteurs"])
 
@@ -20,7 +26,7 @@ router = APIRouter(prefix="/api/v1/connectors", tags=["connecteurs"])
 @router.post("/{name}/runs", status_code=204, summary="Déclarer une exécution de connecteur")
 async def report_run(name: Annotated[str, Path(pattern=r"^[a-z0-9_\-]{1,40}$")], request: Request,
                      driver: DriverDep, settings: SettingsDep, caller: CallerDep) -> None:
-    body = await _read_body(request, 1024 * 1024)
+    body = await read_body(request, 1024 * 1024)
     connector = await verified_connector(request, body, caller, driver, settings)
     if connector.connector != name:
         raise Forbidden(f"la clé de signature appartient au connecteur « {connector.connector} »")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -22,25 +21,12 @@ from hub.deps import (
     CallerDep,
     DriverDep,
     SettingsDep,
+    read_body,
     require_justification,
     verified_connector,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["pistes"])
-log_ = logging.getLogger("crosshub.ingest")
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"requête trop volumineuse : {declared} octets (maximum {limit})")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"requête trop volumineuse (maximum {limit} octets)")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _parse_envelope(body: bytes, max_batch: int) -> list[Any]:
@@ -79,7 +65,7 @@ def _parse_envelope(body: bytes, max_batch: int) -> list[Any]:
 )
 async def ingest_leads(request: Request, driver: DriverDep, settings: SettingsDep,
                        caller: CallerDep, audit: AuditDep) -> IngestResponse:
-    body = await _read_body(request, settings.max_body_bytes)
+    body = await read_body(request, settings.max_body_bytes)
     connector = await verified_connector(request, body, caller, driver, settings)
     items = _parse_envelope(body, settings.max_batch_size)
     valid, rejected = validate_items(items, allowed_agencies={connector.agency})
