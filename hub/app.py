@@ -10,7 +10,6 @@ path and a French reason; a lost graph connection becomes 503 (retryable).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -48,19 +47,22 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.audit = audit
             # Guest grants end on time even if nobody reads: the sweep logs each expiry, so it
             # runs here, in the process that holds the audit trail.
-            expiry = asyncio.create_task(expiry_loop(app, 60))
+            stopping = asyncio.Event()
+            expiry = asyncio.create_task(expiry_loop(app, stopping, 60))
             app.state.triage_wakeup = asyncio.Event()
-            triage = asyncio.create_task(triage_loop(app, app.state.triage_wakeup))
+            triage = asyncio.create_task(triage_loop(app, app.state.triage_wakeup, stopping))
             scheduler = app.state.scheduler = start_hub_jobs(app, settings)
             try:
                 yield
             finally:
+                # Background work stops and is *joined* before the driver and the trail close:
+                # the scheduler waits for a running job; the loops finish the batch in hand
+                # (cancelling them would leave their worker thread on a closed driver).
                 if scheduler is not None:
-                    scheduler.shutdown(wait=True)
-                for task in (expiry, triage):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                    await run_in_threadpool(scheduler.shutdown, True)
+                stopping.set()
+                app.state.triage_wakeup.set()
+                await asyncio.gather(expiry, triage, return_exceptions=True)
         finally:
             driver.close()
             audit.close()

@@ -12,6 +12,7 @@ lifespan, and ``POST /api/v1/grants/expire`` for an external scheduler.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -45,17 +46,17 @@ def sweep(driver: neo4j.Driver, database: str, audit: AuditTrail, now: datetime 
             return done
 
 
-async def expiry_loop(app: FastAPI, interval_s: float = 60.0) -> None:
-    """Sweep every ``interval_s`` seconds until cancelled. Start it in the lifespan once
-    ``app.state.driver`` and ``app.state.audit`` are set; cancel it before closing them."""
-    while True:
+async def expiry_loop(app: FastAPI, stop: asyncio.Event, interval_s: float = 60.0) -> None:
+    """Sweep every ``interval_s`` seconds until ``stop`` is set. Start it in the lifespan once
+    ``app.state.driver`` and ``app.state.audit`` are set; on shutdown set ``stop`` and await it
+    (a sweep in progress finishes first: its thread must not outlive the driver)."""
+    while not stop.is_set():
         try:
             expired = await run_in_threadpool(
                 sweep, app.state.driver, app.state.settings.neo4j_database, app.state.audit)
             if expired:
                 log.info("grants expired: %s", ", ".join(g.grant_id for g in expired))
-        except asyncio.CancelledError:
-            raise
         except Exception:
             log.exception("échec du balayage des autorisations expirées ; nouvel essai plus tard")
-        await asyncio.sleep(interval_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)

@@ -11,6 +11,7 @@ twice after a crash raises no second alert.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 
@@ -59,16 +60,17 @@ def triage_pending_once(app: FastAPI) -> int:
     return done
 
 
-async def triage_loop(app: FastAPI, wakeup: asyncio.Event, idle_s: float = 30.0) -> None:
-    while True:
+async def triage_loop(app: FastAPI, wakeup: asyncio.Event, stop: asyncio.Event,
+                      idle_s: float = 30.0) -> None:
+    """Drain pending leads whenever woken (or every ``idle_s``) until ``stop`` is set. Shutdown
+    sets ``stop`` and ``wakeup`` and *awaits* this coroutine instead of cancelling it: a
+    cancelled task would leave its worker thread using the driver while the lifespan closes it."""
+    while not stop.is_set():
         try:
-            while await run_in_threadpool(triage_pending_once, app):
+            while not stop.is_set() and await run_in_threadpool(triage_pending_once, app):
                 pass  # drain the backlog batch by batch
         except Exception:  # noqa: BLE001 — the loop must outlive a bad batch; leads stay pending
             log.exception("triage failed; pending leads stay pending and are retried")
-        with_timeout = asyncio.wait_for(wakeup.wait(), timeout=idle_s)
-        try:
-            await with_timeout
-        except TimeoutError:
-            pass
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wakeup.wait(), timeout=idle_s)
         wakeup.clear()
