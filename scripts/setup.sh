@@ -21,11 +21,14 @@ import sys
 if sys.version_info < (3, 11):
     sys.exit(f"setup: Python >= 3.11 required, .venv has {sys.version.split()[0]}")
 PY
-# Reinstall only when pyproject.toml changed since the last successful install.
+# Install exactly the lock (every package pinned with its hashes: what CI tested), then the
+# project itself without resolving anything. Redone only when the lock or pyproject.toml changed
+# since the last successful install. Refresh the lock with `bash scripts/lock.sh`.
 stamp=.venv/.crosshub-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --require-hashes --no-deps -r requirements.lock
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+  .venv/bin/python -m pip check
   touch "$stamp"
 fi
 
