@@ -29,3 +29,49 @@ def test_jobs_can_be_disabled(settings, tmp_path):
     own = settings.model_copy(update={"data_dir": tmp_path, "hub_jobs_enabled": False})
     with TestClient(create_app(own)) as client:
         assert client.app.state.scheduler is None
+
+
+def test_the_hubs_scheduler_fires_the_retention_job_itself(settings, driver, tmp_path, clean_graph):
+    """Not a direct call: the hub's own APScheduler (jobs enabled, its own data_dir) is told to
+    run the retention job now, and the test waits — bounded — for its effects: the lead that
+    retention says is due is gone, the recent one stays, and the erasure is in the trail,
+    logged by the scheduler."""
+    import time
+    from datetime import UTC, datetime
+
+    from graph.leads import write_leads
+    from hub.contract.lead import Lead
+    from policies.audit import query
+    from policies.audit.models import AuditFilters
+    from tests.factories import lead
+
+    db = settings.neo4j_database
+    old, recent = write_leads(driver, db, [
+        # Open since 2015: the default rule (36 months from the report) has long run out.
+        Lead.model_validate(lead(kind="surveillance", observed_at="2015-03-01T10:00:00+01:00",
+                                 reported_at="2015-03-02T10:00:00+01:00")),
+        Lead.model_validate(lead(kind="surveillance")),  # reported 2025-07-29: kept
+    ])
+    own = settings.model_copy(update={"data_dir": tmp_path, "hub_jobs_enabled": True,
+                                      "retention_cron": "30 3 * * *", "brief_cron": "0 6 * * thu"})
+
+    def lead_ids() -> set[str]:
+        return {r["id"] for r in driver.execute_query("MATCH (l:Lead) RETURN l.lead_id AS id").records}
+
+    with TestClient(create_app(own)) as client:
+        scheduler = client.app.state.scheduler
+        assert scheduler is not None and scheduler.running
+        # Due now: the scheduler's own thread picks it up (same job, same driver and trail).
+        scheduler.modify_job("retention", next_run_time=datetime.now(UTC))
+        deadline = time.monotonic() + 30
+        while old.lead_id in lead_ids():
+            assert time.monotonic() < deadline, "the scheduled retention job never ran"
+            time.sleep(0.2)
+        assert recent.lead_id in lead_ids()
+        entries = query(own.audit_dir, AuditFilters(action="erasure", lead_id=old.lead_id))
+        assert len(entries) == 1, entries
+        assert entries[0].details["operation"] == "retention_purge"
+        assert entries[0].client_address == "scheduler"
+        # Back on its nightly schedule afterwards.
+        job = scheduler.get_job("retention")
+        assert job.next_run_time.strftime("%H:%M") == "03:30"
