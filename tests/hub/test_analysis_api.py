@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from hub.app import create_app
-from hub.routers import analysis as analysis_router
 from policies.audit import query
 from policies.audit.models import AuditFilters
 from tests.graph.analysis_graph import (
@@ -34,13 +33,9 @@ WHY = "justification=PV 2025/0815"
 
 @pytest.fixture(scope="module")
 def api(hub_settings, tmp_path_factory):
-    """An app of its own (own audit trail) with the analysis router, included here until
-    hub/app.py includes it."""
+    """An app of its own (own audit trail), wired by ``create_app`` as in production."""
     settings = hub_settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("analysis-api")})
-    app = create_app(settings)
-    if not any(getattr(route, "path", None) == "/api/v1/search" for route in app.routes):
-        app.include_router(analysis_router.router)
-    with TestClient(app) as client:
+    with TestClient(create_app(settings)) as client:
         yield client, settings
 
 

@@ -56,13 +56,9 @@ def world(driver, settings):
 @pytest.fixture(scope="module")
 def api(world, settings, tmp_path_factory):
     from hub.app import create_app
-    from hub.routers import exports
 
     own = settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("exports-hub")})
-    app = create_app(own)
-    if not any(getattr(r, "path", "") == "/api/v1/entities/{kind}/{key}/export" for r in app.routes):
-        app.include_router(exports.router)
-    with TestClient(app) as c:
+    with TestClient(create_app(own)) as c:
         yield c, own
 
 

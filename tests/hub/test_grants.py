@@ -22,7 +22,6 @@ from graph.leads import write_leads
 from hub import grant_expiry
 from hub.app import create_app
 from hub.contract.lead import Lead
-from hub.routers import grants as grants_router
 from hub.settings import Settings
 from policies.audit import AuditAction, AuditFilters, query
 from policies.engine import decide
@@ -42,11 +41,7 @@ POLICY = load_policy()
 @pytest.fixture(scope="module")
 def api(hub_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = hub_settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("grants-hub")})
-    app = create_app(settings)
-    # Until hub/app.py includes the router (then this is a no-op).
-    if not any(getattr(r, "path", None) == "/api/v1/guest-grants" for r in app.routes):
-        app.include_router(grants_router.router)
-    with TestClient(app) as client:
+    with TestClient(create_app(settings)) as client:
         yield client
 
 

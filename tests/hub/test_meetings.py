@@ -413,15 +413,9 @@ def api(world, settings, tmp_path_factory):
     from fastapi.testclient import TestClient
 
     from hub.app import create_app
-    from hub.routers import exports, meetings
 
     own = settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("meetings-hub")})
-    app = create_app(own)
-    paths = {getattr(r, "path", None) for r in app.routes}
-    for router in (meetings.router, exports.router):
-        if not {r.path for r in router.routes} <= paths:
-            app.include_router(router)
-    with TestClient(app) as c:
+    with TestClient(create_app(own)) as c:
         yield c, own
 
 

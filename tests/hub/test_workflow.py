@@ -23,7 +23,6 @@ from hub.app import create_app
 from hub.cli import workflow as workflow_cli
 from hub.contract.lead import Lead
 from hub.deps import actor_of
-from hub.routers import workflow as workflow_router
 from hub.settings import Settings
 from policies.audit import AuditAction, AuditFilters, query
 from policies.links import notices_for
@@ -38,11 +37,7 @@ PLATE = "AB-123-CD"
 @pytest.fixture(scope="module")
 def api(hub_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = hub_settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("workflow-hub")})
-    app = create_app(settings)
-    # Until hub/app.py includes the router (then this is a no-op).
-    if not any(getattr(r, "path", None) == "/api/v1/triage/queue" for r in app.routes):
-        app.include_router(workflow_router.router)
-    with TestClient(app) as client:
+    with TestClient(create_app(settings)) as client:
         yield client
 
 
