@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from graph import identity
 from graph import sessions as graph_sessions
 from hub.app import create_app
-from hub.routers import auth as auth_router
 from hub.settings import Settings
 from policies.audit import AuditFilters, query
 from policies.auth import passwords, tokens
@@ -25,18 +24,6 @@ PASSWORD = "cheval correct agrafe"
 PROTECTED = "/api/v1/leads/police:X?justification=test-motif"
 UNIFORM_401 = {"code": "invalid_credentials", "message": "identifiant ou mot de passe incorrect"}
 REVOKED_401 = "jeton inconnu, expiré ou révoqué"
-
-
-def with_auth_routes(app):
-    """Include the auth router unless ``create_app`` already does (a no-op once it is wired)."""
-    if not any(getattr(r, "path", None) == "/api/v1/auth/login" for r in app.routes):
-        app.include_router(auth_router.router)
-    return app
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _auth_routes(client: TestClient) -> None:
-    with_auth_routes(client.app)
 
 
 @pytest.fixture
@@ -248,7 +235,7 @@ def throttled(settings: Settings, tmp_path_factory) -> Iterator[tuple[TestClient
         "data_dir": tmp_path_factory.mktemp("throttled"),  # its own audit trail (exclusive lock)
         "login_max_failures": 3, "login_window_s": 60, "login_lock_s": 1, "login_lock_max_s": 60,
     })
-    with TestClient(with_auth_routes(create_app(own))) as c:
+    with TestClient(create_app(own)) as c:
         yield c, own
 
 
