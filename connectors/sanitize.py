@@ -3,18 +3,20 @@
 * The reporter's identity is dropped (it is used only to scrub free text, and their phone is taken
   out of the lead's ``phones``).
 * Free text (narrative, address, place label, deal-point label, clothing, distinctive marks) is
-  scrubbed of e-mails, IBANs, phones, IP addresses — with the detectors of
-  ``hub.contract.normalize``, plus ``phonenumbers`` for formats they miss — of the reporter's own
+  scrubbed of e-mails, IBANs, phones, IP addresses in any writing — with the detector the hub's
+  guard uses (``hub.contract.identifiers``: normalization, ``phonenumbers``, obfuscated e-mails,
+  ``schwifty`` checksums), so what is sent here is what the hub accepts — of the reporter's own
   identifiers in any spelling, and of every name the source knows (reporter, persons' last and first
   names, ``known_names``), case- and accent-insensitively, whole words only. Each is replaced by a
-  typed placeholder: ``[EMAIL] [IBAN] [TEL] [IP] [ID] [NOM]``.
+  typed placeholder: ``[EMAIL] [IBAN] [TEL] [IP] [ID] [NOM]``. Control characters (NUL, bidi
+  overrides...), which the hub refuses, are dropped. Fields the contract models check when a draft
+  is built (commune, vehicles, descriptions) are refused there: the record goes to quarantine.
 * Phones are normalized to E.164 (and de-duplicated); plates are normalized by ``Vehicle``.
 * Persons become keyed pseudonyms (``connectors.pseudonym``) with aliases under previous keys.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -26,23 +28,16 @@ import phonenumbers
 from connectors.models import DraftLead, RawPerson, ReporterIdentity
 from connectors.pseudonym import LinkageKeyring, normalize_identity
 from hub.contract.errors import SourceRecordInvalid
+from hub.contract.identifiers import EMAIL as EMAIL_KIND
+from hub.contract.identifiers import IBAN_KIND, PHONE, redact, strip_control_chars
+from hub.contract.identifiers import IP as IP_KIND
 from hub.contract.lead import Agency, PersonRef, PersonRole, PhysicalDescription
-from hub.contract.normalize import (
-    EMAIL_IN_TEXT,
-    IBAN_IN_TEXT,
-    IPV4_IN_TEXT,
-    PHONE_IN_TEXT,
-    normalize_phone,
-)
+from hub.contract.normalize import normalize_phone
 
 TEL, EMAIL, IBAN, IP, NOM, ID = "[TEL]", "[EMAIL]", "[IBAN]", "[IP]", "[NOM]", "[ID]"
 PLACEHOLDERS = (TEL, EMAIL, IBAN, IP, NOM, ID)
 _PLACEHOLDER_RE = re.compile(r"\[(?:TEL|EMAIL|IBAN|IP|NOM|ID)\]")
-
-# Lower-case IBANs ("fr76 3000 ...") are still IBANs: same detector, case-insensitive, kept only
-# when the match holds enough digits to be an account number rather than ordinary words.
-_IBAN_ANY_CASE = re.compile(IBAN_IN_TEXT.pattern, re.IGNORECASE)
-_IPV6_CANDIDATE = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:%\w+)?(?![\w:])")
+_PLACEHOLDER_OF = {PHONE: TEL, EMAIL_KIND: EMAIL, IBAN_KIND: IBAN, IP_KIND: IP}
 # Name particles not scrubbed on their own (the whole name still is).
 _PARTICLES = {"de", "du", "des", "la", "le", "les", "d", "l", "van", "von", "der", "den", "el", "al",
               "ben", "bin", "ibn", "di", "da", "dos", "das", "del", "della", "mac", "mc", "saint", "st"}
@@ -62,6 +57,8 @@ def _fold_with_map(text: str) -> tuple[str, list[int]]:
     out: list[str] = []
     idx: list[int] = []
     for i, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cf":
+            continue  # zero-width and bidi characters hide nothing in a name
         for c in unicodedata.normalize("NFKD", ch):
             if unicodedata.combining(c):
                 continue
@@ -143,17 +140,9 @@ class Scrubber:
             return text
         for pattern, placeholder in self._literals:
             text = pattern.sub(placeholder, text)
-        text = EMAIL_IN_TEXT.sub(EMAIL, text)
-        text = IBAN_IN_TEXT.sub(IBAN, text)
-        text = _IBAN_ANY_CASE.sub(
-            lambda m: IBAN if sum(c.isdigit() for c in m.group()) >= 10 else m.group(), text
-        )
-        text = PHONE_IN_TEXT.sub(TEL, text)
-        text = _scrub_phonenumbers(text)
-        text = IPV4_IN_TEXT.sub(IP, text)
-        text = _IPV6_CANDIDATE.sub(lambda m: IP if _is_ip(m.group()) else m.group(), text)
+        text = redact(text, _PLACEHOLDER_OF)  # the hub's own detector: what passes here passes there
         text = self._scrub_names(text)
-        return text
+        return strip_control_chars(text)
 
     def _scrub_names(self, text: str) -> str:
         if self._names is None:
@@ -174,25 +163,6 @@ class Scrubber:
         for start, end in reversed(spans):
             text = text[:start] + NOM + text[end:]
         return text
-
-
-def _is_ip(candidate: str) -> bool:
-    try:
-        ipaddress.ip_address(candidate.split("%")[0])
-    except ValueError:
-        return False
-    return True
-
-
-def _scrub_phonenumbers(text: str) -> str:
-    """Phones the French-format regex misses (foreign numbers, odd spacing)."""
-    if sum(c.isdigit() for c in text) < 8:
-        return text
-    spans = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(
-        text, "FR", leniency=phonenumbers.Leniency.VALID)]
-    for start, end in reversed(spans):
-        text = text[:start] + TEL + text[end:]
-    return text
 
 
 def scrub_text(text: str, names: Iterable[str] = (), reporter: ReporterIdentity | None = None) -> str:

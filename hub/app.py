@@ -76,6 +76,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.policy = current_policy()  # validated once; `crosshub policy check` before deploying
     _install_error_handlers(app)
+    # Limits before work (body size, JSON depth, control characters): before routing and auth.
+    from hub.limits import RequestLimits
+    app.add_middleware(RequestLimits, settings=settings)
 
     from hub.routers import (
         analysis,

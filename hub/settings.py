@@ -51,8 +51,13 @@ class Settings(BaseSettings):
 
     # Ingest bounds: a batch beyond this many leads is refused with 413.
     max_batch_size: int = Field(default=5000, ge=1, le=50_000)
-    # Raw request body bound (bytes), checked before parsing.
+    # Raw request body bound (bytes) of ingest and connector run records, checked before parsing
+    # (hub/limits.py, before authentication).
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    # Raw request body bound (bytes) of every other endpoint (people's: login, workflow...).
+    max_people_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # Deepest nesting of JSON arrays/objects a request body may have, checked before parsing.
+    max_json_depth: int = Field(default=32, ge=4, le=256)
     # Leads written per Neo4j transaction inside one ingest request.
     write_chunk_size: int = Field(default=2000, ge=1, le=20_000)
 

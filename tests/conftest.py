@@ -92,6 +92,35 @@ def driver(settings: Settings) -> Iterator[Driver]:
         drv.close()
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The identifier corpus's false positives and false negatives per side (connectors'
+    sanitizer, hub's guard), from the outcomes its tests record (tests/corpus/identifiers.py);
+    read from the reports, so it also works under xdist."""
+    from collections import Counter
+
+    from tests.corpus.identifiers import PROPERTY
+
+    counts: Counter[tuple[str, str]] = Counter()
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, value in getattr(report, "user_properties", ()):
+                if name == PROPERTY:
+                    side, outcome = value.split("|")
+                    counts[side, outcome] += 1
+    if not counts:
+        return
+    terminalreporter.section("corpus des identifiants (déclarant)")
+    for side in sorted({side for side, _ in counts}):
+        hostile = counts[side, "vrai positif"] + counts[side, "faux négatif"]
+        legit = counts[side, "vrai négatif"] + counts[side, "faux positif"]
+        terminalreporter.write_line(
+            f"{side} : {counts[side, 'faux positif']} faux positif(s) sur {legit} textes "
+            f"légitimes, {counts[side, 'faux négatif']} faux négatif(s) sur {hostile} textes "
+            "hostiles")
+
+
 @pytest.fixture
 def clean_graph(driver: Driver, settings: Settings) -> Driver:
     """Wipe every node and relationship (constraints and indexes stay) before the test."""

@@ -34,8 +34,13 @@ from hub.contract.normalize import (
     normalize_phone,
     normalize_plate,
     normalize_quantity,
-    raw_identifiers_in,
     territory_of,
+)
+from hub.contract.identifiers import (
+    check_no_control_chars,
+    check_no_identifiers,
+    control_chars_in,
+    control_reason,
 )
 
 SCHEMA_VERSION = "1.0"
@@ -186,7 +191,8 @@ PSEUDONYM = re.compile(r"^ps1:[a-z0-9][a-z0-9_\-]{0,31}:[0-9a-f]{64}$")
 SourceRef = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$")
 ]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                      AfterValidator(check_no_control_chars)]
 PhoneE164 = Annotated[str, AfterValidator(normalize_phone)]
 
 
@@ -201,22 +207,31 @@ def _check_pseudonym(v: str) -> str:
 Pseudonym = Annotated[str, AfterValidator(_check_pseudonym)]
 
 
-def _no_raw_identifiers(v: str) -> str:
-    found = raw_identifiers_in(v)
-    if found:
-        raise ValueError(
-            "texte non assaini : contient " + ", ".join(found)
-            + " — remplacer par un marqueur typé ([TEL], [EMAIL], [IBAN], [IP])"
-        )
-    return v
-
-
-SanitizedText = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_no_raw_identifiers)]
-SanitizedLabel = Annotated[ShortText, AfterValidator(_no_raw_identifiers)]
+# Free text must already be sanitized: the shared detector (hub.contract.identifiers) refuses a
+# phone, e-mail, IBAN or IP address in any writing; the connectors redact with the same one.
+SanitizedText = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(check_no_identifiers)]
+SanitizedLabel = Annotated[ShortText, AfterValidator(check_no_identifiers)]
 
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_chars(cls, value: object) -> object:
+        """No text of the contract carries a control character (NUL, C0 but tab and line
+        breaks, DEL, C1, bidi overrides and isolates...): refused under the exact path."""
+        if isinstance(value, str):
+            return check_no_control_chars(value)
+        if isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                found = control_chars_in(item) if isinstance(item, str) else None
+                if found:
+                    position, char = found[0]
+                    raise ValidationError.from_exception_data(cls.__name__, [{
+                        "type": "value_error", "loc": (index,), "input": item,
+                        "ctx": {"error": control_reason(char, position)}}])
+        return value
 
 
 class GeoPoint(StrictModel):
@@ -234,7 +249,7 @@ class GeoPoint(StrictModel):
 
 class Location(StrictModel):
     insee_code: str = Field(description="Code INSEE de la commune (5 caractères, 2A/2B en Corse)")
-    commune: ShortText
+    commune: SanitizedLabel
     address: SanitizedLabel | None = None
     place_label: SanitizedLabel | None = Field(
         default=None, description="Lieu-dit ou repère (« hall 3, place Cassin »)"
@@ -260,9 +275,9 @@ class Vehicle(StrictModel):
 
     plate: str | None = None
     plate_country: str = Field(default="FR", pattern=r"^[A-Z]{2}$")
-    make: ShortText | None = None
-    model: ShortText | None = None
-    colour: ShortText | None = None
+    make: SanitizedLabel | None = None
+    model: SanitizedLabel | None = None
+    colour: SanitizedLabel | None = None
     kind: Literal["car", "van", "truck", "motorbike", "scooter", "e_scooter", "bicycle", "other"] = "car"
 
     @model_validator(mode="after")

@@ -18,9 +18,13 @@ from connectors.sanitize import (
     scrub_text,
 )
 from hub.contract.errors import SourceRecordInvalid
-from hub.contract.lead import PSEUDONYM, Lead, LeadKind, SourceChannel
-from hub.contract.normalize import raw_identifiers_in
+from hub.contract.identifiers import identifier_kinds_in
+from hub.contract.lead import PSEUDONYM, Lead, LeadKind, SourceChannel, Vehicle
+from pydantic import ValidationError
 from tests.connectors._harness import MemoryConnector, SourceRecord, env, make_settings  # noqa: F401
+from tests.corpus.identifiers import HOSTILE, LEGITIMATE, Sample, lead_with, record_outcome
+
+PLACEHOLDER = {"phone": "[TEL]", "email": "[EMAIL]", "iban": "[IBAN]", "ip": "[IP]"}
 
 
 @pytest.mark.parametrize("text,placeholder", [
@@ -38,7 +42,7 @@ from tests.connectors._harness import MemoryConnector, SourceRecord, env, make_s
 def test_raw_identifiers_become_typed_placeholders(text: str, placeholder: str) -> None:
     out = scrub_text(text)
     assert placeholder in out
-    assert raw_identifiers_in(out) == []
+    assert identifier_kinds_in(out) == []
     assert not re.search(r"\d\s?\d|@|::", out), out  # nothing of the identifier is left
 
 
@@ -165,3 +169,44 @@ def test_lead_from_sanitized_draft_is_valid() -> None:
     clean = sanitize_draft(_draft(narrative_raw="06 12 34 56 78 et a@b.fr"))
     lead = Lead.model_validate(clean.lead_fields(agency="police", persons=[]))
     assert lead.narrative == "[TEL] et [EMAIL]"
+
+
+# --- the shared corpus (tests/corpus/identifiers.py) ---------------------------------------------
+
+
+@pytest.mark.parametrize("sample", HOSTILE, ids=[s.id for s in HOSTILE])
+def test_corpus_hostile_text_is_redacted_and_then_accepted_by_the_hub(sample: Sample,
+                                                                      record_property) -> None:
+    out = scrub_text(sample.text)
+    record_outcome(record_property, "nettoyeur des connecteurs", sample,
+                   detected=PLACEHOLDER[sample.kind] in out)
+    assert PLACEHOLDER[sample.kind] in out, out
+    assert identifier_kinds_in(out) == [], out
+    # What the connector sends on, the hub's guard takes, in the same field.
+    Lead.model_validate(lead_with(sample.field, out))
+
+
+@pytest.mark.parametrize("sample", LEGITIMATE, ids=[s.id for s in LEGITIMATE])
+def test_corpus_legitimate_text_is_left_alone(sample: Sample, record_property) -> None:
+    out = scrub_text(sample.text)
+    record_outcome(record_property, "nettoyeur des connecteurs", sample, detected=out != sample.text)
+    assert out == sample.text
+
+
+def test_control_characters_are_dropped_from_free_text() -> None:
+    clean = sanitize_draft(_draft(narrative_raw="Va-et-vient\x00 devant le hall\u202e 3\x1b.\tFin\n"))
+    assert clean.fields["narrative"] == "Va-et-vient devant le hall 3.\tFin"
+    Lead.model_validate(clean.lead_fields(agency="police", persons=[]))
+
+
+def test_names_hidden_by_zero_width_characters_are_still_scrubbed() -> None:
+    assert Scrubber(names=["Dupont"]).scrub("vu Du\u200bpont hier") == "vu [NOM] hier"
+
+
+def test_an_identifier_in_a_checked_field_makes_the_record_a_bad_one() -> None:
+    """Vehicles, communes and descriptions are contract models already when a draft is built: an
+    e-mail or a phone there fails the mapping, and the record goes to quarantine."""
+    with pytest.raises(ValidationError, match="non assaini"):
+        Vehicle(plate="AB-123-CD", make="Peugeot j.d@free.fr")
+    with pytest.raises(ValidationError, match="non assaini"):
+        Vehicle(plate="AB-123-CD", colour="noir 06 12 34 56 78")
