@@ -8,10 +8,13 @@ pseudonymize steps may turn them into what leaves the connector (``hub.contract.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.contract.lead import (
@@ -92,11 +95,48 @@ class DraftLead(BaseModel):
     known_names: list[str] = Field(default_factory=list, description="Names to scrub from text")
 
 
+log = logging.getLogger("crosshub.connectors")
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` (and its subdomains, RFC 6761), 127.0.0.0/8 or ::1."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_hub_url(url: str, *, allow_insecure_http: bool = False, setting: str = "hub_url") -> str:
+    """``url`` if the bearer token and signed leads may travel to it; ``ValueError`` (naming
+    ``setting``) otherwise: only ``https://``, or ``http://`` to a loopback host (the demo, tests),
+    or ``http://`` anywhere when ``allow_insecure_http`` says so — which is logged as a warning."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{setting} : « {url} » n'est pas une adresse http(s):// de hub")
+    if scheme == "https" or is_loopback_host(parts.hostname):
+        return url
+    if not allow_insecure_http:
+        raise ValueError(
+            f"{setting} : « {url} » est en http:// vers un hôte non local — le jeton du connecteur "
+            "et les pistes y circuleraient en clair. Utiliser https://, ou, en connaissance de "
+            "cause, activer allow_insecure_http")
+    log.warning("hub_url %s: plain http to a non-loopback host, allowed by allow_insecure_http — "
+                "the bearer token and leads travel in clear", url)
+    return url
+
+
 class ConnectorSettings(BaseSettings):
     """Base of every connector's typed settings (env prefix set per connector)."""
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
+    # Declared before hub_url: its validator reads it. Plain http:// to a hub that is not on this
+    # machine sends the bearer token in clear: refused unless this is set (and then warned).
+    allow_insecure_http: bool = False
     hub_url: str = "http://127.0.0.1:8000"
     hub_token: SecretStr | None = None
     agency: Agency
@@ -108,3 +148,8 @@ class ConnectorSettings(BaseSettings):
     batch_size: int = 500
     schedule_interval_s: int | None = 300
     schedule_cron: str | None = None
+
+    @field_validator("hub_url")
+    @classmethod
+    def _hub_url_transport(cls, value: str, info: ValidationInfo) -> str:
+        return check_hub_url(value, allow_insecure_http=bool(info.data.get("allow_insecure_http")))

@@ -30,7 +30,7 @@ from tenacity import (
 )
 
 from connectors.signing import CrossHubAuth, load_signer
-from hub.contract.errors import CrossHubError
+from hub.contract.errors import ConfigurationError, CrossHubError
 from hub.contract.lead import IngestResponse
 
 if TYPE_CHECKING:
@@ -115,7 +115,17 @@ def classify(resp: httpx.Response) -> None:
 
 class HubClient:
     def __init__(self, hub_url: str, auth: CrossHubAuth, policy: PushPolicy | None = None, *,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None,
+                 allow_insecure_http: bool = False) -> None:
+        """Raises ``ConfigurationError`` for plain http to a non-loopback hub unless
+        ``allow_insecure_http`` (connectors.models.check_hub_url)."""
+        from connectors.models import check_hub_url
+
+        if not allow_insecure_http:  # when allowed, the settings' validator already warned
+            try:
+                check_hub_url(hub_url)
+            except ValueError as exc:
+                raise ConfigurationError(str(exc)) from None
         self.policy = policy or PushPolicy()
         self.base = hub_url.rstrip("/")
         self._http = httpx.Client(
@@ -126,7 +136,8 @@ class HubClient:
     @classmethod
     def from_settings(cls, settings: ConnectorSettings, policy: PushPolicy | None = None) -> HubClient:
         """Raises ``ConfigurationError`` when the signing key is missing or unsafe."""
-        return cls(settings.hub_url, load_signer(settings.signing_key_path, settings.hub_token), policy)
+        return cls(settings.hub_url, load_signer(settings.signing_key_path, settings.hub_token), policy,
+                   allow_insecure_http=settings.allow_insecure_http)
 
     def close(self) -> None:
         self._http.close()

@@ -32,7 +32,7 @@ class Label(StrEnum):
     NONCE = "Nonce"
     CONNECTOR_RUN = "ConnectorRun"
     SESSION = "Session"  # a login session (graph/sessions.py)
-    LOGIN_ATTEMPTS = "LoginAttempts"  # failed-login counter per claimed user_id
+    LOGIN_ATTEMPTS = "LoginAttempts"  # failed-login record, keyed hash (graph/sessions.py)
     SCHEMA = "SchemaVersion"
     # Access grants and their workflow (graph/grants.py).
     GUEST_GRANT = "GuestGrant"
@@ -108,7 +108,7 @@ KEY_PROPERTY: dict[Label, str] = {
     Label.NONCE: "value",
     Label.CONNECTOR_RUN: "run_id",
     Label.SESSION: "session_id",
-    Label.LOGIN_ATTEMPTS: "user_id",
+    Label.LOGIN_ATTEMPTS: "throttle_key",
     Label.SCHEMA: "name",
     Label.GUEST_GRANT: "grant_id",
     Label.DISCLOSURE_REQUEST: "request_id",

@@ -2,9 +2,12 @@
 authentication (the rules are in policies/auth/; this module only stores).
 
 Owns: ``(:Session {session_id, user_id, created_at, expires_at, revoked_at, client, provider})``,
-``(:LoginAttempts {user_id, failures, window_started_at, locked_until, lockouts,
-last_failure_at})`` — one per *claimed* user id, existing or not, so throttling reveals nothing —
-and the ``password_hash`` property of ``(:User)`` (graph/identity.py owns the rest of the user).
+``(:LoginAttempts {throttle_key, failures, window_started_at, locked_until, lockouts,
+last_failure_at, accounts, expires_at})`` — failed-login records named by a keyed hash
+(policies/auth/throttle.py: one per claimed account, per (account, client) and per client, whether
+the account exists or not, so throttling reveals nothing; never the id or address in clear), each
+deleted once past ``expires_at`` (``purge_login_attempts``) — and the ``password_hash`` property of
+``(:User)`` (graph/identity.py owns the rest of the user).
 
 These nodes are hub bookkeeping: analysis reads never traverse them.
 """
@@ -37,9 +40,12 @@ SCHEMA: list[str] = [
     f"CREATE INDEX session_expires_at IF NOT EXISTS FOR (n:{Label.SESSION.value}) ON (n.expires_at)",
     f"CREATE INDEX login_attempts_last_failure IF NOT EXISTS "
     f"FOR (n:{Label.LOGIN_ATTEMPTS.value}) ON (n.last_failure_at)",
+    f"CREATE INDEX login_attempts_expires_at IF NOT EXISTS "
+    f"FOR (n:{Label.LOGIN_ATTEMPTS.value}) ON (n.expires_at)",
 ]
 
-# Expired sessions and stale counters are kept this long (for an operator's look), then purged.
+# Expired sessions are kept this long (for an operator's look), then purged; failed-login records
+# go as soon as they pass their own ``expires_at``.
 KEEP_EXPIRED = timedelta(days=7)
 
 
@@ -57,14 +63,21 @@ class SessionRecord(BaseModel):
 
 
 class LoginAttempts(BaseModel):
-    """The stored failed-login record of one claimed user id (empty when none is stored)."""
+    """One stored failed-login record (empty when none is stored), named by its keyed hash."""
 
-    user_id: str
+    throttle_key: str
     failures: int = 0
     window_started_at: datetime | None = None
     locked_until: datetime | None = None
     lockouts: int = 0
     last_failure_at: datetime | None = None
+    accounts: list[str] = []  # a client record's accounts (keyed hashes) failed in the window
+    account: str | None = None  # an (account, client) record's account key, for an admin reset
+    expires_at: datetime | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.last_failure_at is None and self.locked_until is None
 
 
 class StoredCredentials(BaseModel):
@@ -72,7 +85,8 @@ class StoredCredentials(BaseModel):
     password_hash: str | None
 
 
-_ATTEMPT_FIELDS = ("failures", "window_started_at", "locked_until", "lockouts", "last_failure_at")
+_ATTEMPT_FIELDS = ("failures", "window_started_at", "locked_until", "lockouts", "last_failure_at",
+                   "accounts", "account", "expires_at")
 
 
 def _native(value: Any) -> Any:
@@ -83,10 +97,10 @@ def _session(props: dict[str, Any]) -> SessionRecord:
     return SessionRecord(**{k: _native(v) for k, v in props.items() if k in SessionRecord.model_fields})
 
 
-def _attempts(user_id: str, props: dict[str, Any] | None) -> LoginAttempts:
+def _attempts(key: str, props: dict[str, Any] | None) -> LoginAttempts:
     props = props or {}
-    return LoginAttempts(user_id=user_id, **{k: _native(props[k]) for k in _ATTEMPT_FIELDS
-                                             if props.get(k) is not None})
+    return LoginAttempts(throttle_key=key, **{k: _native(props[k]) for k in _ATTEMPT_FIELDS
+                                              if props.get(k) is not None})
 
 
 # --- sessions --------------------------------------------------------------------------------------
@@ -177,53 +191,67 @@ def active_session_counts(driver: neo4j.Driver, database: str) -> dict[str, int]
 
 
 def purge_stale(driver: neo4j.Driver, database: str, keep: timedelta = KEEP_EXPIRED) -> int:
-    """Delete sessions expired, and failed-login records quiet, for longer than ``keep``."""
+    """Delete sessions expired for longer than ``keep``, and failed-login records past their
+    expiry."""
     before = datetime.now(UTC) - keep
     records, _, _ = driver.execute_query(
         "CALL { MATCH (s:Session) WHERE s.expires_at < $before "
         "       WITH s LIMIT 10000 DETACH DELETE s RETURN count(*) AS sessions } "
-        "CALL { MATCH (a:LoginAttempts) WHERE a.last_failure_at < $before "
-        "       AND (a.locked_until IS NULL OR a.locked_until < $before) "
-        "       WITH a LIMIT 10000 DELETE a RETURN count(*) AS attempts } "
-        "RETURN sessions + attempts AS n",
+        "RETURN sessions AS n",
         before=before, database_=database,
     )
-    return records[0]["n"]
+    return records[0]["n"] + purge_login_attempts(driver, database)
 
 
 # --- failed-login counters -------------------------------------------------------------------------
 
 
-def get_login_attempts(driver: neo4j.Driver, database: str, user_id: str) -> LoginAttempts:
+def get_login_attempts(driver: neo4j.Driver, database: str, throttle_key: str) -> LoginAttempts:
     records, _, _ = driver.execute_query(
-        "MATCH (a:LoginAttempts {user_id: $uid}) RETURN a {.*} AS a",
-        uid=user_id, database_=database, routing_=neo4j.RoutingControl.READ,
+        "MATCH (a:LoginAttempts {throttle_key: $key}) RETURN a {.*} AS a",
+        key=throttle_key, database_=database, routing_=neo4j.RoutingControl.READ,
     )
-    return _attempts(user_id, records[0]["a"] if records else None)
+    return _attempts(throttle_key, records[0]["a"] if records else None)
 
 
-def update_login_attempts(driver: neo4j.Driver, database: str, user_id: str,
-                          decide: Callable[[LoginAttempts], tuple[LoginAttempts, T]]) -> T:
-    """Read-modify-write of a user id's record, atomic across requests and hub processes.
+def update_login_attempts(driver: neo4j.Driver, database: str, throttle_keys: list[str],
+                          decide: Callable[[dict[str, LoginAttempts]],
+                                           tuple[dict[str, LoginAttempts], T]]) -> T:
+    """Read-modify-write of several records at once, atomic across requests and hub processes.
 
-    ``decide`` gets the current record and returns (record to store, result to hand back). It runs
-    inside the write transaction after the node is write-locked (MERGE on the unique key, then a
-    write to ``version``), so concurrent attempts are serialized and none is lost. It must be
-    pure: the driver may run it again when it retries a transient failure.
+    ``decide`` gets the current records by key and returns (records to store, result to hand
+    back); a returned record that is ``empty`` is deleted rather than stored, a key it leaves out
+    is left as it was. It runs inside the write transaction after every node is write-locked
+    (MERGE on the unique key, then a write to ``version``; keys locked in sorted order, so two
+    attempts never wait on each other crosswise), so concurrent attempts are serialized and none
+    is lost. It must be pure: the driver may run it again when it retries a transient failure.
     """
+    keys = sorted(set(throttle_keys))
 
     def work(tx: neo4j.ManagedTransaction) -> T:
-        record = tx.run(
-            "MERGE (a:LoginAttempts {user_id: $uid}) "
+        rows = tx.run(
+            "UNWIND $keys AS key "
+            "MERGE (a:LoginAttempts {throttle_key: key}) "
             # Writing takes the node's exclusive lock until commit: the read below is then stable.
             "SET a.version = coalesce(a.version, 0) + 1 "
-            "RETURN a {.*} AS a",
-            uid=user_id,
-        ).single(strict=True)
-        new, result = decide(_attempts(user_id, record["a"]))
+            "RETURN key, a {.*} AS a",
+            keys=keys,
+        ).data()
+        current = {r["key"]: _attempts(r["key"], r["a"]) for r in rows}
+        new, result = decide(current)
+        after = {**current, **new}
+        kept = [{"key": k, "props": {f: getattr(v, f) for f in _ATTEMPT_FIELDS}}
+                for k, v in after.items() if not v.empty]
+        # A record left empty, or one MERGE created only to lock and nothing filled, is not kept.
+        gone = [k for k, v in after.items() if v.empty]
         tx.run(
-            "MATCH (a:LoginAttempts {user_id: $uid}) SET a += $props",
-            uid=user_id, props={k: getattr(new, k) for k in _ATTEMPT_FIELDS},
+            "UNWIND $kept AS row MATCH (a:LoginAttempts {throttle_key: row.key}) "
+            "SET a += row.props",
+            kept=kept,
+        ).consume()
+        tx.run(
+            "UNWIND $gone AS key MATCH (a:LoginAttempts {throttle_key: key}) DELETE a",
+            gone=gone,
         ).consume()
         return result
 
@@ -231,10 +259,31 @@ def update_login_attempts(driver: neo4j.Driver, database: str, user_id: str,
         return session.execute_write(work)
 
 
-def clear_login_attempts(driver: neo4j.Driver, database: str, user_id: str) -> None:
-    driver.execute_query(
-        "MATCH (a:LoginAttempts {user_id: $uid}) DELETE a", uid=user_id, database_=database,
+def clear_login_attempts(driver: neo4j.Driver, database: str, account_key: str) -> int:
+    """Forgive one account: its own record and every (account, client) record of it (an
+    administrator's reset after a password change). ``account_key`` is the account's keyed hash
+    (``ThrottleKeyring.account``). The number of records deleted."""
+    records, _, _ = driver.execute_query(
+        "MATCH (a:LoginAttempts) WHERE a.throttle_key = $key OR a.account = $key "
+        "DELETE a RETURN count(*) AS n",
+        key=account_key, database_=database,
     )
+    return records[0]["n"]
+
+
+def purge_login_attempts(driver: neo4j.Driver, database: str, now: datetime | None = None,
+                         limit: int = 10_000) -> int:
+    """The TTL sweep: delete failed-login records past ``expires_at`` (and records of the
+    pre-keyed-hash format, which carry no expiry), at most ``limit`` per call."""
+    records, _, _ = driver.execute_query(
+        "CALL { MATCH (a:LoginAttempts) WHERE a.expires_at < $now "
+        "       WITH a LIMIT $limit DELETE a RETURN count(*) AS expired } "
+        "CALL { MATCH (a:LoginAttempts) WHERE a.throttle_key IS NULL "
+        "       WITH a LIMIT $limit DELETE a RETURN count(*) AS legacy } "
+        "RETURN expired + legacy AS n",
+        now=now or datetime.now(UTC), limit=limit, database_=database,
+    )
+    return records[0]["n"]
 
 
 # --- passwords and account state -------------------------------------------------------------------

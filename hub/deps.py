@@ -138,6 +138,9 @@ async def verified_connector(request: Request, body: bytes, caller: Principal,
     key = found[0]  # verify_request raised unless the key was found
     if key.agency != caller.agency:
         raise Forbidden(f"la clé {key.key_id} appartient à un connecteur d'un autre service")
+    if key.connector != caller.name:
+        raise Forbidden(f"la clé {key.key_id} appartient à un autre connecteur : chaque "
+                        "connecteur signe avec sa propre clé")
     await run_in_threadpool(identity.consume_nonce, driver, database, verified.nonce,
                             verified.key_id, timedelta(seconds=2 * settings.signature_max_skew_s))
     return VerifiedConnector(key_id=key.key_id, connector=key.connector, agency=key.agency)

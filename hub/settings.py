@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -83,6 +83,30 @@ class Settings(BaseSettings):
     login_window_s: int = Field(default=15 * 60, ge=1, le=24 * 3600)
     login_lock_s: int = Field(default=5 * 60, ge=1, le=24 * 3600)
     login_lock_max_s: int = Field(default=60 * 60, ge=1, le=7 * 24 * 3600)
+    # The above counts per (account, client address). Across all clients, ``login_account_max_
+    # failures`` failures on one account within the window lock it for ``login_account_lock_s``
+    # (fixed, never growing), and only for clients that failed on it recently; a client failing on
+    # ``login_spray_max_accounts`` distinct accounts within the window (spraying) is locked out
+    # of all of them like a pair is. docs/decisions/0004-sessions-and-sso.md, "Throttling (amended)".
+    login_account_max_failures: int = Field(default=20, ge=1, le=10_000)
+    login_account_lock_s: int = Field(default=5 * 60, ge=1, le=3600)
+    login_spray_max_accounts: int = Field(default=10, ge=2, le=1000)
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks, JSON list in
+    # the environment: CROSSHUB_TRUSTED_PROXIES='["10.0.0.5"]'). Empty: the header is ignored.
+    trusted_proxies: tuple[str, ...] = ()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies : « {item} » n'est ni une adresse ni un réseau "
+                                 "IP") from None
+        return value
 
     # The hub's own jobs (hub/schedule.py), crontab syntax, Europe/Paris.
     hub_jobs_enabled: bool = True

@@ -15,10 +15,14 @@ revocation), with ``personal_data=False`` and ``details.event`` naming what happ
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
@@ -45,6 +49,8 @@ from policies.auth.providers import (
 )
 from policies.auth.tokens import AccessClaims, keys_for
 from policies.models import Role
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/auth", tags=["authentification"])
 
@@ -84,26 +90,109 @@ class RevokeAllResponse(BaseModel):
     api_tokens_revoked: int
 
 
-def _client(request: Request) -> str:
+def _in_networks(address: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def client_address(request: Request, settings: Settings) -> str:
+    """The client's address: the ASGI peer, unless that peer is a trusted proxy
+    (``trusted_proxies``), in which case the right-most ``X-Forwarded-For`` hop that is not itself
+    a trusted proxy (hops to its left are the client's own claims). Never the header otherwise:
+    anyone can write it."""
     # The trail requires an origin; the test client and some proxies give none.
-    return request.client.host if request.client else "inconnue"
+    peer = request.client.host if request.client else "inconnue"
+    trusted = [ipaddress.ip_network(n, strict=False) for n in settings.trusted_proxies]
+    if not trusted or not _in_networks(peer, trusted):
+        return peer
+    hops = [h.strip() for value in request.headers.getlist("x-forwarded-for")
+            for h in value.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _in_networks(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # a garbled hop: the proxy's own address, not the garbage
+    return hops[0] if hops else peer
 
 
-def throttle_policy(settings: Settings) -> throttle.ThrottlePolicy:
-    return throttle.ThrottlePolicy(
-        max_failures=settings.login_max_failures,
-        window=timedelta(seconds=settings.login_window_s),
-        base_lock=timedelta(seconds=settings.login_lock_s),
-        max_lock=timedelta(seconds=max(settings.login_lock_max_s, settings.login_lock_s)),
+def _client(request: Request) -> str:
+    return client_address(request, request.app.state.settings)
+
+
+def login_clock() -> Callable[[], datetime]:
+    """The login's notion of now (a dependency, so tests replace it rather than sleep)."""
+    return lambda: datetime.now(UTC)
+
+
+ClockDep = Annotated[Callable[[], datetime], Depends(login_clock)]
+
+# One login in this many also sweeps expired failed-login records (bounded per sweep), so a flood
+# of failures under fresh ids cleans up after itself without a job of its own.
+SWEEP_ONE_IN = 100
+
+
+def throttle_policy(settings: Settings) -> throttle.LoginThrottlePolicy:
+    window = timedelta(seconds=settings.login_window_s)
+    base_lock = timedelta(seconds=settings.login_lock_s)
+    max_lock = timedelta(seconds=max(settings.login_lock_max_s, settings.login_lock_s))
+    account_lock = timedelta(seconds=settings.login_account_lock_s)
+    return throttle.LoginThrottlePolicy(
+        pair=throttle.ThrottlePolicy(max_failures=settings.login_max_failures, window=window,
+                                     base_lock=base_lock, max_lock=max_lock),
+        account=throttle.ThrottlePolicy(max_failures=settings.login_account_max_failures,
+                                        window=window, base_lock=account_lock,
+                                        max_lock=account_lock),
+        client=throttle.SprayPolicy(max_accounts=settings.login_spray_max_accounts, window=window,
+                                    base_lock=base_lock, max_lock=max_lock),
     )
 
 
-def _gate(policy: throttle.ThrottlePolicy, now: datetime):
-    def decide(stored: graph_sessions.LoginAttempts):
-        record = throttle.AttemptRecord.model_validate(stored.model_dump(exclude={"user_id"}))
-        decision = throttle.begin_attempt(record, policy, now)
-        return (graph_sessions.LoginAttempts(user_id=stored.user_id, **decision.record.model_dump()),
-                decision)
+def _records(keys: throttle.ThrottleKeys,
+             stored: dict[str, graph_sessions.LoginAttempts]) -> throttle.LoginRecords:
+    def attempts(key: str) -> throttle.AttemptRecord:
+        return throttle.AttemptRecord.model_validate(stored[key].model_dump(include={
+            "failures", "window_started_at", "locked_until", "lockouts", "last_failure_at"}))
+
+    client = stored[keys.client]
+    return throttle.LoginRecords(
+        pair=attempts(keys.pair), account=attempts(keys.account),
+        client=throttle.ClientRecord(accounts=tuple(client.accounts),
+                                     window_started_at=client.window_started_at,
+                                     locked_until=client.locked_until, lockouts=client.lockouts,
+                                     last_failure_at=client.last_failure_at))
+
+
+def _stored(keys: throttle.ThrottleKeys, records: throttle.LoginRecords,
+            policy: throttle.LoginThrottlePolicy) -> dict[str, graph_sessions.LoginAttempts]:
+    return {
+        keys.pair: graph_sessions.LoginAttempts(
+            throttle_key=keys.pair, account=keys.account, **records.pair.model_dump(),
+            expires_at=throttle.expires_at(records.pair, policy.pair)),
+        keys.account: graph_sessions.LoginAttempts(
+            throttle_key=keys.account, **records.account.model_dump(),
+            expires_at=throttle.expires_at(records.account, policy.account)),
+        keys.client: graph_sessions.LoginAttempts(
+            throttle_key=keys.client, **records.client.model_dump(exclude={"accounts"}),
+            accounts=list(records.client.accounts),
+            expires_at=throttle.client_expires_at(records.client, policy.client)),
+    }
+
+
+def _gate(policy: throttle.LoginThrottlePolicy, keys: throttle.ThrottleKeys, now: datetime):
+    def decide(stored: dict[str, graph_sessions.LoginAttempts]):
+        decision = throttle.begin_login(_records(keys, stored), policy, keys.account, now)
+        return (_stored(keys, decision.records, policy) if decision.allowed else {}), decision
+    return decide
+
+
+def _forgive(policy: throttle.LoginThrottlePolicy, keys: throttle.ThrottleKeys):
+    def decide(stored: dict[str, graph_sessions.LoginAttempts]):
+        return _stored(keys, throttle.login_succeeded(_records(keys, stored), keys.account),
+                       policy), None
     return decide
 
 
@@ -129,26 +218,37 @@ def _session_view(record: graph_sessions.SessionRecord) -> SessionView:
     description=(
         "Échange un identifiant et un mot de passe contre un jeton d'accès de courte durée "
         "(`Authorization: Bearer <jeton>`). Même réponse 401 pour un compte inconnu ou un mot de "
-        "passe faux ; après trop d'échecs, le compte est verrouillé un temps croissant (429 avec "
-        "`Retry-After`)."
+        "passe faux. Après trop d'échecs, le poste client est bloqué pour ce compte un temps "
+        "croissant ; un poste qui essaie trop de comptes différents est bloqué pour tous ; un "
+        "compte visé depuis de nombreux postes est bloqué un temps court et fixe pour les seuls "
+        "postes qui y ont échoué récemment (429 avec `Retry-After`, même réponse que le compte "
+        "existe ou non)."
     ),
     responses={401: {"description": "Identifiant ou mot de passe incorrect"},
                429: {"description": "Trop de tentatives : réessayer après `Retry-After` secondes"}},
 )
 async def login(request: Request, body: LoginRequest, driver: DriverDep, settings: SettingsDep,
-                audit: AuditDep):
+                audit: AuditDep, clock: ClockDep):
     db = settings.neo4j_database
-    now = datetime.now(UTC)
+    now = clock()
     user_id = body.user_id
+    policy = throttle_policy(settings)
+    keys = throttle.keyring_for(settings.keys_dir).keys(user_id, _client(request))
     # Counted before the password is checked, atomically (policies/auth/throttle.py).
-    gate = await run_in_threadpool(graph_sessions.update_login_attempts, driver, db, user_id,
-                                   _gate(throttle_policy(settings), now))
+    gate = await run_in_threadpool(graph_sessions.update_login_attempts, driver, db, keys.all(),
+                                   _gate(policy, keys, now))
+    if secrets.randbelow(SWEEP_ONE_IN) == 0:
+        try:
+            await run_in_threadpool(graph_sessions.purge_login_attempts, driver, db, now)
+        except Exception:  # noqa: BLE001 - housekeeping never fails a login; next sweep retries
+            log.warning("failed-login records sweep failed", exc_info=True)
     stored = await run_in_threadpool(graph_sessions.get_credentials, driver, db, user_id)
     actor = actor_of(stored.principal) if stored else SYSTEM_ACTOR
     if not gate.allowed:
         await _record(request, audit, actor=actor, event="login_throttled",
                       outcome=DecisionOutcome.DENY, rule_id="auth-login-throttle", user_id=user_id,
-                      details={"retry_after_s": gate.retry_after_s})
+                      details={"retry_after_s": gate.retry_after_s,
+                               "refused_by": ",".join(gate.refused_by)})
         raise TooManyRequests(
             f"trop de tentatives de connexion : réessayer dans {gate.retry_after_s} s",
             details=[{"field": "user_id", "reason": "connexion temporairement bloquée après des "
@@ -169,7 +269,8 @@ async def login(request: Request, body: LoginRequest, driver: DriverDep, setting
                       user_id=user_id, details={"reason": exc.reason})
         raise
 
-    await run_in_threadpool(graph_sessions.clear_login_attempts, driver, db, user_id)
+    await run_in_threadpool(graph_sessions.update_login_attempts, driver, db, keys.all(),
+                            _forgive(policy, keys))
     session_id = graph_sessions.new_session_id()
     issued = keys_for(settings.keys_dir).issue(
         user_id=who.user_id, agency=who.agency, role=who.role, session_id=session_id,

@@ -1,5 +1,7 @@
 """People's sessions through the real app and graph: login, the token on a protected endpoint,
-uniform refusals, throttling, logout, revocation, expiry and foreign keys, and the audit trail."""
+uniform refusals, throttling (per account and client, per account, per client; expiry of the
+records), logout, revocation, expiry and foreign keys, the audit trail — and a connector's signing
+key belonging to that connector alone."""
 
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ from fastapi.testclient import TestClient
 from graph import identity
 from graph import sessions as graph_sessions
 from hub.app import create_app
+from hub.routers import auth as auth_router
 from hub.settings import Settings
 from policies.audit import AuditFilters, query
-from policies.auth import passwords, tokens
+from policies.auth import passwords, throttle, tokens
+from tests.factories import lead
 
 PASSWORD = "cheval correct agrafe"
 PROTECTED = "/api/v1/leads/police:X?justification=test-motif"
@@ -251,7 +255,8 @@ def test_repeated_failures_lock_with_retry_after_then_the_lock_expires(throttled
     assert locked.json()["code"] == "too_many_requests" and "réessayer" in locked.json()["message"]
     time.sleep(1.1)
     assert login(client, user_id).status_code == 200
-    assert graph_sessions.get_login_attempts(driver, own.neo4j_database, user_id).failures == 0
+    keys = throttle.keyring_for(own.keys_dir).keys(user_id, "testclient")
+    assert graph_sessions.get_login_attempts(driver, own.neo4j_database, keys.pair).empty
     # Lockouts grow: three more failures now lock for 1 s again (the success forgave), and a
     # fresh series without success locks for 2 s the time after.
     for _ in range(3):
@@ -274,17 +279,221 @@ def test_unknown_user_ids_are_throttled_exactly_like_real_ones(throttled) -> Non
 
 
 def test_concurrent_failures_are_all_counted(driver, settings: Settings) -> None:
-    """The graph's read-modify-write is atomic: no failure is lost under contention."""
+    """The graph's read-modify-write is atomic: no failure is lost under contention, even with
+    several records locked per attempt."""
     from concurrent.futures import ThreadPoolExecutor
 
-    user_id = f"police:concurrent-{uuid.uuid4().hex[:6]}"
+    run = uuid.uuid4().hex[:6]
+    keys = [f"test:concurrent-{run}-a", f"test:concurrent-{run}-b"]
     db = settings.neo4j_database
 
-    def bump(stored: graph_sessions.LoginAttempts):
-        return stored.model_copy(update={"failures": stored.failures + 1}), stored.failures
+    def bump(stored: dict[str, graph_sessions.LoginAttempts]):
+        now = datetime.now(UTC)
+        return ({k: v.model_copy(update={"failures": v.failures + 1, "last_failure_at": now})
+                 for k, v in stored.items()}, stored[keys[0]].failures)
 
     with ThreadPoolExecutor(8) as pool:
-        seen = list(pool.map(lambda _: graph_sessions.update_login_attempts(driver, db, user_id, bump),
-                             range(40)))
+        seen = list(pool.map(
+            lambda i: graph_sessions.update_login_attempts(driver, db, keys[::1 - 2 * (i % 2)], bump),
+            range(40)))
     assert sorted(seen) == list(range(40))
-    assert graph_sessions.get_login_attempts(driver, db, user_id).failures == 40
+    assert [graph_sessions.get_login_attempts(driver, db, k).failures for k in keys] == [40, 40]
+    graph_sessions.update_login_attempts(  # emptied records are deleted, not kept
+        driver, db, keys, lambda stored: ({k: graph_sessions.LoginAttempts(throttle_key=k)
+                                           for k in stored}, None))
+    assert _attempt_nodes(driver, keys) == 0
+
+
+def _attempt_nodes(driver, keys: list[str]) -> int:
+    return driver.execute_query(
+        "MATCH (a:LoginAttempts) WHERE a.throttle_key IN $keys RETURN count(a) AS n",
+        keys=keys).records[0]["n"]
+
+
+# --- throttling per account and client, per account, per client, on a clock the test moves ---------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="module")
+def tuned_app(settings: Settings, tmp_path_factory):
+    """3 failures per (account, client) lock that client for 60 s; 5 failures on an account across
+    clients lock it for 120 s (clients that failed on it recently only); 4 distinct accounts failed
+    from one client lock that client everywhere."""
+    own = settings.model_copy(update={
+        "data_dir": tmp_path_factory.mktemp("tuned"),
+        "login_max_failures": 3, "login_window_s": 600, "login_lock_s": 60, "login_lock_max_s": 600,
+        "login_account_max_failures": 5, "login_account_lock_s": 120,
+        "login_spray_max_accounts": 4,
+    })
+    app = create_app(own)
+    with TestClient(app):
+        yield app, own
+
+
+@pytest.fixture
+def tuned(tuned_app):
+    """(a client factory by address, the settings, the clock): each test on a fresh clock."""
+    app, own = tuned_app
+    clock = Clock()
+    app.dependency_overrides[auth_router.login_clock] = lambda: clock
+
+    def from_address(host: str) -> TestClient:
+        return TestClient(app, client=(host, 50000))
+
+    yield from_address, own, clock
+    app.dependency_overrides.pop(auth_router.login_clock, None)
+
+
+def _address() -> str:
+    """A fresh client address per call, so tests never share a client's records."""
+    b = uuid.uuid4().bytes
+    return f"10.{b[0]}.{b[1]}.{b[2] or 1}"
+
+
+WRONG = "mauvais mot de passe !"
+
+
+def test_a_strangers_failures_from_elsewhere_do_not_stop_the_owner(tuned, make_person) -> None:
+    from_address, own, clock = tuned
+    owner = make_person()
+    stranger = from_address(_address())
+    assert [login(stranger, owner, WRONG).status_code for _ in range(4)] == [401, 401, 401, 429]
+    # The stranger's lock is his alone: the owner at their own desk logs in.
+    assert login(from_address(_address()), owner).status_code == 200
+    # Strangers on more addresses push the account past its account-wide threshold (5)...
+    for _ in range(3):
+        login(from_address(_address()), owner, WRONG)
+    half_tried = from_address(_address())
+    assert login(half_tried, owner, WRONG).status_code == 401  # failed once, not pair-locked
+    refused = login(half_tried, owner)  # even the right password, from a recently failing client
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) <= own.login_account_lock_s
+    # ...yet the account lock never reaches a client that has not failed on it.
+    assert login(from_address(_address()), owner).status_code == 200
+
+
+def test_an_owner_who_mistyped_waits_at_most_the_bounded_delay(tuned, make_person) -> None:
+    from_address, own, clock = tuned
+    owner = make_person()
+    desk = from_address(_address())
+    assert login(desk, owner, WRONG).status_code == 401  # the owner's own typo
+    for _ in range(5):  # strangers, one address each, lock the account
+        login(from_address(_address()), owner, WRONG)
+    refused = login(desk, owner)
+    assert refused.status_code == 429
+    wait = int(refused.headers["retry-after"])
+    assert 0 < wait <= own.login_account_lock_s
+    # Strangers keep re-locking the account; the owner's wait still ends with their own failure's
+    # window, whatever the strangers do.
+    clock.advance(seconds=own.login_account_lock_s - 1)
+    for _ in range(5):
+        login(from_address(_address()), owner, WRONG)
+    assert login(desk, owner).status_code == 429
+    clock.advance(seconds=own.login_window_s)
+    for _ in range(5):
+        login(from_address(_address()), owner, WRONG)
+    assert login(desk, owner).status_code == 200
+
+
+def test_spraying_many_accounts_from_one_client_gets_429(tuned, make_person) -> None:
+    from_address, own, _ = tuned
+    sprayer = from_address(_address())
+    accounts = [make_person() for _ in range(2)] + [f"police:inconnu-{uuid.uuid4().hex[:8]}"
+                                                    for _ in range(2)]
+    assert [login(sprayer, a, WRONG).status_code for a in accounts] == [401] * 4
+    victim = make_person()
+    blocked = login(sprayer, victim, WRONG)
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) == own.login_lock_s
+    assert login(sprayer, victim).status_code == 429  # blocked for every account
+    assert login(from_address(_address()), victim).status_code == 200  # others are not
+
+
+def test_the_429_is_the_same_for_a_known_and_an_unknown_id(tuned, make_person) -> None:
+    from_address, _, clock = tuned
+    answers = []
+    for user_id in (make_person(), f"police:inconnu-{uuid.uuid4().hex[:8]}"):
+        client = from_address(_address())
+        assert [login(client, user_id, WRONG).status_code for _ in range(3)] == [401] * 3
+        answers.append(login(client, user_id))
+    known, unknown = answers
+    assert known.status_code == unknown.status_code == 429
+    assert known.json() == unknown.json()
+    assert known.headers["retry-after"] == unknown.headers["retry-after"]
+    assert set(known.json()) == {"code", "message", "details"}
+    assert known.json()["code"] == "too_many_requests" and "réessayer" in known.json()["message"]
+
+
+def test_attempt_records_expire_and_an_unknown_id_leaves_no_node(tuned, driver) -> None:
+    from_address, own, clock = tuned
+    ghost = f"police:fantome-{uuid.uuid4().hex[:8]}"
+    address = _address()
+    keys = throttle.keyring_for(own.keys_dir).keys(ghost, address).all()
+    db = own.neo4j_database
+    assert login(from_address(address), ghost, WRONG).status_code == 401
+    assert _attempt_nodes(driver, keys) == 3
+    stored = driver.execute_query("MATCH (a:LoginAttempts) WHERE a.throttle_key IN $keys "
+                                  "RETURN a {.*} AS a", keys=keys).records
+    assert ghost not in str([r["a"] for r in stored]) and address not in str([r["a"] for r in stored])
+    # Not yet expired: the sweep keeps them.
+    graph_sessions.purge_login_attempts(driver, db, clock.now + timedelta(seconds=1))
+    assert _attempt_nodes(driver, keys) == 3
+    # Past the window (no lock was ever set), they hold nothing against anyone: swept.
+    graph_sessions.purge_login_attempts(driver, db,
+                                        clock.now + timedelta(seconds=own.login_window_s + 1))
+    assert _attempt_nodes(driver, keys) == 0
+    # A locked id is kept as long as its lockout count matters (a day), then swept too.
+    for _ in range(3):
+        login(from_address(address), ghost, WRONG)
+    assert _attempt_nodes(driver, keys) == 3
+    graph_sessions.purge_login_attempts(driver, db, clock.now + timedelta(hours=23))
+    pair = throttle.keyring_for(own.keys_dir).keys(ghost, address).pair
+    assert _attempt_nodes(driver, keys) == _attempt_nodes(driver, [pair]) == 1  # only it locked
+    graph_sessions.purge_login_attempts(driver, db, clock.now + timedelta(hours=24, seconds=1))
+    assert _attempt_nodes(driver, keys) == 0
+
+
+def test_client_address_trusts_x_forwarded_for_only_from_a_listed_proxy(settings) -> None:
+    from starlette.requests import Request
+
+    def request(peer: str, xff: str | None) -> Request:
+        headers = [(b"x-forwarded-for", xff.encode())] if xff else []
+        return Request({"type": "http", "method": "POST", "path": "/", "headers": headers,
+                        "client": (peer, 1234)})
+
+    plain = settings.model_copy(update={"trusted_proxies": ()})
+    proxied = settings.model_copy(update={"trusted_proxies": ("10.0.0.0/24",)})
+    assert auth_router.client_address(request("10.0.0.5", "203.0.113.9"), plain) == "10.0.0.5"
+    assert auth_router.client_address(request("10.0.0.5", "203.0.113.9"), proxied) == "203.0.113.9"
+    # Hops left of the first untrusted one are the client's own claims: ignored.
+    assert auth_router.client_address(request("10.0.0.5", "1.2.3.4, 203.0.113.9, 10.0.0.7"),
+                                      proxied) == "203.0.113.9"
+    # Someone who is not a listed proxy cannot choose their address by header.
+    assert auth_router.client_address(request("198.51.100.1", "203.0.113.9"),
+                                      proxied) == "198.51.100.1"
+    assert auth_router.client_address(request("10.0.0.5", None), proxied) == "10.0.0.5"
+
+
+# --- a signing key belongs to one connector ----------------------------------------------------------
+
+
+def test_a_connector_may_not_sign_with_another_connectors_key(make_connector) -> None:
+    from tests.hub.conftest import ConnectorClient
+
+    first, second = make_connector("police"), make_connector("police")
+    assert first.push([lead()]).status_code == 200  # the control: its own key
+    borrowed = ConnectorClient(client=first.client, token=first.token, key_path=second.key_path,
+                               agency=first.agency, name=first.name)
+    resp = borrowed.push([lead()])
+    assert resp.status_code == 403, resp.text
+    assert resp.json()["code"] == "forbidden"
+    assert "appartient à un autre connecteur" in resp.json()["message"]
