@@ -12,11 +12,17 @@ query parameters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from graph.models import Hit
 
 # Every lead property a read may return. `lead_id`, `agency`, `kind` and `handling_code` are the
-# marking: visible at every access level that shows the lead at all.
+# marking: visible at every access level that shows the lead at all. `lead_id` is opaque (ADR
+# 0007); the internal `source_key` and the migrated `legacy_lead_id` name the source reference
+# and are deliberately absent: no projection can ever return them.
 LEAD_MARKING = ("lead_id", "agency", "kind", "handling_code")
 LEAD_PROPERTIES = LEAD_MARKING + (
     "source_ref", "version", "channel", "observed_at", "reported_at", "ingested_at", "updated_at",
@@ -46,11 +52,24 @@ class AccessFilter:
     contacts: dict[str, str] = field(default_factory=dict)
     # Which policy (and version) produced this filter: recorded with every consultation.
     policy_id: str = "unrestricted"
+    # Seals a hit's subject into the caller's opaque hit handle (hub.handles), bound to the
+    # caller's agency by the hub; None (no handle) for maintenance reads.
+    seal: Callable[[list[str]], str] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def unrestricted(cls) -> AccessFilter:
         """For the hub's own maintenance reads (never for a caller's read)."""
         return cls(case_expression=f"'{FULL}'", profiles={FULL: LEAD_PROPERTIES})
+
+    def hit(self, entity: str, agency: str, lead_count: int, *, lead_id: str | None = None) -> Hit:
+        """The one way reads build a ``Hit``: whom to contact, and the caller's handle on it —
+        sealing the lead (``lead_id``, a hit on one lead) or else the entity and agency."""
+        from graph.models import Hit
+
+        subject = ["lead", lead_id] if lead_id is not None else ["entity", entity, agency]
+        return Hit(entity=entity, agency=agency, lead_count=lead_count,
+                   contact=self.contacts.get(agency),
+                   handle=self.seal(subject) if self.seal is not None else None)
 
     def visible_levels(self) -> list[str]:
         return [level for level in self.profiles if level not in (HIT, NONE)]

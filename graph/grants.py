@@ -365,6 +365,33 @@ def lead_marking(driver: neo4j.Driver, database: str, lead_id: str) -> LeadMarki
     return lead_markings(driver, database, [lead_id]).get(lead_id)
 
 
+def leads_on_entity(driver: neo4j.Driver, database: str, entity_id: str, agency: str, *,
+                    limit: int = 500) -> list[str]:
+    """The ids of ``agency``'s leads that mention the entity ``<kind>:<key>`` (directly, or
+    through their seizure), newest first: what an aggregated hit counted, resolved by the hub
+    from a hit handle (hub/handles.py). Unknown kinds or entities give an empty list."""
+    kind_text, sep, key = entity_id.partition(":")
+    try:
+        kind = EntityKind(kind_text)
+    except ValueError:
+        return []
+    if not sep or not key or kind.label is Label.LEAD:
+        return []
+
+    def work(tx: neo4j.ManagedTransaction) -> list[str]:
+        rows = tx.run(
+            f"MATCH (ent:{kind.label.value} {{{kind.key_property}: $key}}) "
+            f"CALL (ent) {{ MATCH (ent)<--(l:{Label.LEAD.value}) RETURN l "
+            f"  UNION MATCH (ent)<--(:{Label.SEIZURE.value})<-[:RECORDED]-(l:{Label.LEAD.value}) RETURN l }} "
+            f"WITH DISTINCT l WHERE l.version > 0 AND l.agency = $agency "
+            f"RETURN l.lead_id AS lead_id ORDER BY l.reported_at DESC, l.lead_id LIMIT $limit",
+            key=key, agency=agency, limit=limit,
+        )
+        return [r["lead_id"] for r in rows]
+
+    return _read(driver, database, work)
+
+
 # --- the per-request read -----------------------------------------------------------------------
 
 

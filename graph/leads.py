@@ -14,6 +14,11 @@ Linking rules (documented in graph/README.md):
 - a lead's links are replaced when a newer version arrives; entities stay (retention purges
   orphans);
 - every relationship carries ``agency`` and ``lead_id``: which agency's lead asserted it.
+
+Identity (ADR 0007): a lead is merged on its internal ``source_key`` (``<agency>|<source_ref>``,
+unique, never projected to a caller); its public ``lead_id`` is opaque (``L-`` + a random UUID),
+set by Cypher when the node is created and never changed, so a new version keeps it. Everything
+that stores a lead id (relationships, seizure ids) takes it from ``l.lead_id`` in the query.
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ def payload_hash(lead: Lead) -> str:
 # Written leads wait under this label for triage (scoring, duplicates, cross-agency links), set
 # in the same transaction as the write so a crash cannot lose it; graph/workflow.py drains it.
 TRIAGE_PENDING = "TriagePending"
+
+# The public id of a lead new to the graph: opaque, assigned once (Cypher, on create).
+NEW_LEAD_ID = "'L-' + randomUUID()"
 
 
 def write_leads(
@@ -75,47 +83,50 @@ def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: floa
     # MERGE + SET write-locks each lead until commit, so two concurrent batches carrying the
     # same lead are classified one after the other and an older version never overwrites a
     # newer one. A lead new to the graph gets version 0 until its row is written below.
-    held = {
-        r["lead_id"]: (r["version"], r["hash"])
-        for r in tx.run(
-            "UNWIND $ids AS id MERGE (l:Lead {lead_id: id}) "
-            "ON CREATE SET l.version = 0 "
-            "SET l.last_received_at = $now "
-            "RETURN id AS lead_id, l.version AS version, l.payload_hash AS hash",
-            ids=list({lead.lead_id for lead in chunk}),
-            now=datetime.now(UTC),
-        )
-        if r["version"] > 0
-    }
+    # Merged on the internal source key; the public id is drawn on create only.
+    held: dict[str, tuple[int, str]] = {}
+    public: dict[str, str] = {}
+    for r in tx.run(
+        "UNWIND $keys AS key MERGE (l:Lead {source_key: key}) "
+        f"ON CREATE SET l.version = 0, l.lead_id = {NEW_LEAD_ID} "
+        "SET l.last_received_at = $now "
+        "RETURN key, l.lead_id AS lead_id, l.version AS version, l.payload_hash AS hash",
+        keys=list({lead.source_key for lead in chunk}),
+        now=datetime.now(UTC),
+    ):
+        public[r["key"]] = r["lead_id"]
+        if r["version"] > 0:
+            held[r["key"]] = (r["version"], r["hash"])
     # Items are classified in order, as if sent one by one: a later item of the same lead sees
     # the earlier one as held. Only each lead's final winner is written. One result per item,
     # so results[i] answers chunk[i].
     results: list[WriteResult] = []
     winners: dict[str, int] = {}
     for lead, h in zip(chunk, hashes, strict=True):
-        current = held.get(lead.lead_id)
+        key, lead_id = lead.source_key, public[lead.source_key]
+        current = held.get(key)
         if current is None:
             outcome, held_version = ItemOutcome.CREATED, None
         elif lead.version > current[0]:
             outcome, held_version = ItemOutcome.UPDATED, current[0]
         elif lead.version == current[0]:
             if h == current[1]:
-                results.append(WriteResult(lead_id=lead.lead_id, outcome=ItemOutcome.UNCHANGED,
+                results.append(WriteResult(lead_id=lead_id, outcome=ItemOutcome.UNCHANGED,
                                            version=lead.version, held_version=current[0]))
                 continue
             results.append(WriteResult(
-                lead_id=lead.lead_id, outcome=ItemOutcome.REJECTED, version=lead.version,
+                lead_id=lead_id, outcome=ItemOutcome.REJECTED, version=lead.version,
                 held_version=current[0],
                 reason=f"la version {lead.version} est déjà détenue avec un contenu différent : "
                        "incrémenter version pour la modifier"))
             continue
         else:
-            results.append(WriteResult(lead_id=lead.lead_id, outcome=ItemOutcome.STALE,
+            results.append(WriteResult(lead_id=lead_id, outcome=ItemOutcome.STALE,
                                        version=lead.version, held_version=current[0]))
             continue
-        held[lead.lead_id] = (lead.version, h)
-        winners[lead.lead_id] = len(results)
-        results.append(WriteResult(lead_id=lead.lead_id, outcome=outcome, version=lead.version,
+        held[key] = (lead.version, h)
+        winners[key] = len(results)
+        results.append(WriteResult(lead_id=lead_id, outcome=outcome, version=lead.version,
                                    held_version=held_version))
     to_write = [(chunk[i], hashes[i], results[i].outcome is ItemOutcome.UPDATED)
                 for i in winners.values()]
@@ -131,15 +142,15 @@ def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], ra
            pushed_by: str | None = None, mark_for_triage: bool = False) -> None:
     now = datetime.now(UTC)
     lead_rows = [_lead_row(lead, h, now) for lead, h, _ in items]
-    updated_ids = [lead.lead_id for lead, _, is_update in items if is_update]
+    updated_keys = [lead.source_key for lead, _, is_update in items if is_update]
 
-    if updated_ids:
+    if updated_keys:
         # A newer version asserts its links afresh: drop the old ones (and the old seizure).
         tx.run(
-            "UNWIND $ids AS id MATCH (l:Lead {lead_id: id}) "
+            "UNWIND $keys AS key MATCH (l:Lead {source_key: key}) "
             "CALL (l) { OPTIONAL MATCH (l)-[:RECORDED]->(s:Seizure) DETACH DELETE s } "
             "CALL (l) { MATCH (l)-[r]->() WHERE type(r) <> 'PROVIDED_BY' DELETE r }",
-            ids=updated_ids,
+            keys=updated_keys,
         ).consume()
     # The lead nodes exist already (locked by the classification query). A handful of agencies:
     # matched once per row through the uniqueness index, created beforehand if new.
@@ -147,7 +158,7 @@ def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], ra
            codes=sorted({row["agency"] for row in lead_rows})).consume()
     tx.run(
         "UNWIND $rows AS row "
-        "MATCH (l:Lead {lead_id: row.lead_id}) "
+        "MATCH (l:Lead {source_key: row.sk}) "
         "SET l += row.props, l.updated_at = $now, "
         + "".join(f"l.{name} = datetime(row.props.{name}), " for name in _INSTANTS) +
         "    l.ingested_at = coalesce(l.ingested_at, $now), "
@@ -167,46 +178,47 @@ def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], ra
     _write_locations(tx, leads, location_keys)
 
     _link_entities(tx, Label.VEHICLE, "plate", Rel.MENTIONS_VEHICLE, [
-        {"lead_id": lead.lead_id, "key": v.plate,
-         "rel": {"agency": lead.source_agency.value, "lead_id": lead.lead_id, "make": v.make,
+        {"sk": lead.source_key, "key": v.plate,
+         "rel": {"agency": lead.source_agency.value, "make": v.make,
                  "model": v.model, "colour": v.colour, "kind": v.kind}}
         for lead in leads for v in lead.vehicles if v.plate
     ])
     _link_entities(tx, Label.PHONE, "number", Rel.MENTIONS_PHONE, [
-        {"lead_id": lead.lead_id, "key": phone,
-         "rel": {"agency": lead.source_agency.value, "lead_id": lead.lead_id}}
+        {"sk": lead.source_key, "key": phone,
+         "rel": {"agency": lead.source_agency.value}}
         for lead in leads for phone in lead.phones
     ])
     _link_entities(tx, Label.PERSON, "pseudonym", Rel.INVOLVES, [
-        {"lead_id": lead.lead_id, "key": p.pseudonym,
-         "rel": {"agency": lead.source_agency.value, "lead_id": lead.lead_id,
+        {"sk": lead.source_key, "key": p.pseudonym,
+         "rel": {"agency": lead.source_agency.value,
                  "role": p.role.value, **_description(p)}}
         for lead in leads for p in lead.persons
     ])
     _link_entities(tx, Label.SUBSTANCE, "code", Rel.REPORTS_SUBSTANCE, [
-        {"lead_id": lead.lead_id, "key": s.value,
-         "rel": {"agency": lead.source_agency.value, "lead_id": lead.lead_id}}
+        {"sk": lead.source_key, "key": s.value,
+         "rel": {"agency": lead.source_agency.value}}
         for lead in leads for s in set(lead.substances)
     ])
     _link_entities(tx, Label.DEAL_POINT, "key", Rel.CONCERNS, [
-        {"lead_id": lead.lead_id,
+        {"sk": lead.source_key,
          "key": f"{lead.deal_point.insee_code}:{place_key(lead.deal_point.label)}",
-         "rel": {"agency": lead.source_agency.value, "lead_id": lead.lead_id},
+         "rel": {"agency": lead.source_agency.value},
          "props": {"label": lead.deal_point.label, "insee_code": lead.deal_point.insee_code}}
         for lead in leads if lead.deal_point
     ])
     alias_rows = [
         {"key": p.pseudonym, "alias": alias, "agency": lead.source_agency.value,
-         "lead_id": lead.lead_id}
+         "sk": lead.source_key}
         for lead in leads for p in lead.persons for alias in p.aliases
     ]
     if alias_rows:
         tx.run(
             "UNWIND $rows AS row "
+            "MATCH (l:Lead {source_key: row.sk}) "
             "MATCH (p:Person {pseudonym: row.key}) "
             "MERGE (a:Person {pseudonym: row.alias}) "
             "MERGE (p)-[r:SAME_AS]->(a) "
-            "ON CREATE SET r.agency = row.agency, r.lead_id = row.lead_id",
+            "ON CREATE SET r.agency = row.agency, r.lead_id = l.lead_id",
             rows=alias_rows,
         ).consume()
     _write_seizures(tx, leads, location_keys)
@@ -247,7 +259,7 @@ def _lead_row(lead: Lead, h: str, now: datetime) -> dict[str, Any]:
         "unplated_vehicles": json.dumps(unplated, ensure_ascii=False) if unplated else None,
         "payload_hash": h,
     }
-    return {"lead_id": lead.lead_id, "agency": lead.source_agency.value, "props": props}
+    return {"sk": lead.source_key, "agency": lead.source_agency.value, "props": props}
 
 
 def _description(p: Any) -> dict[str, Any]:
@@ -268,10 +280,10 @@ def _link_entities(tx: neo4j.ManagedTransaction, label: Label, key: str, rel: Re
     # label, key and rel come from the allow-list enums, never from input.
     tx.run(
         f"UNWIND $rows AS row "
-        f"MATCH (l:Lead {{lead_id: row.lead_id}}) "
+        f"MATCH (l:Lead {{source_key: row.sk}}) "
         f"MERGE (e:{label.value} {{{key}: row.key}}) "
         f"ON CREATE SET e += coalesce(row.props, {{}}) "
-        f"CREATE (l)-[r:{rel.value}]->(e) SET r = row.rel",
+        f"CREATE (l)-[r:{rel.value}]->(e) SET r = row.rel, r.lead_id = l.lead_id",
         rows=[{**row, "rel": {k: v for k, v in row["rel"].items() if v is not None}} for row in rows],
     ).consume()
 
@@ -303,7 +315,7 @@ def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def _resolve_locations(tx: neo4j.ManagedTransaction, leads: list[Lead], radius_m: float) -> dict[str, str]:
-    """Map lead_id -> Location key."""
+    """Map source key -> Location key."""
     keys: dict[str, str] = {}
     pending: list[tuple[str, float, float]] = []
     for lead in leads:
@@ -312,40 +324,40 @@ def _resolve_locations(tx: neo4j.ManagedTransaction, leads: list[Lead], radius_m
             continue
         key = location_key(lead)
         if key is not None:
-            keys[lead.lead_id] = key
+            keys[lead.source_key] = key
         else:
             assert loc.point is not None
-            pending.append((lead.lead_id, loc.point.lat, loc.point.lon))
+            pending.append((lead.source_key, loc.point.lat, loc.point.lon))
     if not pending:
         return keys
     nearest = {
-        r["lead_id"]: r["key"]
+        r["sk"]: r["key"]
         for r in tx.run(
             "UNWIND $points AS p "
             "CALL (p) { "
             "  WITH point({latitude: p.lat, longitude: p.lon}) AS here "
             "  MATCH (loc:Location) WHERE point.distance(loc.point, here) <= $radius "
             "  RETURN loc.key AS key ORDER BY point.distance(loc.point, here) LIMIT 1 "
-            "} RETURN p.lead_id AS lead_id, key",
-            points=[{"lead_id": i, "lat": la, "lon": lo} for i, la, lo in pending],
+            "} RETURN p.sk AS sk, key",
+            points=[{"sk": i, "lat": la, "lon": lo} for i, la, lo in pending],
             radius=radius_m,
         )
     }
     # Points new to the graph: cluster greedily within the batch so two close points sent
     # together still make one Location.
     fresh: list[tuple[str, tuple[float, float]]] = []
-    for lead_id, lat, lon in pending:
-        if lead_id in nearest:
-            keys[lead_id] = nearest[lead_id]
+    for sk, lat, lon in pending:
+        if sk in nearest:
+            keys[sk] = nearest[sk]
             continue
         for key, centre in fresh:
             if _distance_m(centre, (lat, lon)) <= radius_m:
-                keys[lead_id] = key
+                keys[sk] = key
                 break
         else:
             key = f"pt:{lat:.5f}:{lon:.5f}"
             fresh.append((key, (lat, lon)))
-            keys[lead_id] = key
+            keys[sk] = key
     return keys
 
 
@@ -355,7 +367,7 @@ def _write_locations(tx: neo4j.ManagedTransaction, leads: list[Lead], keys: dict
     by_key: dict[str, dict[str, Any]] = {}
     links = []
     for lead in leads:
-        key = keys.get(lead.lead_id)
+        key = keys.get(lead.source_key)
         if key is None:
             continue
         loc = lead.location
@@ -369,7 +381,7 @@ def _write_locations(tx: neo4j.ManagedTransaction, leads: list[Lead], keys: dict
                 props["props"][name] = value
         if loc.point and "lat" not in props:
             props["lat"], props["lon"] = loc.point.lat, loc.point.lon
-        links.append({"lead_id": lead.lead_id, "key": key, "agency": lead.source_agency.value})
+        links.append({"sk": lead.source_key, "key": key, "agency": lead.source_agency.value})
     tx.run(
         "UNWIND $rows AS row "
         "MERGE (loc:Location {key: row.key}) "
@@ -383,8 +395,8 @@ def _write_locations(tx: neo4j.ManagedTransaction, leads: list[Lead], keys: dict
     ).consume()
     tx.run(
         "UNWIND $rows AS row "
-        "MATCH (l:Lead {lead_id: row.lead_id}) MATCH (loc:Location {key: row.key}) "
-        "CREATE (l)-[:AT {agency: row.agency, lead_id: row.lead_id}]->(loc)",
+        "MATCH (l:Lead {source_key: row.sk}) MATCH (loc:Location {key: row.key}) "
+        "CREATE (l)-[:AT {agency: row.agency, lead_id: l.lead_id}]->(loc)",
         rows=links,
     ).consume()
 
@@ -398,10 +410,9 @@ def _write_seizures(tx: neo4j.ManagedTransaction, leads: Iterable[Lead], keys: d
         s = lead.seizure
         if s is None:
             continue
-        seizure_id = f"{lead.lead_id}:seizure"
         rows.append({
-            "lead_id": lead.lead_id, "seizure_id": seizure_id, "agency": lead.source_agency.value,
-            "location_key": keys.get(lead.lead_id),
+            "sk": lead.source_key, "agency": lead.source_agency.value,
+            "location_key": keys.get(lead.source_key),
             "props": {
                 "cash_eur": float(s.cash_eur) if s.cash_eur is not None else None,
                 "weapons": json.dumps([w.model_dump(mode="json") for w in s.weapons]) if s.weapons else None,
@@ -413,8 +424,8 @@ def _write_seizures(tx: neo4j.ManagedTransaction, leads: Iterable[Lead], keys: d
         })
         for q in s.substances:
             substance_rows.append({
-                "seizure_id": seizure_id, "code": q.substance.value,
-                "rel": {"agency": lead.source_agency.value, "lead_id": lead.lead_id,
+                "sk": lead.source_key, "code": q.substance.value,
+                "rel": {"agency": lead.source_agency.value,
                         "quantity": float(q.quantity) if q.quantity is not None else None,
                         "unit": q.unit if q.quantity is not None else None},
             })
@@ -422,21 +433,38 @@ def _write_seizures(tx: neo4j.ManagedTransaction, leads: Iterable[Lead], keys: d
         return
     tx.run(
         "UNWIND $rows AS row "
-        "MATCH (l:Lead {lead_id: row.lead_id}) "
-        "CREATE (s:Seizure {seizure_id: row.seizure_id}) "
+        "MATCH (l:Lead {source_key: row.sk}) "
+        # The seizure is named after the lead's public id (``<lead_id>:seizure``).
+        "CREATE (s:Seizure {seizure_id: l.lead_id + ':seizure'}) "
         "SET s += row.props, s.seized_at = datetime(row.props.seized_at) "
-        "CREATE (l)-[:RECORDED {agency: row.agency, lead_id: row.lead_id}]->(s) "
-        "WITH s, row WHERE row.location_key IS NOT NULL "
+        "CREATE (l)-[:RECORDED {agency: row.agency, lead_id: l.lead_id}]->(s) "
+        "WITH l, s, row WHERE row.location_key IS NOT NULL "
         "MATCH (loc:Location {key: row.location_key}) "
-        "CREATE (s)-[:AT {agency: row.agency, lead_id: row.lead_id}]->(loc)",
+        "CREATE (s)-[:AT {agency: row.agency, lead_id: l.lead_id}]->(loc)",
         rows=rows,
     ).consume()
     if substance_rows:
         tx.run(
             "UNWIND $rows AS row "
-            "MATCH (s:Seizure {seizure_id: row.seizure_id}) "
+            "MATCH (l:Lead {source_key: row.sk})-[:RECORDED]->(s:Seizure) "
             "MERGE (sub:Substance {code: row.code}) "
-            "CREATE (s)-[r:OF_SUBSTANCE]->(sub) SET r = row.rel",
+            "CREATE (s)-[r:OF_SUBSTANCE]->(sub) SET r = row.rel, r.lead_id = l.lead_id",
             rows=[{**r, "rel": {k: v for k, v in r["rel"].items() if v is not None}}
                   for r in substance_rows],
         ).consume()
+
+
+# --- identity lookups ----------------------------------------------------------------------------
+
+
+def public_lead_ids(driver: neo4j.Driver, database: str, source_keys: list[str]) -> dict[str, str]:
+    """``source_key`` (``<agency>|<source_ref>``) → public ``lead_id`` of the leads that exist
+    among them. For the hub's own tools (CLI, tests), never an API answer: it is how someone who
+    already holds the source reference finds the opaque id."""
+    records, _, _ = driver.execute_query(
+        "UNWIND $keys AS key MATCH (l:Lead {source_key: key}) WHERE l.version > 0 "
+        "RETURN key, l.lead_id AS lead_id",
+        keys=list(dict.fromkeys(source_keys)), database_=database,
+        routing_=neo4j.RoutingControl.READ,
+    )
+    return {r["key"]: r["lead_id"] for r in records}

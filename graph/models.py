@@ -116,6 +116,9 @@ class Hit(BaseModel):
     agency: str
     lead_count: int
     contact: str | None = None
+    handle: str | None = Field(
+        default=None, description="Poignée opaque du hit, à citer dans une demande de communication "
+                                  "(champ « hit ») : elle ne révèle pas l'identifiant de la piste")
 
 
 class Network(BaseModel):

@@ -1,8 +1,11 @@
 """Schema migrations: uniqueness constraints on every MERGE key, lookup indexes, and the schema
 version recorded in the graph. Applied idempotently at start-up (``apply_schema``).
 
-Each migration is a list of idempotent statements (``IF NOT EXISTS``); the version node records
-the highest applied, so a newer hub adds what is missing and an older hub refuses a newer graph.
+Each migration is a list of idempotent statements (``IF NOT EXISTS``, or data rewrites that
+skip what is already done); the version node records the highest applied, so a newer hub adds
+what is missing and an older hub refuses a newer graph. Statements run in auto-commit
+transactions, so a data rewrite batches itself with ``CALL { … } IN TRANSACTIONS``: a migration
+interrupted half-way keeps what it committed and finishes at the next start-up.
 """
 
 from __future__ import annotations
@@ -28,6 +31,80 @@ def unique_constraint(label: Label) -> str:
     return f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label.value}) REQUIRE n.{prop} IS UNIQUE"
 
 
+# --- migration 2: opaque public lead ids (ADR 0007) -------------------------------------------------
+#
+# Before: ``Lead.lead_id`` = ``<agency>:<source_ref>``, copied onto every relationship the lead
+# asserted, into its seizure's id (``<lead_id>:seizure``) and into bookkeeping nodes. After: the
+# lead is keyed internally by ``source_key`` = ``<agency>|<source_ref>`` (never projected), its
+# public ``lead_id`` is ``L-<uuid>``, and the old id stays on the lead as ``legacy_lead_id`` (never
+# projected) so audit entries written before stay joinable. Every statement only touches values
+# still in the old form, so each is idempotent.
+
+# An old id (or any value) → the lead's new public id when a migrated lead had it, else unchanged.
+def _new_id(value: str) -> str:
+    return f"coalesce(COLLECT {{ MATCH (m_:Lead {{legacy_lead_id: {value}}}) RETURN m_.lead_id }}[0], {value})"
+
+
+def _new_entity_key(value: str) -> str:
+    # Only seizure keys embed a lead id: ``seizure:<lead_id>:seizure``.
+    inner = f"substring({value}, 8, size({value}) - 16)"
+    return (f"CASE WHEN {value} STARTS WITH 'seizure:' AND {value} ENDS WITH ':seizure' "
+            f"THEN coalesce('seizure:' + COLLECT {{ MATCH (m_:Lead {{legacy_lead_id: {inner}}}) "
+            f"RETURN m_.lead_id }}[0] + ':seizure', {value}) ELSE {value} END")
+
+
+OPAQUE_LEAD_IDS: list[str] = [
+    "CREATE CONSTRAINT lead_source_key_unique IF NOT EXISTS FOR (n:Lead) REQUIRE n.source_key IS UNIQUE",
+    "CREATE INDEX lead_legacy_id IF NOT EXISTS FOR (n:Lead) ON (n.legacy_lead_id)",
+    "CALL db.awaitIndexes(300)",
+    # Each lead, with what hangs off it: its relationships, its seizure and what that asserts,
+    # its triage status and status changes (indexed by lead id).
+    "MATCH (l:Lead) WHERE l.source_key IS NULL AND l.lead_id IS NOT NULL "
+    "CALL (l) { "
+    "  WITH l, l.lead_id AS old, head(split(l.lead_id, ':')) AS agency, 'L-' + randomUUID() AS new "
+    "  SET l.legacy_lead_id = old, l.lead_id = new, "
+    "      l.source_key = agency + '|' + substring(old, size(agency) + 1) "
+    "  WITH l, old, new "
+    "  CALL (l, old, new) { MATCH (l)-[r]->() WHERE r.lead_id = old SET r.lead_id = new } "
+    "  CALL (l, old, new) { MATCH (l)-[:RECORDED]->(:Seizure)-[r]->() WHERE r.lead_id = old "
+    "                       SET r.lead_id = new } "
+    "  CALL (l, old, new) { MATCH (l)-[:RECORDED]->(s:Seizure) WHERE s.seizure_id = old + ':seizure' "
+    "                       SET s.seizure_id = new + ':seizure' } "
+    "  CALL (old, new) { MATCH (st:LeadStatus {lead_id: old}) SET st.lead_id = new } "
+    "  CALL (old, new) { MATCH (c:StatusChange {lead_id: old}) SET c.lead_id = new, "
+    "      c.change_id = CASE WHEN c.change_id STARTS WITH old + '#' "
+    "                         THEN new + substring(c.change_id, size(old)) ELSE c.change_id END } "
+    "} IN TRANSACTIONS OF 500 ROWS",
+    # Aliases asserted by a lead that no longer involves the person.
+    "MATCH ()-[r:SAME_AS]->() WHERE r.lead_id IS NOT NULL AND NOT r.lead_id STARTS WITH 'L-' "
+    "CALL (r) { SET r.lead_id = " + _new_id("r.lead_id") + " } IN TRANSACTIONS OF 1000 ROWS",
+    # Bookkeeping nodes naming leads (or seizures) by id.
+    "MATCH (g:GuestGrant) CALL (g) { "
+    "  SET g.lead_ids = [x IN g.lead_ids | " + _new_id("x") + "], "
+    "      g.entity_keys = [x IN g.entity_keys | " + _new_entity_key("x") + "] "
+    "} IN TRANSACTIONS OF 1000 ROWS",
+    "MATCH (r:DisclosureRequest) WHERE r.lead_id IS NOT NULL CALL (r) { "
+    "  WITH r, " + _new_id("r.lead_id") + " AS id "
+    "  SET r.lead_id = id, r.pending_key = CASE WHEN r.pending_key IS NULL THEN null "
+    "                                      ELSE r.requester_user_id + '|' + id END "
+    "} IN TRANSACTIONS OF 1000 ROWS",
+    "MATCH (a:LinkAlert) CALL (a) { "
+    "  SET a.lead_ids = [x IN a.lead_ids | " + _new_id("x") + "], "
+    "      a.new_lead_ids = [x IN a.new_lead_ids | " + _new_id("x") + "] "
+    "} IN TRANSACTIONS OF 1000 ROWS",
+    "MATCH (n:Notification) WHERE n.payload_lead_id IS NOT NULL CALL (n) { "
+    "  WITH n, n.payload_lead_id AS old, " + _new_id("n.payload_lead_id") + " AS id WHERE id <> old "
+    "  SET n.payload_lead_id = id, n.message = replace(n.message, old, id) "
+    "} IN TRANSACTIONS OF 1000 ROWS",
+    "MATCH (o:Operation) WHERE o.targets IS NOT NULL CALL (o) { "
+    "  SET o.targets = [x IN o.targets | " + _new_entity_key("x") + "] "
+    "} IN TRANSACTIONS OF 1000 ROWS",
+    "MATCH (d:DeconflictionAlert) WHERE d.shared_targets IS NOT NULL CALL (d) { "
+    "  SET d.shared_targets = [x IN d.shared_targets | " + _new_entity_key("x") + "] "
+    "} IN TRANSACTIONS OF 1000 ROWS",
+]
+
+
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
         1,
@@ -41,6 +118,12 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX nonce_seen_at IF NOT EXISTS FOR (n:Nonce) ON (n.seen_at)",
             "CREATE INDEX token_user IF NOT EXISTS FOR (n:ApiToken) ON (n.user_id)",
         ],
+    ),
+    (
+        2,
+        "opaque public lead ids: leads keyed by source_key, old ids kept as legacy_lead_id and "
+        "rewritten wherever stored",
+        OPAQUE_LEAD_IDS,
     ),
 ]
 
@@ -95,9 +178,11 @@ def apply_schema(driver: neo4j.Driver, database: str) -> int:
         if version <= found:
             continue
         log.info("applying schema migration %s: %s", version, description)
-        for statement in statements:
-            # Schema statements cannot share a transaction with writes: one auto-commit each.
-            driver.execute_query(statement, database_=database)
+        with driver.session(database=database) as session:
+            for statement in statements:
+                # Schema statements cannot share a transaction with writes, and data rewrites
+                # batch themselves (CALL … IN TRANSACTIONS): one auto-commit each.
+                session.run(statement).consume()
         driver.execute_query(
             "MERGE (s:SchemaVersion {name: $name}) "
             "SET s.version = $version, s.description = $description, s.applied_at = datetime()",

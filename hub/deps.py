@@ -10,10 +10,10 @@ from datetime import timedelta
 from typing import Annotated
 
 import neo4j
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StringConstraints
 
 from graph import identity
 from graph import sessions as graph_sessions
@@ -101,9 +101,14 @@ def require_role(*roles: str):
 
 async def get_access_filter(caller: CallerDep, driver: DriverDep, settings: SettingsDep) -> AccessFilter:
     """The caller's read policy compiled into Cypher (hub/access.py, graph/access.py)."""
-    from hub.access import access_filter_for
+    from dataclasses import replace
 
-    return await run_in_threadpool(access_filter_for, driver, settings.neo4j_database, caller)
+    from hub.access import access_filter_for
+    from hub.handles import handles_for
+
+    compiled = await run_in_threadpool(access_filter_for, driver, settings.neo4j_database, caller)
+    # Hits carry the caller's handle, sealed for the caller's agency (hub/handles.py).
+    return replace(compiled, seal=handles_for(settings.keys_dir).sealer(caller.agency))
 
 
 AccessDep = Annotated[AccessFilter, Depends(get_access_filter)]
@@ -118,7 +123,9 @@ class VerifiedConnector(BaseModel):
 async def verified_connector(request: Request, body: bytes, caller: Principal,
                              driver: neo4j.Driver, settings: Settings) -> VerifiedConnector:
     """Admit a push only from a connector identity whose request is signed by a registered key
-    of the same agency, fresh and never seen before (replay-proof)."""
+    *of that same connector* (its name and agency), fresh and never seen before (replay-proof).
+    A key belongs to one connector: another connector's key, even of the same agency, is
+    refused."""
     if caller.role != "connector":
         raise Forbidden("seuls les connecteurs versent des pistes")
     database = settings.neo4j_database
@@ -153,17 +160,59 @@ def actor_of(principal: Principal) -> Actor:
 
 
 MIN_JUSTIFICATION = 5
+MAX_JUSTIFICATION = 2000
+# Control characters a justification may not hold (the audit trail refuses them): C0 but tab,
+# line feed and carriage return; DEL; C1; bidi marks, embeddings, overrides and isolates;
+# interlinear annotations; noncharacters (as hub.contract.identifiers, written so that the JSON
+# Schema, Python and pydantic's Rust regex engines read it alike).
+_JUSTIFICATION_CONTROL = (r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e"
+                          r"\u200f\u202a-\u202e\u2066-\u2069\ufff9-\ufffb\ufffe\uffff")
+# What the contract promises of a justification, as a JSON Schema pattern: no control character,
+# and at least MIN_JUSTIFICATION characters once the surrounding blanks are stripped (a
+# non-blank character, at least three more, a non-blank character).
+JUSTIFICATION_PATTERN = (
+    rf"^[^{_JUSTIFICATION_CONTROL}]*[^\s{_JUSTIFICATION_CONTROL}]"
+    rf"[^{_JUSTIFICATION_CONTROL}]{{{MIN_JUSTIFICATION - 2},}}"
+    rf"[^\s{_JUSTIFICATION_CONTROL}][^{_JUSTIFICATION_CONTROL}]*$")
+JUSTIFICATION_DESCRIPTION = (
+    "Motif de la consultation, obligatoire (art. 25 de la directive (UE) 2016/680) : au moins "
+    f"{MIN_JUSTIFICATION} caractères hors blancs de début et de fin, sans caractère de contrôle, "
+    "p. ex. un numéro de procédure. Absent, trop court ou avec un caractère de contrôle : 400 "
+    "`missing_justification` nommant le champ `justification`.")
+
+
+def missing_justification() -> MissingJustification:
+    return MissingJustification(
+        "justification obligatoire pour consulter des données à caractère personnel",
+        details=[{"field": "justification",
+                  "reason": f"motif de la consultation requis : au moins {MIN_JUSTIFICATION} "
+                            "caractères hors blancs de début et de fin, sans caractère de "
+                            "contrôle, p. ex. un numéro de procédure"}])
 
 
 def require_justification(justification: str | None) -> str:
     """Art. 25: a consultation of personal data must say why. Missing → 400 naming the field."""
     if justification is None or len(justification.strip()) < MIN_JUSTIFICATION:
-        raise MissingJustification(
-            "justification obligatoire pour consulter des données à caractère personnel",
-            details=[{"field": "justification",
-                      "reason": f"motif de la consultation requis (au moins {MIN_JUSTIFICATION} "
-                                "caractères), p. ex. un numéro de procédure"}])
+        raise missing_justification()
     return justification.strip()
+
+
+def justification_param(justification: Annotated[str, Query(
+    min_length=MIN_JUSTIFICATION, max_length=MAX_JUSTIFICATION, pattern=JUSTIFICATION_PATTERN,
+    description=JUSTIFICATION_DESCRIPTION, examples=["PV 2025/118"])]) -> str:
+    return require_justification(justification)
+
+
+# The same, as a field of a JSON body (a disclosure request): required, same rule, same 400.
+JustificationText = Annotated[str, StringConstraints(
+    min_length=MIN_JUSTIFICATION, max_length=MAX_JUSTIFICATION, pattern=JUSTIFICATION_PATTERN),
+    Field(description=JUSTIFICATION_DESCRIPTION, examples=["PV 2025/118"])]
+
+
+# The one ``justification`` query parameter of every consultation: required in the contract;
+# absent, blank or too short it is answered 400 ``missing_justification`` naming the field
+# (hub.app maps its validation errors so, never 422). The handler receives it stripped.
+JustificationDep = Annotated[str, Depends(justification_param)]
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -37,3 +37,71 @@ def lead(**overrides: Any) -> dict[str, Any]:
     out = copy.deepcopy(base)
     out.update(overrides)
     return out
+
+
+# --- lead ids ------------------------------------------------------------------------------------
+# Public lead ids are opaque (``L-…``, ADR 0007): tests name leads by "agency:source_ref" and turn
+# them into public ids through the graph (or read them from the ingest acknowledgement).
+
+
+def public_id(driver: Any, agency: str, source_ref: str, database: str = "neo4j") -> str:
+    """The public id of the lead (agency, source_ref); KeyError when no such lead."""
+    from graph.leads import public_lead_ids
+    from hub.contract.lead import source_key
+
+    key = source_key(agency, source_ref)
+    return public_lead_ids(driver, database, [key])[key]
+
+
+def acked_ids(response: Any) -> dict[str, str]:
+    """source_ref → public lead id, from an ingest response (httpx response or its JSON)."""
+    body = response.json() if hasattr(response, "json") else response
+    return {r["source_ref"]: r["lead_id"] for r in body["results"] if r.get("lead_id")}
+
+
+class LeadIds:
+    """Public ids by ``"agency:source_ref"`` — ``ids["police:P1"]`` — read from the graph on a
+    miss; ``ids.name(public_id)`` answers the other way ("police:P1"), ``ids.names(...)`` for
+    many, and ``ids.sub(text)`` replaces each "lead:<public id>"/public id in ``text`` by
+    its name (for assertions on rendered output)."""
+
+    def __init__(self, driver: Any, database: str = "neo4j") -> None:
+        self._driver, self._db = driver, database
+        self._by_name: dict[str, str] = {}
+        self._by_id: dict[str, str] = {}
+
+    def refresh(self) -> LeadIds:
+        records, _, _ = self._driver.execute_query(
+            "MATCH (l:Lead) WHERE l.source_key IS NOT NULL "
+            "RETURN l.agency AS agency, l.source_ref AS ref, l.source_key AS key, l.lead_id AS id",
+            database_=self._db)
+        for r in records:
+            agency, _, ref = r["key"].partition("|")
+            name = f"{agency}:{ref}"
+            self._by_name[name], self._by_id[r["id"]] = r["id"], name
+        return self
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self._by_name:
+            self.refresh()
+        return self._by_name[name]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def name(self, lead_id: str) -> str:
+        if lead_id not in self._by_id:
+            self.refresh()
+        return self._by_id.get(lead_id, lead_id)
+
+    def names(self, lead_ids: Any) -> list[str]:
+        return [self.name(i) for i in lead_ids]
+
+    def sub(self, text: str) -> str:
+        self.refresh()
+        for lead_id, name in self._by_id.items():
+            text = text.replace(lead_id, name)
+        return text

@@ -87,7 +87,7 @@ from hub.contract.lead import (
     Vehicle,
     Weapon,
     WeaponKind,
-    lead_id,
+    source_key,
 )
 from hub.contract.normalize import normalize_phone, normalize_plate
 
@@ -186,7 +186,7 @@ class DemoWorld:
     networks: dict[str, Network]
     identities: dict[str, FakeIdentity]  # pseudonym -> fake identity (ground truth)
     links: list[CrossAgencyLink]
-    updated_lead_ids: list[str]  # leads that also come as version 2
+    updated_lead_ids: list[str]  # source keys (agency|ref) of leads that also come as version 2
 
     def agencies_by_entity(self) -> dict[str, dict[str, list[Agency]]]:
         """For each entity kind (``plate``, ``phone``, ``person``, ``deal_point``), the agencies
@@ -1581,7 +1581,7 @@ def build_demo_world(seed: int = 2025, n: int = 600, start: datetime | None = No
             data2["reported_at"] = b.later(d.data["reported_at"], 20, 24 * 9)
             v2 = Lead(source_ref=ref, version=2, **data2)
             leads.append((v2.reported_at, 2, v2))
-            updated.append(v1.lead_id)
+            updated.append(v1.source_key)
     leads.sort(key=lambda x: (x[0], x[1]))
     out = [lead for _, _, lead in leads]
     assert len(out) == n, (len(out), n)
@@ -1609,6 +1609,6 @@ __all__ = [
     "build_demo_world",
     "demo_keyring",
     "generate_demo_leads",
-    "lead_id",
+    "source_key",
     "seizure_fr",
 ]

@@ -35,11 +35,16 @@ def check(directory: Annotated[Path | None, typer.Option(help="Dossier de politi
 @app.command("explain")
 def explain(
     user: Annotated[str, typer.Option(help="Identifiant de l'utilisateur (service:nom)")],
-    lead: Annotated[str, typer.Option(help="Identifiant de la piste (service:référence)")],
+    lead: Annotated[str, typer.Option(
+        help="Identifiant public de la piste (L-…), ou sa référence source « service:référence »")],
 ) -> None:
-    """Print the decision for USER reading LEAD now, the rule that matched and why."""
+    """Print the decision for USER reading LEAD now, the rule that matched and why. LEAD is the
+    lead's public id, or its source reference as ``agency:source_ref`` (what the connector
+    sent), resolved on the hub side."""
     from graph import identity
     from graph.grants import lead_marking
+    from graph.leads import public_lead_ids
+    from hub.contract.lead import Agency, source_key
     from hub.access import active_grants, caller_of, current_policy
     from hub.cli.common import graph_session
     from policies.engine import decide
@@ -49,7 +54,12 @@ def explain(
         db = settings.neo4j_database
         try:
             principal = identity.get_user(driver, db, user)
-            marking = lead_marking(driver, db, lead)
+            lead_id = lead
+            agency, sep, ref = lead.partition(":")
+            if sep and ref and agency in {a.value for a in Agency}:
+                key = source_key(agency, ref)
+                lead_id = public_lead_ids(driver, db, [key]).get(key, lead)
+            marking = lead_marking(driver, db, lead_id)
             if marking is None:
                 raise NotFound(f"piste inconnue : {lead}")
         except NotFound as exc:
@@ -59,7 +69,8 @@ def explain(
     decision = decide(caller_of(principal), marking, current_policy(), grants, now=now)
     table = Table(show_header=False)
     table.add_row("utilisateur", f"{principal.user_id} ({principal.role}, {principal.agency})")
-    table.add_row("piste", f"{lead} ({marking.originating_agency.value}, {marking.handling_code.value}, "
+    shown = marking.lead_id if marking.lead_id == lead else f"{marking.lead_id} ({lead})"
+    table.add_row("piste", f"{shown} ({marking.originating_agency.value}, {marking.handling_code.value}, "
                            f"{marking.kind.value})")
     table.add_row("décision", decision.outcome.value)
     table.add_row("règle", decision.rule_id)

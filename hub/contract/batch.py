@@ -33,7 +33,7 @@ def validate_items(
                                          errors=item_errors(exc, prefix))
             continue
         if allowed_agencies is not None and lead.source_agency.value not in allowed_agencies:
-            rejected[index] = ItemResult(index=index, lead_id=lead.lead_id,
+            rejected[index] = ItemResult(index=index, source_ref=lead.source_ref,
                                          outcome=ItemOutcome.REJECTED, errors=[ItemError(
                 field=f"{prefix}.source_agency",
                 reason=f"ce connecteur ne peut transmettre que les pistes de : "

@@ -398,8 +398,10 @@ class Lead(StrictModel):
     embargo_until: AwareDatetime | None = None
 
     @property
-    def lead_id(self) -> str:
-        return lead_id(self.source_agency, self.source_ref)
+    def source_key(self) -> str:
+        """The hub's internal key of this lead, stable across versions (never shown to callers:
+        it names the source reference). The public id is opaque (ADR 0007)."""
+        return source_key(self.source_agency, self.source_ref)
 
     @model_validator(mode="after")
     def _coherent(self) -> Lead:
@@ -422,8 +424,16 @@ class Lead(StrictModel):
         return self
 
 
-def lead_id(agency: Agency | str, source_ref: str) -> str:
-    """The hub-wide id of a lead: stable across versions."""
+def source_key(agency: Agency | str, source_ref: str) -> str:
+    """The internal key of a lead, ``<agency>|<source_ref>`` (a source reference never holds
+    ``|``): what ingest merges on. Never a public id: it names the source reference, which the
+    policy may withhold. The public ``lead_id`` is opaque, assigned by the hub (ADR 0007)."""
+    return f"{Agency(agency).value}|{source_ref}"
+
+
+def legacy_lead_id(agency: Agency | str, source_ref: str) -> str:
+    """The public id leads had before ADR 0007 (``<agency>:<source_ref>``): kept on migrated
+    leads as ``legacy_lead_id`` so older audit entries stay joinable. Never a new id."""
     return f"{Agency(agency).value}:{source_ref}"
 
 
@@ -450,7 +460,8 @@ class ItemError(BaseModel):
 
 class ItemResult(BaseModel):
     index: int
-    lead_id: str | None = None
+    lead_id: str | None = Field(default=None, description="Identifiant public (opaque) de la piste")
+    source_ref: str | None = Field(default=None, description="Référence source de l'élément versé")
     outcome: ItemOutcome
     version: int | None = None
     held_version: int | None = Field(default=None, description="Version déjà détenue (stale)")

@@ -15,11 +15,11 @@ for a lead whose outcome is ``none`` gets the same 404 as a lead that does not e
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from graph import grants as graph_grants
 from graph import identity
@@ -39,11 +39,13 @@ from graph.grants import (
 )
 from graph.identity import Principal
 from hub import auditing_grants, grant_expiry
+from hub.handles import MAX_HANDLE_LENGTH, handles_for
 from hub.contract.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.deps import (
     AuditDep,
     CallerDep,
     DriverDep,
+    JustificationText,
     SettingsDep,
     require_justification,
     require_role,
@@ -90,9 +92,19 @@ class RevokeIn(_In):
 
 
 class DisclosureRequestIn(_In):
-    lead_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=160)]
-    # Checked by require_justification (400 naming the field, as for every consultation).
-    justification: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    lead_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=160)] | None = None
+    hit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
+                                          max_length=MAX_HANDLE_LENGTH)] | None = Field(
+        default=None, description="Poignée du hit reçu (champ « handle » d'un hit), à la place de "
+                                  "lead_id")
+    # Required; absent or too short: 400 naming the field, as for every consultation.
+    justification: JustificationText
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> DisclosureRequestIn:
+        if (self.lead_id is None) == (self.hit is None):
+            raise ValueError("préciser soit lead_id, soit hit (la poignée d'un hit)")
+        return self
 
 
 class ApproveIn(_In):
@@ -302,18 +314,67 @@ async def create_disclosure_request(
     client = _client(request)
     policy = get_policy(request)
     who = _caller(caller)
-    marking: LeadMarking | None = await run_in_threadpool(
-        graph_grants.lead_marking, driver, db, body.lead_id)
     grants: list[GuestGrant | DisclosureGrant] = await run_in_threadpool(
         graph_grants.active_grants_for, driver, db, caller.user_id, now)
-    current = decide(who, marking, policy, grants, now=now) if marking else None
-    if current is None or current.outcome is Outcome.NONE:
+    named = body.lead_id if body.lead_id is not None else body.hit
+    assert named is not None
+
+    async def unknown(rule_id: str = auditing_grants.RULE_UNKNOWN_LEAD) -> NotFound:
+        # The trail keeps the attempt (a handle is named by its first characters only).
         await run_in_threadpool(audit.append, auditing_grants.disclosure_request_refused(
-            client, caller, body.lead_id, justification, Outcome.NONE.value,
-            current.rule_id if current else auditing_grants.RULE_UNKNOWN_LEAD))
-        # Word for word what a read of an unknown lead answers (graph.read.get_lead).
-        raise NotFound(f"piste inconnue : {body.lead_id}")
-    assert marking is not None
+            client, caller, named if body.lead_id is not None else named[:64], justification,
+            Outcome.NONE.value, rule_id))
+        # Word for word what a read of an unknown lead answers (graph.read.get_lead), whether
+        # the lead does not exist, may not be known of, or the handle is forged, altered or
+        # another agency's.
+        return NotFound(f"piste inconnue : {named}")
+
+    # The leads named: the one lead, or those a hit handle stands for (a hit on one lead, or
+    # an agency's leads counted on an entity that the caller may know of only as hits).
+    aggregated = False
+    if body.lead_id is not None:
+        candidates = [body.lead_id]
+    else:
+        subject = handles_for(settings.keys_dir).open(body.hit or "", caller.agency)
+        if subject is None or subject[0] not in ("lead", "entity"):
+            raise await unknown()
+        if subject[0] == "lead" and len(subject) == 2:
+            candidates = [subject[1]]
+        elif subject[0] == "entity" and len(subject) == 3:
+            aggregated = True
+            candidates = await run_in_threadpool(
+                graph_grants.leads_on_entity, driver, db, subject[1], subject[2])
+        else:
+            raise await unknown()
+    markings = await run_in_threadpool(graph_grants.lead_markings, driver, db, candidates)
+    decided = [(markings[c], decide(who, markings[c], policy, grants, now=now))
+               for c in candidates if c in markings]
+    known = [(m, d) for m, d in decided if d.outcome is not Outcome.NONE]
+    if aggregated:
+        # An agency's leads counted on an entity: those the caller was shown as hits only.
+        known = [(m, d) for m, d in known if d.outcome is Outcome.HIT]
+    if not known:
+        raise await unknown(decided[0][1].rule_id if decided and not aggregated
+                            else auditing_grants.RULE_UNKNOWN_LEAD)
+    records = [await _request_one(request, marking, current, who, grants, justification,
+                                  driver, db, audit, caller, now, policy, single=len(known) == 1)
+               for marking, current in known]
+    created = [r for r in records if r is not None]
+    if not created:  # several leads behind a hit, none a request could open further
+        raise Conflict("une communication ne vous donnerait pas davantage sur ces pistes",
+                       details=[{"field": "hit", "reason": "aucun accès supplémentaire possible par ce moyen"}])
+    return created[0]
+
+
+async def _request_one(request: Request, marking: LeadMarking, current: Decision, who: Caller,
+                       grants: list[GuestGrant | DisclosureGrant], justification: str,
+                       driver: Any, db: str, audit: Any, caller: Principal,
+                       now: datetime, policy: Policy, *, single: bool
+                       ) -> DisclosureRequestRecord | None:
+    """Request one lead the caller may know of. A single lead that no disclosure could open
+    further, or already pending, is an error (409); among several behind one hit, it is skipped
+    (None)."""
+    client = _client(request)
     # Would the owner's approval change anything? Asked of the engine with the very grant an
     # approval would create, so the answer follows the policy (H3, embargo, own lead...).
     hypothetical = DisclosureGrant(
@@ -324,15 +385,22 @@ async def create_disclosure_request(
         await run_in_threadpool(audit.append, auditing_grants.disclosure_request_refused(
             client, caller, marking.lead_id, justification, current.outcome.value,
             current.rule_id))
+        if not single:
+            return None
         raise Conflict(
             f"une communication ne vous donnerait pas davantage sur cette piste : {current.reason_fr}",
             details=[{"field": "lead_id", "reason": "aucun accès supplémentaire possible par ce moyen"}])
-    return await run_in_threadpool(lambda: graph_grants.create_disclosure_request(
-        driver, db, lead_id=marking.lead_id, requester_user_id=caller.user_id,
-        requester_name=caller.name, requester_agency=caller.agency, justification=justification,
-        now=now, before_commit=lambda rec: audit.append(
-            auditing_grants.disclosure_requested(client, caller, rec, current)),
-    ))
+    try:
+        return await run_in_threadpool(lambda: graph_grants.create_disclosure_request(
+            driver, db, lead_id=marking.lead_id, requester_user_id=caller.user_id,
+            requester_name=caller.name, requester_agency=caller.agency, justification=justification,
+            now=now, before_commit=lambda rec: audit.append(
+                auditing_grants.disclosure_requested(client, caller, rec, current)),
+        ))
+    except Conflict:
+        if single:
+            raise
+        return None
 
 
 @router.get(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
 from graph import leads as graph_leads
@@ -20,6 +20,7 @@ from hub.deps import (
     AuditDep,
     CallerDep,
     DriverDep,
+    JustificationDep,
     SettingsDep,
     read_body,
     require_justification,
@@ -70,9 +71,11 @@ async def ingest_leads(request: Request, driver: DriverDep, settings: SettingsDe
     items = _parse_envelope(body, settings.max_batch_size)
     valid, rejected = validate_items(items, allowed_agencies={connector.agency})
     if valid:
-        # Logged before writing: nothing is collected that the trail does not show.
+        # Logged before writing: nothing is collected that the trail does not show. A lead new
+        # to the hub has no public id yet, so the entry names the internal source keys
+        # (``<agency>|<source_ref>``, kept on the lead; the trail is read by auditors only).
         await log_collection(request, audit, caller, connector.connector,
-                             sorted({lead.lead_id for _, lead in valid}))
+                             sorted({lead.source_key for _, lead in valid}))
     written = await run_in_threadpool(
         graph_leads.write_leads, driver, settings.neo4j_database, [lead for _, lead in valid],
         radius_m=settings.location_merge_radius_m, chunk_size=settings.write_chunk_size,
@@ -81,10 +84,12 @@ async def ingest_leads(request: Request, driver: DriverDep, settings: SettingsDe
     if any(w.outcome in (ItemOutcome.CREATED, ItemOutcome.UPDATED) for w in written):
         request.app.state.triage_wakeup.set()  # triage follows, off the acknowledgement's path
     results: dict[int, ItemResult] = dict(rejected)
-    for (index, _lead), w in zip(valid, written, strict=True):
+    for (index, lead), w in zip(valid, written, strict=True):
         errors = [ItemError(field=f"leads[{index}].version", reason=w.reason)] if w.reason else []
-        results[index] = ItemResult(index=index, lead_id=w.lead_id, outcome=w.outcome,
-                                    version=w.version, held_version=w.held_version, errors=errors)
+        # The opaque public id, and the connector's own reference so it keeps the link.
+        results[index] = ItemResult(index=index, lead_id=w.lead_id, source_ref=lead.source_ref,
+                                    outcome=w.outcome, version=w.version,
+                                    held_version=w.held_version, errors=errors)
     ordered = [results[i] for i in range(len(items))]
     accepted = sum(r.outcome is not ItemOutcome.REJECTED for r in ordered)
     return IngestResponse(accepted=accepted, rejected=len(ordered) - accepted, results=ordered)
@@ -101,8 +106,7 @@ async def read_lead(
     request: Request,
     lead_id: Annotated[str, Path(min_length=3, max_length=160)],
     driver: DriverDep, settings: SettingsDep, access: AccessDep, caller: CallerDep, audit: AuditDep,
-    justification: Annotated[str | None, Query(
-        max_length=2000, description="Motif de la consultation (obligatoire, art. 25)")] = None,
+    justification: JustificationDep,
 ) -> LeadView | Hit:
     reason = require_justification(justification)
     view = await run_in_threadpool(graph_read.get_lead, driver, settings.neo4j_database,

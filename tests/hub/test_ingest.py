@@ -4,10 +4,11 @@ authentication and per-item validation errors."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from tests.factories import lead, pseudonym
+from tests.factories import lead, public_id, pseudonym
 
 pytestmark = pytest.mark.usefixtures("clean_graph")
 
@@ -210,9 +211,58 @@ def test_ingest_scores_leads_and_notifies_both_agencies_of_a_cross_agency_link(
         assert len(links) == 1, notes
         assert "KL-321-MN" in links[0]["message"] and other_label in links[0]["message"]
         assert "Récit" not in links[0]["message"]  # who holds how many, never what
-    triage = client.get("/api/v1/leads/police:LINK-P/triage?justification=PV-2025-9",
+    triage = client.get(f"/api/v1/leads/{public_id(driver, 'police', 'LINK-P')}/triage?justification=PV-2025-9",
                         headers=make_user("police", "analyst")).json()
     assert 0 < triage["score"] <= 100 and triage["computed_on_read"] is False
     assert any(c["met"] for c in triage["precision"]["criteria"])  # scored at ingest, with reasons
     pending = driver.execute_query("MATCH (l:TriagePending) RETURN count(l) AS n").records[0]["n"]
     assert pending == 0  # the worker drained the queue
+
+
+# --- opaque public ids (ADR 0007) ----------------------------------------------------------------
+
+
+def test_acknowledgement_gives_an_opaque_id_stable_across_versions_and_the_source_ref(
+        make_connector, driver):
+    police = make_connector("police")
+    v1 = lead(source_ref="PN-25-2025-000433", version=1)
+    first = police.push([v1]).json()["results"][0]
+    assert first["outcome"] == "created" and first["source_ref"] == "PN-25-2025-000433"
+    lead_id = first["lead_id"]
+    assert re.fullmatch(r"L-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", lead_id)
+    assert "PN-25" not in lead_id and "police" not in lead_id
+    # A new version, a replay, a stale version and a conflicting one: all name the same lead.
+    v2 = {**v1, "version": 2, "narrative": "Mise à jour."}
+    v2_other = {**v1, "version": 2, "narrative": "Autre contenu."}
+    results = police.push([v2, v2, v1, v2_other]).json()["results"]
+    assert [r["outcome"] for r in results] == ["updated", "unchanged", "stale", "rejected"]
+    assert {r["lead_id"] for r in results} == {lead_id}
+    assert {r["source_ref"] for r in results} == {"PN-25-2025-000433"}
+    assert public_id(driver, "police", "PN-25-2025-000433") == lead_id
+    # Another agency's identical reference is another lead.
+    gendarmerie = make_connector("gendarmerie")
+    other = gendarmerie.push([lead(source_agency="gendarmerie", source_ref="PN-25-2025-000433")])
+    assert other.json()["results"][0]["lead_id"] != lead_id
+    # Every stored lead id (relationships, the seizure) is the public one.
+    stored = driver.execute_query(
+        "MATCH (l:Lead {lead_id: $id})-[r]->() RETURN collect(DISTINCT r.lead_id) AS ids",
+        id=lead_id).records[0]["ids"]
+    assert stored == [lead_id]
+
+
+def test_a_rejected_item_names_its_source_ref_not_an_id(make_connector):
+    police = make_connector("police")
+    resp = police.push([lead(source_agency="douanes", source_ref="DZ-STRAY")]).json()
+    [result] = resp["results"]
+    assert result["outcome"] == "rejected" and result["source_ref"] == "DZ-STRAY"
+    assert result["lead_id"] is None
+
+
+def test_collection_is_audited_under_the_internal_source_key(make_connector, hub_settings):
+    from policies.audit import query
+    from policies.audit.models import AuditFilters
+
+    police = make_connector("police")
+    police.push([lead(source_ref="AUD-COLL-1")])
+    [entry] = query(hub_settings.audit_dir, AuditFilters(action="collection", lead_id="police|AUD-COLL-1"))
+    assert entry.lead_ids == ["police|AUD-COLL-1"]

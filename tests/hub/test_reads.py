@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import lead, pseudonym
+from tests.factories import LeadIds, lead, pseudonym
 
 pytestmark = pytest.mark.usefixtures("clean_graph")
+
+
+@pytest.fixture
+def ids(driver):
+    return LeadIds(driver)
 
 
 @pytest.fixture
@@ -30,8 +35,8 @@ def chain(make_connector):
     return {"x": x}
 
 
-def test_read_lead_returns_its_links(client, make_user, chain):
-    resp = client.get("/api/v1/leads/douanes:B?justification=PV 2025/123", headers=make_user("police", "coordinator"))
+def test_read_lead_returns_its_links(client, make_user, chain, ids):
+    resp = client.get(f"/api/v1/leads/{ids['douanes:B']}?justification=PV 2025/123", headers=make_user("police", "coordinator"))
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["source_agency"] == "douanes" and body["kind"] == "seizure"
@@ -43,12 +48,26 @@ def test_read_lead_returns_its_links(client, make_user, chain):
 
 
 def test_unknown_lead_is_404_in_french(client, make_user):
-    resp = client.get("/api/v1/leads/police:NOPE?justification=PV 2025/123", headers=make_user())
+    resp = client.get("/api/v1/leads/L-00000000-0000-0000-0000-000000000000?justification=PV 2025/123", headers=make_user())
     assert resp.status_code == 404 and "inconnue" in resp.json()["message"]
 
 
+_NAMES = LeadIds.__new__(LeadIds)  # set per test by the ``named`` fixture
+
+
+@pytest.fixture(autouse=True)
+def named(ids):
+    global _NAMES
+    _NAMES = ids
+
+
+def _name(node_id: str) -> str:
+    """"lead:<public id>" as "lead:<agency>:<source_ref>" (what the assertions name)."""
+    return f"lead:{_NAMES.name(node_id[5:])}" if node_id.startswith("lead:") else node_id
+
+
 def _ids(network):
-    return {n["id"] for n in network["nodes"]}
+    return {_name(n["id"]) for n in network["nodes"]}
 
 
 def test_network_depth_one_two_three(client, make_user, chain):
@@ -59,9 +78,10 @@ def test_network_depth_one_two_three(client, make_user, chain):
     assert "lead:gendarmerie:C" not in _ids(d1) and "lead:police:D" not in _ids(d1)
     # Every edge joins two returned nodes and says which agency asserted it.
     ids = _ids(d1)
-    assert all(e["source"] in ids and e["target"] in ids and e["agency"] for e in d1["edges"])
+    assert all(_name(e["source"]) in ids and _name(e["target"]) in ids and e["agency"]
+               for e in d1["edges"])
     assert {"source": "lead:douanes:B", "target": "vehicle:AB-123-CD", "type": "MENTIONS_VEHICLE"} in [
-        {k: e[k] for k in ("source", "target", "type")} for e in d1["edges"]]
+        {k: _name(e[k]) for k in ("source", "target", "type")} for e in d1["edges"]]
 
     d2 = client.get("/api/v1/entities/vehicle/AB-123-CD/network?depth=2&justification=enquete-123", headers=h).json()
     assert {"lead:gendarmerie:C", "lead:police:D"} <= _ids(d2)
@@ -113,28 +133,30 @@ def test_network_truncates_at_max_nodes(make_user, make_connector, hub_settings,
     assert all(e["source"] in ids and e["target"] in ids for e in net["edges"])
 
 
-def test_consultation_without_justification_is_400_naming_the_field(client, make_user, chain):
+def test_consultation_without_justification_is_400_naming_the_field(client, make_user, chain, ids):
     h = make_user("police", "coordinator")
-    for path in ("/api/v1/leads/douanes:B", "/api/v1/entities/vehicle/AB-123-CD/network",
-                 "/api/v1/leads/douanes:B?justification=%20%20"):
+    b = ids["douanes:B"]
+    for path in (f"/api/v1/leads/{b}", "/api/v1/entities/vehicle/AB-123-CD/network",
+                 f"/api/v1/leads/{b}?justification=%20%20"):
         resp = client.get(path, headers=h)
         assert resp.status_code == 400, path
         assert resp.json()["code"] == "missing_justification"
         assert resp.json()["details"][0]["field"] == "justification"
 
 
-def test_consultations_and_collections_are_in_the_audit_trail(client, make_user, chain, hub_settings):
+def test_consultations_and_collections_are_in_the_audit_trail(client, make_user, chain, hub_settings, ids):
     from policies.audit import query
     from policies.audit.models import AuditFilters
 
     h = make_user("gendarmerie", "coordinator", name="chef-audit")
-    client.get("/api/v1/leads/douanes:B?justification=PV 2025/777", headers=h)
+    client.get(f"/api/v1/leads/{ids['douanes:B']}?justification=PV 2025/777", headers=h)
     entries = query(hub_settings.audit_dir, AuditFilters(user_id="gendarmerie:chef-audit"))
     assert len(entries) == 1
     e = entries[0]
-    assert e.action == "consultation" and e.lead_ids == ["douanes:B"]
+    assert e.action == "consultation" and e.lead_ids == [ids["douanes:B"]]
     assert e.justification == "PV 2025/777" and e.actor.agency == "gendarmerie"
-    collected = query(hub_settings.audit_dir, AuditFilters(action="collection", lead_id="douanes:B"))
+    # Collected before it had a public id: the entry names the internal source key.
+    collected = query(hub_settings.audit_dir, AuditFilters(action="collection", lead_id="douanes|B"))
     assert collected and collected[0].actor.role == "connector"
 
 
