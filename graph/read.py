@@ -5,6 +5,13 @@ the caller may not read are never projected, properties they may not see are nev
 leads they may only know of come back as hit counts per agency. Network expansion never passes
 through a lead the caller cannot read, so nothing is learnt through a hidden node.
 
+An entity carries the marking of the leads that assert it (ADR 0002, "Amendment: entity
+marking"): every read that starts from an entity first resolves it with ``entity_anchor``, one
+query through the caller's ``AccessFilter``. An entity only leads the caller may not even know of
+assert is answered exactly like a key that does not exist (``NotFound``, same message, same
+query); one only hit-level leads assert is a hit (its key and the hits, no property). Seizures
+are lead content: shown at the level of the lead that recorded them.
+
 Reads run in read transactions (``execute_read``) so a cluster routes them to secondaries.
 """
 
@@ -13,6 +20,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +43,7 @@ from graph.models import (
     VehicleView,
 )
 from hub.contract.errors import InvalidInput, NotFound
+from hub.contract.lead import Agency, Substance
 from hub.contract.normalize import normalize_phone, normalize_plate
 
 # Entities shared by so many leads that expanding through them says nothing (every lead links to
@@ -49,6 +58,116 @@ DETAIL_BATCH = 100
 # Network reads receive lead instants as epoch microseconds (``AccessFilter.projection(epoch_us=
 # True)``): the driver decodes a DateTime ~10x slower, and that decoding dominated large charts.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# How a lead asserts an entity: directly, or through the seizure it recorded (its place and
+# substances); a commune through the places of its leads; a person also through the SAME_AS
+# links a lead asserted (the alias came from that lead). Types from the allow-list.
+ASSERTING_RELS = "|".join(r.value for r in (
+    Rel.AT, Rel.MENTIONS_VEHICLE, Rel.INVOLVES, Rel.MENTIONS_PHONE, Rel.REPORTS_SUBSTANCE,
+    Rel.CONCERNS, Rel.RECORDED))
+SEIZURE_RELS = f"{Rel.AT.value}|{Rel.OF_SUBSTANCE.value}"
+
+# Closed public vocabularies (hub/contract/lead.py): reference data, not intelligence. Their
+# anchors answer for every member of the vocabulary whether or not a lead mentioned it yet (so
+# the graph's holding a node says nothing), and 404 for anything else, without a graph lookup.
+REFERENCE_KINDS: dict[EntityKind, frozenset[str]] = {
+    EntityKind.AGENCY: frozenset(a.value for a in Agency),
+    EntityKind.SUBSTANCE: frozenset(s.value for s in Substance),
+}
+
+
+def level_params(access: AccessFilter) -> dict[str, Any]:
+    """The caller's policy parameters plus the level lists reads filter on: ``an_visible``
+    (levels that may read a lead at all), ``an_narrative`` (that may read its narrative) and
+    ``an_timed`` (that may read both its times)."""
+    visible = access.visible_levels()
+    return {
+        **access.params,
+        "an_visible": visible,
+        "an_narrative": [lv for lv in visible if "narrative" in access.profiles.get(lv, ())],
+        "an_timed": [lv for lv in visible
+                     if {"observed_at", "reported_at"} <= set(access.profiles.get(lv, ()))],
+    }
+
+
+def entity_props(var: str, timed: str) -> str:
+    """Cypher for the properties of entity ``var`` shown with a lead the caller reads, ``timed``
+    (a Cypher boolean) saying whether that lead's level may read its times. A seizure is lead
+    content: its ``seized_at`` is the lead's time, withheld unless ``timed``."""
+    return (f"CASE WHEN {var}:{Label.SEIZURE.value} AND NOT coalesce({timed}, false) "
+            f"THEN {var} {{.*, seized_at: null}} ELSE properties({var}) END")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """An entity a read starts from, as the caller may know it. ``readable``: some lead the caller
+    may read asserts it (``node`` has its properties); else it is a hit (``node`` is its key
+    only). ``hits``: the hit-level leads asserting it, per agency. ``eid`` is None for a
+    reference entity the graph lacks."""
+
+    eid: str | None
+    node: NetworkNode
+    readable: bool
+    hits: list[Hit] = field(default_factory=list)
+
+
+def entity_anchor(tx: neo4j.ManagedTransaction, access: AccessFilter, kind: EntityKind,
+                  key: str) -> Anchor:
+    """The entity ``kind``/``key`` as the caller may know it, or ``NotFound`` — raised alike
+    when no such entity exists and when only leads the caller may not even know of assert it
+    (one query: an empty result covers both).
+
+    The leads asserting an entity: those linking it (``ASSERTING_RELS``), those whose seizure
+    links it, for a commune those at its places, for a person those that asserted a SAME_AS
+    link touching it — an alias is lead content, so a merged identity is joined only through
+    links the caller may read, and the lead of such a link asserts both persons. Its marking,
+    the most open level among the leads asserting any member, is therefore the most open level
+    among the leads asserting the person itself (ADR 0002, "Amendment: entity marking")."""
+    label, key_prop = kind.label.value, kind.key_property
+    unknown = NotFound(f"entité inconnue : {kind.value} {key}")
+    if kind in REFERENCE_KINDS:
+        if key not in REFERENCE_KINDS[kind]:
+            raise unknown
+        record = tx.run(f"OPTIONAL MATCH (ent:{label} {{{key_prop}: $key}}) "
+                        f"RETURN elementId(ent) AS eid", key=key).single()
+        return Anchor(eid=record["eid"] if record else None,
+                      node=_entity_node([label], {key_prop: key}), readable=True)
+    record = tx.run(
+        f"MATCH (ent:{label} {{{key_prop}: $key}}) "
+        # Entity variable ``ent``, never ``e`` (see graph/analysis/_common.py).
+        f"CALL (ent) {{ "
+        f"  MATCH (ent)<-[:{ASSERTING_RELS}]-(l:Lead) RETURN l "
+        f"  UNION MATCH (ent)<-[:{SEIZURE_RELS}]-(:{Label.SEIZURE.value})<-[:{Rel.RECORDED.value}]-(l:Lead) "
+        f"    RETURN l "
+        f"  UNION MATCH (ent:{Label.COMMUNE.value})<-[:{Rel.IN_COMMUNE.value}]-(:{Label.LOCATION.value})"
+        f"<-[:{Rel.AT.value}]-(l:Lead) RETURN l "
+        f"  UNION MATCH (ent:{Label.PERSON.value})-[link:{Rel.SAME_AS.value}]-(:{Label.PERSON.value}) "
+        f"    MATCH (l:Lead {{lead_id: link.lead_id}}) RETURN l "
+        f"}} "
+        f"WITH DISTINCT ent, l WHERE l.version > 0 "
+        f"WITH ent, l, {access.case_expression} AS access WHERE access <> '{NONE}' "
+        f"WITH ent, l.agency AS agency, access IN $an_visible AS readable, "
+        f"  access IN $an_timed AS timed, count(*) AS n "
+        f"WITH ent, collect({{agency: agency, readable: readable, timed: timed, n: n}}) AS levels "
+        f"WITH ent, levels, any(x IN levels WHERE x.readable) AS readable, "
+        f"  any(x IN levels WHERE x.timed) AS timed "
+        f"RETURN elementId(ent) AS eid, readable, "
+        f"  CASE WHEN readable THEN {entity_props('ent', 'timed')} END AS props, "
+        f"  [x IN levels WHERE NOT x.readable | [x.agency, x.n]] AS hits",
+        key=key, **level_params(access),
+    ).single()
+    if record is None:
+        raise unknown
+    counts: dict[str, int] = defaultdict(int)
+    for agency, n in record["hits"]:
+        counts[agency] += n
+    if record["readable"]:
+        node = _entity_node([label], record["props"])
+    else:  # a hit: the key the caller typed, no property
+        node = _entity_node([label], {key_prop: key}).model_copy(update={"properties": {}})
+    return Anchor(eid=record["eid"], node=node, readable=record["readable"],
+                  hits=[access.hit(node.id, agency, n) for agency, n in sorted(counts.items())])
 
 
 def normalize_entity_key(kind: EntityKind, raw: str) -> str:
@@ -95,8 +214,7 @@ def get_lead(driver: neo4j.Driver, database: str, lead_id: str, access: AccessFi
         raise NotFound(f"piste inconnue : {lead_id}")
     lead = data["lead"]
     if data["access"] == HIT:
-        return Hit(entity=f"lead:{lead_id}", agency=lead["agency"], lead_count=1,
-                   contact=access.contacts.get(lead["agency"]))
+        return access.hit(f"lead:{lead_id}", lead["agency"], 1, lead_id=lead_id)
     return _lead_view(lead, data["links"], data["access"], access)
 
 
@@ -172,25 +290,21 @@ def network(
     if not 1 <= depth <= 3:
         raise InvalidInput("profondeur hors bornes : 1 à 3",
                            details=[{"field": "depth", "reason": "doit être comprise entre 1 et 3"}])
-    label = kind.label.value
-    key_prop = kind.key_property
     # Relationship types travel as a parameter (compared with type(r)), never into the query.
     followed = [r.value for r in (rel_types if rel_types else Rel)]
 
     def work(tx: neo4j.ManagedTransaction) -> Network:
-        anchor = tx.run(
-            f"MATCH (e:{label} {{{key_prop}: $key}}) RETURN elementId(e) AS eid, labels(e) AS labels, "
-            f"properties(e) AS props",
-            key=key,
-        ).single()
-        if anchor is None:
-            raise NotFound(f"entité inconnue : {kind.value} {key}")
+        anchor = entity_anchor(tx, access, kind, key)
+        if not anchor.readable:
+            # Known only as a hit: its key and who holds it, nothing read through it.
+            return Network(anchor=anchor.node.id, depth=depth, nodes=[anchor.node], edges=[],
+                           hits=anchor.hits)
         nodes: dict[str, NetworkNode] = {}
         edges: dict[tuple[str, str, str, str | None], NetworkEdge] = {}
         hits: dict[tuple[str, str], int] = defaultdict(int)
-        anchor_node = _entity_node(anchor["labels"], anchor["props"])
-        nodes[anchor["eid"]] = anchor_node
-        frontier = [anchor["eid"]]
+        anchor_node = anchor.node
+        nodes[anchor.eid or anchor_node.id] = anchor_node
+        frontier = [anchor.eid] if anchor.eid else []
         seen_leads: set[str] = set()
         truncated = False
         for level in range(depth):
@@ -202,20 +316,21 @@ def network(
             # busy place's thousand leads would otherwise all cross the wire for a chart that
             # keeps a hundred: decoding their dates dominated a truncated network).
             rows = tx.run(
-                f"UNWIND $frontier AS eid MATCH (e) WHERE elementId(e) = eid "
-                f"CALL (e) {{ "
-                f"  MATCH (e)<-[r0:AT|MENTIONS_VEHICLE|INVOLVES|MENTIONS_PHONE|REPORTS_SUBSTANCE|CONCERNS|RECORDED]-(l:Lead) "
+                # Entity variable ``ent``, never ``e`` (see graph/analysis/_common.py).
+                f"UNWIND $frontier AS eid MATCH (ent) WHERE elementId(ent) = eid "
+                f"CALL (ent) {{ "
+                f"  MATCH (ent)<-[r0:{ASSERTING_RELS}]-(l:Lead) "
                 f"  WHERE type(r0) IN $rel_types RETURN l "
                 f"  UNION "
-                f"  MATCH (e)<-[r0:OF_SUBSTANCE|AT]-(:Seizure)<-[:RECORDED]-(l:Lead) "
+                f"  MATCH (ent)<-[r0:{SEIZURE_RELS}]-(:Seizure)<-[:RECORDED]-(l:Lead) "
                 f"  WHERE type(r0) IN $rel_types AND 'RECORDED' IN $rel_types RETURN l "
                 f"}} "
-                f"WITH e, l WHERE l.version > 0 AND NOT elementId(l) IN $seen "
-                f"WITH DISTINCT e, l, {access.case_expression} AS access "
+                f"WITH ent, l WHERE l.version > 0 AND NOT elementId(l) IN $seen "
+                f"WITH DISTINCT ent, l, {access.case_expression} AS access "
                 f"WHERE access <> '{NONE}' "
                 # One record holding every row: the driver's cost is per record, and a busy
                 # place yields a thousand rows.
-                f"RETURN collect([elementId(e), elementId(l), access, l.lead_id, l.agency]) AS rows",
+                f"RETURN collect([elementId(ent), elementId(l), access, l.lead_id, l.agency]) AS rows",
                 frontier=frontier,
                 seen=list(seen_leads),
                 rel_types=followed,
@@ -228,11 +343,12 @@ def network(
                 f"UNWIND $leads AS id MATCH (l) WHERE elementId(l) = id "
                 f"WITH l, {access.case_expression} AS access "
                 f"RETURN elementId(l) AS lead_eid, {access.projection(epoch_us=True)} AS lead, "
-                f"  [(l)-[r]->(x) WHERE NOT x:Agency AND type(r) IN $rel_types | {{eid: elementId(x), labels: labels(x), props: properties(x), type: type(r), rel: properties(r)}}] + "
+                # A seizure shown at the level of the lead that recorded it (entity_props).
+                f"  [(l)-[r]->(x) WHERE NOT x:Agency AND type(r) IN $rel_types | {{eid: elementId(x), labels: labels(x), props: {entity_props('x', 'access IN $an_timed')}, type: type(r), rel: properties(r)}}] + "
                 f"  [(l)-[:RECORDED]->(s:Seizure)-[r]->(x) WHERE 'RECORDED' IN $rel_types AND type(r) IN $rel_types | {{from: elementId(s), eid: elementId(x), labels: labels(x), props: properties(x), type: type(r), rel: properties(r)}}] "
                 f"AS links",
                 [r["lead_eid"] for r in rows if r["access"] != HIT],
-                {"rel_types": followed, **access.params},
+                {"rel_types": followed, **level_params(access)},
             )
             next_frontier: list[str] = []
             node_id = {eid: n.id for eid, n in nodes.items()}
@@ -275,8 +391,7 @@ def network(
             depth=depth,
             nodes=list(nodes.values()),
             edges=list(edges.values()),
-            hits=[Hit(entity=entity, agency=agency, lead_count=count, contact=access.contacts.get(agency))
-                  for (entity, agency), count in sorted(hits.items())],
+            hits=[access.hit(entity, agency, count) for (entity, agency), count in sorted(hits.items())],
             truncated=truncated,
         )
 
@@ -310,8 +425,8 @@ def _entity_node(labels: list[str], props: dict[str, Any]) -> NetworkNode:
     kind = LABEL_KIND.get(label)
     key_prop = kind.key_property if kind else "key"
     key = str(props.get(key_prop))
-    shown = {k: _native(v) for k, v in props.items() if k not in {"point"}}
-    if "point" in props and props["point"] is not None:
+    shown = {k: _native(v) for k, v in props.items() if k not in {"point"} and v is not None}
+    if props.get("point") is not None:
         shown["lat"], shown["lon"] = props["point"].y, props["point"].x
     return NetworkNode(id=f"{kind.value if kind else label.lower()}:{key}", kind=kind.value if kind else label,
                        key=key, label=_display(kind, props, key), properties=shown)

@@ -21,10 +21,10 @@ from graph.access import AccessFilter
 from graph.analysis.models import QUERY_TIMEOUT_S
 from graph.labels import EntityKind
 from graph.models import Hit, NetworkNode
+from graph.read import Anchor, entity_anchor, level_params, normalize_entity_key
 from graph.read import _entity_node as entity_node
 from graph.read import _lead_node as lead_node
-from graph.read import normalize_entity_key
-from hub.contract.errors import InvalidInput, NotFound
+from hub.contract.errors import InvalidInput
 
 T = TypeVar("T")
 
@@ -55,19 +55,13 @@ def run_read(driver: neo4j.Driver, database: str, work: Callable[[neo4j.ManagedT
 
 
 def access_params(access: AccessFilter) -> dict[str, Any]:
-    """The caller's policy parameters plus the two level lists the analyses filter on:
+    """The caller's policy parameters plus the three level lists the analyses filter on:
     ``an_visible`` (levels that may read a lead at all), ``an_narrative`` (levels that may
     read its narrative — the only leads full-text search may match) and ``an_timed`` (levels
     that may read both its times — the only leads an analysis may place in time: ordering,
-    windows, periods, since they would otherwise reveal a withheld time)."""
-    visible = access.visible_levels()
-    return {
-        **access.params,
-        "an_visible": visible,
-        "an_narrative": [lv for lv in visible if "narrative" in access.profiles.get(lv, ())],
-        "an_timed": [lv for lv in visible
-                     if {"observed_at", "reported_at"} <= set(access.profiles.get(lv, ()))],
-    }
+    windows, periods, since they would otherwise reveal a withheld time). Shared with the
+    network read (``graph.read.level_params``)."""
+    return level_params(access)
 
 
 def project_leads(tx: neo4j.ManagedTransaction, access: AccessFilter,
@@ -95,16 +89,12 @@ def normalize_key(kind: EntityKind, raw: str, field: str) -> str:
             {"field": field, "reason": d.get("reason", exc.message)} for d in exc.details]) from exc
 
 
-def find_entity(tx: neo4j.ManagedTransaction, kind: EntityKind, key: str) -> tuple[str, NetworkNode]:
-    """(element id, node) of an entity by its key, or NotFound."""
-    record = tx.run(
-        f"MATCH (ent:{kind.label.value} {{{kind.key_property}: $key}}) "
-        f"RETURN elementId(ent) AS eid, labels(ent) AS labels, properties(ent) AS props",
-        key=key,
-    ).single()
-    if record is None:
-        raise NotFound(f"entité inconnue : {kind.value} {key}")
-    return record["eid"], entity_node(record["labels"], record["props"])
+def find_entity(tx: neo4j.ManagedTransaction, access: AccessFilter, kind: EntityKind,
+                key: str) -> Anchor:
+    """The entity an analysis starts from, as the caller may know it (``graph.read.entity_anchor``):
+    NotFound alike for a key nobody holds and for one only leads the caller may not even know of
+    assert; a hit (``readable`` False, key and hits only) when only hit-level leads assert it."""
+    return entity_anchor(tx, access, kind, key)
 
 
 def lead_time(node: NetworkNode) -> datetime | None:
@@ -114,8 +104,7 @@ def lead_time(node: NetworkNode) -> datetime | None:
 
 def hits_of(counts: dict[tuple[str, str], int], access: AccessFilter) -> list[Hit]:
     """Hit/no-hit: (entity id, agency) → number of leads the caller may only know exist."""
-    return [Hit(entity=entity, agency=agency, lead_count=n, contact=access.contacts.get(agency))
-            for (entity, agency), n in sorted(counts.items())]
+    return [access.hit(entity, agency, n) for (entity, agency), n in sorted(counts.items())]
 
 
 def hit_counter() -> defaultdict[tuple[str, str], int]:

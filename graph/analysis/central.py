@@ -6,6 +6,10 @@ caller's link chart shows. Betweenness is computed here with Brandes' algorithm 
 Community has no GDS): the neighbourhood is bounded by ``max_nodes``, so O(V·E) is at most a
 few million steps.
 
+The anchor is resolved by that read: unknown (404) when only leads the caller may not even know
+of assert it; known only as a hit, the neighbourhood is the anchor alone and nothing is ranked
+(a lone node is no actor), the hits are returned.
+
 Agencies, substances and communes are left out of the computation: everything links to them,
 so they would come out "central" and bridge leads that have nothing else in common. Leads and
 seizures stay in the graph (they are what joins two actors) but are not ranked: the actors are
@@ -41,7 +45,7 @@ def central_actors(driver: neo4j.Driver, database: str, access: AccessFilter,
     raw = betweenness(adjacency)
     n = len(adjacency)
     scale = 2.0 / ((n - 1) * (n - 2)) if n > 2 else 0.0
-    ranked = sorted((node_id for node_id in adjacency if kinds[node_id] in ACTORS),
+    ranked = sorted((node_id for node_id in adjacency if kinds[node_id] in ACTORS and net.edges),
                     key=lambda v: (-raw[v], -len(adjacency[v]), v))
     by_id = {node.id: node for node in net.nodes}
     actors = [CentralActor(rank=i + 1, node=by_id[v], degree=len(adjacency[v]),

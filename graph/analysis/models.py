@@ -161,6 +161,8 @@ class PathsResult(BaseModel):
     time_ordered: bool
     max_gap_hours: float | None = None
     paths: list[Path] = Field(default_factory=list)
+    hits: list[Hit] = Field(default_factory=list, description=(
+        "Extrémités connues seulement par des pistes non consultables : service et contact"))
     truncated: bool = Field(default=False, description="Exploration arrêtée à sa borne de travail")
 
 

@@ -14,6 +14,10 @@ is never derived from a hidden lead, not even as "a path exists".
   times the caller may read take part (their order would otherwise reveal withheld times).
 
 Person aliases (``SAME_AS``) are not followed: the alias link is asserted by a lead of its own.
+
+Both ends are resolved through the caller's policy first (``graph.read.entity_anchor``): an end
+only hidden leads assert is unknown (404, like a key nobody holds); an end only hit-level leads
+assert has no readable lead to step from, so there is no path, and its hits are returned.
 """
 
 from __future__ import annotations
@@ -63,17 +67,20 @@ def shortest_paths(driver: neo4j.Driver, database: str, access: AccessFilter,
     temporal = params.time_ordered or params.max_gap_hours is not None
 
     def work(tx: neo4j.ManagedTransaction) -> PathsResult:
-        a_eid, a_node = find_entity(tx, params.from_kind, from_key)
-        b_eid, b_node = find_entity(tx, params.to_kind, to_key)
-        if temporal:
-            chains, truncated = _temporal_search(tx, access, params, types, a_eid, b_eid)
+        a = find_entity(tx, access, params.from_kind, from_key)
+        b = find_entity(tx, access, params.to_kind, to_key)
+        a_node, b_node = a.node, b.node
+        if not (a.readable and b.readable):
+            chains, truncated = [], False
+        elif temporal:
+            chains, truncated = _temporal_search(tx, access, params, types, a.eid, b.eid)
         else:
-            chains, truncated = _shortest(tx, access, params, types, a_eid, b_eid), False
+            chains, truncated = _shortest(tx, access, params, types, a.eid, b.eid), False
         paths = _materialize(tx, access, chains, types)
         paths.sort(key=lambda p: (p.hops, p.largest_gap_hours or 0.0, p.lead_ids))
         return PathsResult(source=a_node.id, target=b_node.id, max_hops=params.max_hops,
                            time_ordered=params.time_ordered, max_gap_hours=params.max_gap_hours,
-                           paths=paths[: params.limit], truncated=truncated)
+                           paths=paths[: params.limit], hits=a.hits + b.hits, truncated=truncated)
 
     return run_read(driver, database, work, field="max_hops")
 

@@ -4,7 +4,10 @@ deal points) and full text over sanitized narratives.
 Entities come back with what the caller may know of them: the number of leads they may read
 that cite the entity and when it was last seen in those, plus hit counts per agency for leads
 they may only know exist. An entity known only through leads the caller may not even know of is
-not returned — its existence alone would disclose them.
+not returned — its existence alone would disclose them. One known only through hit-level leads
+is returned only for the exact key the caller typed, as that key and its hits (no property): a
+partial or approximate match would hand out a key only those leads hold (ADR 0002, "Amendment:
+entity marking").
 
 Full text runs on the ``lead_narrative`` index and matches only leads whose access level may
 read ``narrative``: a lead whose narrative is withheld is never matched and never counted, since
@@ -38,6 +41,7 @@ from graph.analysis.models import (
     SearchParams,
     SearchResult,
 )
+from graph.labels import EntityKind
 from hub.contract.errors import InvalidInput
 from hub.contract.normalize import (
     INSEE_CODE,
@@ -187,6 +191,10 @@ def _lookup_partial(tx: neo4j.ManagedTransaction, kind: SearchKind, fragment: st
     return [r["eid"] for r in tx.run(query, f=fragment, cap=MAX_PARTIAL_CANDIDATES)]
 
 
+# An entity known only as a hit: its key, nothing else (key properties from the allow-list).
+_KEY_ONLY = "{" + ", ".join(f"{p}: ent.{p}" for p in sorted({k.key_property for k in EntityKind})) + "}"
+
+
 def _summaries(tx: neo4j.ManagedTransaction, access: AccessFilter,
                found: dict[str, tuple[str, str | None, int]]) -> list[tuple[int, EntityMatch]]:
     """What the caller may know of each entity; entities they may know nothing of are dropped."""
@@ -203,7 +211,8 @@ def _summaries(tx: neo4j.ManagedTransaction, access: AccessFilter,
         f"WHERE access IN $an_visible OR access = '{HIT}' "
         f"WITH ent, access IN $an_visible AS readable, l.agency AS agency, "
         f"  CASE WHEN access IN $an_timed THEN {LEAD_TIME} END AS t "
-        f"RETURN elementId(ent) AS eid, labels(ent) AS labels, properties(ent) AS props, readable, agency, "
+        f"RETURN elementId(ent) AS eid, labels(ent) AS labels, "
+        f"  CASE WHEN readable THEN properties(ent) ELSE {_KEY_ONLY} END AS props, readable, agency, "
         f"count(*) AS n, max(t) AS last",
         eids=list(found), **access_params(access),
     )
@@ -212,6 +221,7 @@ def _summaries(tx: neo4j.ManagedTransaction, access: AccessFilter,
         entry = by_entity.setdefault(r["eid"], {"labels": r["labels"], "props": r["props"], "n": 0,
                                                 "last": None, "hits": hit_counter()})
         if r["readable"]:
+            entry["props"] = r["props"]
             entry["n"] += r["n"]
             last = as_utc(r["last"])
             if last and (entry["last"] is None or last > entry["last"]):
@@ -220,9 +230,13 @@ def _summaries(tx: neo4j.ManagedTransaction, access: AccessFilter,
             entry["hits"][("", r["agency"])] += r["n"]
     out = []
     for eid, entry in by_entity.items():
-        node = entity_node(entry["labels"], entry["props"])
-        hits = hits_of({(node.id, agency): n for (_, agency), n in entry["hits"].items()}, access)
         match, reason, steps = found[eid]
+        node = entity_node(entry["labels"], entry["props"])
+        if entry["n"] == 0:  # known only as a hit
+            if match != "exact":
+                continue
+            node = node.model_copy(update={"properties": {}})
+        hits = hits_of({(node.id, agency): n for (_, agency), n in entry["hits"].items()}, access)
         out.append((steps, EntityMatch(node=node, match=match, reason=reason, lead_count=entry["n"],
                                        last_seen=entry["last"], hits=hits)))
     return out

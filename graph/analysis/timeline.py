@@ -4,6 +4,10 @@ commune, in time order, with the entity's role in each and where it was.
 Only readable leads are listed, placed by the time the caller may read (a lead whose times are
 withheld comes last, unordered); leads at hit level come back as hit counts per agency. When
 more than ``limit`` leads qualify, the most recent are kept.
+
+The entity is resolved through the caller's policy first (``graph.read.entity_anchor``): one
+only hidden leads assert is unknown (404, like a key nobody holds); one only hit-level leads
+assert is answered with its key and hits, no entry.
 """
 
 from __future__ import annotations
@@ -43,7 +47,10 @@ def timeline(driver: neo4j.Driver, database: str, access: AccessFilter,
     )
 
     def work(tx: neo4j.ManagedTransaction) -> Timeline:
-        eid, node = find_entity(tx, params.kind, key)
+        anchor = find_entity(tx, access, params.kind, key)
+        if not anchor.readable:
+            return Timeline(entity=anchor.node, hits=anchor.hits)
+        eid, node = anchor.eid, anchor.node
         rows = list(tx.run(
             f"MATCH (ent) WHERE elementId(ent) = $eid {leads_of} WHERE access IN $an_visible "
             f"WITH l, access, CASE WHEN access IN $an_timed THEN {LEAD_TIME} END AS t, "

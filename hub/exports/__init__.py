@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from graph.meetings import strictest
 from graph.models import Network
+from hub.contract.lead import HandlingCode
 
 
 class ExportFormat(StrEnum):
@@ -31,9 +32,17 @@ class ExportFile:
 
 
 def handling_code(network: Network) -> str:
-    """The strictest handling code of the leads in the network (H0 when it has none)."""
-    codes = {n.properties.get("handling_code") for n in network.nodes if n.kind == "lead"}
-    return strictest({c for c in codes if c}).value
+    """The strictest handling code (H3 > H2 > H1 > H0) of the leads whose content the export
+    holds: its lead nodes, which carry every edge and every entity shown (an entity, a seizure
+    included, is reached only through a lead the caller reads — graph.read). H0 when it holds
+    none: hits are pointers (agency, count, contact), and their leads' codes are not the
+    caller's to learn. A lead named by an edge or node but absent from the nodes (its code
+    unknown here) makes the export H3: never under-mark."""
+    leads = {n.key: n.properties.get("handling_code") for n in network.nodes if n.kind == "lead"}
+    named = {e.lead_id for e in network.edges if e.lead_id}
+    if named - leads.keys() or any(not c for c in leads.values()):
+        return HandlingCode.H3.value
+    return strictest(set(leads.values())).value
 
 
 def export(network: Network, fmt: ExportFormat) -> ExportFile:

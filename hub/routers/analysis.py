@@ -173,7 +173,7 @@ async def paths(
                  leads=[n for n in nodes if n.kind == "lead"],
                  subject=[result.source, result.target],
                  entities=[n.id for n in nodes if n.kind != "lead"],
-                 hits=[], details={"analysis": "paths", "max_hops": max_hops,
+                 hits=result.hits, details={"analysis": "paths", "max_hops": max_hops,
                                    "time_ordered": str(time_ordered), "paths": len(result.paths)})
     return result
 
