@@ -43,13 +43,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import neo4j
 from pydantic import BaseModel, Field
 
 from graph import tx as transactions
-from graph.access import HIT, NONE, AccessFilter
+from graph.access import FULL, HIT, NONE, AccessFilter
 from graph.labels import Label
 from graph.schema import unique_constraint
 from hub.contract.errors import Forbidden, NotFound
@@ -124,13 +124,23 @@ SYSTEM_USER = ("crosshub", "CROSS Hub")
 # --- models -------------------------------------------------------------------------------------
 
 
+# How a caller sees a lead, as answers say it: the policy's redaction profiles (``redacted1``…)
+# are one "redacted" to the outside, as in graph.read.LeadView.
+Shown = Literal["full", "redacted"]
+
+
+def shown(level: str) -> Shown:
+    """The answer's name of a visible access level (``full`` or one of the redaction profiles)."""
+    return "full" if level == FULL else "redacted"
+
+
 class DuplicateView(BaseModel):
     """A likely duplicate as one caller may see it: a lead they may only know of (hit) shows its
     agency and whom to ask, not why it matched."""
 
     lead_id: str
     agency: str
-    access: str
+    access: Literal["full", "redacted", "hit"]
     similarity: int
     reasons_fr: list[str] = Field(default_factory=list)
     contact: str | None = None
@@ -139,7 +149,7 @@ class DuplicateView(BaseModel):
 class TriageView(BaseModel):
     lead_id: str
     agency: str
-    access: str
+    access: Shown
     state: LeadState
     score: int | None = None
     precision: PrecisionScore | None = None
@@ -188,7 +198,7 @@ class QueueItem(BaseModel):
     lead_id: str
     agency: str
     kind: str
-    access: str
+    access: Shown
     state: LeadState
     score: int | None = None
     duplicate_count: int = 0
@@ -740,11 +750,12 @@ def triage(driver: neo4j.Driver, database: str, lead_id: str, access: AccessFilt
                 if level_m == NONE:
                     continue
                 views.append(DuplicateView(
-                    lead_id=m.lead_id, agency=m.agency, access=level_m, similarity=m.similarity,
+                    lead_id=m.lead_id, agency=m.agency,
+                    access=HIT if level_m == HIT else shown(level_m), similarity=m.similarity,
                     reasons_fr=[] if level_m == HIT else m.reasons_fr,
                     contact=access.contacts.get(m.agency) if level_m == HIT else None))
         return TriageView(
-            lead_id=lead_id, agency=agency, access=level,
+            lead_id=lead_id, agency=agency, access=shown(level),
             state=LeadState(s.get("state", LeadState.NEW.value)), score=precision.score,
             precision=precision, duplicates=views, scored_at=s.get("scored_at"),
             computed_on_read=computed, seq=s.get("seq", 0), updated_at=s.get("updated_at"),
@@ -754,15 +765,15 @@ def triage(driver: neo4j.Driver, database: str, lead_id: str, access: AccessFilt
 
 
 def history(driver: neo4j.Driver, database: str, lead_id: str,
-            access: AccessFilter) -> tuple[str, list[StatusChangeRecord]]:
-    """The caller's access level to the lead, and every change of its state, oldest first,
-    attributed."""
+            access: AccessFilter) -> tuple[Shown, list[StatusChangeRecord]]:
+    """How the caller sees the lead (``full`` or ``redacted``), and every change of its state,
+    oldest first, attributed (the history holds no lead property a redaction withholds)."""
 
-    def work(tx: neo4j.ManagedTransaction) -> tuple[str, list[StatusChangeRecord]]:
+    def work(tx: neo4j.ManagedTransaction) -> tuple[Shown, list[StatusChangeRecord]]:
         _agency, level = _lead_access(tx, lead_id, access)
         rows = tx.run("MATCH (c:StatusChange) WHERE c.lead_id = $id RETURN c {.*} AS c ORDER BY c.seq",
                       id=lead_id)
-        return level, [StatusChangeRecord(**_plain(r["c"])) for r in rows]
+        return shown(level), [StatusChangeRecord(**_plain(r["c"])) for r in rows]
 
     return _read(driver, database, work)
 
@@ -795,7 +806,7 @@ def queue(driver: neo4j.Driver, database: str, access: AccessFilter, *, state: L
         for r in rows:
             s, lead = _plain(r["s"]), _plain(r["lead"])
             items.append(QueueItem(
-                lead_id=s["lead_id"], agency=lead["agency"], kind=lead["kind"], access=r["access"],
+                lead_id=s["lead_id"], agency=lead["agency"], kind=lead["kind"], access=shown(r["access"]),
                 state=s["state"], score=s.get("score"), duplicate_count=s.get("duplicate_count") or 0,
                 channel=lead.get("channel"), reported_at=lead.get("reported_at"),
                 insee_code=lead.get("insee_code"), assignee_agency=s.get("assignee_agency"),

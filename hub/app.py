@@ -2,9 +2,14 @@
 Neo4j driver of the process, waits for the graph, applies the schema, and closes everything on
 shutdown; nothing connects on import.
 
-Errors are mapped to HTTP here, once: every ``CrossHubError`` becomes its status with
-``{"code", "message", "details"}``; request validation errors become 422 with the exact field
-path and a French reason; a lost graph connection becomes 503 (retryable).
+Errors are mapped to HTTP here, once, all with the one ``ErrorResponse`` shape
+``{"code", "message", "details": [{"field", "reason"}]}``: every ``CrossHubError`` becomes its
+status; request validation errors become 422 with the exact field path and a French reason
+(400 ``missing_justification`` when the justification is what is missing; malformed JSON is
+field ``(corps)``); a lost graph connection becomes 503 (retryable); an unknown path is 404; a
+method the path does not have (``OPTIONS`` included) is 405 with an ``Allow`` header listing the
+methods it has; anything unexpected is a 500 ``internal_error`` that says nothing more.
+The published contract (``/openapi.json``, ``/docs``) is built in hub/openapi.py.
 """
 
 from __future__ import annotations
@@ -20,12 +25,21 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from graph.driver import open_driver, wait_ready
 from graph.schema import apply_schema
 from hub.access import current_policy
-from hub.contract.errors import CrossHubError, GraphUnavailable, InvalidInput
+from hub.contract.errors import (
+    CrossHubError,
+    GraphUnavailable,
+    InvalidInput,
+    MethodNotAllowed,
+    NotFound,
+)
 from hub.contract.validation import field_path, french_reason
+from hub.deps import missing_justification
+from hub.openapi import allowed_methods, install_docs, install_openapi
 from hub.grant_expiry import expiry_loop
 from hub.schedule import start_hub_jobs
 from hub.settings import Settings
@@ -72,6 +86,8 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description="Plateforme de partage du renseignement opérationnel sur les stupéfiants (CROSS).",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc: hub/openapi.py, assets served by the hub (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.policy = current_policy()  # validated once; `crosshub policy check` before deploying
@@ -79,6 +95,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Limits before work (body size, JSON depth, control characters): before routing and auth.
     from hub.limits import RequestLimits
     app.add_middleware(RequestLimits, settings=settings)
+    install_openapi(app)
+    install_docs(app)
 
     from hub.routers import (
         analysis,
@@ -122,9 +140,45 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"field": field_path(tuple(e["loc"])), "reason": french_reason(e)}
-                   for e in exc.errors()]
+        errors = exc.errors()
+        # The justification a consultation requires: 400 naming the field, as documented.
+        if any(tuple(e["loc"])[-1:] == ("justification",) for e in errors):
+            return _error_response(missing_justification())
+        details = [{"field": "(corps)" if e.get("type") == "json_invalid" else field_path(tuple(e["loc"])),
+                    "reason": french_reason(e)} for e in errors]
         return _error_response(InvalidInput("requête invalide", details=details))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # The router's own answers (unknown path, method not allowed) and Starlette's.
+        path = request.url.path
+        if exc.status_code == 404:
+            return _error_response(NotFound(f"ressource inconnue : {path}"))
+        if exc.status_code == 400 and exc.detail == _FASTAPI_BODY_UNREADABLE:
+            # A body FastAPI cannot even decode (not UTF-8…): malformed, like bad JSON.
+            return _error_response(InvalidInput("requête invalide", details=[
+                {"field": "(corps)", "reason": "corps illisible : JSON en UTF-8 attendu"}]))
+        if exc.status_code == 405:
+            allowed = allowed_methods(request.app, request.scope.get("path", path))
+            response = _error_response(MethodNotAllowed(
+                f"méthode {request.method} non permise sur {path} "
+                f"(permises : {', '.join(allowed) or 'aucune'})"))
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
+        error = CrossHubError(str(exc.detail) if exc.detail else "requête refusée")
+        error.status_code = exc.status_code
+        error.code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        response = _error_response(error)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"code": "internal_error",
+                             "message": "erreur interne du hub : l'incident est journalisé"},
+                            status_code=500)
 
     @app.exception_handler(ValidationError)
     async def body_invalid(_: Request, exc: ValidationError) -> JSONResponse:
@@ -138,3 +192,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def graph_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("graph unavailable: %s", type(exc).__name__)
         return _error_response(GraphUnavailable("graphe indisponible : réessayer plus tard"))
+
+
+_FASTAPI_BODY_UNREADABLE = "There was an error parsing the body"
+_HTTP_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
+               413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_input",
+               429: "too_many_requests", 503: "unavailable"}

@@ -12,6 +12,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorDetail(BaseModel):
+    """One reason an error names: which field, and why (French)."""
+
+    model_config = ConfigDict(extra="allow", title="ErrorDetail")
+    field: str = Field(description="Chemin exact du champ, p. ex. leads[3].vehicles[0].plate, "
+                                   "ou un emplacement entre parenthèses : (corps), (en-tête)")
+    reason: str = Field(description="Raison, en français")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error answer of the hub (``CrossHubError.to_dict()``): a stable
+    machine-readable ``code``, a French ``message`` for people, and per field the ``details``
+    (left out when there are none)."""
+
+    model_config = ConfigDict(title="ErrorResponse")
+    code: str = Field(description="Code stable, p. ex. invalid_input, missing_justification, "
+                                  "not_authenticated, forbidden, not_found, conflict")
+    message: str = Field(description="Message lisible, en français")
+    details: list[ErrorDetail] = Field(default_factory=list,
+                                       description="Champs en cause (absent s'il n'y en a pas)")
+
 
 class CrossHubError(Exception):
     """Base of every error we raise on purpose."""
@@ -57,6 +81,13 @@ class PayloadTooLarge(CrossHubError):
 class NotAuthenticated(CrossHubError):
     status_code = 401
     code = "not_authenticated"
+
+
+class MethodNotAllowed(CrossHubError):
+    """The path exists, not with this method (the answer's ``Allow`` header lists those it has)."""
+
+    status_code = 405
+    code = "method_not_allowed"
 
 
 class Forbidden(CrossHubError):

@@ -16,6 +16,7 @@ from hub.deps import (
     AuditDep,
     CallerDep,
     DriverDep,
+    JustificationDep,
     SettingsDep,
     require_justification,
 )
@@ -38,12 +39,11 @@ async def entity_network(
     kind: EntityKind,
     key: Annotated[str, Path(min_length=1, max_length=200)],
     driver: DriverDep, settings: SettingsDep, access: AccessDep, caller: CallerDep, audit: AuditDep,
+    justification: JustificationDep,
     depth: Annotated[int, Query(ge=1, le=3, description="Sauts de piste (1 à 3)")] = 1,
     rel: Annotated[list[Rel] | None, Query(
         description="Types de liens suivis et montrés (répétable), p. ex. rel=INVOLVES&rel=MENTIONS_PHONE ; "
                     "tous par défaut")] = None,
-    justification: Annotated[str | None, Query(
-        max_length=2000, description="Motif de la consultation (obligatoire, art. 25)")] = None,
 ) -> Network:
     reason = require_justification(justification)
     normalized = graph_read.normalize_entity_key(kind, key)

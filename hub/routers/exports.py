@@ -21,6 +21,7 @@ from hub.deps import (
     AuditDep,
     CallerDep,
     DriverDep,
+    JustificationDep,
     SettingsDep,
     require_justification,
 )
@@ -46,10 +47,9 @@ async def export_network(
     kind: EntityKind,
     key: Annotated[str, Path(min_length=1, max_length=200)],
     driver: DriverDep, settings: SettingsDep, access: AccessDep, caller: CallerDep, audit: AuditDep,
+    justification: JustificationDep,
     format: Annotated[ExportFormat, Query(description="csv, graphml, anx ou ftm")] = ExportFormat.CSV,
     depth: Annotated[int, Query(ge=1, le=3, description="Sauts de piste (1 à 3)")] = 1,
-    justification: Annotated[str | None, Query(
-        max_length=2000, description="Motif de la communication (obligatoire, art. 25)")] = None,
 ) -> Response:
     reason = require_justification(justification)
     normalized = graph_read.normalize_entity_key(kind, key)

@@ -27,8 +27,8 @@ from hub.deps import (
     AccessDep,
     AuditDep,
     DriverDep,
+    JustificationDep,
     SettingsDep,
-    require_justification,
     require_role,
 )
 from hub.disclosures import log_alteration, log_disclosure
@@ -38,8 +38,6 @@ router = APIRouter(prefix="/api/v1/meetings", tags=["réunions"])
 PARTICIPANT_ROLES = ("analyst", "coordinator", "guest_referent")
 CoordinatorDep = Annotated[Principal, require_role("coordinator")]
 ParticipantDep = Annotated[Principal, require_role(*PARTICIPANT_ROLES)]
-Justification = Annotated[str | None, Query(
-    max_length=2000, description="Motif de la consultation (obligatoire, art. 25)")]
 MeetingId = Annotated[str, Path(min_length=6, max_length=32, pattern=r"^[0-9AB]{2,3}-\d{4}-W\d{2}$",
                                 description="<département>-<semaine ISO>, p. ex. 25-2025-W47")]
 
@@ -129,8 +127,7 @@ async def meetings_of(caller: ParticipantDep, driver: DriverDep, settings: Setti
                         "réunion, tel que l'appelant peut le voir. Consultation justifiée et journalisée.")
 async def agenda(request: Request, meeting_id: MeetingId, caller: ParticipantDep, driver: DriverDep,
                  settings: SettingsDep, access: AccessDep, audit: AuditDep,
-                 justification: Justification = None) -> Agenda:
-    reason = require_justification(justification)
+                 reason: JustificationDep) -> Agenda:
     db = settings.neo4j_database
     meeting = await run_in_threadpool(graph_meetings.get_meeting, driver, db, meeting_id)
     result, _ = await run_in_threadpool(
@@ -183,8 +180,7 @@ async def patch_action(request: Request, action_id: Annotated[str, Path(max_leng
 
 
 async def _brief(request: Request, meeting_id: str, driver, settings, access, audit, caller: Principal,
-                 justification: str | None, fmt: str) -> Response:
-    reason = require_justification(justification)
+                 reason: str, fmt: str) -> Response:
     db = settings.neo4j_database
     meeting = await run_in_threadpool(graph_meetings.get_meeting, driver, db, meeting_id)
 
@@ -215,13 +211,13 @@ async def _brief(request: Request, meeting_id: str, driver, settings, access, au
             response_class=Response)
 async def brief_html(request: Request, meeting_id: MeetingId, caller: ParticipantDep, driver: DriverDep,
                      settings: SettingsDep, access: AccessDep, audit: AuditDep,
-                     justification: Justification = None) -> Response:
-    return await _brief(request, meeting_id, driver, settings, access, audit, caller, justification, "html")
+                     reason: JustificationDep) -> Response:
+    return await _brief(request, meeting_id, driver, settings, access, audit, caller, reason, "html")
 
 
 @router.get("/{meeting_id}/brief.pdf", summary="Note de séance (PDF, exemplaire de l'appelant)",
             response_class=Response)
 async def brief_pdf(request: Request, meeting_id: MeetingId, caller: ParticipantDep, driver: DriverDep,
                     settings: SettingsDep, access: AccessDep, audit: AuditDep,
-                    justification: Justification = None) -> Response:
-    return await _brief(request, meeting_id, driver, settings, access, audit, caller, justification, "pdf")
+                    reason: JustificationDep) -> Response:
+    return await _brief(request, meeting_id, driver, settings, access, audit, caller, reason, "pdf")

@@ -43,8 +43,8 @@ from hub.deps import (
     AccessDep,
     AuditDep,
     DriverDep,
+    JustificationDep,
     SettingsDep,
-    require_justification,
     require_role,
 )
 from policies import lifecycle
@@ -64,7 +64,6 @@ router = APIRouter(prefix="/api/v1", tags=["triage et déconfliction"])
 WORKFLOW_ROLES = ("analyst", "coordinator")
 Worker = Annotated[Principal, require_role(*WORKFLOW_ROLES)]
 LeadId = Annotated[str, Path(min_length=3, max_length=160, description="Identifiant de piste (service:référence)")]
-Justification = Annotated[str | None, Query(max_length=2000, description="Motif de la consultation (obligatoire, art. 25)")]
 
 
 def _now() -> datetime:
@@ -85,8 +84,7 @@ def _now() -> datetime:
 )
 async def get_triage(request: Request, lead_id: LeadId, driver: DriverDep, settings: SettingsDep,
                      access: AccessDep, audit: AuditDep, caller: Worker,
-                     justification: Justification = None) -> TriageView:
-    reason = require_justification(justification)
+                     reason: JustificationDep) -> TriageView:
     view = await run_in_threadpool(graph_workflow.triage, driver, settings.neo4j_database, lead_id,
                                    access, _now())
     await auditing.log_consultation(
@@ -169,8 +167,7 @@ async def change_status(request: Request, lead_id: LeadId, body: StatusIn, drive
 )
 async def get_history(request: Request, lead_id: LeadId, driver: DriverDep, settings: SettingsDep,
                       access: AccessDep, audit: AuditDep, caller: Worker,
-                      justification: Justification = None) -> list[StatusChangeRecord]:
-    reason = require_justification(justification)
+                      reason: JustificationDep) -> list[StatusChangeRecord]:
     level, changes = await run_in_threadpool(graph_workflow.history, driver, settings.neo4j_database,
                                              lead_id, access)
     await auditing.log_consultation(request, audit, caller, outcome=level, rule_id=access.policy_id,
@@ -214,11 +211,10 @@ async def get_hit_rates(
 )
 async def get_link_alerts(
     request: Request, driver: DriverDep, settings: SettingsDep, access: AccessDep, audit: AuditDep,
-    caller: Worker, justification: Justification = None,
+    caller: Worker, reason: JustificationDep,
     since: Annotated[AwareDatetime | None, Query(description="Alertes levées depuis")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[LinkAlertView]:
-    reason = require_justification(justification)
     views = await run_in_threadpool(graph_workflow.link_alerts_for, driver, settings.neo4j_database,
                                     caller.agency, access, since=since, limit=limit)
     await auditing.log_consultation(
@@ -336,10 +332,9 @@ async def register_operation(request: Request, body: OperationIn, driver: Driver
 )
 async def list_operations(
     request: Request, driver: DriverDep, settings: SettingsDep, audit: AuditDep, caller: Worker,
-    justification: Justification = None,
+    reason: JustificationDep,
     include_past: Annotated[bool, Query(description="Inclure les opérations terminées")] = False,
 ) -> list[OperationRecord]:
-    reason = require_justification(justification)
     ops = await run_in_threadpool(graph_workflow.list_operations, driver, settings.neo4j_database,
                                   caller.agency, now=_now(), include_past=include_past)
     await auditing.log_consultation(
@@ -360,10 +355,9 @@ async def list_operations(
 )
 async def list_deconfliction_alerts(
     request: Request, driver: DriverDep, settings: SettingsDep, audit: AuditDep, access: AccessDep,
-    caller: Worker, justification: Justification = None,
+    caller: Worker, reason: JustificationDep,
     open: Annotated[bool, Query(description="Seulement les alertes ouvertes")] = True,
 ) -> list[DeconflictionAlertView]:
-    reason = require_justification(justification)
     views = await run_in_threadpool(graph_workflow.deconfliction_alerts_for, driver,
                                     settings.neo4j_database, caller.agency, open_only=open,
                                     contacts=access.contacts)
