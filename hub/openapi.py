@@ -320,15 +320,14 @@ ASSETS_PATH = "/docs/assets"
 
 
 def _assets_dir() -> Any:
-    """Where Swagger UI 5 and ReDoc are installed (the ``fastapi-offline`` package's static files),
-    or None: the docs pages then load them from FastAPI's default CDN."""
-    try:
-        from importlib.resources import files
+    """Where Swagger UI 5 and ReDoc are installed: the ``fastapi-offline`` package's static files
+    (a locked dependency). No CDN fallback: the hub's pages never make a request leave it."""
+    from importlib.resources import files
 
-        directory = files("fastapi_offline") / "static"
-    except ModuleNotFoundError:
-        return None
-    return directory if (directory / "swagger-ui-bundle.js").is_file() else None
+    directory = files("fastapi_offline") / "static"
+    if not (directory / "swagger-ui-bundle.js").is_file():
+        raise RuntimeError("fastapi-offline is installed without its static files")
+    return directory
 
 
 def install_docs(app: FastAPI) -> None:
@@ -339,14 +338,13 @@ def install_docs(app: FastAPI) -> None:
     from hub.contract.errors import NotFound
 
     assets = _assets_dir()
-    local = {name: f"{ASSETS_PATH}/{name}" for name in DOCS_ASSETS} if assets is not None else {}
+    local = {name: f"{ASSETS_PATH}/{name}" for name in DOCS_ASSETS}
     title = f"{app.title} — documentation"
-    swagger_kwargs = ({"swagger_js_url": local["swagger-ui-bundle.js"],
-                       "swagger_css_url": local["swagger-ui.css"],
-                       "swagger_favicon_url": local["favicon.png"]} if local else {})
-    redoc_kwargs = ({"redoc_js_url": local["redoc.standalone.js"],
-                     "redoc_favicon_url": local["favicon.png"], "with_google_fonts": False}
-                    if local else {})
+    swagger_kwargs = {"swagger_js_url": local["swagger-ui-bundle.js"],
+                      "swagger_css_url": local["swagger-ui.css"],
+                      "swagger_favicon_url": local["favicon.png"]}
+    redoc_kwargs = {"redoc_js_url": local["redoc.standalone.js"],
+                    "redoc_favicon_url": local["favicon.png"], "with_google_fonts": False}
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
@@ -358,8 +356,6 @@ def install_docs(app: FastAPI) -> None:
         return get_redoc_html(openapi_url=app.openapi_url or "/openapi.json", title=title,
                               **redoc_kwargs)
 
-    if assets is None:
-        return
     contents: dict[str, bytes] = {}
 
     @app.get(ASSETS_PATH + "/{name}", include_in_schema=False)
