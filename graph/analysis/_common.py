@@ -2,10 +2,11 @@
 parameters, the projection of readable leads, and node builders identical to the network read's
 (same ids, so an analysis result overlays a link chart).
 
-Never bind a Cypher variable named ``e`` where the access expression is evaluated: the policy's
-guest-grant test is ``EXISTS { MATCH (l)-->(e) WHERE ... }``, and an outer ``e`` would be
-imported into that subquery, testing the outer entity instead of every entity of the lead.
-Analyses name their entity variables ``ent``.
+Never bind a Cypher variable named ``e`` (nor ``acc_ent``) where the access expression is
+evaluated: the compiled guest-grant test is ``EXISTS { MATCH (l)-->(acc_ent) WHERE ... }``
+(graph/access.py), and filters written by hand (tests) use ``e``; an outer variable of that name
+would be imported into the subquery, testing the outer entity instead of every entity of the
+lead. Analyses and the network read (graph/read.py) name their entity variables ``ent``.
 """
 
 from __future__ import annotations
