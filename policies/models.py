@@ -129,9 +129,11 @@ class LeadMarking(PolicyModel):
     entity_keys: list[Identifier] = Field(default_factory=list)
 
     @classmethod
-    def from_lead(cls, lead: Lead, entity_keys: list[str] | None = None) -> LeadMarking:
+    def from_lead(cls, lead: Lead, entity_keys: list[str] | None = None,
+                  lead_id: str | None = None) -> LeadMarking:
+        # ``lead_id``: the hub's public id (opaque, given at ingest); the source key otherwise.
         return cls(
-            lead_id=lead.lead_id,
+            lead_id=lead_id or lead.source_key,
             originating_agency=lead.source_agency,
             kind=lead.kind,
             handling_code=lead.handling_code,

@@ -237,14 +237,14 @@ class LeadFacts(BaseModel):
 
     @classmethod
     def from_lead(cls, lead: Lead, *, same_place: int = 0, same_deal_point: int = 0,
-                  same_plate: int = 0) -> LeadFacts:
+                  same_plate: int = 0, lead_id: str | None = None) -> LeadFacts:
         loc = lead.location
         place = None
         if loc is not None:
             place = (PlacePrecision.ADDRESS if loc.address else PlacePrecision.POINT if loc.point
                      else PlacePrecision.PLACE_LABEL if loc.place_label else PlacePrecision.COMMUNE)
         return cls(
-            lead_id=lead.lead_id, agency=lead.source_agency, kind=lead.kind, place=place,
+            lead_id=lead_id or lead.source_key, agency=lead.source_agency, kind=lead.kind, place=place,
             observed=lead.observed_at is not None,
             described_persons=sum(1 for p in lead.persons if person_described(p.description)),
             described_vehicles=sum(1 for v in lead.vehicles if v.make or v.model or v.colour),

@@ -258,7 +258,7 @@ class FakeHub:
                 continue
             key = (lead.source_agency.value, lead.source_ref)
             if lead.source_ref in self.reject_refs:
-                results.append({"index": i, "lead_id": lead.lead_id, "outcome": "rejected",
+                results.append({"index": i, "source_ref": lead.source_ref, "outcome": "rejected",
                                 "errors": [{"field": f"leads[{i}].source_ref",
                                             "reason": "refusé par la politique du hub"}]})
                 continue
@@ -276,7 +276,8 @@ class FakeHub:
                 self.held[key] = lead.version
                 self.leads[key] = raw
             self.outcomes[outcome] += 1
-            results.append({"index": i, "lead_id": lead.lead_id, "outcome": outcome,
+            results.append({"index": i, "lead_id": f"L-{lead.source_key}", "source_ref": lead.source_ref,
+                            "outcome": outcome,
                             "version": lead.version, "held_version": held})
         rejected = sum(1 for r in results if r["outcome"] == "rejected")
         return 200, {"accepted": len(results) - rejected, "rejected": rejected, "results": results}

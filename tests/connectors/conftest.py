@@ -210,16 +210,17 @@ class World:
         return [r.data() for r in self.driver.execute_query(cypher, params, database_=self.db).records]
 
     def lead_counts(self, prefix: str) -> Counter[str]:
-        """How many Lead nodes hold each lead_id starting with ``prefix``."""
-        rows = self.query("MATCH (l:Lead) WHERE l.lead_id STARTS WITH $p "
-                          "RETURN l.lead_id AS id, count(*) AS n", p=prefix)
+        """How many Lead nodes hold each lead named ``agency:source_ref`` starting with ``prefix``
+        (public ids are opaque, ADR 0007: leads are named here by their source reference)."""
+        rows = self.query("MATCH (l:Lead) WITH l, l.agency + ':' + l.source_ref AS name "
+                          "WHERE name STARTS WITH $p RETURN name AS id, count(*) AS n", p=prefix)
         return Counter({r["id"]: r["n"] for r in rows})
 
     def leads(self, prefix: str) -> dict[str, dict[str, Any]]:
         """Every lead under ``prefix`` with its links, as the graph holds them."""
         rows = self.query(
-            "MATCH (l:Lead) WHERE l.lead_id STARTS WITH $p "
-            "RETURN l.lead_id AS id, l.version AS version, l.kind AS kind, l.agency AS agency, "
+            "MATCH (l:Lead) WITH l, l.agency + ':' + l.source_ref AS name WHERE name STARTS WITH $p "
+            "RETURN name AS id, l.version AS version, l.kind AS kind, l.agency AS agency, "
             "  l.insee_code AS insee, l.narrative AS narrative, "
             "  [(l)-[:PROVIDED_BY]->(a:Agency) | a.code] AS provided_by, "
             "  [(l)-[:MENTIONS_VEHICLE]->(v:Vehicle) | v.plate] AS plates, "

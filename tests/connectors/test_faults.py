@@ -50,7 +50,8 @@ def assert_exact(world: World, prefix: str, expected: dict[str, int]) -> None:
     assert not missing and not extra, f"missing {missing}, unexpected {extra}"
     assert set(counts.values()) == {1}, "a lead is held twice"
     versions = {r["id"]: r["v"] for r in world.query(
-        "MATCH (l:Lead) WHERE l.lead_id STARTS WITH $p RETURN l.lead_id AS id, l.version AS v", p=prefix)}
+        "MATCH (l:Lead) WITH l, l.agency + ':' + l.source_ref AS id WHERE id STARTS WITH $p "
+        "RETURN id, l.version AS v", p=prefix)}
     assert versions == expected
 
 
@@ -112,7 +113,8 @@ def test_hub_killed_mid_sync_and_restarted(clean_graph: Driver, settings: Settin
     collected = {lead_id for line in (audit_dir / "audit.jsonl").read_text().splitlines()
                  for entry in [json.loads(line)] if entry["action"] == "collection"
                  for lead_id in entry["lead_ids"]}
-    assert set(expected) <= collected
+    # Collection entries name the internal source keys (agency|source_ref, ADR 0007).
+    assert {name.replace(":", "|", 1) for name in expected} <= collected
 
 
 # --- the connector dies mid-run -------------------------------------------------------------------

@@ -190,11 +190,11 @@ def test_source_refs_are_unique_per_agency_in_its_own_style(leads):
 def test_a_handful_of_leads_come_as_version_2_after_version_1(world, leads):
     v2 = [x for x in leads if x.version == 2]
     assert 6 <= len(v2) <= 15
-    assert sorted(x.lead_id for x in v2) == sorted(world.updated_lead_ids)
-    index = {(x.lead_id, x.version): i for i, x in enumerate(leads)}
+    assert sorted(x.source_key for x in v2) == sorted(world.updated_lead_ids)
+    index = {(x.source_key, x.version): i for i, x in enumerate(leads)}
     for x in v2:
-        first = leads[index[(x.lead_id, 1)]]
-        assert index[(x.lead_id, 1)] < index[(x.lead_id, 2)]
+        first = leads[index[(x.source_key, 1)]]
+        assert index[(x.source_key, 1)] < index[(x.source_key, 2)]
         assert first.reported_at < x.reported_at
         assert first.kind == x.kind and first.source_agency == x.source_agency
         assert first != x.model_copy(update={"version": 1, "reported_at": first.reported_at})
@@ -272,7 +272,7 @@ def test_no_name_from_the_identity_pool_in_any_free_text(world, leads):
                 texts += [p.description.clothing or "", p.description.distinctive_marks or ""]
         for t in texts:
             m = pattern.search(_fold(t))
-            assert m is None, f"{lead.lead_id}: « {m.group(0)} » dans « {t} »"
+            assert m is None, f"{lead.source_key}: « {m.group(0)} » dans « {t} »"
         assert "@" not in lead.narrative
 
 

@@ -31,7 +31,7 @@ def marked_leads(driver, settings):
     from graph.driver import reset_database
 
     reset_database(driver, settings.neo4j_database)
-    payloads, markings = [], {}
+    payloads, keys_of = [], []
     combos = itertools.product(AGENCIES, ("H0", "H1", "H2", "H3"), ("citizen_report", "surveillance"),
                                range(len(RESTRICTIONS)), range(len(EMBARGOES)))
     for i, (agency, code, kind, r, e) in enumerate(combos):
@@ -41,11 +41,25 @@ def marked_leads(driver, settings):
                  vehicles=[{"plate": "AB-123-CD"}] if i % 7 == 0 else [])
         model = Lead.model_validate(p)
         payloads.append(model)
-        keys = ["vehicle:AB-123-CD"] if i % 7 == 0 else []
-        markings[model.lead_id] = LeadMarking.from_lead(model, entity_keys=keys)
-    write_leads(driver, settings.neo4j_database, payloads)
+        keys_of.append(["vehicle:AB-123-CD"] if i % 7 == 0 else [])
+    # Keyed by public id (opaque, given by the write, ADR 0007); PUBLIC names them by reference.
+    written = write_leads(driver, settings.neo4j_database, payloads)
+    markings = {}
+    for model, keys, w in zip(payloads, keys_of, written, strict=True):
+        markings[w.lead_id] = LeadMarking.from_lead(model, entity_keys=keys, lead_id=w.lead_id)
+        PUBLIC[f"{model.source_agency.value}:{model.source_ref}"] = w.lead_id
     yield markings
     reset_database(driver, settings.neo4j_database)
+
+
+PUBLIC: dict[str, str] = {}
+
+
+def _grants(name: str) -> list:
+    """GRANT_CASES[name] naming the public ids of the leads they name by reference."""
+    return [g.model_copy(update={"lead_ids": [PUBLIC[i] for i in g.lead_ids]})
+            if isinstance(g, GuestGrant) else g.model_copy(update={"lead_id": PUBLIC[g.lead_id]})
+            for g in GRANT_CASES[name]]
 
 
 def _levels(driver, access):
@@ -79,7 +93,7 @@ def test_cypher_levels_match_the_reference_evaluator(driver, marked_leads, role,
     policy = current_policy()
     principal = Principal(user_id="gendarmerie:u" if caller_agency == "gendarmerie" else "police:u",
                           name="u", agency=caller_agency, role=role)
-    scope = compile_scope(caller_of(principal), policy, GRANT_CASES[grants], now=NOW)
+    scope = compile_scope(caller_of(principal), policy, _grants(grants), now=NOW)
     access = graph_access.compile_scope(scope)
     access.params["acc_as_of"] = NOW
     levels = _levels(driver, access)

@@ -106,7 +106,7 @@ def test_seizure_links_to_its_lead_place_and_substances_with_normalized_quantiti
                                 {"substance": "crack", "quantity": "150000", "unit": "mg"}],
                  "cash_eur": "8300", "weapons": [{"kind": "handgun", "count": 2}],
                  "packaging_material": True}))
-    rows = _q(driver, "MATCH (l:Lead {lead_id: 'police:PN-PERSEIGNE'})-[:RECORDED]->(s:Seizure)"
+    rows = _q(driver, "MATCH (l:Lead {source_key: 'police|PN-PERSEIGNE'})-[:RECORDED]->(s:Seizure)"
                       "-[q:OF_SUBSTANCE]->(sub:Substance) "
                       "MATCH (s)-[:AT]->(loc:Location) "
                       "RETURN sub.code AS code, q.quantity AS qty, q.unit AS unit, q.agency AS agency, "
@@ -132,10 +132,12 @@ def test_every_link_records_the_asserting_agency_and_lead(driver):
                         persons=[{"pseudonym": pseudonym("Durand"), "role": "buyer"}],
                         deal_point={"insee_code": "25056", "label": "Rue de Cologne"}))
     rows = _q(driver, "MATCH (l:Lead)-[r]->() WHERE type(r) <> 'PROVIDED_BY' "
-                      "RETURN type(r) AS t, r.agency AS agency, r.lead_id AS lead")
+                      "RETURN type(r) AS t, r.agency AS agency, r.lead_id AS lead, l.lead_id AS public")
     assert {r["t"] for r in rows} == {"AT", "MENTIONS_VEHICLE", "MENTIONS_PHONE", "REPORTS_SUBSTANCE",
                                       "INVOLVES", "CONCERNS"}
-    assert all(r["agency"] == "gendarmerie" and r["lead"] == "gendarmerie:GN-9" for r in rows)
+    # The lead's public (opaque) id, never its source reference (ADR 0007).
+    assert all(r["agency"] == "gendarmerie" and r["lead"] == r["public"] for r in rows)
+    assert all(r["lead"].startswith("L-") and "GN-9" not in r["lead"] for r in rows)
     assert _q(driver, "MATCH (l:Lead)-[:PROVIDED_BY]->(a:Agency) RETURN a.code AS a") == [{"a": "gendarmerie"}]
 
 

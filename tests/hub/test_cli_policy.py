@@ -44,12 +44,16 @@ def test_policy_check_names_file_and_line_of_an_error(tmp_path: Path):
 
 @pytest.mark.usefixtures("clean_graph")
 def test_policy_explain_prints_decision_rule_and_reason(make_connector, make_user, hub_settings, driver):
-    make_connector("police").push([lead(source_ref="EXPL-1", handling_code="H2")])
+    resp = make_connector("police").push([lead(source_ref="EXPL-1", handling_code="H2")])
+    lead_id = resp.json()["results"][0]["lead_id"]
     make_user("gendarmerie", "analyst", name="explique")
-    result = runner.invoke(app, ["policy", "explain", "--user", "gendarmerie:explique",
-                                 "--lead", "police:EXPL-1"], env=_env(hub_settings))
-    assert result.exit_code == 0, result.output
-    assert "hit" in result.output and "analyst-other-hit-h2" in result.output
+    # By the public id, or by the source reference (resolved on the hub side).
+    for named in (lead_id, "police:EXPL-1"):
+        result = runner.invoke(app, ["policy", "explain", "--user", "gendarmerie:explique",
+                                     "--lead", named], env=_env(hub_settings))
+        assert result.exit_code == 0, result.output
+        assert "hit" in result.output and "analyst-other-hit-h2" in result.output
+        assert lead_id[:12] in result.output
     missing = runner.invoke(app, ["policy", "explain", "--user", "gendarmerie:explique",
                                   "--lead", "police:NOPE"], env=_env(hub_settings))
     assert missing.exit_code == 1 and "inconnue" in missing.output
@@ -57,15 +61,16 @@ def test_policy_explain_prints_decision_rule_and_reason(make_connector, make_use
 
 @pytest.mark.usefixtures("clean_graph")
 def test_audit_api_is_for_auditors_only_and_filters(client, make_connector, make_user):
-    make_connector("police").push([lead(source_ref="AUD-1")])
+    resp = make_connector("police").push([lead(source_ref="AUD-1")])
+    lead_id = resp.json()["results"][0]["lead_id"]
     coordinator = make_user("police", "coordinator", name="chef-aud")
-    client.get("/api/v1/leads/police:AUD-1?justification=PV-2025-1", headers=coordinator)
+    client.get(f"/api/v1/leads/{lead_id}?justification=PV-2025-1", headers=coordinator)
     assert client.get("/api/v1/audit", headers=coordinator).status_code == 403
     auditor = make_user("police", "auditor")
     resp = client.get("/api/v1/audit?user_id=police:chef-aud&action=consultation", headers=auditor)
     assert resp.status_code == 200
     entries = resp.json()
-    assert len(entries) == 1 and entries[0]["lead_ids"] == ["police:AUD-1"]
+    assert len(entries) == 1 and entries[0]["lead_ids"] == [lead_id]
     assert entries[0]["justification"] == "PV-2025-1"
     bad = client.get("/api/v1/audit?action=peek", headers=auditor)
     assert bad.status_code == 422 and bad.json()["details"][0]["field"] == "query.action"

@@ -29,6 +29,7 @@ from policies.loader import load_policy
 from policies.models import Caller, DisclosureGrant, GuestGrant, Outcome
 from tests.factories import lead
 
+# Public lead ids (opaque, ADR 0007): set by the ``world`` fixture from the write results.
 H2 = "police:PN-H2"  # gendarmerie analysts get the hit only
 H1 = "police:PN-H1"  # others get it redacted, narrative hidden
 H3 = "police:PN-H3"  # nothing outside the police, not even the hit
@@ -59,8 +60,10 @@ def world(api: TestClient, driver, db: str) -> None:
         lead(source_ref="PN-H3", handling_code="H3"),
         lead(source_agency="gendarmerie", source_ref="GN-1", handling_code="H2"),
     ]
+    global H2, H1, H3, OWN
     results = write_leads(driver, db, [Lead.model_validate(p) for p in payloads])
     assert [r.outcome.value for r in results] == ["created"] * 4
+    H2, H1, H3, OWN = (r.lead_id for r in results)
 
 
 @pytest.fixture(scope="module")

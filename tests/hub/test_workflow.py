@@ -26,7 +26,7 @@ from hub.deps import actor_of
 from hub.settings import Settings
 from policies.audit import AuditAction, AuditFilters, query
 from policies.links import notices_for
-from tests.factories import BESANCON, lead, pseudonym
+from tests.factories import BESANCON, LeadIds, lead, pseudonym
 
 pytestmark = pytest.mark.usefixtures("clean_graph")
 
@@ -48,15 +48,31 @@ def ingest(api: TestClient, driver):
 
     def run(*payloads: dict, connector: str | None = None) -> list[str]:
         leads = [Lead.model_validate(p) for p in payloads]
-        write_leads(driver, db, leads)
-        ids = [x.lead_id for x in leads]
+        ids = [w.lead_id for w in write_leads(driver, db, leads)]
         graph_workflow.after_ingest(driver, db, ids, datetime.now(UTC), connector=connector)
         return ids
 
     return run
 
 
+# Public lead ids are opaque (ADR 0007): tests name leads "agency:source_ref"; ``L`` maps.
+L = LeadIds.__new__(LeadIds)
+
+
+@pytest.fixture(autouse=True)
+def _lead_ids(driver):
+    global L
+    L = LeadIds(driver)
+
+
+def _id(name: str) -> str:
+    """The public id of a lead named "agency:source_ref" (unknown names pass through)."""
+    return L.get(name, name) if ":" in name else name
+
+
 def _audit(api: TestClient, **filters) -> list:
+    if "lead_id" in filters:
+        filters["lead_id"] = _id(filters["lead_id"])
     return query(api.app.state.settings.audit_dir, AuditFilters(**filters))
 
 
@@ -78,17 +94,19 @@ def test_scores_reasons_and_queue_order(api, ingest, make_user):
     ingest(p3, p2, precise, vague)
     h = make_user("police", "analyst", name="analyste-tri")
 
-    body = api.get(f"/api/v1/leads/police:P1/triage?{J}", headers=h).json()
+    body = api.get(f"/api/v1/leads/{_id('police:P1')}/triage?{J}", headers=h).json()
     assert body["score"] == 100 and body["state"] == "new" and not body["computed_on_read"]
     assert [c["reason_fr"] for c in body["precision"]["criteria"]] == [
         "lieu précis (adresse)", "date et heure d'observation", "description physique",
         "véhicule décrit", "immatriculation", "schéma répété : 3 signalements au même lieu en 30 jours"]
     assert body["duplicates"] == []
-    v = api.get(f"/api/v1/leads/police:V/triage?{J}", headers=h).json()
+    v = api.get(f"/api/v1/leads/{_id('police:V')}/triage?{J}", headers=h).json()
     assert v["score"] == 5 and v["precision"]["criteria"][0]["reason_fr"] == "commune seulement"
 
     queue = api.get("/api/v1/triage/queue?state=new&order=score", headers=h).json()
-    assert [(i["lead_id"], i["score"]) for i in queue] == [
+    # Highest score first (P2 and P3 tie: their order is their opaque ids').
+    assert [i["score"] for i in queue] == [100, 60, 60, 5]
+    assert sorted([(L.name(i["lead_id"]), i["score"]) for i in queue], key=lambda x: (-x[1], x[0])) == [
         ("police:P1", 100), ("police:P2", 60), ("police:P3", 60), ("police:V", 5)]
     assert queue[0]["channel"] == "patrol" and queue[0]["insee_code"] == "25056"
     # The consultation is in the trail, with its justification.
@@ -108,8 +126,8 @@ def test_duplicates_flagged_and_hidden_ones_told_as_hits(api, ingest, make_user)
     ingest(lead(source_ref="C2", kind="citizen_report", channel="citizen_platform", location=rue,
                 vehicles=[{"plate": PLATE}], observed_at="2025-07-28T22:00:00+02:00"))
     h = make_user("police", "analyst")
-    body = api.get(f"/api/v1/leads/police:C2/triage?{J}", headers=h).json()
-    dups = {d["lead_id"]: d for d in body["duplicates"]}
+    body = api.get(f"/api/v1/leads/{_id('police:C2')}/triage?{J}", headers=h).json()
+    dups = {L.name(d["lead_id"]): d for d in body["duplicates"]}
     assert set(dups) == {"police:C1", "douanes:D1"}
     assert dups["police:C1"]["similarity"] == 70 and dups["police:C1"]["access"] == "full"
     assert dups["police:C1"]["reasons_fr"] == ["même nature (signalement citoyen)", "même lieu",
@@ -117,31 +135,31 @@ def test_duplicates_flagged_and_hidden_ones_told_as_hits(api, ingest, make_user)
     # 20 kind + 30 place + 30 plate + 20 same day = 100, but told as a hit: no reasons.
     assert dups["douanes:D1"]["similarity"] == 100 and dups["douanes:D1"]["access"] == "hit"
     assert dups["douanes:D1"]["reasons_fr"] == [] and dups["douanes:D1"]["contact"]
-    assert [d["lead_id"] for d in body["duplicates"]] == ["douanes:D1", "police:C1"]
+    assert L.names(d["lead_id"] for d in body["duplicates"]) == ["douanes:D1", "police:C1"]
     # The earliest lead duplicates nothing.
-    assert api.get(f"/api/v1/leads/police:C1/triage?{J}", headers=h).json()["duplicates"] == []
+    assert api.get(f"/api/v1/leads/{_id('police:C1')}/triage?{J}", headers=h).json()["duplicates"] == []
     queue = api.get("/api/v1/triage/queue", headers=h).json()
-    assert {i["lead_id"]: i["duplicate_count"] for i in queue} == {"police:C1": 0, "police:C2": 2}
+    assert {L.name(i["lead_id"]): i["duplicate_count"] for i in queue} == {"police:C1": 0, "police:C2": 2}
 
 
 def test_triage_reads_need_justification_a_worker_role_and_more_than_a_hit(api, ingest, make_user):
     ingest(lead(source_ref="T1"), lead(source_agency="douanes", source_ref="H2", handling_code="H2"))
     h = make_user("police", "analyst")
-    for path in ("/api/v1/leads/police:T1/triage", "/api/v1/leads/police:T1/history",
+    for path in (f"/api/v1/leads/{_id('police:T1')}/triage", f"/api/v1/leads/{_id('police:T1')}/history",
                  "/api/v1/link-alerts", "/api/v1/operations", "/api/v1/deconfliction/alerts"):
         resp = api.get(path, headers=h)
         assert resp.status_code == 400 and resp.json()["details"][0]["field"] == "justification", path
-    assert api.get(f"/api/v1/leads/police:T1/triage?{J}", headers=make_user("police", "auditor")).status_code == 403
-    hit = api.get(f"/api/v1/leads/douanes:H2/triage?{J}", headers=h)
+    assert api.get(f"/api/v1/leads/{_id('police:T1')}/triage?{J}", headers=make_user("police", "auditor")).status_code == 403
+    hit = api.get(f"/api/v1/leads/{_id('douanes:H2')}/triage?{J}", headers=h)
     assert hit.status_code == 403 and "hit" in hit.json()["message"]
-    assert api.get(f"/api/v1/leads/police:NOPE/triage?{J}", headers=h).status_code == 404
+    assert api.get(f"/api/v1/leads/{_id('police:NOPE')}/triage?{J}", headers=h).status_code == 404
 
 
 # --- lifecycle ----------------------------------------------------------------------------------
 
 
 def _status(api, lead_id, headers, **body):
-    return api.post(f"/api/v1/leads/{lead_id}/status", json=body, headers=headers)
+    return api.post(f"/api/v1/leads/{_id(lead_id)}/status", json=body, headers=headers)
 
 
 def test_lifecycle_attributed_audited_with_409_422_403(api, ingest, make_user, driver):
@@ -184,7 +202,7 @@ def test_lifecycle_attributed_audited_with_409_422_403(api, ingest, make_user, d
     final = _status(api, "police:L1", pn, expected_state="closed", state="dismissed", reason="other", note="x")
     assert final.status_code == 422 and "état final" in final.json()["details"][0]["reason"]
 
-    history = api.get(f"/api/v1/leads/police:L1/history?{J}", headers=pn).json()
+    history = api.get(f"/api/v1/leads/{_id('police:L1')}/history?{J}", headers=pn).json()
     assert [(c["seq"], c.get("from_state"), c["to_state"], c["user_name"]) for c in history] == [
         (0, None, "new", "CROSS Hub"),
         (1, "new", "under_assessment", "dupont"),
@@ -197,7 +215,7 @@ def test_lifecycle_attributed_audited_with_409_422_403(api, ingest, make_user, d
 
     # Mirrored on the lead for the retention purge.
     records, _, _ = driver.execute_query(
-        "MATCH (l:Lead {lead_id: 'police:L1'}) RETURN l.status AS s, l.outcome AS o, "
+        "MATCH (l:Lead {source_key: 'police|L1'}) RETURN l.status AS s, l.outcome AS o, "
         "l.closed_at IS NOT NULL AS closed, l.dismissed_at IS NULL AS not_dismissed")
     assert records[0].data() == {"s": "closed", "o": "arrest", "closed": True, "not_dismissed": True}
 
@@ -214,11 +232,11 @@ def test_a_lead_written_before_triage_gets_its_status_on_first_change(api, drive
     db = api.app.state.settings.neo4j_database
     write_leads(driver, db, [Lead.model_validate(lead(source_ref="OLD"))])  # no after_ingest
     h = make_user("police", "coordinator")
-    view = api.get(f"/api/v1/leads/police:OLD/triage?{J}", headers=h).json()
+    view = api.get(f"/api/v1/leads/{_id('police:OLD')}/triage?{J}", headers=h).json()
     assert view["computed_on_read"] and view["score"] == 45  # address 25 + observed 20
     assert _status(api, "police:OLD", h, expected_state="new", state="dismissed",
                    reason="out_of_scope", note="nuisance sonore : renvoyée au 17").status_code == 200
-    history = api.get(f"/api/v1/leads/police:OLD/history?{J}", headers=h).json()
+    history = api.get(f"/api/v1/leads/{_id('police:OLD')}/history?{J}", headers=h).json()
     assert [c["to_state"] for c in history] == ["new", "dismissed"]
 
 
@@ -293,14 +311,14 @@ def test_shared_plate_alerts_both_agencies_hit_style(api, ingest, make_user, dri
     pn = api.get(f"/api/v1/link-alerts?{J}", headers=make_user("police", "analyst")).json()
     assert len(pn) == 2  # douanes joined, then gendarmerie joined
     for alert in pn:
-        assert alert["entity_kind"] == "vehicle" and alert["own_lead_ids"] == ["police:PN-1"]
+        assert alert["entity_kind"] == "vehicle" and L.names(alert["own_lead_ids"]) == ["police:PN-1"]
         # H3: not even counted for a police analyst.
         assert [(x["agency"], x["lead_count"]) for x in alert["holdings"]] == [("douanes", 1)]
         assert alert["message_fr"].startswith("Les Douanes détiennent 1 piste sur ce véhicule (AB-123-CD).")
         text = str(alert)
         assert "DZ-1" not in text and "Résine" not in text and "cannabis" not in text
     dz = api.get(f"/api/v1/link-alerts?{J}", headers=make_user("douanes", "analyst")).json()
-    assert dz[0]["own_lead_ids"] == ["douanes:DZ-1"]
+    assert L.names(dz[0]["own_lead_ids"]) == ["douanes:DZ-1"]
     assert dz[0]["message_fr"].startswith("La Police nationale détient 1 piste sur ce véhicule")
     assert "PN-1" not in str(dz) and "rotation" not in str(dz)
     # The gendarmerie sees both agencies on its vehicle; a coordinator elsewhere gets the H3 hit.
@@ -324,8 +342,7 @@ def test_after_ingest_audits_the_combination_before_commit_or_writes_nothing(api
     db = api.app.state.settings.neo4j_database
     leads = [Lead.model_validate(lead(source_ref="PH-1", phones=["06 11 22 33 44"])),
              Lead.model_validate(lead(source_agency="gendarmerie", source_ref="PH-2", phones=["+33611223344"]))]
-    write_leads(driver, db, leads)
-    ids = [x.lead_id for x in leads]
+    ids = [w.lead_id for w in write_leads(driver, db, leads)]
     connector = Principal(user_id="gendarmerie:gn-feed", name="gn-feed", agency="gendarmerie", role="connector")
 
     def failing(_report) -> None:
@@ -463,17 +480,19 @@ def test_cli_queue_triage_status_operations_alerts(api, ingest, make_user, monke
     out = runner.invoke(workflow_cli.app, ["queue"], env=env)
     assert out.exit_code == 0, out.output
     # Customs' H1 lead is readable (redacted) by a police analyst, so it is in the queue…
-    assert "police:CLI-1" in out.output and "douanes:DZ-9" in out.output
+    cli_1, dz_9 = _id("police:CLI-1"), _id("douanes:DZ-9")
+    # The table may shorten an id: its first characters identify it.
+    assert cli_1[:10] in out.output and dz_9[:10] in out.output
     out = runner.invoke(workflow_cli.app, ["queue", "--agency", "police"], env=env)
-    assert "police:CLI-1" in out.output and "douanes:DZ-9" not in out.output  # …unless filtered out
+    assert cli_1[:10] in out.output and dz_9[:10] not in out.output  # …unless filtered out
 
-    out = runner.invoke(workflow_cli.app, ["triage", "police:CLI-1", "-j", "PV 2025/0815"], env=env)
+    out = runner.invoke(workflow_cli.app, ["triage", cli_1, "-j", "PV 2025/0815"], env=env)
     assert out.exit_code == 0, out.output
     assert "immatriculation" in out.output and "lieu précis (adresse)" in out.output
 
-    out = runner.invoke(workflow_cli.app, ["status", "police:CLI-1", "under_assessment", "--expected", "new"], env=env)
+    out = runner.invoke(workflow_cli.app, ["status", cli_1, "under_assessment", "--expected", "new"], env=env)
     assert out.exit_code == 0 and "en cours d'évaluation" in out.output, out.output
-    stale = runner.invoke(workflow_cli.app, ["status", "police:CLI-1", "dismissed", "--expected", "new",
+    stale = runner.invoke(workflow_cli.app, ["status", cli_1, "dismissed", "--expected", "new",
                                              "--reason", "imprecise"], env=env)
     assert stale.exit_code == 4
 
@@ -491,5 +510,5 @@ def test_cli_queue_triage_status_operations_alerts(api, ingest, make_user, monke
     assert "Aucune alerte de déconfliction ouverte." in out.output
     assert "Les Douanes détiennent 1 piste" in out.output
 
-    bad = runner.invoke(workflow_cli.app, ["triage", "police:CLI-1"], env=env)
+    bad = runner.invoke(workflow_cli.app, ["triage", cli_1], env=env)
     assert bad.exit_code != 0  # --justification is required
