@@ -94,7 +94,8 @@ def test_get_lead(client, world, case):
     body = resp.json()
     if expected == "hit":
         # Who holds it and whom to ask: nothing of what it says, not even its source reference.
-        assert set(body) == {"entity", "agency", "lead_count", "contact"}, body
+        # A hit: who holds it, whom to ask, and the caller's opaque handle on it (ADR 0007).
+        assert set(body) == {"entity", "agency", "lead_count", "contact", "handle"}, body
         assert (body["agency"], body["lead_count"]) == (ORIGIN[origin], 1) and body["contact"]
         assert "Récit" not in resp.text
         assert f"POL-{CODES[i]}" not in resp.text, "the hit names the lead's source reference"
