@@ -27,7 +27,7 @@ from typing import Any
 import neo4j
 
 from graph import tx as transactions
-from graph.access import HIT, LEAD_TEMPORAL, NONE, AccessFilter
+from graph.access import FULL, HIT, LEAD_TEMPORAL, NONE, AccessFilter
 from graph.labels import LABEL_KIND, EntityKind, Label, Rel
 from graph.models import (
     Hit,
@@ -446,6 +446,8 @@ def _display(kind: EntityKind | None, props: dict[str, Any], key: str) -> str:
 
 def _lead_node(lead: dict[str, Any], level: str) -> NetworkNode:
     props = {k: _native(v) for k, v in lead.items() if v is not None and k != "unplated_vehicles"}
-    props["access"] = level
+    # The public vocabulary, as on a lead read: "full" or "redacted" — never the compiled
+    # filter's internal level name ("redacted1"...), which says nothing to a reader.
+    props["access"] = "full" if level == FULL else "redacted"
     return NetworkNode(id=f"lead:{lead['lead_id']}", kind="lead", key=lead["lead_id"],
                        label=f"{lead['kind']} — {lead['agency']}", properties=props)

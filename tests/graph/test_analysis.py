@@ -127,7 +127,7 @@ def test_a_path_through_a_summary_lead_shows_only_its_summary(graph):
         from_kind=K.PERSON, from_key=X, to_kind=K.PHONE, to_key=P1))
     [path] = result.paths
     lead = path.nodes[1]
-    assert lead.id == "lead:gendarmerie:L3" and lead.properties["access"] == "summary"
+    assert lead.id == "lead:gendarmerie:L3" and lead.properties["access"] == "redacted"
     assert "narrative" not in lead.properties and "source_ref" not in lead.properties
 
 
