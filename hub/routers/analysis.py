@@ -61,6 +61,7 @@ from hub.deps import (
     AccessDep,
     AuditDep,
     DriverDep,
+    JustificationDep,
     SettingsDep,
     require_justification,
     require_role,
@@ -71,8 +72,6 @@ router = APIRouter(tags=["analyse"])
 
 READERS = ("analyst", "coordinator", "guest_referent")
 Reader = Annotated[Principal, require_role(*READERS)]
-Justification = Annotated[str | None, Query(
-    max_length=2000, description="Motif de la consultation (obligatoire, art. 25 directive 2016/680)")]
 
 
 async def _audit(request: Request, audit: AuditTrail, caller: Principal, access: AccessFilter,
@@ -117,9 +116,9 @@ async def search(
     caller: Reader, audit: AuditDep,
     q: Annotated[str, Query(min_length=1, max_length=200, description="Texte recherché")],
     kind: Annotated[SearchKind, Query(description="plate, phone, place ou text")],
+    justification: JustificationDep,
     fuzzy: Annotated[FuzzyMode, Query(description="Immatriculations approchées : off, confusable, any")] = FuzzyMode.OFF,
     limit: Annotated[int, Query(ge=1, le=MAX_SEARCH_RESULTS, description="Nombre de résultats")] = 20,
-    justification: Justification = None,
 ) -> SearchResult:
     reason = require_justification(justification)
     params = SearchParams(q=q, kind=kind, fuzzy=fuzzy, limit=limit)
@@ -153,6 +152,7 @@ async def paths(
     from_key: Annotated[str, Query(min_length=1, max_length=200, description="Clé de départ")],
     to_kind: Annotated[EntityKind, Query(description="Type de l'entité d'arrivée")],
     to_key: Annotated[str, Query(min_length=1, max_length=200, description="Clé d'arrivée")],
+    justification: JustificationDep,
     max_hops: Annotated[int, Query(ge=1, le=MAX_HOPS, description="Pistes au plus le long du chemin")] = 4,
     time_ordered: Annotated[bool, Query(description="Respecter l'ordre chronologique des pistes")] = False,
     max_gap_hours: Annotated[float | None, Query(
@@ -160,7 +160,6 @@ async def paths(
     rel: Annotated[list[Rel] | None, Query(
         description="Liens suivis : " + ", ".join(r.value for r in PATH_RELS))] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PATHS, description="Chemins rendus")] = 3,
-    justification: Justification = None,
 ) -> PathsResult:
     reason = require_justification(justification)
     params = PathParams(from_kind=from_kind, from_key=from_key, to_kind=to_kind, to_key=to_key,
@@ -197,6 +196,7 @@ async def copresence(
     caller: Reader, audit: AuditDep,
     since: Annotated[datetime, Query(description="Début de la période")],
     until: Annotated[datetime, Query(description="Fin de la période (exclue)")],
+    justification: JustificationDep,
     insee: Annotated[str | None, Query(description="Code INSEE de la commune")] = None,
     location_key: Annotated[str | None, Query(max_length=300, description="Clé d'un lieu")] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, description="Latitude du centre")] = None,
@@ -205,7 +205,6 @@ async def copresence(
     window_min: Annotated[int, Query(ge=1, le=MAX_WINDOW_MIN, description="Fenêtre (minutes)")] = 30,
     fuzzy_plates: Annotated[bool, Query(description="Rapprocher les immatriculations mal lues")] = True,
     limit: Annotated[int, Query(ge=1, le=MAX_PAIRS, description="Paires rendues")] = 100,
-    justification: Justification = None,
 ) -> CopresenceResult:
     reason = require_justification(justification)
     params = CopresenceParams(insee=insee, location_key=location_key, lat=lat, lon=lon,
@@ -268,10 +267,10 @@ async def hotspots(
 async def entity_timeline(
     request: Request, kind: EntityKind, key: Annotated[str, Path(min_length=1, max_length=300)],
     driver: DriverDep, settings: SettingsDep, access: AccessDep, caller: Reader, audit: AuditDep,
+    justification: JustificationDep,
     since: Annotated[datetime | None, Query(description="Depuis (incluse)")] = None,
     until: Annotated[datetime | None, Query(description="Jusqu'à (exclue)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_TIMELINE, description="Pistes rendues")] = 200,
-    justification: Justification = None,
 ) -> Timeline:
     reason = require_justification(justification)
     params = TimelineParams(kind=kind, key=key, since=since, until=until, limit=limit)
@@ -298,9 +297,9 @@ async def central(
     caller: Reader, audit: AuditDep,
     kind: Annotated[EntityKind, Query(description="Type de l'entité centrale du voisinage")],
     key: Annotated[str, Query(min_length=1, max_length=300, description="Clé de l'entité")],
+    justification: JustificationDep,
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH, description="Sauts de piste (1 à 3)")] = 2,
     limit: Annotated[int, Query(ge=1, le=MAX_ACTORS, description="Acteurs rendus")] = 10,
-    justification: Justification = None,
 ) -> CentralityResult:
     reason = require_justification(justification)
     params = CentralParams(kind=kind, key=key, depth=depth, limit=limit,
