@@ -163,25 +163,3 @@ def territory_of(lat: float, lon: float) -> str | None:
         if la0 <= lat <= la1 and lo0 <= lon <= lo1:
             return name
     return None
-
-
-# --- Raw personal data detectors (defence in depth behind the connectors' sanitization) ----------
-
-PHONE_IN_TEXT = re.compile(r"(?:(?:\+|00)\s?33\s?|\b0)[1-9](?:[\s.\-]?\d{2}){4}\b")
-EMAIL_IN_TEXT = re.compile(r"\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b")
-IBAN_IN_TEXT = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}(?:\s?[A-Z0-9]{1,4})?\b")
-IPV4_IN_TEXT = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
-
-
-def raw_identifiers_in(text: str) -> list[str]:
-    """Kinds of raw identifiers found in free text (``téléphone``, ``e-mail``, ``IBAN``, ``IP``)."""
-    found = []
-    if PHONE_IN_TEXT.search(text):
-        found.append("téléphone")
-    if EMAIL_IN_TEXT.search(text):
-        found.append("e-mail")
-    if IBAN_IN_TEXT.search(text):
-        found.append("IBAN")
-    if IPV4_IN_TEXT.search(text):
-        found.append("adresse IP")
-    return found
