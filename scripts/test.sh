@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 
+# Two xdist workers by default (CI has two cores; each worker starts its own Neo4j); pass
+# `-n 0` to run in one process.
 rc=0
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@" || rc=$?
+.venv/bin/python -m pytest -q -p no:cacheprovider -n "${CROSSHUB_TEST_WORKERS:-2}" --durations=15 "$@" || rc=$?
 if [ "$rc" -eq 5 ]; then
   echo "scripts/test.sh: pytest collected no tests (exit 5): failing." >&2
 fi
