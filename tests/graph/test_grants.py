@@ -16,7 +16,7 @@ from graph.schema import apply_schema
 from hub.contract.errors import Conflict
 from hub.contract.lead import Lead
 from policies.models import DisclosureGrant, GuestGrant
-from tests.factories import lead
+from tests.factories import lead, public_id
 
 T0 = datetime(2025, 10, 14, 8, 0, tzinfo=UTC)
 
@@ -32,16 +32,21 @@ def graph(clean_graph, settings):
     return clean_graph, db
 
 
-def _guest(driver, db, uid, *, start, end, lead_ids=("police:PN-1",)):
+def _pn1(driver, db) -> str:
+    """The public id of police:PN-1 (opaque since ADR 0007, drawn at ingest)."""
+    return public_id(driver, "police", "PN-1", db)
+
+
+def _guest(driver, db, uid, *, start, end, lead_ids=None):
     return g.create_guest_grant(driver, db, g.NewGuestGrant(
         grantee_user_id=uid, grantee_name="Invité", grantee_agency="prefecture",
-        lead_ids=list(lead_ids), entity_keys=[], valid_from=start, valid_until=end,
+        lead_ids=list(lead_ids) if lead_ids is not None else [_pn1(driver, db)], entity_keys=[], valid_from=start, valid_until=end,
         granted_by="gendarmerie:chef", granted_by_name="Chef", reason="Comité CROSS"), T0)
 
 
 def _request(driver, db, uid, agency="gendarmerie"):
     return g.create_disclosure_request(
-        driver, db, lead_id="police:PN-1", requester_user_id=uid, requester_name="Analyste",
+        driver, db, lead_id=_pn1(driver, db), requester_user_id=uid, requester_name="Analyste",
         requester_agency=agency, justification="PV 2025/1", now=T0)
 
 
@@ -144,7 +149,8 @@ def test_one_pending_request_per_requester_and_lead(graph):
 
 def test_lead_markings_name_entities_as_the_network_does(graph):
     driver, db = graph
-    marking = g.lead_marking(driver, db, "police:PN-1")
+    marking = g.lead_marking(driver, db, _pn1(driver, db))
+    assert marking.lead_id == _pn1(driver, db)
     assert marking.originating_agency.value == "police" and marking.handling_code.value == "H2"
     assert {"vehicle:AB-123-CD", "phone:+33612345678"} <= set(marking.entity_keys)
     assert any(k.startswith("deal_point:25056:") for k in marking.entity_keys)

@@ -23,7 +23,7 @@ from policies.retention import (
     default_retention_policy,
     load_retention_policy,
 )
-from tests.factories import lead, pseudonym
+from tests.factories import LeadIds, lead, pseudonym
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 P = pseudonym("Durand", "Lucas")
@@ -119,23 +119,25 @@ def world(clean_graph, settings):
         # Due: never resolved since 2021 (default, 36 months), commune only.
         _lead("police", "O1", "2021-01-05T10:00:00+01:00", location={"insee_code": "25388", "commune": "Montbéliard"}),
     ])
+    ids = LeadIds(clean_graph, db)  # public ids are opaque (ADR 0007): named "agency:source_ref"
     clean_graph.execute_query(
         "UNWIND $rows AS row MATCH (l:Lead {lead_id: row.id}) "
         "SET l.status = row.status, l.outcome = row.outcome, "
         "    l.closed_at = CASE WHEN row.closed IS NULL THEN null ELSE datetime(row.closed) END, "
         "    l.dismissed_at = CASE WHEN row.dismissed IS NULL THEN null ELSE datetime(row.dismissed) END",
         rows=[
-            {"id": "police:C1", "status": "dismissed", "outcome": None, "closed": None, "dismissed": "2024-02-01T00:00:00Z"},
-            {"id": "gendarmerie:F1", "status": "closed", "outcome": "no_follow_up", "closed": "2023-12-01T00:00:00Z", "dismissed": None},
-            {"id": "douanes:S1", "status": "closed", "outcome": "arrest", "closed": "2023-06-01T00:00:00Z", "dismissed": None},
-            {"id": "gendarmerie:K1", "status": "closed", "outcome": "no_follow_up", "closed": "2023-01-01T00:00:00Z", "dismissed": None},
+            {"id": ids["police:C1"], "status": "dismissed", "outcome": None, "closed": None, "dismissed": "2024-02-01T00:00:00Z"},
+            {"id": ids["gendarmerie:F1"], "status": "closed", "outcome": "no_follow_up", "closed": "2023-12-01T00:00:00Z", "dismissed": None},
+            {"id": ids["douanes:S1"], "status": "closed", "outcome": "arrest", "closed": "2023-06-01T00:00:00Z", "dismissed": None},
+            {"id": ids["gendarmerie:K1"], "status": "closed", "outcome": "no_follow_up", "closed": "2023-01-01T00:00:00Z", "dismissed": None},
         ], database_=db)
     # graph/workflow.py's records of two leads: C1's go with it, C2's stay.
     clean_graph.execute_query(
-        "UNWIND ['police:C1', 'police:C2'] AS id "
+        "UNWIND $ids AS id "
         "CREATE (:LeadStatus {lead_id: id, state: 'new'}) "
         "CREATE (:StatusChange {change_id: id + '#0', lead_id: id}) "
-        "CREATE (:StatusChange {change_id: id + '#1', lead_id: id})", database_=db)
+        "CREATE (:StatusChange {change_id: id + '#1', lead_id: id})",
+        ids=[ids["police:C1"], ids["police:C2"]], database_=db)
     return clean_graph
 
 
@@ -160,8 +162,9 @@ def test_dry_run_lists_what_is_due_and_erases_nothing(world, settings, tmp_path)
     assert ORPHANS <= before, ORPHANS - before
     own = settings.model_copy(update={"data_dir": tmp_path})
     report = run_retention(own, dry_run=True, now=NOW, driver=world)
-    assert {d.lead_id for d in report.due} == DUE
-    rules = {d.lead_id: d.rule_id for d in report.due}
+    ids = LeadIds(world, db)
+    assert set(ids.names(d.lead_id for d in report.due)) == DUE
+    rules = {ids.name(d.lead_id): d.rule_id for d in report.due}
     assert rules == {"police:C1": "citizen-report-led-nowhere", "gendarmerie:F1": "led-nowhere",
                      "gendarmerie:K1": "led-nowhere", "police:O1": "default"}
     assert set(report.planned_entities) == ORPHANS
@@ -172,19 +175,20 @@ def test_dry_run_lists_what_is_due_and_erases_nothing(world, settings, tmp_path)
 def test_purge_erases_leads_seizures_and_orphans_keeps_shared_and_is_audited(world, settings, tmp_path):
     db = settings.neo4j_database
     before = _entities(world, db)
+    ids = LeadIds(world, db).refresh()  # read before the purge erases the leads it names
     own = settings.model_copy(update={"data_dir": tmp_path})
     report = run_retention(own, now=NOW, driver=world, batch_size=2)  # two batches
     assert report.leads_erased == 4 and report.seizures_erased == 1
     assert set(report.entities_erased) == ORPHANS
     left = {r["id"] for r in world.execute_query("MATCH (l:Lead) RETURN l.lead_id AS id", database_=db).records}
-    assert left == {"police:C2", "douanes:S1"}
+    assert set(ids.names(left)) == {"police:C2", "douanes:S1"}
     assert _entities(world, db) == before - ORPHANS
     assert {"vehicle:KL-222-MN", f"person:{Q}", "location:addr:25056:place du marche"} <= _entities(world, db)
     seizures = {r["id"] for r in world.execute_query("MATCH (s:Seizure) RETURN s.seizure_id AS id", database_=db).records}
-    assert seizures == {"douanes:S1:seizure"}
+    assert seizures == {f"{ids['douanes:S1']}:seizure"}
     workflow = world.execute_query("MATCH (w) WHERE w:LeadStatus OR w:StatusChange RETURN DISTINCT w.lead_id AS id",
                                    database_=db).records
-    assert {r["id"] for r in workflow} == {"police:C2"}
+    assert set(ids.names(r["id"] for r in workflow)) == {"police:C2"}
     reference = world.execute_query(
         "MATCH (c:Commune) WITH count(c) AS c MATCH (s:Substance) WITH c, count(s) AS s "
         "MATCH (a:Agency) RETURN c, s, count(a) AS a", database_=db).records[0]
@@ -192,7 +196,7 @@ def test_purge_erases_leads_seizures_and_orphans_keeps_shared_and_is_audited(wor
 
     entries = query(own.audit_dir, AuditFilters(action="erasure"))
     assert len(entries) == 2
-    assert {i for e in entries for i in e.lead_ids} == DUE
+    assert set(ids.names(i for e in entries for i in e.lead_ids)) == DUE
     assert {k for e in entries for k in e.entity_keys} == ORPHANS
     assert all(e.actor.kind == "system" and e.details["operation"] == "retention_purge" for e in entries)
 
@@ -213,7 +217,8 @@ def test_cli_retention_dry_run(world, settings, tmp_path, monkeypatch):
     app.add_typer(retention_app, name="retention")
     result = CliRunner().invoke(app, ["retention", "dry-run", "--as-of", "2026-06-01T00:00:00+00:00"])
     assert result.exit_code == 0, result.output
-    assert "Pistes à effacer : 4" in result.output and "police:C1" in result.output
+    ids = LeadIds(world, settings.neo4j_database)
+    assert "Pistes à effacer : 4" in result.output and ids["police:C1"] in result.output
     assert "Entités qui ne seraient plus mentionnées par aucune piste : 8" in result.output
     bad = CliRunner().invoke(app, ["retention", "dry-run", "--as-of", "2026-06-01"])
     assert bad.exit_code != 0 and "fuseau" in bad.output
