@@ -17,8 +17,6 @@ import base64
 import binascii
 import json
 import os
-import stat
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from hub.contract.errors import ConfigurationError
-from policies.audit.keys import create_exclusive, ensure_private_dir
+from policies.audit.keys import PerDirectory, load_or_create_private_file
 
 KEY_FILE = "hit_handles.key"
 PREFIX = "hit_"
@@ -71,35 +69,11 @@ class HitHandles:
         return lambda subject: self.seal(subject, agency)
 
 
-def _check_private_mode(path: Path) -> None:
-    st = path.stat()
-    if not stat.S_ISREG(st.st_mode):
-        raise ConfigurationError(f"clé des poignées de hit : {path} n'est pas un fichier")
-    if st.st_mode & 0o077:
-        raise ConfigurationError(
-            f"clé des poignées de hit {path} accessible à d'autres utilisateurs "
-            f"(mode {stat.S_IMODE(st.st_mode):04o}) : attendu 0600")
-
-
 def load_or_create(keys_dir: Path) -> HitHandles:
     """The hub's hit-handle key, generated on first use."""
-    ensure_private_dir(keys_dir)
-    path = keys_dir / KEY_FILE
-    if not path.exists():
-        create_exclusive(path, os.urandom(_KEY_BYTES), 0o600)  # a racing process may win: load it
-    _check_private_mode(path)
-    return HitHandles(path.read_bytes())
+    return HitHandles(load_or_create_private_file(
+        keys_dir, KEY_FILE, lambda: os.urandom(_KEY_BYTES), "clé des poignées de hit"))
 
 
-_cache: dict[Path, HitHandles] = {}
-_lock = threading.Lock()
-
-
-def handles_for(keys_dir: Path) -> HitHandles:
-    """``load_or_create`` once per process and directory (every read that shows a hit seals)."""
-    path = keys_dir.resolve()
-    with _lock:
-        handles = _cache.get(path)
-        if handles is None:
-            handles = _cache[path] = load_or_create(keys_dir)
-    return handles
+# ``load_or_create`` once per process and directory (every read that shows a hit seals).
+handles_for = PerDirectory(load_or_create)

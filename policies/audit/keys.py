@@ -20,7 +20,9 @@ import logging
 import os
 import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 
 PRIVATE_KEY_FILE = "audit_ed25519.pem"
 PUBLIC_KEY_FILE = "audit_ed25519.pub.pem"
+AUDIT_KEY_FR = "clé de signature du journal d'audit"
+T = TypeVar("T")
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -86,15 +90,50 @@ def create_exclusive(path: Path, data: bytes, mode: int) -> bool:
     return created
 
 
-def _check_private_mode(path: Path) -> None:
+def check_private_mode(path: Path, what_fr: str) -> None:
+    """Refuse a key file that is not a regular file of mode 0600 (as ssh does); ``what_fr``
+    names the key in the French message (« clé des jetons d'accès »)."""
     st = path.stat()
     if not stat.S_ISREG(st.st_mode):
-        raise ConfigurationError(f"clé de signature du journal d'audit : {path} n'est pas un fichier")
+        raise ConfigurationError(f"{what_fr} : {path} n'est pas un fichier")
     if st.st_mode & 0o077:
         raise ConfigurationError(
-            f"clé de signature du journal d'audit {path} accessible à d'autres utilisateurs "
+            f"{what_fr} {path} accessible à d'autres utilisateurs "
             f"(mode {stat.S_IMODE(st.st_mode):04o}) : attendu 0600"
         )
+
+
+def load_or_create_private_file(keys_dir: Path, name: str, generate: Callable[[], bytes],
+                                what_fr: str) -> bytes:
+    """The bytes of the 0600 key file ``keys_dir/name``, written from ``generate()`` on first
+    use (if another process wins the race to create it, its key is the one loaded)."""
+    ensure_private_dir(keys_dir)
+    path = keys_dir / name
+    if not path.exists():
+        create_exclusive(path, generate(), 0o600)
+    check_private_mode(path, what_fr)
+    return path.read_bytes()
+
+
+class PerDirectory(Generic[T]):
+    """``load(keys_dir)`` once per process and (resolved) directory: keys are used on hot paths,
+    where reading a file each time would put disk I/O. Replacing a key file therefore takes
+    effect at the next restart."""
+
+    def __init__(self, load: Callable[[Path], T]) -> None:
+        self._load = load
+        self._cache: dict[Path, T] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, keys_dir: Path) -> T:
+        path = keys_dir.resolve()
+        value = self._cache.get(path)
+        if value is None:
+            with self._lock:
+                value = self._cache.get(path)
+                if value is None:
+                    value = self._cache[path] = self._load(path)
+        return value
 
 
 def _public_pem(public_key: Ed25519PublicKey) -> bytes:
@@ -108,7 +147,7 @@ def load_signing_key(keys_dir: Path) -> Ed25519PrivateKey:
     path = keys_dir / PRIVATE_KEY_FILE
     if not path.exists():
         raise ConfigurationError(f"clé de signature du journal d'audit introuvable : {path}")
-    _check_private_mode(path)
+    check_private_mode(path, AUDIT_KEY_FR)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (ValueError, TypeError) as exc:

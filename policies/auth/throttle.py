@@ -39,8 +39,6 @@ import hmac
 import ipaddress
 import math
 import secrets
-import stat
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -48,7 +46,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.contract.errors import ConfigurationError
-from policies.audit.keys import create_exclusive, ensure_private_dir
+from policies.audit.keys import PerDirectory, load_or_create_private_file
 
 
 class ThrottlePolicy(BaseModel):
@@ -346,27 +344,8 @@ class ThrottleKeyring:
 
 
 def load_or_create_keyring(keys_dir: Path) -> ThrottleKeyring:
-    ensure_private_dir(keys_dir)
-    path = keys_dir / KEY_FILE
-    if not path.exists():
-        create_exclusive(path, secrets.token_bytes(32), 0o600)  # a racing process may win: fine
-    st = path.stat()
-    if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o077:
-        raise ConfigurationError(
-            f"clé de limitation des connexions {path} : fichier ordinaire en mode 0600 attendu "
-            f"(mode {stat.S_IMODE(st.st_mode):04o})")
-    return ThrottleKeyring(path.read_bytes())
+    return ThrottleKeyring(load_or_create_private_file(
+        keys_dir, KEY_FILE, lambda: secrets.token_bytes(32), "clé de limitation des connexions"))
 
 
-_keyrings: dict[Path, ThrottleKeyring] = {}
-_keyrings_lock = threading.Lock()
-
-
-def keyring_for(keys_dir: Path) -> ThrottleKeyring:
-    """``load_or_create_keyring`` once per process and directory."""
-    path = keys_dir.resolve()
-    with _keyrings_lock:
-        ring = _keyrings.get(path)
-        if ring is None:
-            ring = _keyrings[path] = load_or_create_keyring(path)
-    return ring
+keyring_for = PerDirectory(load_or_create_keyring)  # once per process and directory

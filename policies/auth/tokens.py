@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import stat
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,7 +33,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hub.contract.errors import ConfigurationError, NotAuthenticated
 from hub.contract.lead import Agency
-from policies.audit.keys import create_exclusive, ensure_private_dir
+from policies.audit.keys import PerDirectory, load_or_create_private_file
 from policies.models import Role
 
 KEY_FILE = "access_token_ed25519.pem"
@@ -128,28 +126,12 @@ class AccessTokenKeys:
 # --- the key file ----------------------------------------------------------------------------------
 
 
-def _check_private_mode(path: Path) -> None:
-    st = path.stat()
-    if not stat.S_ISREG(st.st_mode):
-        raise ConfigurationError(f"clé des jetons d'accès : {path} n'est pas un fichier")
-    if st.st_mode & 0o077:
-        raise ConfigurationError(
-            f"clé des jetons d'accès {path} accessible à d'autres utilisateurs "
-            f"(mode {stat.S_IMODE(st.st_mode):04o}) : attendu 0600")
-
-
 def load_or_create_keys(keys_dir: Path) -> AccessTokenKeys:
     """The hub's access-token key, generated on first use."""
-    ensure_private_dir(keys_dir)
     path = keys_dir / KEY_FILE
-    if not path.exists():
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
-        create_exclusive(path, pem, 0o600)  # another process may win the race: load its key
-    _check_private_mode(path)
+    pem = load_or_create_private_file(keys_dir, KEY_FILE, _new_private_pem, "clé des jetons d'accès")
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(f"clé des jetons d'accès illisible : {path}") from exc
     if not isinstance(key, Ed25519PrivateKey):
@@ -157,19 +139,11 @@ def load_or_create_keys(keys_dir: Path) -> AccessTokenKeys:
     return AccessTokenKeys(key)
 
 
-_cache: dict[Path, AccessTokenKeys] = {}
-_cache_lock = threading.Lock()
+def _new_private_pem() -> bytes:
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
 
 
-def keys_for(keys_dir: Path) -> AccessTokenKeys:
-    """``load_or_create_keys`` once per process and directory: every request verifies a token,
-    and reading a file each time would put disk I/O on the hot path. Replacing the key file
-    therefore takes effect at the next restart."""
-    path = keys_dir.resolve()
-    keys = _cache.get(path)
-    if keys is None:
-        with _cache_lock:
-            keys = _cache.get(path)
-            if keys is None:
-                keys = _cache[path] = load_or_create_keys(path)
-    return keys
+# Every request verifies a token: the key is read once per process and directory.
+keys_for = PerDirectory(load_or_create_keys)
