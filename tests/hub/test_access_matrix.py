@@ -27,6 +27,7 @@ a test of its own whose id names endpoint × caller × code × restriction × ex
 
 from __future__ import annotations
 
+import base64
 import html
 import inspect
 import io
@@ -639,8 +640,9 @@ def test_cell(matrix: Matrix, cell):
     if variant.route == "/api/v1/leads/{lead_id}":
         body = json.loads(resp.content)
         if expected == HIT:
-            assert set(body) == {"entity", "agency", "lead_count", "contact"}, body
+            assert set(body) == {"entity", "agency", "lead_count", "contact", "handle"}, body
             assert body["agency"] == ORIGIN and body["lead_count"] == 1 and body["contact"]
+            _assert_handle_reveals_nothing(matrix, variant, caller, i, body["handle"])
         else:
             # The canaries are detectable: every field the outcome does not withhold is there.
             shown = [n for n in ALL_FIELDS if n not in WITHHELD[expected]]
@@ -650,6 +652,35 @@ def test_cell(matrix: Matrix, cell):
                 missing.append("evaluation")
             assert not missing, f"fields the caller may read are missing: {missing}\n{resp.text[:600]}"
             assert body["access"] == ("full" if expected == FULL else "redacted")
+
+
+def _handle_bytes(handle: str) -> bytes:
+    body = handle.removeprefix("hit_")
+    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+
+
+def _assert_handle_reveals_nothing(matrix: Matrix, variant: Variant, caller: str, i: int,
+                                   handle: str) -> None:
+    """A hit's handle (ADR 0007) names the lead to its owner only: neither the lead id nor the
+    source reference in it, in clear or once base64-decoded; the same handle for every caller of
+    one agency, a different one for another agency's (handles never link across agencies)."""
+    c = matrix.canaries[i]
+    assert handle.startswith("hit_"), handle
+    secrets_ = [c.lead_id, c.lead_id.removeprefix("L-"), c.source_ref]
+    decoded = _handle_bytes(handle)
+    for value in secrets_:
+        assert value.lower() not in handle.lower(), (value, handle)
+        assert value.encode().lower() not in decoded.lower(), (value, handle)
+    code, restriction = LEADS[i]
+    agency = CALLERS[caller][0]
+    for other, (other_agency, _) in CALLERS.items():
+        if other == caller or _outcome(variant, other, code, restriction) != HIT:
+            continue
+        theirs = json.loads(matrix.response(variant, other, i).content)["handle"]
+        if other_agency == agency:
+            assert theirs == handle, f"{caller} and {other} ({agency}) see different handles"
+        else:
+            assert theirs != handle, f"{caller} ({agency}) and {other} ({other_agency}) share a handle"
 
 
 def test_matrix_size(matrix: Matrix):
