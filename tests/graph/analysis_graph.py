@@ -124,21 +124,42 @@ def payloads() -> list[dict[str, Any]]:
     ]
 
 
-LEAD_IDS = sorted(f"{p['source_agency']}:{p['source_ref']}" for p in payloads())
+# Leads by name ("police:L1"): the source keys the graph merges on. Their public ids are opaque
+# (ADR 0007), given by the graph when it writes them: ``ensure_graph`` answers name → public id.
+LEAD_NAMES = sorted(f"{p['source_agency']}:{p['source_ref']}" for p in payloads())
+SOURCE_KEYS = sorted(name.replace(":", "|", 1) for name in LEAD_NAMES)
 
 
-def ensure_graph(driver: Driver) -> None:
+class Ids(dict):
+    """Public lead ids by name — ``ids["police:L1"]`` — and ``ids.name(public_id)`` back."""
+
+    def name(self, lead_id: str) -> str:
+        return {v: k for k, v in self.items()}.get(lead_id, lead_id)  # unknown: as it came
+
+    def names(self, lead_ids: Any) -> list[str]:
+        return [self.name(i) for i in lead_ids]
+
+    def node(self, name: str) -> str:
+        """The network node id of a lead: ``lead:<public id>``."""
+        return f"lead:{self[name]}"
+
+
+def ensure_graph(driver: Driver) -> Ids:
     """Write the graph unless it is already there, alone: other test modules wipe the graph
     before each of their tests, so a module-scoped write could be gone (or polluted) by the
-    time a test of ours runs under xdist."""
-    found = sorted(r["id"] for r in driver.execute_query(
-        "MATCH (l:Lead) RETURN l.lead_id AS id", database_=DB).records)
-    if found == LEAD_IDS:
-        return
+    time a test of ours runs under xdist. Answers each lead's public id by name: from the write
+    results when it writes, from the graph when the graph is already there (written earlier)."""
+    found = {r["key"]: r["id"] for r in driver.execute_query(
+        "MATCH (l:Lead) RETURN l.source_key AS key, l.lead_id AS id", database_=DB).records}
+    if sorted(found) == SOURCE_KEYS:
+        return Ids({key.replace("|", ":", 1): lead_id for key, lead_id in found.items()})
     reset_database(driver, DB)
     apply_schema(driver, DB)
-    results = write_leads(driver, DB, [Lead.model_validate(p) for p in payloads()])
+    written = payloads()
+    results = write_leads(driver, DB, [Lead.model_validate(p) for p in written])
     assert {r.outcome.value for r in results} == {"created"}, results
+    return Ids({f"{p['source_agency']}:{p['source_ref']}": r.lead_id
+                for p, r in zip(written, results, strict=True)})
 
 
 # police reads everything, the gendarmerie a summary without narrative, the rest only as hits.

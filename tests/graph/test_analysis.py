@@ -50,14 +50,24 @@ from tests.graph.analysis_graph import (
     X,
     Y,
     Z,
+    Ids,
     at,
     ensure_graph,
 )
 
+# Public lead ids are opaque (ADR 0007): the expectations name leads "agency:source_ref" and
+# ``I`` maps each name to the id the graph gave it (``N(name)`` is its network node id).
+I = Ids()
+
+
+def N(name: str) -> str:
+    return I.node(name)
+
 
 @pytest.fixture(autouse=True)
 def graph(driver):
-    ensure_graph(driver)
+    global I
+    I = ensure_graph(driver)
     return driver
 
 
@@ -77,14 +87,14 @@ def test_shortest_path_is_the_exact_node_sequence(graph):
     result = _paths(graph)
     assert result.source == f"vehicle:{V1}" and result.target == f"phone:{P3}"
     assert [ids(p) for p in result.paths] == [
-        [f"vehicle:{V1}", "lead:police:L1", f"person:{X}", "lead:police:L2", f"phone:{P3}"]]
+        [f"vehicle:{V1}", N("police:L1"), f"person:{X}", N("police:L2"), f"phone:{P3}"]]
     path = result.paths[0]
-    assert path.hops == 2 and path.lead_ids == ["police:L1", "police:L2"]
+    assert path.hops == 2 and I.names(path.lead_ids) == ["police:L1", "police:L2"]
     assert [(e.source, e.target, e.type) for e in path.edges] == [
-        ("lead:police:L1", f"vehicle:{V1}", "MENTIONS_VEHICLE"),
-        ("lead:police:L1", f"person:{X}", "INVOLVES"),
-        ("lead:police:L2", f"person:{X}", "INVOLVES"),
-        ("lead:police:L2", f"phone:{P3}", "MENTIONS_PHONE")]
+        (N("police:L1"), f"vehicle:{V1}", "MENTIONS_VEHICLE"),
+        (N("police:L1"), f"person:{X}", "INVOLVES"),
+        (N("police:L2"), f"person:{X}", "INVOLVES"),
+        (N("police:L2"), f"phone:{P3}", "MENTIONS_PHONE")]
     assert path.edges[1].properties == {"role": "driver"}
     # Untimed, the path goes back in time: 1 July then 1 June, a 720 h gap.
     assert path.first_at == at("2025-06-01T10:00") and path.largest_gap_hours == 720.0
@@ -93,14 +103,14 @@ def test_shortest_path_is_the_exact_node_sequence(graph):
 def test_time_ordered_path_takes_the_longer_route(graph):
     result = _paths(graph, time_ordered=True)
     assert [ids(p) for p in result.paths] == [[
-        f"vehicle:{V1}", "lead:police:L1", f"person:{X}", "lead:douanes:L6", f"vehicle:{V4}",
-        "lead:gendarmerie:L7", f"phone:{P3}"]]
+        f"vehicle:{V1}", N("police:L1"), f"person:{X}", N("douanes:L6"), f"vehicle:{V4}",
+        N("gendarmerie:L7"), f"phone:{P3}"]]
     assert result.paths[0].largest_gap_hours == 19 * 24  # L1 (1 July) → L6 (20 July)
 
 
 def test_max_gap_excludes_the_long_step(graph):
-    expected = [f"vehicle:{V1}", "lead:police:L1", f"person:{X}", "lead:gendarmerie:L3",
-                f"phone:{P1}", "lead:douanes:L4", f"person:{Y}", "lead:police:L5", f"phone:{P3}"]
+    expected = [f"vehicle:{V1}", N("police:L1"), f"person:{X}", N("gendarmerie:L3"),
+                f"phone:{P1}", N("douanes:L4"), f"person:{Y}", N("police:L5"), f"phone:{P3}"]
     result = _paths(graph, time_ordered=True, max_gap_hours=48)
     assert [ids(p) for p in result.paths] == [expected]
     assert result.paths[0].largest_gap_hours == 24.0
@@ -114,8 +124,8 @@ def test_paths_never_pass_through_a_hidden_lead(graph):
     def route(access, **kw):
         return [ids(p) for p in _paths(graph, access, from_key=V2, to_key=P2, **kw).paths]
 
-    assert route(OPEN) == [[f"vehicle:{V2}", "lead:douanes:H1", f"phone:{P2}"]]
-    around = [[f"vehicle:{V2}", "lead:police:L8", f"person:{Z}", "lead:police:L9", f"phone:{P2}"]]
+    assert route(OPEN) == [[f"vehicle:{V2}", N("douanes:H1"), f"phone:{P2}"]]
+    around = [[f"vehicle:{V2}", N("police:L8"), f"person:{Z}", N("police:L9"), f"phone:{P2}"]]
     assert route(RESTRICTED) == around and route(POLICE_ONLY) == around
     assert route(RESTRICTED, time_ordered=True) == around
     # Time-ordered V1 → P3 needs L6 (customs) or L4 (customs): none without them.
@@ -127,12 +137,12 @@ def test_a_path_through_a_summary_lead_shows_only_its_summary(graph):
         from_kind=K.PERSON, from_key=X, to_kind=K.PHONE, to_key=P1))
     [path] = result.paths
     lead = path.nodes[1]
-    assert lead.id == "lead:gendarmerie:L3" and lead.properties["access"] == "redacted"
+    assert lead.id == N("gendarmerie:L3") and lead.properties["access"] == "redacted"
     assert "narrative" not in lead.properties and "source_ref" not in lead.properties
 
 
 def test_relationship_types_restrict_the_links_followed(graph):
-    via_place = [f"vehicle:{CV1}", "lead:police:C1", f"location:{CASSIN_KEY}", "lead:police:C3",
+    via_place = [f"vehicle:{CV1}", N("police:C1"), f"location:{CASSIN_KEY}", N("police:C3"),
                  f"person:{CY}"]
     result = an.shortest_paths(graph, DB, RESTRICTED, PathParams(
         from_kind=K.VEHICLE, from_key=CV1, to_kind=K.PERSON, to_key=CY))
@@ -292,7 +302,7 @@ def test_hotspots_count_only_readable_leads(graph):
 def test_timeline_of_a_person_in_time_order(graph):
     result = an.timeline(graph, DB, OPEN, TimelineParams(kind=K.PERSON, key=X))
     assert result.entity.id == f"person:{X}"
-    assert [(e.lead.key, e.role) for e in result.entries] == [
+    assert [(I.name(e.lead.key), e.role) for e in result.entries] == [
         ("police:L2", "seller"), ("police:L1", "driver"), ("gendarmerie:L3", "seller"),
         ("douanes:L6", "courier")]
     assert [e.at for e in result.entries] == [at("2025-06-01T10:00"), at("2025-07-01T10:00"),
@@ -300,16 +310,16 @@ def test_timeline_of_a_person_in_time_order(graph):
     assert result.entries[0].place == "Rue P2 — Épinal"
     assert result.entries[0].relation == "INVOLVES" and not result.truncated
     latest = an.timeline(graph, DB, OPEN, TimelineParams(kind=K.PERSON, key=X, limit=2))
-    assert [e.lead.key for e in latest.entries] == ["gendarmerie:L3", "douanes:L6"]
+    assert [I.name(e.lead.key) for e in latest.entries] == ["gendarmerie:L3", "douanes:L6"]
     assert latest.truncated
     july = an.timeline(graph, DB, OPEN, TimelineParams(
         kind=K.PERSON, key=X, since=at("2025-07-01T12:00"), until=at("2025-07-31T00:00")))
-    assert [e.lead.key for e in july.entries] == ["gendarmerie:L3", "douanes:L6"]
+    assert [I.name(e.lead.key) for e in july.entries] == ["gendarmerie:L3", "douanes:L6"]
 
 
 def test_timeline_hides_what_the_policy_hides(graph):
     result = an.timeline(graph, DB, RESTRICTED, TimelineParams(kind=K.PERSON, key=X))
-    assert [e.lead.key for e in result.entries] == ["police:L2", "police:L1", "gendarmerie:L3"]
+    assert [I.name(e.lead.key) for e in result.entries] == ["police:L2", "police:L1", "gendarmerie:L3"]
     assert [(h.agency, h.lead_count, h.contact) for h in result.hits] == [
         ("douanes", 1, "Permanence CROSS — douanes")]
     # A level that may read the lead but not its times: listed last, without a time.
@@ -318,7 +328,7 @@ def test_timeline_hides_what_the_policy_hides(graph):
                         "ELSE 'none' END",
         profiles={"full": LEAD_PROPERTIES, "bare": LEAD_MARKING})
     untimed = an.timeline(graph, DB, bare, TimelineParams(kind=K.PERSON, key=X))
-    assert [(e.lead.key, e.at is None) for e in untimed.entries] == [
+    assert [(I.name(e.lead.key), e.at is None) for e in untimed.entries] == [
         ("police:L2", False), ("police:L1", False), ("gendarmerie:L3", True)]
     assert untimed.hits == []
     with pytest.raises(ValidationError) as exc:
@@ -403,7 +413,7 @@ def test_place_search(graph):
 
 def test_full_text_matches_only_narratives_the_caller_may_read(graph):
     def leads(q, access):
-        return [m.lead.key for m in _search(graph, q, "text", access).leads]
+        return [I.name(m.lead.key) for m in _search(graph, q, "text", access).leads]
 
     assert leads("tramway", OPEN) == ["douanes:H1"]
     assert leads("tramway", RESTRICTED) == []  # hidden lead
@@ -471,8 +481,8 @@ def test_an_access_expression_looking_at_the_leads_entities_is_evaluated_per_lea
     [v9] = _search(graph, V9, "plate", granted).entities  # H1 cites V9 and the granted P2
     assert (v9.lead_count, v9.hits) == (1, [])
     assert [ids(p) for p in _paths(graph, granted, from_key=V2, to_key=P2).paths] == [
-        [f"vehicle:{V2}", "lead:douanes:H1", f"phone:{P2}"]]
+        [f"vehicle:{V2}", N("douanes:H1"), f"phone:{P2}"]]
     timed = _paths(graph, granted, from_key=V2, to_key=P2, max_gap_hours=1000)
-    assert [ids(p) for p in timed.paths] == [[f"vehicle:{V2}", "lead:douanes:H1", f"phone:{P2}"]]
-    assert [e.lead.key for e in an.timeline(graph, DB, granted, TimelineParams(
+    assert [ids(p) for p in timed.paths] == [[f"vehicle:{V2}", N("douanes:H1"), f"phone:{P2}"]]
+    assert [I.name(e.lead.key) for e in an.timeline(graph, DB, granted, TimelineParams(
         kind=K.VEHICLE, key=V9)).entries] == ["douanes:H1"]

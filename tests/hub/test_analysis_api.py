@@ -25,10 +25,14 @@ from tests.graph.analysis_graph import (
     V3,
     V4,
     X,
+    Ids,
     ensure_graph,
 )
 
 WHY = "justification=PV 2025/0815"
+# Public lead ids are opaque (ADR 0007): expectations name leads "agency:source_ref"; ``I`` maps
+# each name to the id the graph gave it.
+I = Ids()
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +46,8 @@ def api(hub_settings, tmp_path_factory):
 @pytest.fixture(autouse=True)
 def graph(driver):
     # Autouse, so it runs before make_user: a rewrite of the graph would wipe the users too.
-    ensure_graph(driver)
+    global I
+    I = ensure_graph(driver)
 
 
 @pytest.fixture
@@ -73,7 +78,7 @@ def test_full_text_search_follows_the_policy(client, make_user):
     def leads(q, headers):
         resp = client.get(f"/api/v1/search?q={quote(q)}&kind=text&{WHY}", headers=headers)
         assert resp.status_code == 200, resp.text
-        return sorted(m["lead"]["key"] for m in resp.json()["leads"])
+        return sorted(I.names(m["lead"]["key"] for m in resp.json()["leads"]))
 
     police, douanes = make_user("police", "analyst"), make_user("douanes", "analyst")
     # Other services' narratives are withheld from an analyst: never matched.
@@ -90,10 +95,10 @@ def test_paths_endpoint(api, client, make_user):
                       f"&to_key=0611223344&time_ordered=true&max_gap_hours=48&{WHY}", headers=h)
     assert resp.status_code == 200, resp.text
     [path] = resp.json()["paths"]
-    assert path["lead_ids"] == ["police:L1", "gendarmerie:L3", "douanes:L4", "police:L5"]
+    assert I.names(path["lead_ids"]) == ["police:L1", "gendarmerie:L3", "douanes:L4", "police:L5"]
     shorter = client.get(f"/api/v1/analysis/paths?from_kind=vehicle&from_key={V1}&to_kind=phone"
                          f"&to_key={quote(P3)}&time_ordered=true&{WHY}", headers=h).json()
-    assert [n["id"] for n in shorter["paths"][0]["nodes"]][3:5] == ["lead:douanes:L6", f"vehicle:{V4}"]
+    assert [n["id"] for n in shorter["paths"][0]["nodes"]][3:5] == [I.node("douanes:L6"), f"vehicle:{V4}"]
     entry = _audit(api, "gendarmerie:chef-chemins")[-1]
     assert entry.lead_ids == path["lead_ids"]
     assert entry.entity_keys[:2] == [f"vehicle:{V1}", f"phone:{P3}"]
@@ -130,8 +135,8 @@ def test_timeline_endpoint(api, client, make_user):
     resp = client.get(f"/api/v1/entities/person/{X}/timeline?{WHY}", headers=h)
     assert resp.status_code == 200, resp.text
     entries = resp.json()["entries"]
-    assert [e["lead"]["key"] for e in entries] == ["police:L2", "police:L1", "gendarmerie:L3",
-                                                    "douanes:L6"]
+    assert I.names(e["lead"]["key"] for e in entries) == ["police:L2", "police:L1",
+                                                          "gendarmerie:L3", "douanes:L6"]
     # Other services' leads reach an analyst without their narrative.
     assert "narrative" in entries[0]["lead"]["properties"]
     assert "narrative" not in entries[2]["lead"]["properties"]
@@ -222,7 +227,7 @@ def test_cli_commands_print_french_tables(cli, make_user):
     assert "↓ baisse" in out.output
     out = cli("timeline", "person", X, "-j", "PV 2025/0815", "--token", token)
     assert out.exit_code == 0, out.output
-    assert out.output.index("police:L2") < out.output.index("douanes:L6")
+    assert out.output.index(I["police:L2"]) < out.output.index(I["douanes:L6"])
     out = cli("copresence", "--location-key", CASSIN_KEY, "--since", "2025-08-10T02:00",
               "--until", "2025-08-11T02:00", "-j", "PV 2025/0815", "--token", token)
     assert out.exit_code == 0 and "même véhicule probable" in out.output

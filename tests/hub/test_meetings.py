@@ -39,6 +39,17 @@ X = pseudonym("Leroy", "Yanis")
 
 CONTACTS = {"police": "permanence CROSS police", "gendarmerie": "officier de renseignement du groupement",
             "douanes": "cellule de renseignement des douanes"}
+# Public lead ids are opaque (ADR 0007): expectations name leads "agency:source_ref"; ``IDS``
+# maps each name to the id the graph gave it (from the write results in the ``world`` fixture).
+IDS: dict[str, str] = {}
+
+
+def names(lead_ids) -> set[str]:
+    """The names of public lead ids (an id of no world lead stays as it is)."""
+    by_id = {v: k for k, v in IDS.items()}
+    return {by_id.get(i, i) for i in lead_ids}
+
+
 _REDACTED = tuple(p for p in LEAD_PROPERTIES if p not in ("narrative", "source_reliability", "information_credibility"))
 
 
@@ -103,17 +114,20 @@ def world_leads() -> list[Lead]:
 def world(driver, settings):
     db = settings.neo4j_database
     reset_database(driver, db)
-    results = write_leads(driver, db, world_leads())
+    leads = world_leads()
+    results = write_leads(driver, db, leads)
     assert all(r.outcome == "created" for r in results)
+    IDS.clear()
+    IDS.update({f"{x.source_agency}:{x.source_ref}": r.lead_id for x, r in zip(leads, results, strict=True)})
     # What graph/workflow.py and graph/grants.py write, in their shapes (written by hand here so
     # this module tests the agenda, not the workflow).
     driver.execute_query(
-        "MATCH (l:Lead {lead_id: 'police:P3'}) SET l.status = 'under_assessment' "
-        "CREATE (:DisclosureRequest {request_id: 'DR-1', lead_id: 'douanes:D1', owner_agency: 'douanes', "
+        "MATCH (l:Lead {lead_id: $p3}) SET l.status = 'under_assessment' "
+        "CREATE (:DisclosureRequest {request_id: 'DR-1', lead_id: $d1, owner_agency: 'douanes', "
         "  requester_user_id: 'police:analyst-test', status: 'requested', requested_at: datetime('2025-11-20T12:00:00Z')}) "
-        "CREATE (:DisclosureRequest {request_id: 'DR-2', lead_id: 'gendarmerie:G2', owner_agency: 'gendarmerie', "
+        "CREATE (:DisclosureRequest {request_id: 'DR-2', lead_id: $g2, owner_agency: 'gendarmerie', "
         "  requester_user_id: 'douanes:x', status: 'requested', requested_at: datetime('2025-11-21T12:00:00Z')}) "
-        "CREATE (:DisclosureRequest {request_id: 'DR-3', lead_id: 'police:P1', owner_agency: 'police', "
+        "CREATE (:DisclosureRequest {request_id: 'DR-3', lead_id: $p1, owner_agency: 'police', "
         "  requester_user_id: 'douanes:x', status: 'approved', requested_at: datetime('2025-11-21T12:00:00Z')}) "
         "CREATE (:DeconflictionAlert {alert_id: 'DC-1', opened_at: datetime('2025-11-20T08:00:00Z'), status: 'open', "
         "  agencies: ['police', 'douanes'], operation_ids: ['op-1', 'op-2']}) "
@@ -121,6 +135,7 @@ def world(driver, settings):
         "  agencies: ['police', 'gendarmerie']}) "
         "CREATE (:LinkAlert {alert_id: 'LA-1', entity_kind: 'vehicle', entity_key: 'vehicle:AB-123-CD', "
         "  agencies: ['police', 'gendarmerie'], created_at: datetime('2025-11-19T10:00:00Z')})",
+        p3=IDS["police:P3"], d1=IDS["douanes:D1"], g2=IDS["gendarmerie:G2"], p1=IDS["police:P1"],
         database_=db)
     # Last week's meeting: this week's agenda covers exactly week 47.
     gm.ensure_meeting(driver, db, "25", "2025-W46", created_by="test")
@@ -168,12 +183,12 @@ def test_cross_agency_links_show_hits_as_hits_and_hide_what_is_not_known(world, 
     links = {c.entity_id: c for c in agenda.cross_agency_links}
     assert set(links) == {"vehicle:AB-123-CD", "vehicle:EF-456-GH", "phone:+33611223344"}
     ab = links["vehicle:AB-123-CD"]
-    assert {r.lead_id for r in ab.leads} == {"police:P1", "gendarmerie:G1", "police:O1"}
+    assert names(r.lead_id for r in ab.leads) == {"police:P1", "gendarmerie:G1", "police:O1"}
     assert ab.agencies == ["gendarmerie", "police"] and ab.handling_code == "H1"
     assert ab.link_alert_id == "LA-1"
     ef = links["vehicle:EF-456-GH"]
     # The customs seizure is H2: a hit with whom to contact, the old police lead in full.
-    assert [r.lead_id for r in ef.leads] == ["police:P3"]
+    assert [r.lead_id for r in ef.leads] == [IDS["police:P3"]]
     assert [(h.agency, h.lead_count) for h in ef.hits] == [("douanes", 1)]
     assert ef.handling_code == "H2" and ef.new_lead_count == 1
     # Person X: police P1 and gendarmerie G2 (H3) — for a police analyst G2 does not exist, so
@@ -183,7 +198,7 @@ def test_cross_agency_links_show_hits_as_hits_and_hide_what_is_not_known(world, 
     g_agenda, _ = agenda_for(world, settings.neo4j_database, person("gendarmerie"), analyst_filter("gendarmerie"))
     g_links = {c.entity_id: c for c in g_agenda.cross_agency_links}
     assert g_links[f"person:{X}"].handling_code == "H3"
-    assert {r.lead_id for r in g_links[f"person:{X}"].leads} == {"police:P1", "gendarmerie:G2"}
+    assert names(r.lead_id for r in g_links[f"person:{X}"].leads) == {"police:P1", "gendarmerie:G2"}
     assert g_links[f"person:{X}"].label.startswith("Personne ") and X not in g_links[f"person:{X}"].label
 
 
@@ -191,7 +206,7 @@ def test_other_departement_leads_count_in_links_but_not_in_the_agenda(world, set
     agenda, _ = agenda_for(world, settings.neo4j_database, person("police"), analyst_filter("police"))
     ab = next(c for c in agenda.cross_agency_links if c.entity_id == "vehicle:AB-123-CD")
     # O1 (Orne) mentions the same plate: shown on the link (cross-département links matter)...
-    assert ab.visible_count == 3 and "police:O1" in {r.lead_id for r in ab.leads}
+    assert ab.visible_count == 3 and IDS["police:O1"] in {r.lead_id for r in ab.leads}
     # ...but it is not a new lead of the Doubs.
     assert agenda.new_leads.by_commune.get("61001") is None
 
@@ -207,7 +222,7 @@ def test_disclosures_deconfliction_triage_hotspots_and_trend(world, settings):
     assert g_agenda.deconfliction_alerts == []  # not a party to DC-1
     assert [d.request_id for d in g_agenda.pending_disclosures] == ["DR-1", "DR-2"]
     # Triage: P3 is under assessment; the rest of the readable Doubs leads wait.
-    assert {r.lead_id for r in agenda.triage.leads} == {"police:P1", "gendarmerie:G1", "police:P2"}
+    assert names(r.lead_id for r in agenda.triage.leads) == {"police:P1", "gendarmerie:G1", "police:P2"}
     assert agenda.triage.visible == 3 and [(h.agency, h.lead_count) for h in agenda.triage.hits] == [("douanes", 1)]
     # Besançon: 3 readable leads this week, none in the four weeks before.
     hot = {h.insee_code: h for h in agenda.hotspots}
@@ -220,7 +235,7 @@ def test_disclosures_deconfliction_triage_hotspots_and_trend(world, settings):
 
 def test_week_graph_has_only_readable_leads(world, settings):
     _, week = agenda_for(world, settings.neo4j_database, person("police"), analyst_filter("police"))
-    leads = {n.key for n in week.nodes if n.kind == "lead"}
+    leads = names(n.key for n in week.nodes if n.kind == "lead")
     assert leads == {"police:P1", "gendarmerie:G1", "police:P2"}
     ids = {n.id for n in week.nodes}
     assert all(e.source in ids and e.target in ids for e in week.edges)
@@ -238,7 +253,7 @@ def test_actions_overdue_come_back_until_done(world, settings):
     coordinator = coordinator_filter("police")
     late = gm.create_action(world, db, w45.meeting_id, gm.NewAction(
         title="Surveillance du véhicule EF-456-GH", lead_agency="police", tasked="BAC de Montbéliard",
-        deadline=date(2025, 11, 14), lead_ids=["police:P3"]), coordinator, created_by="police:chef")
+        deadline=date(2025, 11, 14), lead_ids=[IDS["police:P3"]]), coordinator, created_by="police:chef")
     due_now = gm.create_action(world, db, w45.meeting_id, gm.NewAction(
         title="Point avec le bailleur", lead_agency="gendarmerie", tasked="BR de Besançon",
         deadline=date(2025, 11, 20)), coordinator, created_by="police:chef")
@@ -247,7 +262,7 @@ def test_actions_overdue_come_back_until_done(world, settings):
         coordinator, created_by="police:chef")
     secret = gm.create_action(world, db, w45.meeting_id, gm.NewAction(
         title="Contrôle coordonné sur l'A36", lead_agency="douanes", tasked="brigade de Montbéliard",
-        deadline=date(2025, 11, 13), lead_ids=["douanes:D1"], handling_code="H0"), coordinator,
+        deadline=date(2025, 11, 13), lead_ids=[IDS["douanes:D1"]], handling_code="H0"), coordinator,
         created_by="police:chef")
     assert secret.handling_code == "H2"  # never less strict than its lead
 
@@ -294,7 +309,7 @@ def test_create_action_refuses_what_its_author_cannot_read(world, settings):
     with pytest.raises(InvalidInput) as exc:
         gm.create_action(world, db, m.meeting_id, gm.NewAction(
             title="Exploiter la saisie", lead_agency="police", tasked="BAC", deadline=date(2025, 10, 3),
-            lead_ids=["police:P1", "douanes:D1"]), analyst_filter("police"), created_by="x")
+            lead_ids=[IDS["police:P1"], IDS["douanes:D1"]]), analyst_filter("police"), created_by="x")
     assert exc.value.details[0]["field"] == "lead_ids[1]"
     with pytest.raises(InvalidInput) as exc:
         gm.create_action(world, db, m.meeting_id, gm.NewAction(
@@ -365,13 +380,13 @@ def test_two_participants_get_different_policy_correct_briefs(briefs):
     (p_brief, p_html), (g_brief, g_html) = briefs["police"], briefs["gendarmerie"]
     assert p_html != g_html
     # G2 (gendarmerie, H3): in the gendarmerie's copy, nowhere in the police's — not even counted.
-    assert "gendarmerie:G2" in g_html and "gendarmerie:G2" not in p_html
+    assert IDS["gendarmerie:G2"] in g_html and IDS["gendarmerie:G2"] not in p_html
     assert p_brief.agenda.new_leads.by_agency == {"police": 2, "gendarmerie": 1}
     assert g_brief.agenda.new_leads.by_agency == {"gendarmerie": 2, "police": 2}
     # D1 (customs, H2) is a hit for both: counted per agency with a contact, never listed as a lead.
     for b in (p_brief, g_brief):
         listed = {r.lead_id for c in b.agenda.cross_agency_links for r in c.leads} | {r.lead_id for r in b.agenda.triage.leads}
-        assert "douanes:D1" not in listed
+        assert IDS["douanes:D1"] not in listed
         assert [(h.agency, h.lead_count) for h in b.agenda.new_leads.hits] == [("douanes", 1)]
         assert CONTACTS["douanes"] in (p_html if b is p_brief else g_html)
     assert "Exemplaire nominatif de analyst gendarmerie" in g_html
@@ -387,18 +402,19 @@ def test_briefs_with_the_real_policy_show_each_lead_as_the_engine_decides(world,
 
     db = settings.neo4j_database
     now = datetime(2025, 11, 24, 8, tzinfo=UTC)
-    leads = {lead.lead_id: lead for lead in world_leads()}
+    leads = {f"{x.source_agency}:{x.source_ref}": x for x in world_leads()}
     doubs_w47 = {"police:P1", "gendarmerie:G1", "douanes:D1", "police:P2", "gendarmerie:G2"}
     for agency in ("police", "gendarmerie", "douanes"):
         who = person(agency)
         access = access_filter_for(world, db, who, now, grants=[])
         agenda, week = agenda_for(world, db, who, access)
         caller = Caller(user_id=who.user_id, name=who.name, agency=agency, role="analyst")
-        outcome = {i: decide(caller, LeadMarking.from_lead(leads[i]), current_policy(), now=now).outcome
+        outcome = {i: decide(caller, LeadMarking.from_lead(leads[i], lead_id=IDS[i]), current_policy(),
+                             now=now).outcome
                    for i in doubs_w47}
         readable = {i for i, o in outcome.items() if o in (Outcome.FULL, Outcome.REDACTED)}
         hits = [i for i, o in outcome.items() if o is Outcome.HIT]
-        assert {n.key for n in week.nodes if n.kind == "lead"} == readable, agency
+        assert names(n.key for n in week.nodes if n.kind == "lead") == readable, agency
         assert agenda.new_leads.visible == len(readable), agency
         assert sum(h.lead_count for h in agenda.new_leads.hits) == len(hits), agency
 
@@ -440,7 +456,7 @@ def test_api_meeting_agenda_actions_and_brief(world, api, make_user):
 
     action = client.post(f"/api/v1/meetings/{mid}/actions", headers=chief, json={
         "title": "Identifier le conducteur du véhicule", "lead_agency": "gendarmerie", "tasked": "BR de Besançon",
-        "deadline": "2025-11-28", "lead_ids": ["gendarmerie:G1"], "entity_ids": ["vehicle:AB-123-CD"]})
+        "deadline": "2025-11-28", "lead_ids": [IDS["gendarmerie:G1"]], "entity_ids": ["vehicle:AB-123-CD"]})
     assert action.status_code == 201, action.text
     body = action.json()
     assert body["handling_code"] == "H1" and body["entity_ids"] == ["vehicle:AB-123-CD"]
@@ -468,7 +484,7 @@ def test_api_meeting_agenda_actions_and_brief(world, api, make_user):
     disclosure = next(e for e in entries if e.action == "disclosure")
     assert disclosure.recipients == ["gendarmerie:analyste-mtg"]
     assert disclosure.justification == "comite CROSS 25" and "meeting:25-2025-W47" in disclosure.entity_keys
-    assert "gendarmerie:G1" in disclosure.lead_ids
+    assert IDS["gendarmerie:G1"] in disclosure.lead_ids
 
 
 # --- CLI -----------------------------------------------------------------------------------------
