@@ -34,6 +34,7 @@ from connectors.samples.world import (
     FakeIdentity,
     jitter_point,
     random_fni_plate,
+    random_iban,
     random_identity,
     random_mobile,
     random_siv_plate,
@@ -59,11 +60,6 @@ _GOODS = [("RESINE_CANNABIS", "kg", (1, 60)), ("HERBE_CANNABIS", "kg", (1, 25)),
 _FOREIGN_PLATES = {"ES": lambda r: f"{r.randint(1000, 9999)} {''.join(r.choice('BCDFGHJKLMNPRSTVWXYZ') for _ in range(3))}",
                    "NL": lambda r: f"{r.choice('GHJKLN')}{r.choice('BDFGH')}-{r.randint(100, 999)}-{r.choice('BDFGHJ')}",
                    "CH": lambda r: f"{r.choice(['VD', 'NE', 'GE', 'BS'])} {r.randint(10000, 999999)}"}
-
-
-def _iban(rng: random.Random) -> str:
-    body = f"FR{rng.randint(10, 99)}" + "".join(str(rng.randint(0, 9)) for _ in range(23))
-    return " ".join(body[i:i + 4] for i in range(0, len(body), 4))
 
 
 def _sub(parent: Element, tag: str, text: str | None = None, **attrs: str) -> Element:
@@ -161,7 +157,7 @@ class _Gen:
         if phones:
             notes.append(f"Téléphone saisi, ligne {phones[0]}.")
         if rng.random() < 0.2:
-            notes.append(f"Relevé bancaire découvert : IBAN {self.secret(_iban(rng))}.")
+            notes.append(f"Relevé bancaire découvert : IBAN {self.secret(random_iban(rng))}.")
         _sub(r, "observations", " ".join(notes))
         _sub(r, "evaluation", fiabilite=rng.choice("AAB"), credibilite=rng.choice("112"))
         _sub(r, "diffusion", code=rng.choice(["H0", "H1", "H1", "H2"]))

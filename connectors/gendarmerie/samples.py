@@ -31,6 +31,7 @@ from connectors.samples.world import (
     PLACES,
     POLICE_ZONE,
     jitter_point,
+    random_iban,
     random_identity,
     random_mobile,
     random_siv_plate,
@@ -130,7 +131,7 @@ class _Gen:
             for ph in phones:
                 self.secret(ph)
         if rng.random() < 0.15:
-            text += f" Paiements sur le compte {self.secret(_iban(rng))}."
+            text += f" Paiements sur le compte {self.secret(random_iban(rng))}."
         if rng.random() < 0.1:
             text += f" Adresse de contact utilisée : {self.secret(f'plan.{rng.randint(100, 999)}@proton.me')}."
         record = {
@@ -151,11 +152,6 @@ class _Gen:
             "persons": len(persons), "cash_eur": seizure["numeraire_eur"] if seizure else None,
         }
         return record
-
-
-def _iban(rng: random.Random) -> str:
-    body = f"FR{rng.randint(10, 99)}" + "".join(str(rng.randint(0, 9)) for _ in range(23))
-    return " ".join(body[i:i + 4] for i in range(0, len(body), 4))
 
 
 def write_samples(store: RecordStore, seed: int = 0, n: int = 60) -> dict[str, Any]:

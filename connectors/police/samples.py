@@ -35,6 +35,7 @@ from connectors.samples.world import (
     PLACES_BY_KEY,
     FakeIdentity,
     jitter_point,
+    random_iban,
     random_identity,
     random_mobile,
     random_siv_plate,
@@ -73,12 +74,6 @@ def _fr(value: Decimal | float) -> str:
     sign = "-" if d < 0 else ""
     whole, _, frac = f"{abs(d):f}".partition(".")
     return sign + f"{int(whole):,}".replace(",", " ") + ("," + frac if frac else "")
-
-
-def _iban(rng: random.Random) -> str:
-    digits = "".join(str(rng.randint(0, 9)) for _ in range(23))
-    body = f"FR{rng.randint(10, 99)}{digits}"
-    return " ".join(body[i:i + 4] for i in range(0, len(body), 4))
 
 
 def _person_cell(p: FakeIdentity, role: str) -> str:
@@ -183,7 +178,7 @@ class _Gen:
                    f"produits conditionnés, numéraire, carnet de comptes."))
         # Besançon, October 2025: tip → arrest in Saint-Ferjeux → home search.
         dealer = random_identity(rng, min_age=20, max_age=35)
-        iban = self.secret(_iban(rng))
+        iban = self.secret(random_iban(rng))
         rows.append(self.row(
             when=datetime(2025, 10, 9, 17, 0, tzinfo=PARIS), place="bes_stferjeux_dole", deal_point=None,
             nature="signalement", origine="source", persons=[(dealer, "vendeur")],

@@ -371,8 +371,13 @@ _ALNUM = re.compile(r"[A-Za-z0-9]")
 
 
 def _ibans(m: _Mapped) -> list[tuple[int, int]]:
+    """IBANs, every candidate start tried in turn: a candidate is greedy (it runs on through
+    words and spaces), so one that is no IBAN (« au 07.62... ») must not swallow the start of
+    the IBAN after it — the search resumes right after its start, not after its end."""
     spans = []
-    for cand in _IBAN_CANDIDATE.finditer(m.text):
+    pos = 0
+    while (cand := _IBAN_CANDIDATE.search(m.text, pos)) is not None:
+        pos = cand.start() + 1
         chars = list(_ALNUM.finditer(cand.group()))
         compact = "".join(c.group() for c in chars).upper()
         for length in range(min(34, len(compact)), 14, -1):
@@ -382,7 +387,9 @@ def _ibans(m: _Mapped) -> list[tuple[int, int]]:
                 break
             except (SchwiftyException, ValueError):
                 continue
-            spans.append(m.span(cand.start(), cand.start() + chars[length - 1].end()))
+            end = cand.start() + chars[length - 1].end()
+            spans.append(m.span(cand.start(), end))
+            pos = end
             break
     return spans
 

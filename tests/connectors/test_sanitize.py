@@ -46,6 +46,18 @@ def test_raw_identifiers_become_typed_placeholders(text: str, placeholder: str) 
     assert not re.search(r"\d\s?\d|@|::", out), out  # nothing of the identifier is left
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("répond au 07.62.11.22.33 et se fait payer sur FR76 3000 6000 0112 3456 7890 189.",
+     "répond au [TEL] et se fait payer sur [IBAN]."),
+    ("vu le 12 mars, il paie sur FR76 3000 6000 0112 3456 7890 189", "vu le 12 mars, il paie sur [IBAN]"),
+    ("le 12 FR7630006000011234567890189", "le 12 [IBAN]"),
+])
+def test_an_iban_after_a_failed_candidate_is_found(text: str, expected: str) -> None:
+    # A two-letter word before two digits (« au 07 », « le 12 ») starts a greedy IBAN candidate
+    # that is no IBAN; it must not swallow the start of the IBAN that follows.
+    assert scrub_text(text) == expected
+
+
 def test_ordinary_facts_are_left_alone() -> None:
     text = ("Le 28/07/2025 vers 21h30, 3 pochons de 10 g et 150 € ; scooter AB-123-CD ; "
             "rendez-vous à 12:30:45 hall 3, 25000 Besançon, 1,2 kg de résine.")
