@@ -118,6 +118,8 @@ HOSTILE: list[Sample] = [
     H("narrative", "Virement sur " + _fullwidth("FR7630006000011234567890189") + ".", "iban"),
     H("narrative", "Compte allemand DE89 3704 0044 0532 0130 00 utilisé pour les paiements.", "iban"),
     H("narrative", "Compte suisse CH93 0076 2011 6238 5295 7 utilisé pour les paiements.", "iban"),
+    # A failed candidate ("au 12…", "le 12…") just before the IBAN must not hide it.
+    H("narrative", "Il répond au 12 rue Bersot et se fait payer sur FR76 3000 6000 0112 3456 7890 189.", "iban"),
     H("narrative", "Virement sur " + _zw("FR7630006000011234567890189") + ".", "iban"),
     H("deal_point.label", "Paiement FR7630006000011234567890189", "iban"),
     # --- IP addresses --------------------------------------------------------------------------
