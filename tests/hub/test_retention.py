@@ -206,6 +206,9 @@ def test_purge_erases_leads_seizures_and_orphans_keeps_shared_and_is_audited(wor
 
 
 def test_cli_retention_dry_run(world, settings, tmp_path, monkeypatch):
+    from rich.console import Console
+
+    import hub.cli.meetings as meetings_cli
     from hub.cli.meetings import retention_app
 
     monkeypatch.setenv("CROSSHUB_DATA_DIR", str(tmp_path))
@@ -213,6 +216,9 @@ def test_cli_retention_dry_run(world, settings, tmp_path, monkeypatch):
     monkeypatch.setenv("NEO4J_USER", settings.neo4j_user)
     monkeypatch.setenv("NEO4J_PASSWORD", settings.neo4j_password.get_secret_value())
     monkeypatch.setenv("COLUMNS", "200")
+    # The shared console fixes its width at import when COLUMNS is set then (xdist workers:
+    # 80), ignoring this COLUMNS after: a console of known width, so no id is shortened.
+    monkeypatch.setattr(meetings_cli, "console", Console(width=200))
     app = Typer()
     app.add_typer(retention_app, name="retention")
     result = CliRunner().invoke(app, ["retention", "dry-run", "--as-of", "2026-06-01T00:00:00+00:00"])

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from graph import identity
 from graph import sessions as graph_sessions
+from hub.cli import users as users_cli
 from hub.cli.users import app
 from hub.settings import Settings
 from policies.auth import passwords
@@ -22,6 +24,14 @@ def cli_env(settings: Settings, tmp_path) -> dict[str, str]:
     return {"NEO4J_URI": settings.neo4j_uri, "NEO4J_USER": settings.neo4j_user,
             "NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
             "CROSSHUB_DATA_DIR": str(tmp_path), "COLUMNS": "250"}
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch) -> None:
+    """The shared rich console fixes its width at import when COLUMNS is set then (xdist workers
+    run with COLUMNS=80), and ignores the runner's COLUMNS after: a 250-column console here, so
+    ``users list`` never wraps an id across lines."""
+    monkeypatch.setattr(users_cli, "console", Console(width=250))
 
 
 def invoke(args: list[str], env: dict[str, str], input: str | None = None):
@@ -79,7 +89,9 @@ def test_set_password_disable_and_list(cli_env, driver, settings) -> None:
     assert not graph_sessions.get_session(driver, db, session.session_id).active()
 
     listed = invoke(["list"], cli_env)
-    row = next(line for line in listed.stdout.splitlines() if user_id in line)
+    assert listed.exit_code == 0, listed.output
+    row = next((line for line in listed.stdout.splitlines() if user_id in line), None)
+    assert row is not None, listed.stdout
     assert "coordinator" in row and "oui" in row
 
     disabled = invoke(["disable", user_id], cli_env)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from rich.console import Console
 from typer.testing import CliRunner
 
 from graph import identity
@@ -469,6 +470,10 @@ def test_operation_input_errors_name_the_field(api, make_user):
 
 def test_cli_queue_triage_status_operations_alerts(api, ingest, make_user, monkeypatch, driver, hub_settings):
     monkeypatch.setattr(workflow_cli, "make_client", lambda url: contextlib.nullcontext(api))
+    # The shared rich console fixes its width when hub.cli.common is imported if COLUMNS is set
+    # then (xdist workers run with COLUMNS=80), after which the runner's COLUMNS is ignored: a
+    # console of known width for this test, whatever the process's environment.
+    monkeypatch.setattr(workflow_cli, "console", Console(width=200))
     ingest(lead(source_ref="CLI-1", vehicles=[{"plate": PLATE, "make": "Renault"}]),
            lead(source_agency="douanes", source_ref="DZ-9", vehicles=[{"plate": PLATE}]))
     user = identity.upsert_user(driver, hub_settings.neo4j_database, agency="police", role="analyst",
