@@ -49,7 +49,9 @@ import neo4j
 from pydantic import AwareDatetime, BaseModel, Field
 
 from graph import tx as transactions
+from graph.access import HIT, NONE, AccessFilter
 from graph.labels import KEY_PROPERTY, EntityKind, Label
+from graph.read import asserting_leads, entity_anchor
 from graph.schema import unique_constraint
 from hub.contract.errors import Conflict, Forbidden, InvalidInput, NotFound
 from policies.models import DisclosureGrant, GuestGrant, LeadMarking
@@ -315,24 +317,54 @@ def parse_entity_key(raw: str) -> tuple[EntityKind, str]:
     return kind, key
 
 
-def existing_entity_keys(driver: neo4j.Driver, database: str, keys: list[str]) -> set[str]:
-    """Which of these well-formed ``kind:key`` keys name an entity present in the graph."""
-    by_kind: dict[EntityKind, list[str]] = {}
-    for raw in keys:
-        kind, key = parse_entity_key(raw)
-        by_kind.setdefault(kind, []).append(key)
+def known_entity_keys(driver: neo4j.Driver, database: str, keys: list[str],
+                      access: AccessFilter) -> set[str]:
+    """Which of these well-formed ``kind:key`` keys (keys normalized as ingest did) name an
+    entity the caller may know of, at least as a hit, through their compiled ``access``: each
+    is resolved by ``graph.read.entity_anchor`` (ADR 0002, "Amendment: entity marking"), so a
+    key only leads the caller may not even know of assert is absent from the answer exactly as
+    a key nobody holds (one query per key, whose empty result covers both)."""
+    parsed = [(raw, *parse_entity_key(raw)) for raw in dict.fromkeys(keys)]
 
     def work(tx: neo4j.ManagedTransaction) -> set[str]:
-        found: set[str] = set()
-        for kind, values in by_kind.items():
-            rows = tx.run(
-                f"UNWIND $keys AS k MATCH (e:{kind.label.value} {{{kind.key_property}: k}}) "
-                f"RETURN k", keys=values,
-            )
-            found |= {f"{kind.value}:{r['k']}" for r in rows}
-        return found
+        known: set[str] = set()
+        for raw, kind, key in parsed:
+            try:
+                entity_anchor(tx, access, kind, key)
+            except NotFound:
+                continue
+            known.add(raw)
+        return known
 
-    return _read(driver, database, work) if by_kind else set()
+    return _read(driver, database, work) if parsed else set()
+
+
+def existing_entity_keys(driver: neo4j.Driver, database: str, keys: list[str]) -> set[str]:
+    """Which of these keys name an entity some live lead asserts, whoever may know of it: the
+    hub's own consistency checks and tests only — never a caller's request (that is an
+    existence oracle; requests use ``known_entity_keys`` with the caller's filter)."""
+    return known_entity_keys(driver, database, keys, AccessFilter.unrestricted())
+
+
+def known_lead_ids(driver: neo4j.Driver, database: str, lead_ids: list[str],
+                   access: AccessFilter) -> set[str]:
+    """Which of these public lead ids name a lead the caller may know of, at least as a hit,
+    through their compiled ``access``: a lead they may not even know of is absent from the
+    answer exactly as an id nobody holds (one query; its empty result covers both)."""
+    ids = list(dict.fromkeys(lead_ids))
+    if not ids:
+        return set()
+
+    def work(tx: neo4j.ManagedTransaction) -> set[str]:
+        rows = tx.run(
+            f"UNWIND $ids AS id MATCH (l:{Label.LEAD.value} {{lead_id: id}}) WHERE l.version > 0 "
+            f"WITH l, {access.case_expression} AS access WHERE access <> '{NONE}' "
+            f"RETURN l.lead_id AS lead_id",
+            ids=ids, **access.params,
+        )
+        return {r["lead_id"] for r in rows}
+
+    return _read(driver, database, work)
 
 
 def lead_markings(driver: neo4j.Driver, database: str, lead_ids: list[str]) -> dict[str, LeadMarking]:
@@ -365,11 +397,15 @@ def lead_marking(driver: neo4j.Driver, database: str, lead_id: str) -> LeadMarki
     return lead_markings(driver, database, [lead_id]).get(lead_id)
 
 
-def leads_on_entity(driver: neo4j.Driver, database: str, entity_id: str, agency: str, *,
-                    limit: int = 500) -> list[str]:
-    """The ids of ``agency``'s leads that mention the entity ``<kind>:<key>`` (directly, or
-    through their seizure), newest first: what an aggregated hit counted, resolved by the hub
-    from a hit handle (hub/handles.py). Unknown kinds or entities give an empty list."""
+def leads_on_entity(driver: neo4j.Driver, database: str, entity_id: str, agency: str,
+                    access: AccessFilter, *, limit: int = 500) -> list[str]:
+    """The ids of ``agency``'s leads on the entity ``<kind>:<key>`` that the caller may know of
+    only as hits (through their compiled ``access``), newest first: what an aggregated hit on
+    the entity counted, resolved by the hub from a hit handle (hub/handles.py). The leads on an
+    entity are those ``graph.read.asserting_leads`` defines — the ones ``entity_anchor`` and the
+    network count a hit from (places of a commune, a seizure's place and substances, the leads
+    of ``SAME_AS`` links) — so a handle stands for what its hit counted. Unknown kinds or
+    entities give an empty list."""
     kind_text, sep, key = entity_id.partition(":")
     try:
         kind = EntityKind(kind_text)
@@ -381,11 +417,11 @@ def leads_on_entity(driver: neo4j.Driver, database: str, entity_id: str, agency:
     def work(tx: neo4j.ManagedTransaction) -> list[str]:
         rows = tx.run(
             f"MATCH (ent:{kind.label.value} {{{kind.key_property}: $key}}) "
-            f"CALL (ent) {{ MATCH (ent)<--(l:{Label.LEAD.value}) RETURN l "
-            f"  UNION MATCH (ent)<--(:{Label.SEIZURE.value})<-[:RECORDED]-(l:{Label.LEAD.value}) RETURN l }} "
+            f"{asserting_leads()} "
             f"WITH DISTINCT l WHERE l.version > 0 AND l.agency = $agency "
+            f"WITH l, {access.case_expression} AS access WHERE access = '{HIT}' "
             f"RETURN l.lead_id AS lead_id ORDER BY l.reported_at DESC, l.lead_id LIMIT $limit",
-            key=key, agency=agency, limit=limit,
+            key=key, agency=agency, limit=limit, **access.params,
         )
         return [r["lead_id"] for r in rows]
 

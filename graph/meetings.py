@@ -39,6 +39,7 @@ from graph.access import HIT, NONE, AccessFilter
 from graph.identity import Principal
 from graph.labels import KEY_PROPERTY, LABEL_KIND, EntityKind, Label, Rel
 from graph.models import NetworkEdge, NetworkNode
+from graph.read import entity_anchor, normalize_entity_key
 from hub.contract.errors import InvalidInput, NotFound
 from hub.contract.lead import HandlingCode
 from policies.engine import derived_marking
@@ -837,20 +838,29 @@ def build_agenda(driver: neo4j.Driver, database: str, meeting: Meeting, particip
 
 
 def _split_entity_id(entity_id: str, index: int) -> tuple[EntityKind, str]:
+    """``<type>:<clé>``, the key normalized as ingest did (as every entity read takes it)."""
     kind, _, key = entity_id.partition(":")
     try:
-        return EntityKind(kind), key
+        entity_kind = EntityKind(kind)
     except ValueError:
         raise InvalidInput("entité invalide", details=[{
             "field": f"entity_ids[{index}]",
             "reason": "format attendu <type>:<clé>, p. ex. vehicle:AB-123-CD"}]) from None
+    try:
+        return entity_kind, normalize_entity_key(entity_kind, key)
+    except InvalidInput as exc:
+        raise InvalidInput("entité invalide", details=[{
+            "field": f"entity_ids[{index}]", "reason": exc.message}]) from None
 
 
 def create_action(driver: neo4j.Driver, database: str, meeting_id: str, action: NewAction,
                   access: AccessFilter, *, created_by: str, now: datetime | None = None) -> ActionView:
-    """Record a decision of the meeting. Every lead it is about must be readable by its author
-    (no one decides on what they cannot read); its handling code is at least the strictest of
-    those leads' (given stricter, kept)."""
+    """Record a decision of the meeting. Every lead and entity it is about must be readable by
+    its author (no one decides on what they cannot read), through the author's ``access``: a lead
+    or entity they may know of only as a hit, or not at all, is refused word for word as one that
+    does not exist (the entity resolved by ``graph.read.entity_anchor``, ADR 0002, "Amendment:
+    entity marking"), so the refusal says nothing of what the graph holds. Its handling code is
+    at least the strictest of those leads' (given stricter, kept)."""
     now = now or datetime.now(UTC)
     entities = [_split_entity_id(e, i) for i, e in enumerate(action.entity_ids)]
 
@@ -871,12 +881,16 @@ def create_action(driver: neo4j.Driver, database: str, meeting_id: str, action: 
             if row is None or row["access"] in (HIT, NONE):
                 raise InvalidInput(f"piste inconnue ou non consultable : {lead_id}", details=[{
                     "field": f"lead_ids[{i}]", "reason": "piste inconnue ou que vous ne pouvez pas consulter"}])
+        anchors: list[str | None] = []
         for i, (kind, key) in enumerate(entities):
-            found = tx.run(f"MATCH (ent:{kind.label.value} {{{kind.key_property}: $key}}) RETURN count(ent) AS n",
-                           key=key).single()["n"]
-            if not found:
-                raise InvalidInput(f"entité inconnue : {action.entity_ids[i]}", details=[{
-                    "field": f"entity_ids[{i}]", "reason": "entité inconnue"}])
+            try:
+                anchor = entity_anchor(tx, access, kind, key)
+            except NotFound:
+                anchor = None
+            if anchor is None or not anchor.readable:
+                raise InvalidInput(f"entité inconnue ou non consultable : {action.entity_ids[i]}", details=[{
+                    "field": f"entity_ids[{i}]", "reason": "entité inconnue ou que vous ne pouvez pas consulter"}])
+            anchors.append(anchor.eid)
         derived = strictest({r["hc"] for r in leads.values()})
         code = derived if action.handling_code is None else strictest({derived.value, action.handling_code.value})
         action_id = f"{meeting_id}-{uuid.uuid4().hex[:8]}"
@@ -890,13 +904,19 @@ def create_action(driver: neo4j.Driver, database: str, meeting_id: str, action: 
             tasked=action.tasked, deadline=action.deadline, hc=code.value, now=_utc(now), by=created_by,
             lead_ids=action.lead_ids,
         ).consume()
-        for kind, key in entities:
-            tx.run(f"MATCH (a:Action {{action_id: $aid}}) MATCH (ent:{kind.label.value} {{{kind.key_property}: $key}}) "
-                   "MERGE (a)-[:ABOUT]->(ent)", aid=action_id, key=key).consume()
+        for (kind, key), eid in zip(entities, anchors, strict=True):
+            if eid is not None:
+                tx.run("MATCH (a:Action {action_id: $aid}) MATCH (ent) WHERE elementId(ent) = $eid "
+                       "MERGE (a)-[:ABOUT]->(ent)", aid=action_id, eid=eid).consume()
+            else:  # reference data no lead mentioned yet (an agency, a substance): its node
+                tx.run(f"MATCH (a:Action {{action_id: $aid}}) "
+                       f"MERGE (ent:{kind.label.value} {{{kind.key_property}: $key}}) "
+                       "MERGE (a)-[:ABOUT]->(ent)", aid=action_id, key=key).consume()
         return ActionView(action_id=action_id, meeting_id=meeting_id, week=m.week, title=action.title,
                           lead_agency=action.lead_agency, tasked=action.tasked, deadline=action.deadline,
                           status="open", handling_code=code, lead_ids=sorted(action.lead_ids),
-                          entity_ids=sorted(action.entity_ids), created_at=now, created_by=created_by)
+                          entity_ids=sorted(f"{kind.value}:{key}" for kind, key in entities),
+                          created_at=now, created_by=created_by)
 
     with driver.session(database=database) as session:
         return session.execute_write(work)

@@ -99,6 +99,27 @@ def entity_props(var: str, timed: str) -> str:
             f"THEN {var} {{.*, seized_at: null}} ELSE properties({var}) END")
 
 
+def asserting_leads() -> str:
+    """The Cypher ``CALL (ent) { ... }`` binding ``l`` to each lead asserting the entity ``ent``
+    (ADR 0002, "Amendment: entity marking"): linking it (``ASSERTING_RELS``), through its seizure
+    (``SEIZURE_RELS``), for a commune at its places, for a person named on a ``SAME_AS`` link
+    touching it. Rows may repeat and versions are not filtered: follow with ``WITH DISTINCT ...
+    WHERE l.version > 0``. The one definition of an entity's leads: ``entity_anchor`` and the
+    hit handle's way back to leads (``graph.grants.leads_on_entity``) both take it."""
+    # Entity variable ``ent``, never ``e`` (see graph/analysis/_common.py).
+    return (
+        f"CALL (ent) {{ "
+        f"  MATCH (ent)<-[:{ASSERTING_RELS}]-(l:Lead) RETURN l "
+        f"  UNION MATCH (ent)<-[:{SEIZURE_RELS}]-(:{Label.SEIZURE.value})<-[:{Rel.RECORDED.value}]-(l:Lead) "
+        f"    RETURN l "
+        f"  UNION MATCH (ent:{Label.COMMUNE.value})<-[:{Rel.IN_COMMUNE.value}]-(:{Label.LOCATION.value})"
+        f"<-[:{Rel.AT.value}]-(l:Lead) RETURN l "
+        f"  UNION MATCH (ent:{Label.PERSON.value})-[link:{Rel.SAME_AS.value}]-(:{Label.PERSON.value}) "
+        f"    MATCH (l:Lead {{lead_id: link.lead_id}}) RETURN l "
+        f"}}"
+    )
+
+
 @dataclass(frozen=True)
 class Anchor:
     """An entity a read starts from, as the caller may know it. ``readable``: some lead the caller
@@ -135,16 +156,7 @@ def entity_anchor(tx: neo4j.ManagedTransaction, access: AccessFilter, kind: Enti
                       node=_entity_node([label], {key_prop: key}), readable=True)
     record = tx.run(
         f"MATCH (ent:{label} {{{key_prop}: $key}}) "
-        # Entity variable ``ent``, never ``e`` (see graph/analysis/_common.py).
-        f"CALL (ent) {{ "
-        f"  MATCH (ent)<-[:{ASSERTING_RELS}]-(l:Lead) RETURN l "
-        f"  UNION MATCH (ent)<-[:{SEIZURE_RELS}]-(:{Label.SEIZURE.value})<-[:{Rel.RECORDED.value}]-(l:Lead) "
-        f"    RETURN l "
-        f"  UNION MATCH (ent:{Label.COMMUNE.value})<-[:{Rel.IN_COMMUNE.value}]-(:{Label.LOCATION.value})"
-        f"<-[:{Rel.AT.value}]-(l:Lead) RETURN l "
-        f"  UNION MATCH (ent:{Label.PERSON.value})-[link:{Rel.SAME_AS.value}]-(:{Label.PERSON.value}) "
-        f"    MATCH (l:Lead {{lead_id: link.lead_id}}) RETURN l "
-        f"}} "
+        f"{asserting_leads()} "
         f"WITH DISTINCT ent, l WHERE l.version > 0 "
         f"WITH ent, l, {access.case_expression} AS access WHERE access <> '{NONE}' "
         f"WITH ent, l.agency AS agency, access IN $an_visible AS readable, "

@@ -42,6 +42,7 @@ from hub import auditing_grants, grant_expiry
 from hub.handles import MAX_HANDLE_LENGTH, handles_for
 from hub.contract.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.deps import (
+    AccessDep,
     AuditDep,
     CallerDep,
     DriverDep,
@@ -170,10 +171,10 @@ def _gains(before: Decision, after: Decision) -> bool:
 async def create_guest_grant(
     request: Request, body: GuestGrantIn, driver: DriverDep, settings: SettingsDep,
     audit: AuditDep, caller: Annotated[Principal, require_role("coordinator")],
+    access: AccessDep,
 ) -> GuestGrantRecord:
     db = settings.neo4j_database
     now = _now()
-    policy = get_policy(request)
     details: list[dict[str, str]] = []
 
     grantee: Principal | None = None
@@ -189,17 +190,21 @@ async def create_guest_grant(
         details.append({"field": "lead_ids",
                         "reason": "viser au moins une piste ou une entité (entity_keys)"})
 
-    # Leads: only those the chief may at least know of (else "unknown", as anywhere else).
+    # What a grant may name: a lead or entity the chief may know of, at least as a hit, through
+    # the chief's own compiled access filter (ADR 0002, "Amendment: entity marking"); one the
+    # chief may not even know of gets word for word the answer to one nobody holds (same query,
+    # same detail, key substituted). Hit level is enough: the hit already told the chief that it
+    # exists and who holds it, so accepting the name reveals nothing more, and refusing it as
+    # "unknown" would contradict that hit; and naming it gives the guest nothing by itself — the
+    # guest's level on every lead is still the policy's (guest rules: H0/H1 redacted, H2 hit,
+    # H3 and embargo nothing), decided at each read, not the chief's.
     lead_ids = list(dict.fromkeys(body.lead_ids))
-    markings = (await run_in_threadpool(graph_grants.lead_markings, driver, db, lead_ids)
-                if lead_ids else {})
-    chief = _caller(caller)
+    known_leads = await run_in_threadpool(graph_grants.known_lead_ids, driver, db, lead_ids, access)
     for i, lead_id in enumerate(body.lead_ids):
-        marking = markings.get(lead_id)
-        if marking is None or decide(chief, marking, policy, now=now).outcome is Outcome.NONE:
+        if lead_id not in known_leads:
             details.append({"field": f"lead_ids[{i}]", "reason": f"piste inconnue : {lead_id}"})
 
-    # Entities: "kind:key", key normalized as ingest did, and present in the graph.
+    # Entities: "kind:key", key normalized as ingest did, and known to the chief (as above).
     entities: list[tuple[int, str]] = []
     for i, raw in enumerate(body.entity_keys):
         try:
@@ -211,7 +216,8 @@ async def create_guest_grant(
             details.append({"field": f"entity_keys[{i}]", "reason": exc.message})
     entity_keys = list(dict.fromkeys(key for _, key in entities))
     if entity_keys:
-        found = await run_in_threadpool(graph_grants.existing_entity_keys, driver, db, entity_keys)
+        found = await run_in_threadpool(graph_grants.known_entity_keys, driver, db, entity_keys,
+                                        access)
         details += [{"field": f"entity_keys[{i}]", "reason": f"entité inconnue : {key}"}
                     for i, key in entities if key not in found]
 
@@ -307,6 +313,7 @@ async def expire_grants(
 async def create_disclosure_request(
     request: Request, body: DisclosureRequestIn, driver: DriverDep, settings: SettingsDep,
     audit: AuditDep, caller: Annotated[Principal, require_role(*REQUESTER_ROLES)],
+    access: AccessDep,
 ) -> DisclosureRequestRecord:
     justification = require_justification(body.justification)
     db = settings.neo4j_database
@@ -342,8 +349,10 @@ async def create_disclosure_request(
             candidates = [subject[1]]
         elif subject[0] == "entity" and len(subject) == 3:
             aggregated = True
+            # The leads the entity hit counted (graph.read.asserting_leads), those the caller
+            # may know of only as hits through their compiled filter.
             candidates = await run_in_threadpool(
-                graph_grants.leads_on_entity, driver, db, subject[1], subject[2])
+                graph_grants.leads_on_entity, driver, db, subject[1], subject[2], access)
         else:
             raise await unknown()
     markings = await run_in_threadpool(graph_grants.lead_markings, driver, db, candidates)
