@@ -39,6 +39,13 @@ HIT = "hit"
 NONE = "none"
 
 
+def shown(level: str) -> str:
+    """The name an answer gives an access level: the policy's redaction profiles (``redacted1``,
+    ``redacted2``…) are internal to a compiled filter and are one ``redacted`` to the outside;
+    ``full``, ``hit`` and ``none`` keep their names."""
+    return level if level in (FULL, HIT, NONE) else "redacted"
+
+
 @dataclass(frozen=True)
 class AccessFilter:
     """A compiled read policy. ``case_expression`` refers to the lead as ``l`` and to its params

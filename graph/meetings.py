@@ -35,11 +35,11 @@ from zoneinfo import ZoneInfo
 import neo4j
 from pydantic import BaseModel, Field
 
-from graph.access import HIT, NONE, AccessFilter
+from graph.access import HIT, NONE, AccessFilter, shown
 from graph.identity import Principal
 from graph.labels import KEY_PROPERTY, LABEL_KIND, EntityKind, Label, Rel
 from graph.models import NetworkEdge, NetworkNode
-from graph.read import entity_anchor, normalize_entity_key
+from graph.read import REFERENCE_KINDS, asserting_leads, entity_anchor, level_params, normalize_entity_key
 from hub.contract.errors import InvalidInput, NotFound
 from hub.contract.lead import HandlingCode
 from policies.engine import derived_marking
@@ -201,7 +201,7 @@ class LeadRef(BaseModel):
     reported_at: datetime | None = None
     insee_code: str | None = None
     commune: str | None = None
-    access: str = Field(description="niveau d'accès du participant : full ou redactedN")
+    access: str = Field(description="niveau d'accès du participant : full ou redacted")
 
 
 class HitCount(BaseModel):
@@ -381,7 +381,7 @@ def _lead_ref(row: dict[str, Any], communes: dict[str, str] | None = None) -> Le
     return LeadRef(lead_id=row["lead_id"], agency=row["agency"], kind=row["kind"],
                    handling_code=row["handling_code"], reported_at=_native(row.get("reported_at")),
                    insee_code=insee, commune=(communes or {}).get(insee) if insee else None,
-                   access=row["access"])
+                   access=shown(row["access"]))
 
 
 def _commune_names(tx: neo4j.ManagedTransaction, codes: set[str]) -> dict[str, str]:
@@ -526,7 +526,7 @@ def _pending_disclosures(tx: neo4j.ManagedTransaction, ctx: _Ctx) -> list[Pendin
     ).data()
     return [PendingDisclosure(request_id=str(r["id"]), lead_id=r["lead_id"], owner_agency=r["owner_agency"],
                               requester_user_id=r["requester"], created_at=_native(r["created_at"]),
-                              lead_access=r["access"], handling_code=r["hc"])
+                              lead_access=shown(r["access"]), handling_code=r["hc"])
             for r in rows if r["id"] is not None][:SECTION_LIMIT]
 
 
@@ -678,18 +678,22 @@ def _actions(tx: neo4j.ManagedTransaction, ctx: _Ctx, *, decided_here: bool) -> 
         "WITH m, a, collect(CASE WHEN l IS NULL THEN null "
         "  ELSE {lead_id: l.lead_id, access: access, hc: l.handling_code} END) AS leads "
         "OPTIONAL MATCH (a)-[:ABOUT]->(ent) WHERE NOT ent:Lead "
-        f"WITH m, a, leads, collect({{labels: labels(ent), props: {_ENTITY_PROPS}}}) AS ents "
+        f"WITH m, a, leads, collect({{eid: elementId(ent), labels: labels(ent), props: {_ENTITY_PROPS}}}) AS ents "
         "RETURN m.week AS week, a {.*} AS a, leads, ents ORDER BY a.deadline, a.created_at",
         ctx.params(mid=ctx.meeting.meeting_id, mstart=_utc(ctx.meeting.starts_at),
                    due=ctx.meeting.ends_at.date()),
     ).data()
     # Earlier meetings' actions are late if due before this meeting; this meeting's, before today.
     due_by, today = ctx.meeting.starts_at.date(), ctx.now.astimezone(PARIS).date()
+    readable = _readable_entities(tx, ctx, [ent for r in rows for ent in r["ents"] if ent["labels"]])
     out = []
     for r in rows:
         a = {k: _native(v) for k, v in r["a"].items()}
         leads = r["leads"]
-        withheld = any(x["access"] in (HIT, NONE) for x in leads)
+        # An action is told only to a participant who may read everything it names: a lead or
+        # an entity they may only know of (or not even that) withholds it (ADR 0002 amendment).
+        withheld = (any(x["access"] in (HIT, NONE) for x in leads)
+                    or any(ent["eid"] not in readable for ent in r["ents"] if ent["labels"]))
         entity_ids = []
         for ent in r["ents"]:
             if ent["labels"]:
@@ -708,6 +712,26 @@ def _actions(tx: neo4j.ManagedTransaction, ctx: _Ctx, *, decided_here: bool) -> 
             withheld=withheld,
         ))
     return out
+
+
+def _readable_entities(tx: neo4j.ManagedTransaction, ctx: _Ctx, ents: list[dict[str, Any]]) -> set[str]:
+    """Element ids of ``ents`` the participant may read: a reference entity (agency, substance),
+    or one that a lead they may read asserts (``graph.read.asserting_leads``, the rule of
+    ``entity_anchor``)."""
+    reference = {k.label.value for k in REFERENCE_KINDS}
+    readable = {ent["eid"] for ent in ents if reference.intersection(ent["labels"])}
+    wanted = sorted({ent["eid"] for ent in ents} - readable)
+    if not wanted:
+        return readable
+    rows = tx.run(
+        "UNWIND $eids AS eid MATCH (ent) WHERE elementId(ent) = eid "
+        f"{asserting_leads()} "
+        "WITH DISTINCT ent, l WHERE l.version > 0 "
+        f"WITH ent, {ctx.access.case_expression} AS access WHERE access IN $an_visible "
+        "RETURN DISTINCT elementId(ent) AS eid",
+        {**ctx.params(), **level_params(ctx.access), "eids": wanted},
+    )
+    return readable | {r["eid"] for r in rows}
 
 
 def _week_graph(tx: neo4j.ManagedTransaction, ctx: _Ctx) -> WeekGraph:
@@ -729,7 +753,7 @@ def _week_graph(tx: neo4j.ManagedTransaction, ctx: _Ctx) -> WeekGraph:
         nodes[lead_node] = NetworkNode(id=lead_node, kind="lead", key=r["lead_id"],
                                        label=f"{r['kind']} — {r['agency']}",
                                        properties={"agency": r["agency"], "kind": r["kind"],
-                                                   "handling_code": r["hc"], "access": r["access"]})
+                                                   "handling_code": r["hc"], "access": shown(r["access"])})
         for link in r["links"]:
             kind, key, shown = _entity_identity(link["labels"], link["props"])
             node_id = f"{kind}:{key}"

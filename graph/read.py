@@ -27,7 +27,7 @@ from typing import Any
 import neo4j
 
 from graph import tx as transactions
-from graph.access import FULL, HIT, LEAD_TEMPORAL, NONE, AccessFilter
+from graph.access import HIT, LEAD_TEMPORAL, NONE, AccessFilter, shown
 from graph.labels import LABEL_KIND, EntityKind, Label, Rel
 from graph.models import (
     Hit,
@@ -269,7 +269,7 @@ def _lead_view(lead: dict[str, Any], links: dict[str, Any], level: str, access: 
         persons=persons,
         phones=links.get("phones", []),
         seizure=seizure,
-        access="full" if level == "full" else "redacted",
+        access=shown(level),
         redacted=access.redacted_properties(level),
     )
 
@@ -460,6 +460,6 @@ def _lead_node(lead: dict[str, Any], level: str) -> NetworkNode:
     props = {k: _native(v) for k, v in lead.items() if v is not None and k != "unplated_vehicles"}
     # The public vocabulary, as on a lead read: "full" or "redacted" — never the compiled
     # filter's internal level name ("redacted1"...), which says nothing to a reader.
-    props["access"] = "full" if level == FULL else "redacted"
+    props["access"] = shown(level)
     return NetworkNode(id=f"lead:{lead['lead_id']}", kind="lead", key=lead["lead_id"],
                        label=f"{lead['kind']} — {lead['agency']}", properties=props)

@@ -49,7 +49,8 @@ import neo4j
 from pydantic import BaseModel, Field
 
 from graph import tx as transactions
-from graph.access import FULL, HIT, NONE, AccessFilter
+from graph.access import HIT, NONE, AccessFilter
+from graph.access import shown as access_shown
 from graph.labels import Label
 from graph.schema import unique_constraint
 from hub.contract.errors import Forbidden, NotFound
@@ -131,7 +132,7 @@ Shown = Literal["full", "redacted"]
 
 def shown(level: str) -> Shown:
     """The answer's name of a visible access level (``full`` or one of the redaction profiles)."""
-    return "full" if level == FULL else "redacted"
+    return access_shown(level)  # type: ignore[return-value]  # visible levels only here
 
 
 class DuplicateView(BaseModel):

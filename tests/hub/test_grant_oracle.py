@@ -228,3 +228,37 @@ def test_an_entity_hit_handle_stands_for_the_leads_its_hit_counted(client, world
                        json={"hit": hit["handle"], "justification": "PV 2025/42"})
     assert resp.status_code == 201, resp.text
     assert resp.json()["lead_id"] == world.lead_ids[subject]
+
+
+# --- what an agenda tells of an action ------------------------------------------------------------
+
+
+def test_an_action_naming_an_entity_is_told_only_to_who_may_read_that_entity(client, world, user):
+    """The chief decides on the H2 lead's plate alone (no lead named). Participants learn the
+    action only if they may read the plate (a lead they read asserts it): the police analyst
+    (own lead) and the chief see it whole; a gendarmerie analyst, for whom the H2 lead is a hit,
+    gets it withheld — no title, no entity key, the plate nowhere in the raw bytes."""
+    _, chief = user("gendarmerie", "coordinator")
+    created = client.post("/api/v1/meetings", json={"departement": "25", "week": "2025-W47"},
+                          headers=chief)
+    assert created.status_code in (200, 201), created.text
+    plate = f"vehicle:{PLATE['H2']}"
+    resp = _action(client, chief, entities=[plate])
+    assert resp.status_code == 201, resp.text
+    action_id = resp.json()["action_id"]
+
+    def agenda_action(headers: dict[str, str]) -> tuple[dict, bytes]:
+        r = client.get(f"/api/v1/meetings/{MEETING}/agenda?{JUSTIFY}", headers=headers)
+        assert r.status_code == 200, r.text
+        found = [a for section in ("actions_decided", "actions_due")
+                 for a in r.json()[section] if a["action_id"] == action_id]
+        assert found, f"action {action_id} missing from the agenda: {r.text[:500]}"
+        return found[0], r.content
+
+    for headers in (chief, user("police", "analyst")[1]):
+        action, _ = agenda_action(headers)
+        assert action["withheld"] is False and action["entity_ids"] == [plate]
+        assert action["title"] == "Vérifier le véhicule"
+    action, raw = agenda_action(user("gendarmerie", "analyst")[1])
+    assert action["withheld"] is True and action["entity_ids"] == [] and action["title"] is None
+    assert PLATE["H2"].encode() not in raw and PLATE["H2"].replace("-", "").encode() not in raw
