@@ -126,3 +126,14 @@ def clean_graph(driver: Driver, settings: Settings) -> Driver:
     """Wipe every node and relationship (constraints and indexes stay) before the test."""
     reset_database(driver, settings.neo4j_database)
     return driver
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _wide_cli_consoles() -> None:
+    """The CLI's shared rich consoles (hub.cli.common) fix their width at import when COLUMNS is
+    set, and xdist workers start with COLUMNS=80: tables would then wrap or cut identifiers
+    whatever width a test's runner asks for. Tests read CLI output at a fixed, wide width."""
+    from hub.cli.common import console, err_console
+
+    for shared in (console, err_console):
+        shared.width = 220
