@@ -92,6 +92,11 @@ def driver(settings: Settings) -> Iterator[Driver]:
         drv.close()
 
 
+# A user property a test records (``record_property(REPORT, line)``) to have ``line`` printed in the
+# run's summary even when the test passes and its output is captured (also under xdist).
+REPORT = "report"
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The identifier corpus's false positives and false negatives per side (connectors'
     sanitizer, hub's guard), from the outcomes its tests record (tests/corpus/identifiers.py);
@@ -109,6 +114,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 if name == PROPERTY:
                     side, outcome = value.split("|")
                     counts[side, outcome] += 1
+    lines = [value for reports in terminalreporter.stats.values() for report in reports
+             if getattr(report, "when", None) == "call"
+             for name, value in getattr(report, "user_properties", ()) if name == REPORT]
+    if lines:  # totals that tests record for the reader (schemathesis, load, access matrix)
+        terminalreporter.section("rapports des tests")
+        for line in lines:
+            terminalreporter.write_line(line)
     if not counts:
         return
     terminalreporter.section("corpus des identifiants (déclarant)")

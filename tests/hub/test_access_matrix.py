@@ -51,6 +51,7 @@ from hub.app import create_app
 from hub.contract.normalize import normalize_phone
 from hub.contract.signing import generate_keypair, key_id_of, load_public_key_pem
 from hub.settings import Settings
+from tests.conftest import REPORT
 from tests.factories import pseudonym
 from tests.hub.conftest import ConnectorClient
 
@@ -683,8 +684,10 @@ def _assert_handle_reveals_nothing(matrix: Matrix, variant: Variant, caller: str
             assert theirs != handle, f"{caller} ({agency}) and {other} ({other_agency}) share a handle"
 
 
-def test_matrix_size(matrix: Matrix):
-    """Printed (``-s``): how many cells and requests the sweep made."""
-    print(f"\naccess matrix: {len(CELLS)} cells, {len(VARIANTS)} endpoint variants over "
-          f"{len({v.route for v in VARIANTS})} routes, {len(CALLERS)} callers, {len(LEADS)} leads; "
-          f"{matrix.requests} requests in {matrix.seconds:.0f} s")
+def test_matrix_size(matrix: Matrix, record_property):
+    """Printed in the run's summary: how many cells and requests the sweep made (in this worker)."""
+    line = (f"access matrix: {len(CELLS)} cells, {len(VARIANTS)} endpoint variants over "
+            f"{len({v.route for v in VARIANTS})} routes, {len(CALLERS)} callers, {len(LEADS)} leads; "
+            f"{matrix.requests} requests in {matrix.seconds:.0f} s")
+    print(line)
+    record_property(REPORT, line)

@@ -41,6 +41,7 @@ from hub.contract.signing import (
     sign_request,
 )
 from hub.settings import Settings
+from tests.conftest import REPORT
 from tests.factories import lead
 
 LOAD_SECONDS = 20.0
@@ -151,7 +152,8 @@ def _nested(depth: int) -> bytes:
     return b'{"leads": ' + b"[" * depth + b"]" * depth + b"}"
 
 
-def test_hub_under_load_answers_without_5xx_and_bounded_memory(live_hub: LiveHub, driver, settings) -> None:
+def test_hub_under_load_answers_without_5xx_and_bounded_memory(live_hub: LiveHub, driver, settings,
+                                                               record_property) -> None:
     hub = live_hub
     reader_headers = {"Authorization": f"Bearer {hub.analyst}"}
     key = load_private_key(hub.connector_key)
@@ -255,13 +257,16 @@ def test_hub_under_load_answers_without_5xx_and_bounded_memory(live_hub: LiveHub
         t.join(60)
     peak = max(peak, _rss_bytes(hub.process.pid))
 
-    print(f"\nload: {LOAD_SECONDS:.0f} s, {PUSHERS} pushers, {READERS} readers, 1 hostile client; "
-          f"hub RSS idle {idle / 2**20:.0f} MiB, peak {peak / 2**20:.0f} MiB")
+    lines = [f"load: {LOAD_SECONDS:.0f} s, {PUSHERS} pushers, {READERS} readers, 1 hostile client; "
+             f"hub RSS idle {idle / 2**20:.0f} MiB, peak {peak / 2**20:.0f} MiB"]
     for op, values in sorted(tally.latencies.items()):
         ordered = sorted(values)
         p95 = ordered[max(0, int(len(ordered) * 0.95) - 1)]
-        print(f"  {op:16s} n={len(values):5d}  p50={statistics.median(values) * 1000:7.1f} ms  "
-              f"p95={p95 * 1000:7.1f} ms  statuses={dict(tally.statuses[op])}")
+        lines.append(f"  {op:16s} n={len(values):5d}  p50={statistics.median(values) * 1000:7.1f} ms  "
+                     f"p95={p95 * 1000:7.1f} ms  statuses={dict(tally.statuses[op])}")
+    for line in lines:
+        print(line)
+        record_property(REPORT, line)
 
     assert not errors, (errors, hub.log.read_text(errors="replace")[-3000:])
     assert tally.server_errors == []

@@ -35,6 +35,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import REPORT
+
 SCHEMATHESIS_VERSION = "4.32.5"
 MAX_EXAMPLES = 25
 CONFIG = """
@@ -178,9 +180,11 @@ def summarize(label: str, data: dict) -> tuple[int, int, int]:
 
 
 @pytest.mark.parametrize("caller", list(PHASES))
-def test_the_hub_answers_as_its_contract_says(reports, caller):
+def test_the_hub_answers_as_its_contract_says(reports, caller, record_property):
     data = reports[caller]
     ops, cases, failures = summarize(caller, data)
+    record_property(REPORT, f"schemathesis {data['schemathesis_version']} as {caller}: {ops} operations, "
+                            f"{cases} cases, {failures} failures, {len(data['errors'])} errors")
     assert data["complete"] and ops == data["operations"]["total"] >= 40, data["_output"][-3000:]
     # 25 per operation, but an operation with no input (/healthz…) has fewer distinct cases.
     assert cases >= ops * (MAX_EXAMPLES - 5), (cases, ops)
