@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 import neo4j
 from pydantic import BaseModel, Field
 
-from graph.access import HIT, NONE, AccessFilter, shown
+from graph.access import HIT, NONE, AccessFilter, shown as public_level
 from graph.identity import Principal
 from graph.labels import KEY_PROPERTY, LABEL_KIND, EntityKind, Label, Rel
 from graph.models import NetworkEdge, NetworkNode
@@ -381,7 +381,7 @@ def _lead_ref(row: dict[str, Any], communes: dict[str, str] | None = None) -> Le
     return LeadRef(lead_id=row["lead_id"], agency=row["agency"], kind=row["kind"],
                    handling_code=row["handling_code"], reported_at=_native(row.get("reported_at")),
                    insee_code=insee, commune=(communes or {}).get(insee) if insee else None,
-                   access=shown(row["access"]))
+                   access=public_level(row["access"]))
 
 
 def _commune_names(tx: neo4j.ManagedTransaction, codes: set[str]) -> dict[str, str]:
@@ -526,7 +526,7 @@ def _pending_disclosures(tx: neo4j.ManagedTransaction, ctx: _Ctx) -> list[Pendin
     ).data()
     return [PendingDisclosure(request_id=str(r["id"]), lead_id=r["lead_id"], owner_agency=r["owner_agency"],
                               requester_user_id=r["requester"], created_at=_native(r["created_at"]),
-                              lead_access=shown(r["access"]), handling_code=r["hc"])
+                              lead_access=public_level(r["access"]), handling_code=r["hc"])
             for r in rows if r["id"] is not None][:SECTION_LIMIT]
 
 
@@ -753,7 +753,7 @@ def _week_graph(tx: neo4j.ManagedTransaction, ctx: _Ctx) -> WeekGraph:
         nodes[lead_node] = NetworkNode(id=lead_node, kind="lead", key=r["lead_id"],
                                        label=f"{r['kind']} — {r['agency']}",
                                        properties={"agency": r["agency"], "kind": r["kind"],
-                                                   "handling_code": r["hc"], "access": shown(r["access"])})
+                                                   "handling_code": r["hc"], "access": public_level(r["access"])})
         for link in r["links"]:
             kind, key, shown = _entity_identity(link["labels"], link["props"])
             node_id = f"{kind}:{key}"
