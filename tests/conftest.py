@@ -142,10 +142,12 @@ def clean_graph(driver: Driver, settings: Settings) -> Driver:
 
 @pytest.fixture(autouse=True, scope="session")
 def _wide_cli_consoles() -> None:
-    """The CLI's shared rich consoles (hub.cli.common) fix their width at import when COLUMNS is
-    set, and xdist workers start with COLUMNS=80: tables would then wrap or cut identifiers
-    whatever width a test's runner asks for. Tests read CLI output at a fixed, wide width."""
-    from hub.cli.common import console, err_console
+    """The CLI's module-level rich consoles fix their width at import when COLUMNS is set, and
+    xdist workers start with COLUMNS=80: tables would then wrap or cut identifiers whatever width
+    a test's runner asks for, depending on which worker imported the module first. Tests read CLI
+    output at a fixed, wide width."""
+    from hub.cli import common, connectors, neo4j
 
-    for shared in (console, err_console):
+    for shared in (common.console, common.err_console, connectors.console,
+                   connectors.err_console, neo4j._out, neo4j._err):
         shared.width = 220
