@@ -231,9 +231,6 @@ def test_hub_under_load_answers_without_5xx_and_bounded_memory(live_hub: LiveHub
     time.sleep(1.0)
     idle = _rss_bytes(hub.process.pid)
     peak = idle
-    threads = ([threading.Thread(target=pusher) for _ in range(PUSHERS)]
-               + [threading.Thread(target=reader, args=(n,)) for n in range(READERS)]
-               + [threading.Thread(target=hostile)])
     errors: list[BaseException] = []
 
     def guarded(target):
@@ -245,8 +242,10 @@ def test_hub_under_load_answers_without_5xx_and_bounded_memory(live_hub: LiveHub
                 stop.set()
         return run
 
+    threads = ([threading.Thread(target=guarded(pusher)) for _ in range(PUSHERS)]
+               + [threading.Thread(target=guarded(reader), args=(n,)) for n in range(READERS)]
+               + [threading.Thread(target=guarded(hostile))])
     for t in threads:
-        t._target = guarded(t._target)  # type: ignore[attr-defined]
         t.start()
     deadline = time.monotonic() + LOAD_SECONDS
     while time.monotonic() < deadline and not stop.is_set():
