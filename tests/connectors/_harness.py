@@ -156,7 +156,8 @@ class FakeHub:
         self.max_batch: int | None = None
         self.reject_refs: set[str] = set()
         self.response_delay_s = 0.0
-        self.lead_requests = 0
+        self.lead_requests = 0  # lead pushes received (counted when a push arrives)
+        self.ingested_requests = 0  # lead pushes fully written (counted before the answer)
         self._server: ThreadingHTTPServer | None = None
 
     def add_key(self, pem: str) -> None:
@@ -280,6 +281,7 @@ class FakeHub:
                             "outcome": outcome,
                             "version": lead.version, "held_version": held})
         rejected = sum(1 for r in results if r["outcome"] == "rejected")
+        self.ingested_requests += 1
         return 200, {"accepted": len(results) - rejected, "rejected": rejected, "results": results}
 
     def all_bytes(self) -> bytes:

@@ -77,7 +77,8 @@ def test_sigkill_after_the_hub_ingested_before_the_ack(env) -> None:  # noqa: F8
     env.connector(simple_records(N))
     env.hub.response_delay_s = 2.0  # the hub has written the batch but not answered yet
     proc = start_child(env, batch_size=N)
-    kill_when(proc, lambda: env.hub.lead_requests >= 1)
+    # wait until the batch is written, not merely received: counting on arrival raced the loop
+    kill_when(proc, lambda: env.hub.ingested_requests >= 1)
     assert sum(env.hub.created.values()) == N  # all ingested...
     with StateStore(env.tmp / "state", "memory") as store:
         assert store.outbox_count() == N  # ...and all still waiting for an acknowledgement
