@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from graph.driver import open_driver, wait_ready
+from graph.handle import Graph
 from graph.schema import apply_schema
 from hub.access import current_policy
 from hub.contract.errors import (
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
             await run_in_threadpool(wait_ready, driver, settings.neo4j_database, 60)
             await run_in_threadpool(apply_schema, driver, settings.neo4j_database)
             app.state.driver = driver
+            app.state.graph = Graph(driver, settings.neo4j_database)
             app.state.audit = audit
             # Guest grants end on time even if nobody reads: the sweep logs each expiry, so it
             # runs here, in the process that holds the audit trail.

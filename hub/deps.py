@@ -19,6 +19,7 @@ from graph import identity
 from graph import sessions as graph_sessions
 from graph.access import AccessFilter
 from graph.identity import Principal
+from graph.handle import Graph
 from hub.contract.errors import (
     Forbidden,
     MissingJustification,
@@ -40,6 +41,10 @@ def get_driver(request: Request) -> neo4j.Driver:
     return request.app.state.driver
 
 
+def get_graph(request: Request) -> Graph:
+    return request.app.state.graph
+
+
 def get_audit(request: Request) -> AuditTrail:
     return request.app.state.audit
 
@@ -47,6 +52,7 @@ def get_audit(request: Request) -> AuditTrail:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AuditDep = Annotated[AuditTrail, Depends(get_audit)]
 DriverDep = Annotated[neo4j.Driver, Depends(get_driver)]
+GraphDep = Annotated[Graph, Depends(get_graph)]
 
 _bearer = HTTPBearer(auto_error=False, description="Jeton d'accès CROSS Hub")
 

@@ -20,6 +20,7 @@ from neo4j import Driver
 from pydantic import SecretStr
 
 from graph.driver import open_driver, reset_database
+from graph.handle import Graph
 from graph.server import RUNTIME_DIR_ENV, LocalNeo4j, Neo4jEndpoint
 from hub.settings import Settings
 
@@ -138,6 +139,19 @@ def clean_graph(driver: Driver, settings: Settings) -> Driver:
     """Wipe every node and relationship (constraints and indexes stay) before the test."""
     reset_database(driver, settings.neo4j_database)
     return driver
+
+
+@pytest.fixture(scope="session")
+def graph(driver: Driver, settings: Settings) -> Graph:
+    """The session's ``Graph`` handle (the one driver + the database), as the hub hands it out."""
+    return Graph(driver, settings.neo4j_database)
+
+
+@pytest.fixture
+def clean(graph: Graph) -> Graph:
+    """``clean_graph`` for tests written against the handle: wiped, then handed out."""
+    reset_database(graph.driver, graph.database)
+    return graph
 
 
 @pytest.fixture(autouse=True, scope="session")
