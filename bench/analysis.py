@@ -58,8 +58,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_settings, prepared_driver
-from connectors.samples.world import COMMUNES as REAL_COMMUNES
-from connectors.samples.world import random_mobile, random_siv_plate
+from connectors.demo.world import COMMUNES as REAL_COMMUNES
+from connectors.demo.world import random_mobile, random_siv_plate
 from graph import identity
 from graph.access import AccessFilter
 from graph.analysis import copresence, hotspots, shortest_paths
@@ -468,7 +468,7 @@ def analysis_settings(data_dir: Path | None, heap: str,
         local = Settings(data_dir=data_dir or Path(tmp), neo4j_uri=None, neo4j_password=None,
                          neo4j_heap=heap, neo4j_pagecache=pagecache)
         runtime = Path(os.environ.get(RUNTIME_DIR_ENV) or DEFAULT_RUNTIME_DIR)
-        server = LocalNeo4j(local, runtime_dir=runtime)
+        server = LocalNeo4j(local.graph_config, runtime_dir=runtime)
         ours = server.endpoint() is None  # a server already running on that store stays up
         endpoint = server.start(wait_s=300)
         try:

@@ -17,6 +17,7 @@ import httpx
 
 from graph import identity
 from graph.driver import open_driver, reset_database, wait_ready
+from graph.handle import Graph
 from graph.schema import apply_schema
 from graph.server import LocalNeo4j
 from hub.contract.signing import generate_keypair, key_id_of, load_public_key_pem
@@ -32,7 +33,7 @@ def bench_settings() -> Iterator[Settings]:
             yield Settings(data_dir=Path(tmp))
             return
         local = Settings(data_dir=Path(tmp), neo4j_uri=None, neo4j_heap="1g", neo4j_pagecache="512m")
-        server = LocalNeo4j(local)
+        server = LocalNeo4j(local.graph_config)
         endpoint = server.start()
         try:
             yield local.model_copy(update={"neo4j_uri": endpoint.uri, "neo4j_user": endpoint.user,
@@ -42,9 +43,9 @@ def bench_settings() -> Iterator[Settings]:
 
 
 def prepared_driver(settings: Settings, wipe: bool = True):
-    driver = open_driver(settings)
+    driver = open_driver(settings.graph_config)
     wait_ready(driver, settings.neo4j_database, 60)
-    apply_schema(driver, settings.neo4j_database)
+    apply_schema(Graph(driver, settings.neo4j_database))
     if wipe:
         reset_database(driver, settings.neo4j_database)
     return driver

@@ -1,6 +1,6 @@
 """The local Neo4j Community server this project provisions, starts and stops itself (no Docker).
 
-Owns everything under ``settings.neo4j_home``:
+Owns everything under ``config.home``:
 
 - ``runtime-<version>/``: a one-dependency Maven project (``org.neo4j:neo4j``) whose runtime jars
   ``mvn dependency:copy-dependencies`` copies into ``lib/``; ``.installed`` marks a complete copy.
@@ -37,7 +37,6 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from hub.contract.errors import ConfigurationError
-from hub.settings import Settings
 
 RUNTIME_DIR_ENV = "CROSSHUB_NEO4J_RUNTIME_DIR"
 NEO4J_USER = "neo4j"
@@ -200,20 +199,20 @@ def _is_zombie(pid: int) -> bool:
 
 
 class LocalNeo4j:
-    """The Neo4j Community server under ``settings.neo4j_home``."""
+    """The Neo4j Community server under ``config.home``."""
 
-    def __init__(self, settings: Settings, *, runtime_dir: Path | None = None) -> None:
-        for name in ("neo4j_heap", "neo4j_pagecache"):
-            if not _MEMORY_RE.match(getattr(settings, name)):
+    def __init__(self, config: GraphConfig, *, runtime_dir: Path | None = None) -> None:
+        for name in ("heap", "pagecache"):
+            if not _MEMORY_RE.match(getattr(config, name)):
                 raise ConfigurationError(
-                    f"Valeur mémoire invalide pour {name} : {getattr(settings, name)!r} "
+                    f"Valeur mémoire invalide pour neo4j_{name} : {getattr(config, name)!r} "
                     "(attendu par exemple 512m ou 1g)."
                 )
-        if not _VERSION_RE.match(settings.neo4j_version):
-            raise ConfigurationError(f"Version de Neo4j invalide : {settings.neo4j_version!r}.")
-        self.settings = settings
-        self.version = settings.neo4j_version
-        self.home = settings.neo4j_home.expanduser().resolve()
+        if not _VERSION_RE.match(config.version):
+            raise ConfigurationError(f"Version de Neo4j invalide : {config.version!r}.")
+        self.config = config
+        self.version = config.version
+        self.home = config.home.expanduser().resolve()
         root = runtime_dir or (
             Path(os.environ[RUNTIME_DIR_ENV]) if os.environ.get(RUNTIME_DIR_ENV) else self.home
         )
@@ -421,7 +420,7 @@ class LocalNeo4j:
             f"server.directories.plugins={h / 'plugins'}",
             f"server.directories.run={h / 'run'}",
             f"server.directories.import={h / 'import'}",
-            f"server.memory.pagecache.size={self.settings.neo4j_pagecache}",
+            f"server.memory.pagecache.size={self.config.pagecache}",
             "dbms.security.auth_enabled=true",
             "dbms.usage_report.enabled=false",
             "db.tx_log.rotation.retention_policy=1 files",
@@ -525,7 +524,7 @@ class LocalNeo4j:
 
             self._write_conf(port)
             password = self._ensure_password(java)
-            heap = self.settings.neo4j_heap
+            heap = self.config.heap
             cmd = [
                 java, f"-Xms{heap}", f"-Xmx{heap}",
                 "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError", "-XX:-OmitStackTraceInFastThrow",
@@ -568,7 +567,7 @@ class LocalNeo4j:
         every refused attempt), then once over the endpoint's own ``neo4j://`` URI."""
         from neo4j import GraphDatabase
 
-        from graph.driver import (  # graph.driver imports this module
+        from graph.health import (
             NotReady,
             wait_ready,
         )

@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graph.config import GraphConfig
+
 
 def _default_data_dir() -> Path:
     return Path.home() / ".crosshub"
@@ -108,7 +110,7 @@ class Settings(BaseSettings):
                                  "IP") from None
         return value
 
-    # The hub's own jobs (hub/schedule.py), crontab syntax, Europe/Paris.
+    # The hub's own jobs (hub/jobs/schedule.py), crontab syntax, Europe/Paris.
     hub_jobs_enabled: bool = True
     retention_cron: str = "30 3 * * *"  # nightly purge of what retention says is due
     brief_cron: str = "0 6 * * thu"  # the weekly briefs, on the morning of the meeting
@@ -128,3 +130,12 @@ class Settings(BaseSettings):
     @property
     def uses_local_neo4j(self) -> bool:
         return self.neo4j_uri is None
+
+    @property
+    def graph_config(self) -> GraphConfig:
+        """What ``graph/`` needs of these settings, as its own small config object."""
+        return GraphConfig(
+            uri=self.neo4j_uri, user=self.neo4j_user, password=self.neo4j_password,
+            database=self.neo4j_database, home=self.neo4j_home, version=self.neo4j_version,
+            heap=self.neo4j_heap, pagecache=self.neo4j_pagecache,
+        )

@@ -49,7 +49,7 @@ def local_neo4j(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j
         yield None
         return
     server = LocalNeo4j(
-        local_settings(tmp_path_factory.mktemp("neo4j-session")), runtime_dir=runtime_dir()
+        local_settings(tmp_path_factory.mktemp("neo4j-session")).graph_config, runtime_dir=runtime_dir()
     )
     try:
         server.start()
@@ -86,7 +86,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, neo4j_endpoint: Neo4jEndp
 @pytest.fixture(scope="session")
 def driver(settings: Settings) -> Iterator[Driver]:
     """One driver for the session (``graph.driver.open_driver``), closed at its end."""
-    drv = open_driver(settings)
+    drv = open_driver(settings.graph_config)
     try:
         yield drv
     finally:

@@ -9,6 +9,7 @@ import neo4j
 from rich.console import Console
 
 from graph.driver import open_driver, wait_ready
+from graph.handle import Graph
 from graph.schema import apply_schema
 from hub.settings import Settings
 
@@ -19,10 +20,10 @@ err_console = Console(stderr=True)
 @contextmanager
 def graph_session(settings: Settings | None = None) -> Iterator[tuple[Settings, neo4j.Driver]]:
     settings = settings or Settings()
-    driver = open_driver(settings)
+    driver = open_driver(settings.graph_config)
     try:
         wait_ready(driver, settings.neo4j_database, 60)
-        apply_schema(driver, settings.neo4j_database)
+        apply_schema(Graph(driver, settings.neo4j_database))
         yield settings, driver
     finally:
         driver.close()

@@ -32,7 +32,7 @@ def _server() -> LocalNeo4j:
             f"[yellow]NEO4J_URI is set ({settings.neo4j_uri}): the hub uses that server, "
             "not this local one.[/yellow]"
         )
-    return LocalNeo4j(settings)
+    return LocalNeo4j(settings.graph_config)
 
 
 def _fail(exc: CrossHubError) -> typer.Exit:

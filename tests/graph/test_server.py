@@ -36,7 +36,7 @@ def _count(endpoint: Neo4jEndpoint, query: str) -> int:
 @pytest.fixture(scope="module")
 def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j]:
     server = LocalNeo4j(
-        local_settings(tmp_path_factory.mktemp("own-neo4j")), runtime_dir=runtime_dir()
+        local_settings(tmp_path_factory.mktemp("own-neo4j")).graph_config, runtime_dir=runtime_dir()
     )
     try:
         server.start()
@@ -111,7 +111,7 @@ def test_cli_status_shows_uri_and_password_file_not_password(
     own_server: LocalNeo4j, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("NEO4J_URI", raising=False)
-    monkeypatch.setenv("CROSSHUB_DATA_DIR", str(own_server.settings.data_dir))
+    monkeypatch.setenv("CROSSHUB_DATA_DIR", str(own_server.config.home.parent))
     result = CliRunner().invoke(neo4j_cli, ["status"], env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     endpoint = own_server.endpoint()
@@ -123,7 +123,7 @@ def test_cli_status_shows_uri_and_password_file_not_password(
 
 
 def test_stale_pid_is_not_running(tmp_path: Path) -> None:
-    server = LocalNeo4j(local_settings(tmp_path), runtime_dir=runtime_dir())
+    server = LocalNeo4j(local_settings(tmp_path).graph_config, runtime_dir=runtime_dir())
     server.home.mkdir(parents=True)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -131,7 +131,7 @@ def test_stale_pid_is_not_running(tmp_path: Path) -> None:
     status = server.status()
     assert not status.running and status.pid is None and status.port == 7999
     with pytest.raises(ConfigurationError, match="crosshub neo4j start"):
-        resolve_endpoint(local_settings(tmp_path))
+        resolve_endpoint(local_settings(tmp_path).graph_config)
 
 
 def test_install_without_maven_is_a_clear_error(
@@ -141,7 +141,7 @@ def test_install_without_maven_is_a_clear_error(
     monkeypatch.setattr(
         server_mod.shutil, "which", lambda name: None if name == "mvn" else real_which(name)
     )
-    server = LocalNeo4j(local_settings(tmp_path / "data"), runtime_dir=tmp_path / "runtime")
+    server = LocalNeo4j(local_settings(tmp_path / "data").graph_config, runtime_dir=tmp_path / "runtime")
     with pytest.raises(ConfigurationError, match="Maven"):
         server.install()
 
@@ -153,7 +153,7 @@ def test_failing_maven_shows_its_output(tmp_path: Path, monkeypatch: pytest.Monk
     fake.write_text("#!/bin/sh\necho 'Could not resolve dependencies: no network'\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    server = LocalNeo4j(local_settings(tmp_path / "data"), runtime_dir=tmp_path / "runtime")
+    server = LocalNeo4j(local_settings(tmp_path / "data").graph_config, runtime_dir=tmp_path / "runtime")
     with pytest.raises(ConfigurationError, match="no network"):
         server.install()
     assert not server.is_installed()
@@ -163,11 +163,11 @@ def test_resolve_endpoint_prefers_external_server(tmp_path: Path) -> None:
     settings = Settings(
         data_dir=tmp_path, neo4j_uri="neo4j://graph.example:7687", neo4j_password="s3cret-pw"
     )
-    endpoint = resolve_endpoint(settings)
+    endpoint = resolve_endpoint(settings.graph_config)
     assert endpoint.uri == "neo4j://graph.example:7687"
     assert endpoint.password.get_secret_value() == "s3cret-pw"
     with pytest.raises(ConfigurationError, match="NEO4J_PASSWORD"):
-        resolve_endpoint(settings.model_copy(update={"neo4j_password": None}))
+        resolve_endpoint(settings.model_copy(update={"neo4j_password": None}).graph_config)
 
 
 def test_wait_ready_gives_up_on_a_closed_port() -> None:

@@ -56,7 +56,7 @@ def live_hub(settings, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]
     """The hub served on loopback with demo data; yields its URL and a token per demo caller."""
     import uvicorn
 
-    from connectors.samples.demo import MIN_DEMO_LEADS, generate_demo_leads
+    from connectors.demo.story import MIN_DEMO_LEADS, generate_demo_leads
     from graph import identity
     from graph.driver import open_driver, reset_database
     from graph.leads import write_leads
@@ -66,7 +66,7 @@ def live_hub(settings, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]
     hub_settings = settings.model_copy(update={
         "data_dir": tmp_path_factory.mktemp("schemathesis-hub"), "hub_jobs_enabled": False})
     db = hub_settings.neo4j_database
-    driver = open_driver(hub_settings)
+    driver = open_driver(hub_settings.graph_config)
     tokens: dict[str, str] = {}
     try:
         apply_schema(driver, db)
