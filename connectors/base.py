@@ -371,7 +371,7 @@ class Connector(ABC, Generic[S]):
         try:
             return [(items, client.push_leads([i.lead for i in items]))]
         except HubRefused as exc:
-            if exc.status_code != 413:
+            if exc.http_status != 413:
                 raise
             if len(items) == 1:
                 return [(items, IngestResponse.model_validate({

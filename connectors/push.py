@@ -54,7 +54,6 @@ class PushPolicy:
 class HubUnavailable(CrossHubError):
     """The hub could not be reached or answered a transient error: the hub's fault, retry later."""
 
-    status_code = 503
     code = "hub_unavailable"
     retryable = True
 
@@ -73,7 +72,7 @@ class HubRefused(CrossHubError):
     def __init__(self, message: str, *, status: int, code: str | None = None,
                  details: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message, details=details)
-        self.status_code = status
+        self.http_status = status
         if code:
             self.code = code
 

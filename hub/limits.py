@@ -27,11 +27,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.contract.errors import CrossHubError, InvalidInput, PayloadTooLarge
 from hub.contract.identifiers import control_chars_in, control_reason
+from hub.errors import error_response
 from hub.settings import Settings
 
 BODY = "(corps)"
@@ -228,5 +229,4 @@ class RequestLimits:
 async def _answer(error: CrossHubError, scope: Scope, receive: Receive, send: Send, *,
                   close: bool = False) -> None:
     headers = {"Connection": "close"} if close else None
-    await JSONResponse(error.to_dict(), status_code=error.status_code, headers=headers)(
-        scope, receive, send)
+    await error_response(error, headers)(scope, receive, send)

@@ -1,7 +1,7 @@
 """The one error hierarchy of CROSS Hub.
 
 Every room (graph, policies, connectors, hub) raises these; the web edge maps them to HTTP once
-(``hub.app``), and connectors read the same codes back from the hub's answers. ``message`` is what a
+(``hub.errors``: the kernel knows no HTTP status), and connectors read the same codes back from the hub's answers. ``message`` is what a
 person reads, so it is in French; ``code`` is stable and machine-readable.
 
 Whose fault: ``retryable`` is True only when the same request may succeed later unchanged
@@ -40,7 +40,6 @@ class ErrorResponse(BaseModel):
 class CrossHubError(Exception):
     """Base of every error we raise on purpose."""
 
-    status_code: int = 500
     code: str = "internal_error"
     retryable: bool = False
 
@@ -62,46 +61,38 @@ class CrossHubError(Exception):
 class InvalidInput(CrossHubError):
     """The caller sent something we refuse; ``details`` names each field and reason."""
 
-    status_code = 422
     code = "invalid_input"
 
 
 class MissingJustification(InvalidInput):
     """A consultation of personal data without the justification Art. 25 requires."""
 
-    status_code = 400
     code = "missing_justification"
 
 
 class PayloadTooLarge(CrossHubError):
-    status_code = 413
     code = "payload_too_large"
 
 
 class NotAuthenticated(CrossHubError):
-    status_code = 401
     code = "not_authenticated"
 
 
 class MethodNotAllowed(CrossHubError):
     """The path exists, not with this method (the answer's ``Allow`` header lists those it has)."""
 
-    status_code = 405
     code = "method_not_allowed"
 
 
 class Forbidden(CrossHubError):
-    status_code = 403
     code = "forbidden"
 
 
 class NotFound(CrossHubError):
-    status_code = 404
     code = "not_found"
 
 
 class Conflict(CrossHubError):
-    status_code = 409
     code = "conflict"
 
 
@@ -110,7 +101,6 @@ class ReplayDetected(Conflict):
 
 
 class TooManyRequests(CrossHubError):
-    status_code = 429
     code = "too_many_requests"
     retryable = True
 
@@ -118,7 +108,6 @@ class TooManyRequests(CrossHubError):
 class GraphUnavailable(CrossHubError):
     """The graph could not be reached or answered a transient error: retry later."""
 
-    status_code = 503
     code = "graph_unavailable"
     retryable = True
 
@@ -126,7 +115,6 @@ class GraphUnavailable(CrossHubError):
 class AuditUnavailable(CrossHubError):
     """The audit trail cannot record: the operation it would have logged must not proceed."""
 
-    status_code = 503
     code = "audit_unavailable"
     retryable = True
 
@@ -134,7 +122,6 @@ class AuditUnavailable(CrossHubError):
 class SourceError(CrossHubError):
     """A connector's source failed (5xx, timeout, slow page): the source's fault, retryable."""
 
-    status_code = 502
     code = "source_error"
     retryable = True
 
@@ -142,12 +129,10 @@ class SourceError(CrossHubError):
 class SourceRecordInvalid(CrossHubError):
     """One source record cannot be mapped: the source's data, not retryable; quarantined."""
 
-    status_code = 422
     code = "source_record_invalid"
 
 
 class ConfigurationError(CrossHubError):
     """Our own setup is wrong (bad policy file, missing key): our fault, not retryable."""
 
-    status_code = 500
     code = "configuration_error"
