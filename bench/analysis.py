@@ -65,6 +65,7 @@ from graph.access import AccessFilter
 from graph.analysis import copresence, hotspots, shortest_paths
 from graph.analysis.models import CopresenceParams, HotspotParams, PathParams
 from graph.driver import reset_database
+from graph.handle import Graph
 from graph.labels import EntityKind, Label
 from graph.leads import write_leads
 from graph.read import network
@@ -497,6 +498,7 @@ def build_graph(driver, db: str, seed: int, min_nodes: int) -> dict[str, Any]:
     """Generate and write leads in chunks until the graph holds ``min_nodes`` nodes; the next
     chunk is generated while the current one is written (the driver waits on the socket)."""
     world = SyntheticWorld(seed)
+    graph = Graph(driver, db)
     t0 = time.perf_counter()
     written, nodes, gen_s = 0, node_count(driver, db), 0.0
     last_report = 0
@@ -511,7 +513,7 @@ def build_graph(driver, db: str, seed: int, min_nodes: int) -> dict[str, Any]:
             chunk, spent = pending.result()
             gen_s += spent
             pending = pool.submit(generate)
-            write_leads(driver, db, chunk, chunk_size=CHUNK)
+            write_leads(graph, chunk, chunk_size=CHUNK)
             written += len(chunk)
             nodes = node_count(driver, db)
             if written - last_report >= 50_000 or nodes >= min_nodes:
@@ -681,9 +683,11 @@ def _mean(facts: list[dict[str, float]], key: str) -> float:
 
 
 def shapes(driver, db: str, queries: int, warmup: int, rng: random.Random) -> list[Shape]:
+    graph = Graph(driver, db)
+
     def net(depth: int) -> Callable[[AccessFilter, Any], dict[str, float]]:
         def run(access: AccessFilter, anchor: tuple[EntityKind, str]) -> dict[str, float]:
-            result = network(driver, db, anchor[0], anchor[1], depth, access)
+            result = network(graph, anchor[0], anchor[1], depth, access)
             return {"nodes": len(result.nodes), "truncated": float(result.truncated),
                     "hits": float(sum(h.lead_count for h in result.hits))}
         return run
@@ -694,7 +698,7 @@ def shapes(driver, db: str, queries: int, warmup: int, rng: random.Random) -> li
 
     def path(access: AccessFilter, pair: tuple[tuple[EntityKind, str], ...]) -> dict[str, float]:
         (fk, fkey), (tk, tkey) = pair
-        result = shortest_paths(driver, db, access, PathParams(
+        result = shortest_paths(graph, access, PathParams(
             from_kind=fk, from_key=fkey, to_kind=tk, to_key=tkey, max_hops=4))
         return {"found": float(bool(result.paths)),
                 "hops": float(result.paths[0].hops) if result.paths else 0.0}
@@ -706,7 +710,7 @@ def shapes(driver, db: str, queries: int, warmup: int, rng: random.Random) -> li
 
     def copres(access: AccessFilter, anchor: tuple[str, datetime]) -> dict[str, float]:
         key, since = anchor
-        result = copresence(driver, db, access, CopresenceParams(
+        result = copresence(graph, access, CopresenceParams(
             location_key=key, since=since, until=since + timedelta(days=30), window_min=30))
         return {"leads": float(result.lead_count), "pairs": float(len(result.pairs))}
 
@@ -716,8 +720,8 @@ def shapes(driver, db: str, queries: int, warmup: int, rng: random.Random) -> li
 
     def hot(access: AccessFilter, anchor: tuple[str, datetime]) -> dict[str, float]:
         dep, now = anchor
-        result = hotspots(driver, db, access, HotspotParams(departement=dep, days=30,
-                                                            compare_days=90, now=now))
+        result = hotspots(graph, access, HotspotParams(departement=dep, days=30,
+                                                compare_days=90, now=now))
         return {"places": float(len(result.places)),
                 "recent": float(sum(c.recent for c in result.communes))}
 

@@ -27,6 +27,7 @@ from bench.common import bench_settings, prepared_driver  # noqa: E402
 from connectors.samples.demo import generate_demo_leads  # noqa: E402
 from graph import meetings as gm  # noqa: E402
 from graph.identity import Principal  # noqa: E402
+from graph.handle import Graph  # noqa: E402
 from graph.leads import write_leads  # noqa: E402
 from hub import brief as hub_brief  # noqa: E402
 
@@ -52,7 +53,7 @@ def main() -> None:
         db = settings.neo4j_database
         try:
             t = time.perf_counter()
-            write_leads(driver, db, leads)
+            write_leads(Graph(driver, db), leads)
             print(f"written in {time.perf_counter() - t:.1f} s", flush=True)
             meeting = gm.unsaved_meeting(DEPT, WEEK)
             new = driver.execute_query(

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import bench_settings, prepared_driver, register_connector, served_hub  # noqa: E402
 from connectors.samples.demo import generate_demo_leads  # noqa: E402
 from graph.driver import reset_database  # noqa: E402
+from graph.handle import Graph  # noqa: E402
 from graph.leads import write_leads  # noqa: E402
 from hub.contract.lead import Lead  # noqa: E402
 from hub.contract.signing import load_private_key, sign_request  # noqa: E402
@@ -73,20 +74,21 @@ def main() -> None:
         settings = settings.model_copy(update={"max_batch_size": max(args.batch, 1000)})
         db = settings.neo4j_database
         driver = prepared_driver(settings)
+        graph = Graph(driver, db)
 
         def warm_up() -> None:
             # The JVM compiles the hot paths and the planner caches the plans, so no path pays
             # for them; then wipe.
-            write_leads(driver, db, leads[: args.batch], chunk_size=args.batch)
+            write_leads(graph, leads[: args.batch], chunk_size=args.batch)
             for lead in leads[args.batch : args.batch + 50]:
-                write_leads(driver, db, [lead])
+                write_leads(graph, [lead])
             reset_database(driver, db)
 
         # (b) direct batched Cypher, same batches, same concurrency
         warm_up()
         t0 = time.perf_counter()
         with ThreadPoolExecutor(args.workers) as pool:
-            list(pool.map(lambda chunk: write_leads(driver, db, chunk, chunk_size=args.batch,
+            list(pool.map(lambda chunk: write_leads(graph, chunk, chunk_size=args.batch,
                                                     mark_for_triage=True), batches))
         direct_s = time.perf_counter() - t0
         assert _count(driver, db) == n
@@ -96,7 +98,7 @@ def main() -> None:
         warm_up()
         t0 = time.perf_counter()
         with ThreadPoolExecutor(args.workers) as pool:
-            list(pool.map(lambda lead: write_leads(driver, db, [lead]), sample))
+            list(pool.map(lambda lead: write_leads(graph, [lead]), sample))
         naive_s = time.perf_counter() - t0
         assert _count(driver, db) == len(sample)
         reset_database(driver, db)

@@ -38,6 +38,7 @@ from connectors.samples.demo import generate_demo_leads  # noqa: E402
 from graph import identity  # noqa: E402
 from graph.access import FULL, HIT, LEAD_PROPERTIES, NONE, AccessFilter  # noqa: E402
 from graph.labels import EntityKind  # noqa: E402
+from graph.handle import Graph  # noqa: E402
 from graph.leads import write_leads  # noqa: E402
 from graph.read import network  # noqa: E402
 from hub.access import access_filter_for  # noqa: E402
@@ -91,7 +92,8 @@ def main() -> None:
     with bench_settings() as settings:
         db = settings.neo4j_database
         driver = prepared_driver(settings)
-        write_leads(driver, db, leads)
+        graph = Graph(driver, db)
+        write_leads(graph, leads)
         analyst = identity.upsert_user(driver, db, agency=AGENCY, role="analyst", name="bench")
         token = identity.issue_token(driver, db, analyst.user_id).token
         plates = [r["p"] for r in driver.execute_query(
@@ -116,13 +118,13 @@ def main() -> None:
         for depth in (1, 2, 3):
             nodes = leads_seen = hits = 0
             for plate in dict.fromkeys(anchors):
-                a = network(driver, db, EntityKind.VEHICLE, plate, depth, by_hand)
-                b = network(driver, db, EntityKind.VEHICLE, plate, depth, compiled_path())
+                a = network(graph, EntityKind.VEHICLE, plate, depth, by_hand)
+                b = network(graph, EntityKind.VEHICLE, plate, depth, compiled_path())
                 if _shape(a) != _shape(b):
                     sys.exit(f"depth {depth}, {plate}: the written-out and compiled reads differ — "
                              f"the ratio would compare different work")
             for plate in anchors:
-                net = network(driver, db, EntityKind.VEHICLE, plate, depth, by_hand)
+                net = network(graph, EntityKind.VEHICLE, plate, depth, by_hand)
                 nodes += len(net.nodes)
                 leads_seen += sum(n.kind == "lead" for n in net.nodes)
                 hits += sum(h.lead_count for h in net.hits)
@@ -132,7 +134,7 @@ def main() -> None:
             times = []
             for plate in anchors:
                 t0 = time.perf_counter()
-                network(driver, db, EntityKind.VEHICLE, plate, depth, path())
+                network(graph, EntityKind.VEHICLE, plate, depth, path())
                 times.append((time.perf_counter() - t0) * 1000)
             return times
 

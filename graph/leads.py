@@ -32,8 +32,10 @@ from typing import Any
 
 import neo4j
 
+from graph.handle import Graph
 from graph.labels import Label, Rel
 from graph.models import WriteResult
+from graph.records import utc_text
 from hub.contract.lead import ItemOutcome, Lead
 from hub.contract.normalize import place_key
 
@@ -53,8 +55,7 @@ NEW_LEAD_ID = "'L-' + randomUUID()"
 
 
 def write_leads(
-    driver: neo4j.Driver,
-    database: str,
+    graph: Graph,
     leads: list[Lead],
     *,
     radius_m: float = 50.0,
@@ -66,7 +67,7 @@ def write_leads(
     ``pushed_by`` (the connector) is kept on each lead for per-connector hit rates;
     ``mark_for_triage`` queues the written leads for the hub's triage worker (ingest does)."""
     results: list[WriteResult] = []
-    with driver.session(database=database) as session:
+    with graph.session() as session:
         for start in range(0, len(leads), chunk_size):
             chunk = leads[start : start + chunk_size]
             results.extend(session.execute_write(_write_chunk, chunk, radius_m, pushed_by,
@@ -224,14 +225,8 @@ def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], ra
     _write_seizures(tx, leads, location_keys)
 
 
-def _utc(value: datetime | None) -> str | None:
-    # Sent as UTC ISO text and made a DateTime by Cypher's datetime(): one ordering for every
-    # source, and packing Python datetimes in the driver costs more than the server's parse
-    # (and fails on ZoneInfo offsets).
-    return value.astimezone(UTC).isoformat() if value is not None else None
-
-
-# The lead properties that are instants: converted from ISO text on the server.
+# The lead properties that are instants: sent as UTC ISO text (``utc_text``), made DateTimes by
+# the server.
 _INSTANTS = ("observed_at", "reported_at", "embargo_until")
 
 
@@ -245,14 +240,14 @@ def _lead_row(lead: Lead, h: str, now: datetime) -> dict[str, Any]:
         "schema_version": lead.schema_version,
         "kind": lead.kind.value,
         "channel": lead.channel.value,
-        "observed_at": _utc(lead.observed_at),
-        "reported_at": _utc(lead.reported_at),
+        "observed_at": utc_text(lead.observed_at),
+        "reported_at": utc_text(lead.reported_at),
         "narrative": lead.narrative,
         "handling_code": lead.handling_code.value,
         "source_reliability": lead.source_reliability.value,
         "information_credibility": lead.information_credibility.value,
         "restricted_to": [a.value for a in lead.restricted_to],
-        "embargo_until": _utc(lead.embargo_until),
+        "embargo_until": utc_text(lead.embargo_until),
         "substances": sorted({s.value for s in lead.substances}),
         "insee_code": loc.insee_code if loc else None,
         "departement": loc.departement if loc else None,
@@ -418,7 +413,7 @@ def _write_seizures(tx: neo4j.ManagedTransaction, leads: Iterable[Lead], keys: d
                 "weapons": json.dumps([w.model_dump(mode="json") for w in s.weapons]) if s.weapons else None,
                 "weapon_count": sum(w.count for w in s.weapons),
                 "packaging_material": s.packaging_material,
-                "seized_at": _utc(lead.observed_at or lead.reported_at),
+                "seized_at": utc_text(lead.observed_at or lead.reported_at),
                 "agency": lead.source_agency.value,
             },
         })
@@ -457,14 +452,13 @@ def _write_seizures(tx: neo4j.ManagedTransaction, leads: Iterable[Lead], keys: d
 # --- identity lookups ----------------------------------------------------------------------------
 
 
-def public_lead_ids(driver: neo4j.Driver, database: str, source_keys: list[str]) -> dict[str, str]:
+def public_lead_ids(graph: Graph, source_keys: list[str]) -> dict[str, str]:
     """``source_key`` (``<agency>|<source_ref>``) → public ``lead_id`` of the leads that exist
     among them. For the hub's own tools (CLI, tests), never an API answer: it is how someone who
     already holds the source reference finds the opaque id."""
-    records, _, _ = driver.execute_query(
+    keys = list(dict.fromkeys(source_keys))
+    return graph.read(lambda tx: {r["key"]: r["lead_id"] for r in tx.run(
         "UNWIND $keys AS key MATCH (l:Lead {source_key: key}) WHERE l.version > 0 "
         "RETURN key, l.lead_id AS lead_id",
-        keys=list(dict.fromkeys(source_keys)), database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
-    return {r["key"]: r["lead_id"] for r in records}
+        keys=keys,
+    )})

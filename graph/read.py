@@ -12,7 +12,7 @@ assert is answered exactly like a key that does not exist (``NotFound``, same me
 query); one only hit-level leads assert is a hit (its key and the hits, no property). Seizures
 are lead content: shown at the level of the lead that recorded them.
 
-Reads run in read transactions (``execute_read``) so a cluster routes them to secondaries.
+Reads run in read transactions (``Graph.read``) so a cluster routes them to secondaries.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 
 import neo4j
 
-from graph import tx as transactions
 from graph.access import HIT, LEAD_TEMPORAL, NONE, AccessFilter, shown
+from graph.handle import Graph
 from graph.labels import LABEL_KIND, EntityKind, Label, Rel
 from graph.models import (
     Hit,
@@ -42,6 +42,7 @@ from graph.models import (
     SeizureView,
     VehicleView,
 )
+from graph.records import native
 from hub.contract.errors import InvalidInput, NotFound
 from hub.contract.lead import Agency, Substance
 from hub.contract.normalize import normalize_phone, normalize_plate
@@ -197,7 +198,7 @@ def normalize_entity_key(kind: EntityKind, raw: str) -> str:
 # --- one lead ------------------------------------------------------------------------------------
 
 
-def get_lead(driver: neo4j.Driver, database: str, lead_id: str, access: AccessFilter) -> LeadView | Hit:
+def get_lead(graph: Graph, lead_id: str, access: AccessFilter) -> LeadView | Hit:
     """The lead as the caller may see it, or a ``Hit`` if they may only know it exists.
     Raises NotFound when it does not exist or the caller may not even know of it."""
 
@@ -221,7 +222,7 @@ def get_lead(driver: neo4j.Driver, database: str, lead_id: str, access: AccessFi
         ).single()
         return record.data() if record else None
 
-    data = _read(driver, database, work)
+    data = _read(graph, work)
     if data is None:
         raise NotFound(f"piste inconnue : {lead_id}")
     lead = data["lead"]
@@ -230,7 +231,7 @@ def get_lead(driver: neo4j.Driver, database: str, lead_id: str, access: AccessFi
     return _lead_view(lead, data["links"], data["access"], access)
 
 
-_read = transactions.read  # module-level name: tests spy on it to see the raw Bolt records
+_read = Graph.read  # module-level name: tests spy on it to see the raw Bolt records
 
 
 def _lead_view(lead: dict[str, Any], links: dict[str, Any], level: str, access: AccessFilter) -> LeadView:
@@ -259,7 +260,7 @@ def _lead_view(lead: dict[str, Any], links: dict[str, Any], level: str, access: 
                 for veh in links.get("vehicles", [])]
     if lead.get("unplated_vehicles"):
         vehicles += [VehicleView(**v) for v in json.loads(lead["unplated_vehicles"])]
-    values = {k: _native(v) for k, v in lead.items() if k != "unplated_vehicles"}
+    values = {k: native(v) for k, v in lead.items() if k != "unplated_vehicles"}
     return LeadView(
         **{k: v for k, v in values.items() if k not in {"agency", "insee_code"} and v is not None},
         source_agency=lead["agency"],
@@ -274,16 +275,11 @@ def _lead_view(lead: dict[str, Any], links: dict[str, Any], level: str, access: 
     )
 
 
-def _native(value: Any) -> Any:
-    return value.to_native() if hasattr(value, "to_native") else value
-
-
 # --- network -------------------------------------------------------------------------------------
 
 
 def network(
-    driver: neo4j.Driver,
-    database: str,
+    graph: Graph,
     kind: EntityKind,
     key: str,
     depth: int,
@@ -395,7 +391,7 @@ def network(
                     edges.setdefault((source, target, link["type"], rel.get("lead_id")), NetworkEdge(
                         source=source, target=target, type=link["type"], agency=rel.get("agency"),
                         lead_id=rel.get("lead_id"),
-                        properties={k: _native(v) for k, v in rel.items() if k in EDGE_PROPERTIES},
+                        properties={k: native(v) for k, v in rel.items() if k in EDGE_PROPERTIES},
                     ))
             frontier = list(dict.fromkeys(next_frontier))
         return Network(
@@ -407,7 +403,7 @@ def network(
             truncated=truncated,
         )
 
-    return _read(driver, database, work)
+    return _read(graph, work)
 
 
 def _from_epoch_us(lead: dict[str, Any]) -> dict[str, Any]:
@@ -437,7 +433,7 @@ def _entity_node(labels: list[str], props: dict[str, Any]) -> NetworkNode:
     kind = LABEL_KIND.get(label)
     key_prop = kind.key_property if kind else "key"
     key = str(props.get(key_prop))
-    shown = {k: _native(v) for k, v in props.items() if k not in {"point"} and v is not None}
+    shown = {k: native(v) for k, v in props.items() if k not in {"point"} and v is not None}
     if props.get("point") is not None:
         shown["lat"], shown["lon"] = props["point"].y, props["point"].x
     return NetworkNode(id=f"{kind.value if kind else label.lower()}:{key}", kind=kind.value if kind else label,
@@ -457,7 +453,7 @@ def _display(kind: EntityKind | None, props: dict[str, Any], key: str) -> str:
 
 
 def _lead_node(lead: dict[str, Any], level: str) -> NetworkNode:
-    props = {k: _native(v) for k, v in lead.items() if v is not None and k != "unplated_vehicles"}
+    props = {k: native(v) for k, v in lead.items() if v is not None and k != "unplated_vehicles"}
     # The public vocabulary, as on a lead read: "full" or "redacted" — never the compiled
     # filter's internal level name ("redacted1"...), which says nothing to a reader.
     props["access"] = shown(level)

@@ -29,7 +29,9 @@ from typing import Any
 import neo4j
 from pydantic import BaseModel, Field
 
+from graph.handle import Graph
 from graph.labels import KEY_PROPERTY, LABEL_KIND, Label
+from graph.records import plain
 from policies.retention import RetentionFacts
 
 ORPHAN_LABELS = ("Vehicle", "Person", "Phone", "Location", "DealPoint")
@@ -82,14 +84,15 @@ class PurgeResult(BaseModel):
     entities: list[str] = Field(default_factory=list)
 
 
-def candidate_facts(driver: neo4j.Driver, database: str, reported_before: datetime, *,
+def candidate_facts(graph: Graph, reported_before: datetime, *,
                     page_size: int = 2000) -> Iterator[list[RetentionFacts]]:
     """Facts of every lead reported before ``reported_before``, a page at a time, oldest first.
     No lead reported after it can be due (every period is at least the shortest one)."""
     cursor_at: datetime | None = None
     cursor_id = ""
-    while True:
-        records, _, _ = driver.execute_query(
+
+    def next_page(tx: neo4j.ManagedTransaction) -> list[neo4j.Record]:
+        return list(tx.run(
             "MATCH (l:Lead) WHERE l.reported_at < $before AND l.version > 0 "
             "  AND ($at IS NULL OR l.reported_at > $at OR (l.reported_at = $at AND l.lead_id > $id)) "
             "RETURN l.lead_id AS lead_id, l.agency AS agency, l.kind AS kind, l.status AS status, "
@@ -97,24 +100,20 @@ def candidate_facts(driver: neo4j.Driver, database: str, reported_before: dateti
             "  coalesce(l.closed_at, l.dismissed_at, l.status_changed_at) AS resolved_at "
             "ORDER BY l.reported_at, l.lead_id LIMIT $limit",
             before=reported_before.astimezone(UTC), at=cursor_at, id=cursor_id, limit=page_size,
-            database_=database, routing_=neo4j.RoutingControl.READ,
-        )
+        ))
+
+    while True:
+        records = graph.read(next_page)
         if not records:
             return
-        page = []
-        for r in records:
-            row = r.data()
-            row["reported_at"] = row["reported_at"].to_native()
-            if row["resolved_at"] is not None:
-                row["resolved_at"] = row["resolved_at"].to_native()
-            page.append(RetentionFacts(**row))
+        page = [RetentionFacts(**plain(r.data())) for r in records]
         yield page
         cursor_at, cursor_id = records[-1]["reported_at"], records[-1]["lead_id"]
         if len(records) < page_size:
             return
 
 
-def plan_purge(driver: neo4j.Driver, database: str, lead_ids: list[str]) -> PurgePlan:
+def plan_purge(graph: Graph, lead_ids: list[str]) -> PurgePlan:
     """What ``purge(lead_ids)`` would erase, read now."""
 
     def work(tx: neo4j.ManagedTransaction) -> PurgePlan:
@@ -130,11 +129,10 @@ def plan_purge(driver: neo4j.Driver, database: str, lead_ids: list[str]) -> Purg
                          seizure_ids=[s for r in leads for s in r["seizures"]],
                          orphan_entities=sorted(_entity_id(r["labels"], r["props"]) for r in orphans))
 
-    with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-        return session.execute_read(work)
+    return graph.read(work)
 
 
-def purge(driver: neo4j.Driver, database: str, lead_ids: list[str]) -> PurgeResult:
+def purge(graph: Graph, lead_ids: list[str]) -> PurgeResult:
     """Erase these leads, their seizures and the entities left orphaned, in one transaction
     (keep ``lead_ids`` bounded: a few hundred to a few thousand)."""
 
@@ -162,5 +160,4 @@ def purge(driver: neo4j.Driver, database: str, lead_ids: list[str]) -> PurgeResu
         return PurgeResult(leads=counts["leads"], seizures=counts["seizures"] or 0, workflow_records=workflow,
                            entities=sorted(_entity_id(r["labels"], r["props"]) for r in erased))
 
-    with driver.session(database=database) as session:
-        return session.execute_write(work)
+    return graph.write(work)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import Any
 
-import neo4j
-
+from graph.handle import Graph
 from graph.labels import KEY_PROPERTY, Label
 from hub.contract.errors import ConfigurationError
 
@@ -156,19 +156,22 @@ def module_statements() -> list[str]:
     return statements
 
 
-def current_version(driver: neo4j.Driver, database: str) -> int:
-    records, _, _ = driver.execute_query(
+def current_version(graph: Graph) -> int:
+    record = graph.read(lambda tx: tx.run(
         "MATCH (s:SchemaVersion {name: $name}) RETURN s.version AS version",
         name=SCHEMA_NAME,
-        database_=database,
-        routing_=neo4j.RoutingControl.READ,
-    )
-    return records[0]["version"] if records else 0
+    ).single())
+    return record["version"] if record else 0
 
 
-def apply_schema(driver: neo4j.Driver, database: str) -> int:
+def _run(graph: Graph, statement: str, **params: Any) -> None:
+    """One statement in its own write transaction (retried on transient errors)."""
+    graph.write(lambda tx: tx.run(statement, params).consume())
+
+
+def apply_schema(graph: Graph) -> int:
     """Bring the graph's schema to ``CURRENT_VERSION``; return the version now in force."""
-    found = current_version(driver, database)
+    found = current_version(graph)
     if found > CURRENT_VERSION:
         raise ConfigurationError(
             f"le graphe est au schéma {found}, plus récent que celui de ce hub ({CURRENT_VERSION}) : "
@@ -178,26 +181,24 @@ def apply_schema(driver: neo4j.Driver, database: str) -> int:
         if version <= found:
             continue
         log.info("applying schema migration %s: %s", version, description)
-        with driver.session(database=database) as session:
+        with graph.session() as session:
             for statement in statements:
                 # Schema statements cannot share a transaction with writes, and data rewrites
                 # batch themselves (CALL … IN TRANSACTIONS): one auto-commit each.
                 session.run(statement).consume()
-        driver.execute_query(
+        _run(
+            graph,
             "MERGE (s:SchemaVersion {name: $name}) "
             "SET s.version = $version, s.description = $description, s.applied_at = datetime()",
             name=SCHEMA_NAME,
             version=version,
             description=description,
-            database_=database,
         )
     extra = module_statements()
     for statement in extra:
-        driver.execute_query(statement, database_=database)
+        _run(graph, statement)
     digest = hashlib.sha256("\n".join(extra).encode()).hexdigest()[:16]
-    driver.execute_query(
-        "MERGE (s:SchemaVersion {name: $name}) SET s.modules_digest = $digest",
-        name=SCHEMA_NAME, digest=digest, database_=database,
-    )
-    driver.execute_query("CALL db.awaitIndexes(300)", database_=database)
+    _run(graph, "MERGE (s:SchemaVersion {name: $name}) SET s.modules_digest = $digest",
+         name=SCHEMA_NAME, digest=digest)
+    _run(graph, "CALL db.awaitIndexes(300)")
     return CURRENT_VERSION

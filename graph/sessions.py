@@ -22,8 +22,10 @@ from typing import Any, TypeVar
 import neo4j
 from pydantic import BaseModel
 
+from graph.handle import Graph
 from graph.identity import Principal
 from graph.labels import KEY_PROPERTY, Label
+from graph.records import native
 from hub.contract.errors import NotFound
 
 T = TypeVar("T")
@@ -89,17 +91,25 @@ _ATTEMPT_FIELDS = ("failures", "window_started_at", "locked_until", "lockouts", 
                    "accounts", "account", "expires_at")
 
 
-def _native(value: Any) -> Any:
-    return value.to_native() if hasattr(value, "to_native") else value
+def _read(graph: Graph, query: str, **params: Any) -> list[neo4j.Record]:
+    """One query in a read transaction (retried; a cluster routes it to a secondary), its
+    records read in full."""
+    return graph.read(lambda tx: list(tx.run(query, params)))
+
+
+def _write(graph: Graph, query: str, **params: Any) -> list[neo4j.Record]:
+    """One query in a write transaction (retried on transient errors), its records read in
+    full."""
+    return graph.write(lambda tx: list(tx.run(query, params)))
 
 
 def _session(props: dict[str, Any]) -> SessionRecord:
-    return SessionRecord(**{k: _native(v) for k, v in props.items() if k in SessionRecord.model_fields})
+    return SessionRecord(**{k: native(v) for k, v in props.items() if k in SessionRecord.model_fields})
 
 
 def _attempts(key: str, props: dict[str, Any] | None) -> LoginAttempts:
     props = props or {}
-    return LoginAttempts(throttle_key=key, **{k: _native(props[k]) for k in _ATTEMPT_FIELDS
+    return LoginAttempts(throttle_key=key, **{k: native(props[k]) for k in _ATTEMPT_FIELDS
                                               if props.get(k) is not None})
 
 
@@ -110,47 +120,49 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(18)
 
 
-def create_session(driver: neo4j.Driver, database: str, *, user_id: str, expires_at: datetime,
+def create_session(graph: Graph, *, user_id: str, expires_at: datetime,
                    client: str | None, provider: str = "password",
                    session_id: str | None = None) -> SessionRecord:
     """Open a session for an existing user (NotFound otherwise)."""
-    records, _, _ = driver.execute_query(
+    records = _write(
+        graph,
         "MATCH (u:User {user_id: $uid}) "
         "CREATE (s:Session {session_id: $sid, user_id: $uid, created_at: datetime(), "
         "        expires_at: $expires_at, client: $client, provider: $provider}) "
         "RETURN s {.*} AS s",
         uid=user_id, sid=session_id or new_session_id(), expires_at=expires_at, client=client,
-        provider=provider, database_=database,
+        provider=provider,
     )
     if not records:
         raise NotFound(f"utilisateur inconnu : {user_id}")
     if secrets.randbelow(100) == 0:  # amortized purge, like nonces
-        purge_stale(driver, database)
+        purge_stale(graph)
     return _session(records[0]["s"])
 
 
-def get_session(driver: neo4j.Driver, database: str, session_id: str) -> SessionRecord | None:
-    records, _, _ = driver.execute_query(
+def get_session(graph: Graph, session_id: str) -> SessionRecord | None:
+    records = _read(
+        graph,
         "MATCH (s:Session {session_id: $sid}) RETURN s {.*} AS s",
-        sid=session_id, database_=database, routing_=neo4j.RoutingControl.READ,
+        sid=session_id,
     )
     return _session(records[0]["s"]) if records else None
 
 
-def principal_for_session(driver: neo4j.Driver, database: str, session_id: str,
+def principal_for_session(graph: Graph, session_id: str,
                           user_id: str) -> Principal | None:
     """The active user of an open session, or None (unknown, revoked or expired session, session
     of someone else, disabled user). The one graph round trip of a request bearing an access
     token; the password hash is left out of the returned principal."""
     from graph.grants import grants_from, grants_projection
 
-    records, _, _ = driver.execute_query(
+    records = _read(
+        graph,
         "MATCH (s:Session {session_id: $sid}) "
         "WHERE s.user_id = $uid AND s.revoked_at IS NULL AND s.expires_at > $now "
         "MATCH (u:User {user_id: s.user_id}) WHERE NOT coalesce(u.disabled, false) "
         f"RETURN u {{.*, password_hash: null}} AS u, {grants_projection('u.user_id')}",
-        sid=session_id, uid=user_id, now=datetime.now(UTC), database_=database,
-        routing_=neo4j.RoutingControl.READ,
+        sid=session_id, uid=user_id, now=datetime.now(UTC),
     )
     if not records:
         return None
@@ -161,60 +173,64 @@ def principal_for_session(driver: neo4j.Driver, database: str, session_id: str,
     return principal
 
 
-def revoke_session(driver: neo4j.Driver, database: str, session_id: str) -> SessionRecord | None:
+def revoke_session(graph: Graph, session_id: str) -> SessionRecord | None:
     """Revoke a session (idempotent: an already revoked one keeps its first ``revoked_at``)."""
-    records, _, _ = driver.execute_query(
+    records = _write(
+        graph,
         "MATCH (s:Session {session_id: $sid}) "
         "SET s.revoked_at = coalesce(s.revoked_at, datetime()) RETURN s {.*} AS s",
-        sid=session_id, database_=database,
+        sid=session_id,
     )
     return _session(records[0]["s"]) if records else None
 
 
-def revoke_user_sessions(driver: neo4j.Driver, database: str, user_id: str) -> int:
+def revoke_user_sessions(graph: Graph, user_id: str) -> int:
     """Revoke every open session of a user; the number revoked."""
-    records, _, _ = driver.execute_query(
+    records = _write(
+        graph,
         "MATCH (s:Session {user_id: $uid}) WHERE s.revoked_at IS NULL AND s.expires_at > datetime() "
         "SET s.revoked_at = datetime() RETURN count(s) AS n",
-        uid=user_id, database_=database,
+        uid=user_id,
     )
     return records[0]["n"]
 
 
-def active_session_counts(driver: neo4j.Driver, database: str) -> dict[str, int]:
-    records, _, _ = driver.execute_query(
+def active_session_counts(graph: Graph) -> dict[str, int]:
+    records = _read(
+        graph,
         "MATCH (s:Session) WHERE s.revoked_at IS NULL AND s.expires_at > datetime() "
         "RETURN s.user_id AS uid, count(*) AS n",
-        database_=database, routing_=neo4j.RoutingControl.READ,
     )
     return {r["uid"]: r["n"] for r in records}
 
 
-def purge_stale(driver: neo4j.Driver, database: str, keep: timedelta = KEEP_EXPIRED) -> int:
+def purge_stale(graph: Graph, keep: timedelta = KEEP_EXPIRED) -> int:
     """Delete sessions expired for longer than ``keep``, and failed-login records past their
     expiry."""
     before = datetime.now(UTC) - keep
-    records, _, _ = driver.execute_query(
+    records = _write(
+        graph,
         "CALL { MATCH (s:Session) WHERE s.expires_at < $before "
         "       WITH s LIMIT 10000 DETACH DELETE s RETURN count(*) AS sessions } "
         "RETURN sessions AS n",
-        before=before, database_=database,
+        before=before,
     )
-    return records[0]["n"] + purge_login_attempts(driver, database)
+    return records[0]["n"] + purge_login_attempts(graph)
 
 
 # --- failed-login counters -------------------------------------------------------------------------
 
 
-def get_login_attempts(driver: neo4j.Driver, database: str, throttle_key: str) -> LoginAttempts:
-    records, _, _ = driver.execute_query(
+def get_login_attempts(graph: Graph, throttle_key: str) -> LoginAttempts:
+    records = _read(
+        graph,
         "MATCH (a:LoginAttempts {throttle_key: $key}) RETURN a {.*} AS a",
-        key=throttle_key, database_=database, routing_=neo4j.RoutingControl.READ,
+        key=throttle_key,
     )
     return _attempts(throttle_key, records[0]["a"] if records else None)
 
 
-def update_login_attempts(driver: neo4j.Driver, database: str, throttle_keys: list[str],
+def update_login_attempts(graph: Graph, throttle_keys: list[str],
                           decide: Callable[[dict[str, LoginAttempts]],
                                            tuple[dict[str, LoginAttempts], T]]) -> T:
     """Read-modify-write of several records at once, atomic across requests and hub processes.
@@ -255,33 +271,34 @@ def update_login_attempts(driver: neo4j.Driver, database: str, throttle_keys: li
         ).consume()
         return result
 
-    with driver.session(database=database) as session:
-        return session.execute_write(work)
+    return graph.write(work)
 
 
-def clear_login_attempts(driver: neo4j.Driver, database: str, account_key: str) -> int:
+def clear_login_attempts(graph: Graph, account_key: str) -> int:
     """Forgive one account: its own record and every (account, client) record of it (an
     administrator's reset after a password change). ``account_key`` is the account's keyed hash
     (``ThrottleKeyring.account``). The number of records deleted."""
-    records, _, _ = driver.execute_query(
+    records = _write(
+        graph,
         "MATCH (a:LoginAttempts) WHERE a.throttle_key = $key OR a.account = $key "
         "DELETE a RETURN count(*) AS n",
-        key=account_key, database_=database,
+        key=account_key,
     )
     return records[0]["n"]
 
 
-def purge_login_attempts(driver: neo4j.Driver, database: str, now: datetime | None = None,
+def purge_login_attempts(graph: Graph, now: datetime | None = None,
                          limit: int = 10_000) -> int:
     """The TTL sweep: delete failed-login records past ``expires_at`` (and records of the
     pre-keyed-hash format, which carry no expiry), at most ``limit`` per call."""
-    records, _, _ = driver.execute_query(
+    records = _write(
+        graph,
         "CALL { MATCH (a:LoginAttempts) WHERE a.expires_at < $now "
         "       WITH a LIMIT $limit DELETE a RETURN count(*) AS expired } "
         "CALL { MATCH (a:LoginAttempts) WHERE a.throttle_key IS NULL "
         "       WITH a LIMIT $limit DELETE a RETURN count(*) AS legacy } "
         "RETURN expired + legacy AS n",
-        now=now or datetime.now(UTC), limit=limit, database_=database,
+        now=now or datetime.now(UTC), limit=limit,
     )
     return records[0]["n"]
 
@@ -289,11 +306,12 @@ def purge_login_attempts(driver: neo4j.Driver, database: str, now: datetime | No
 # --- passwords and account state -------------------------------------------------------------------
 
 
-def get_credentials(driver: neo4j.Driver, database: str, user_id: str) -> StoredCredentials | None:
+def get_credentials(graph: Graph, user_id: str) -> StoredCredentials | None:
     """The user and their password hash (None if no password is set); None if unknown."""
-    records, _, _ = driver.execute_query(
+    records = _read(
+        graph,
         "MATCH (u:User {user_id: $uid}) RETURN u {.*} AS u",
-        uid=user_id, database_=database, routing_=neo4j.RoutingControl.READ,
+        uid=user_id,
     )
     if not records:
         return None
@@ -303,22 +321,24 @@ def get_credentials(driver: neo4j.Driver, database: str, user_id: str) -> Stored
     return StoredCredentials(principal=principal, password_hash=u.get("password_hash"))
 
 
-def set_password_hash(driver: neo4j.Driver, database: str, user_id: str, password_hash: str) -> None:
+def set_password_hash(graph: Graph, user_id: str, password_hash: str) -> None:
     """Store a new password hash (NotFound if the user is unknown)."""
-    records, _, _ = driver.execute_query(
+    records = _write(
+        graph,
         "MATCH (u:User {user_id: $uid}) "
         "SET u.password_hash = $hash, u.password_changed_at = datetime() RETURN count(u) AS n",
-        uid=user_id, hash=password_hash, database_=database,
+        uid=user_id, hash=password_hash,
     )
     if records[0]["n"] == 0:
         raise NotFound(f"utilisateur inconnu : {user_id}")
 
 
-def set_user_disabled(driver: neo4j.Driver, database: str, user_id: str, disabled: bool) -> Principal:
-    records, _, _ = driver.execute_query(
+def set_user_disabled(graph: Graph, user_id: str, disabled: bool) -> Principal:
+    records = _write(
+        graph,
         "MATCH (u:User {user_id: $uid}) SET u.disabled = $disabled "
         "RETURN u {.*, password_hash: null} AS u",
-        uid=user_id, disabled=disabled, database_=database,
+        uid=user_id, disabled=disabled,
     )
     if not records:
         raise NotFound(f"utilisateur inconnu : {user_id}")

@@ -56,10 +56,11 @@ def create_app(settings: Settings) -> FastAPI:
         audit = AuditTrail.open(settings, lock_timeout_s=10.0)
         driver = open_driver(settings)
         try:
+            graph = Graph(driver, settings.neo4j_database)
             await run_in_threadpool(wait_ready, driver, settings.neo4j_database, 60)
-            await run_in_threadpool(apply_schema, driver, settings.neo4j_database)
+            await run_in_threadpool(apply_schema, graph)
             app.state.driver = driver
-            app.state.graph = Graph(driver, settings.neo4j_database)
+            app.state.graph = graph
             app.state.audit = audit
             # Guest grants end on time even if nobody reads: the sweep logs each expiry, so it
             # runs here, in the process that holds the audit trail.

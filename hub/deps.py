@@ -60,6 +60,7 @@ _bearer = HTTPBearer(auto_error=False, description="Jeton d'accès CROSS Hub")
 async def get_caller(
     request: Request,
     driver: DriverDep,
+    graph: GraphDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -82,8 +83,7 @@ async def get_caller(
         except NotAuthenticated:
             raise NotAuthenticated("jeton inconnu, expiré ou révoqué") from None
         principal = await run_in_threadpool(
-            graph_sessions.principal_for_session, driver, settings.neo4j_database, claims.sid,
-            claims.sub,
+            graph_sessions.principal_for_session, graph, claims.sid, claims.sub,
         )
         request.state.access_claims = claims
     if principal is None:

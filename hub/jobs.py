@@ -31,6 +31,7 @@ from graph import meetings as graph_meetings
 from graph import retention as graph_retention
 from graph.access import AccessFilter
 from graph.driver import open_driver, wait_ready
+from graph.handle import Graph
 from graph.identity import Principal
 from graph.schema import apply_schema
 from hub import brief as hub_brief
@@ -60,7 +61,7 @@ def _graph(settings: Settings, driver: neo4j.Driver | None) -> Iterator[neo4j.Dr
     drv = open_driver(settings)
     try:
         wait_ready(drv, settings.neo4j_database, 60)
-        apply_schema(drv, settings.neo4j_database)
+        apply_schema(Graph(drv, settings.neo4j_database))
         yield drv
     finally:
         drv.close()
@@ -90,13 +91,13 @@ class RetentionReport(BaseModel):
     planned_entities: list[str] = Field(default_factory=list)
 
 
-def due_for_erasure(driver: neo4j.Driver, database: str, *, now: datetime,
+def due_for_erasure(graph: Graph, *, now: datetime,
                     policy: RetentionPolicy | None = None) -> list[RetentionDecision]:
     """The leads whose retention period has run out at ``now``, oldest first."""
     policy = policy or default_retention_policy()
     cutoff = add_months(now, -policy.min_months)
     due = []
-    for page in graph_retention.candidate_facts(driver, database, cutoff):
+    for page in graph_retention.candidate_facts(graph, cutoff):
         due.extend(d for d in (decide(policy, f, now=now) for f in page) if d.expired)
     return due
 
@@ -111,11 +112,12 @@ def run_retention(settings: Settings, *, dry_run: bool = False, now: datetime | 
     policy = policy or default_retention_policy()
     db = settings.neo4j_database
     with _graph(settings, driver) as drv:
-        due = due_for_erasure(drv, db, now=now, policy=policy)
+        graph = Graph(drv, db)
+        due = due_for_erasure(graph, now=now, policy=policy)
         report = RetentionReport(dry_run=dry_run, as_of=now, policy_digest=policy.digest, due=due)
         if dry_run:
             for start in range(0, len(due), batch_size):
-                plan = graph_retention.plan_purge(drv, db, [d.lead_id for d in due[start:start + batch_size]])
+                plan = graph_retention.plan_purge(graph, [d.lead_id for d in due[start:start + batch_size]])
                 report.planned_entities.extend(plan.orphan_entities)
             return report
         if not due:
@@ -124,7 +126,7 @@ def run_retention(settings: Settings, *, dry_run: bool = False, now: datetime | 
         with _trail(settings, audit) as trail:
             for start in range(0, len(due), batch_size):
                 ids = [d.lead_id for d in due[start:start + batch_size]]
-                plan = graph_retention.plan_purge(drv, db, ids)
+                plan = graph_retention.plan_purge(graph, ids)
                 if not plan.lead_ids:
                     continue
                 report.planned_entities.extend(plan.orphan_entities)
@@ -137,7 +139,7 @@ def run_retention(settings: Settings, *, dry_run: bool = False, now: datetime | 
                              "rules": ",".join(sorted({rules[i] for i in plan.lead_ids})),
                              "as_of": now.isoformat()},
                 ))
-                result = graph_retention.purge(drv, db, plan.lead_ids)
+                result = graph_retention.purge(graph, plan.lead_ids)
                 report.leads_erased += result.leads
                 report.seizures_erased += result.seizures
                 report.workflow_records_erased += result.workflow_records

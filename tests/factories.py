@@ -46,11 +46,12 @@ def lead(**overrides: Any) -> dict[str, Any]:
 
 def public_id(driver: Any, agency: str, source_ref: str, database: str = "neo4j") -> str:
     """The public id of the lead (agency, source_ref); KeyError when no such lead."""
+    from graph.handle import Graph
     from graph.leads import public_lead_ids
     from hub.contract.lead import source_key
 
     key = source_key(agency, source_ref)
-    return public_lead_ids(driver, database, [key])[key]
+    return public_lead_ids(Graph(driver, database), [key])[key]
 
 
 def acked_ids(response: Any) -> dict[str, str]:

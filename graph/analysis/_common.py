@@ -20,11 +20,13 @@ import neo4j
 
 from graph.access import AccessFilter
 from graph.analysis.models import QUERY_TIMEOUT_S
+from graph.handle import Graph
 from graph.labels import EntityKind
 from graph.models import Hit, NetworkNode
 from graph.read import Anchor, entity_anchor, level_params, normalize_entity_key
 from graph.read import _entity_node as entity_node
 from graph.read import _lead_node as lead_node
+from graph.records import native
 from hub.contract.errors import InvalidInput
 
 T = TypeVar("T")
@@ -34,7 +36,7 @@ T = TypeVar("T")
 LEAD_TIME = "coalesce(l.observed_at, l.reported_at)"
 
 
-def run_read(driver: neo4j.Driver, database: str, work: Callable[[neo4j.ManagedTransaction], T], *,
+def run_read(graph: Graph, work: Callable[[neo4j.ManagedTransaction], T], *,
              field: str, timeout_s: float = QUERY_TIMEOUT_S) -> T:
     """Run ``work`` in one read transaction bounded by ``timeout_s``. A timeout is the caller's
     request being too broad: 422 naming ``field``, the parameter to narrow."""
@@ -44,8 +46,7 @@ def run_read(driver: neo4j.Driver, database: str, work: Callable[[neo4j.ManagedT
         return work(tx)
 
     try:
-        with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:
-            return session.execute_read(bounded)
+        return graph.read(bounded)
     except neo4j.exceptions.ClientError as exc:
         # Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration: our own bound.
         if "TransactionTimedOut" not in (exc.code or ""):
@@ -110,10 +111,6 @@ def hits_of(counts: dict[tuple[str, str], int], access: AccessFilter) -> list[Hi
 
 def hit_counter() -> defaultdict[tuple[str, str], int]:
     return defaultdict(int)
-
-
-def native(value: Any) -> Any:
-    return value.to_native() if hasattr(value, "to_native") else value
 
 
 def as_utc(value: Any) -> datetime | None:

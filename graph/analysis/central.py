@@ -20,21 +20,20 @@ from __future__ import annotations
 
 from collections import deque
 
-import neo4j
-
 from graph import read as graph_read
 from graph.access import AccessFilter
 from graph.analysis._common import normalize_key
 from graph.analysis.models import CentralActor, CentralityResult, CentralParams
+from graph.handle import Graph
 
 NOT_IN_GRAPH = {"agency", "substance", "commune"}
 ACTORS = {"person", "phone", "vehicle", "location", "deal_point"}
 
 
-def central_actors(driver: neo4j.Driver, database: str, access: AccessFilter,
+def central_actors(graph: Graph, access: AccessFilter,
                    params: CentralParams) -> CentralityResult:
     key = normalize_key(params.kind, params.key, "key")
-    net = graph_read.network(driver, database, params.kind, key, params.depth, access,
+    net = graph_read.network(graph, params.kind, key, params.depth, access,
                              max_nodes=params.max_nodes)
     kinds = {n.id: n.kind for n in net.nodes}
     adjacency: dict[str, set[str]] = {n.id: set() for n in net.nodes if n.kind not in NOT_IN_GRAPH}

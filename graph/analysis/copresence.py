@@ -43,6 +43,7 @@ from graph.analysis.models import (
     CopresenceParams,
     CopresenceResult,
 )
+from graph.handle import Graph
 from graph.models import NetworkNode
 from hub.contract.errors import InvalidInput
 
@@ -53,7 +54,7 @@ MAX_COMPARISONS = 500_000  # lead pairs examined; beyond, the result is marked t
 ACTOR_LINKS = "MENTIONS_VEHICLE|MENTIONS_PHONE|INVOLVES"
 
 
-def copresence(driver: neo4j.Driver, database: str, access: AccessFilter,
+def copresence(graph: Graph, access: AccessFilter,
                params: CopresenceParams) -> CopresenceResult:
     match, place, place_params, per_location = _place(params)
     span_check(params.since, params.until, MAX_SPAN_DAYS)
@@ -90,7 +91,7 @@ def copresence(driver: neo4j.Driver, database: str, access: AccessFilter,
             hits=hits_of(hits, access), truncated=truncated or cut or len(pairs) > params.limit,
         )
 
-    return run_read(driver, database, work, field="until")
+    return run_read(graph, work, field="until")
 
 
 def _place(params: CopresenceParams) -> tuple[str, str, dict[str, Any], bool]:

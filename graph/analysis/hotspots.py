@@ -22,12 +22,13 @@ import neo4j
 from graph.access import AccessFilter
 from graph.analysis._common import LEAD_TIME, access_params, run_read
 from graph.analysis.models import HotspotEntry, HotspotParams, HotspotsResult, Trend
+from graph.handle import Graph
 
 MIN_PLACE_LEADS = 2
 FLAT_TOLERANCE_PCT = 10.0  # a daily rate within ±10 % of the previous one is "flat"
 
 
-def hotspots(driver: neo4j.Driver, database: str, access: AccessFilter,
+def hotspots(graph: Graph, access: AccessFilter,
              params: HotspotParams) -> HotspotsResult:
     now = (params.now or datetime.now(UTC)).astimezone(UTC)
     days = params.days
@@ -63,7 +64,7 @@ def hotspots(driver: neo4j.Driver, database: str, access: AccessFilter,
             **access_params(access),
         )]
 
-    rows = run_read(driver, database, work, field="days")
+    rows = run_read(graph, work, field="days")
     places, communes = [], defaultdict(lambda: {"recent": 0, "previous": 0, "label": ""})
     for r in rows:
         commune = communes[r["insee"]]

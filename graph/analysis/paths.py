@@ -36,7 +36,6 @@ from graph.analysis._common import (
     entity_node,
     find_entity,
     lead_time,
-    native,
     normalize_key,
     project_leads,
     run_read,
@@ -48,15 +47,17 @@ from graph.analysis.models import (
     PathParams,
     PathsResult,
 )
+from graph.handle import Graph
 from graph.models import NetworkEdge, NetworkNode
 from graph.read import EDGE_PROPERTIES
+from graph.records import native
 from hub.contract.errors import InvalidInput
 
 # A chain alternates entity element ids and lead ids: [eid, lead_id, eid, ..., eid].
 Chain = list[str]
 
 
-def shortest_paths(driver: neo4j.Driver, database: str, access: AccessFilter,
+def shortest_paths(graph: Graph, access: AccessFilter,
                    params: PathParams) -> PathsResult:
     from_key = normalize_key(params.from_kind, params.from_key, "from_key")
     to_key = normalize_key(params.to_kind, params.to_key, "to_key")
@@ -82,7 +83,7 @@ def shortest_paths(driver: neo4j.Driver, database: str, access: AccessFilter,
                            time_ordered=params.time_ordered, max_gap_hours=params.max_gap_hours,
                            paths=paths[: params.limit], hits=a.hits + b.hits, truncated=truncated)
 
-    return run_read(driver, database, work, field="max_hops")
+    return run_read(graph, work, field="max_hops")
 
 
 def _shortest(tx: neo4j.ManagedTransaction, access: AccessFilter, params: PathParams, types: str,

@@ -41,6 +41,7 @@ from graph.analysis.models import (
     SearchParams,
     SearchResult,
 )
+from graph.handle import Graph
 from graph.labels import EntityKind
 from hub.contract.errors import InvalidInput
 from hub.contract.normalize import (
@@ -71,10 +72,10 @@ def _folded(expr: str) -> str:
     return out
 
 
-def search(driver: neo4j.Driver, database: str, access: AccessFilter,
+def search(graph: Graph, access: AccessFilter,
            params: SearchParams) -> SearchResult:
     if params.kind is SearchKind.TEXT:
-        return _search_text(driver, database, access, params)
+        return _search_text(graph, access, params)
     exact, fuzzy, partial = _candidates(params)
 
     def work(tx: neo4j.ManagedTransaction) -> SearchResult:
@@ -99,7 +100,7 @@ def search(driver: neo4j.Driver, database: str, access: AccessFilter,
         return SearchResult(q=params.q, kind=params.kind, entities=matches[: params.limit],
                             truncated=truncated)
 
-    return run_read(driver, database, work, field="q")
+    return run_read(graph, work, field="q")
 
 
 # --- candidates ----------------------------------------------------------------------------------
@@ -273,7 +274,7 @@ def lucene_query(text: str) -> str:
     return " AND ".join(clauses)
 
 
-def _search_text(driver: neo4j.Driver, database: str, access: AccessFilter,
+def _search_text(graph: Graph, access: AccessFilter,
                  params: SearchParams) -> SearchResult:
     query = lucene_query(params.q)
     if not query:
@@ -294,4 +295,4 @@ def _search_text(driver: neo4j.Driver, database: str, access: AccessFilter,
         return SearchResult(q=params.q, kind=params.kind, leads=leads,
                             truncated=len(rows) > params.limit)
 
-    return run_read(driver, database, work, field="q")
+    return run_read(graph, work, field="q")

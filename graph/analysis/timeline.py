@@ -30,11 +30,12 @@ from graph.analysis._common import (
     span_check,
 )
 from graph.analysis.models import Timeline, TimelineEntry, TimelineParams
+from graph.handle import Graph
 
 CITED_BY = "AT|MENTIONS_VEHICLE|INVOLVES|MENTIONS_PHONE|CONCERNS"
 
 
-def timeline(driver: neo4j.Driver, database: str, access: AccessFilter,
+def timeline(graph: Graph, access: AccessFilter,
              params: TimelineParams) -> Timeline:
     key = normalize_key(params.kind, params.key, "key")
     span_check(params.since, params.until, None)  # filters, not a window: any length
@@ -86,4 +87,4 @@ def timeline(driver: neo4j.Driver, database: str, access: AccessFilter,
         return Timeline(entity=node, entries=timed + [e for e in entries if e.at is None],
                         hits=hits_of(hits, access), truncated=len(rows) > params.limit)
 
-    return run_read(driver, database, work, field="limit")
+    return run_read(graph, work, field="limit")

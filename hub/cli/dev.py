@@ -43,6 +43,7 @@ def dev(
     from connectors.samples.demo import generate_demo_leads
     from graph import identity
     from graph.driver import open_driver, reset_database, wait_ready
+    from graph.handle import Graph
     from graph.leads import write_leads
     from graph.schema import apply_schema
     from graph.server import LocalNeo4j
@@ -56,9 +57,10 @@ def dev(
         console.print(f"Neo4j local : [bold]{endpoint.uri}[/bold]")
     driver = open_driver(settings)
     db = settings.neo4j_database
+    graph = Graph(driver, db)
     try:
         wait_ready(driver, db, 60)
-        apply_schema(driver, db)
+        apply_schema(graph)
         if reset:
             reset_database(driver, db)
         demo = generate_demo_leads(seed=seed, n=leads)
@@ -68,7 +70,7 @@ def dev(
             task = progress.add_task("demo", total=len(demo))
             for start in range(0, len(demo), chunk):
                 batch = demo[start : start + chunk]
-                write_leads(driver, db, batch, radius_m=settings.location_merge_radius_m,
+                write_leads(graph, batch, radius_m=settings.location_merge_radius_m,
                             mark_for_triage=True)  # triaged by the hub once it serves
                 progress.advance(task, len(batch))
         tokens: list[tuple[str, str]] = []

@@ -43,6 +43,7 @@ def explain(
     sent), resolved on the hub side."""
     from graph import identity
     from graph.grants import lead_marking
+    from graph.handle import Graph
     from graph.leads import public_lead_ids
     from hub.contract.lead import Agency, source_key
     from hub.access import active_grants, caller_of, current_policy
@@ -58,7 +59,7 @@ def explain(
             agency, sep, ref = lead.partition(":")
             if sep and ref and agency in {a.value for a in Agency}:
                 key = source_key(agency, ref)
-                lead_id = public_lead_ids(driver, db, [key]).get(key, lead)
+                lead_id = public_lead_ids(Graph(driver, db), [key]).get(key, lead)
             marking = lead_marking(driver, db, lead_id)
             if marking is None:
                 raise NotFound(f"piste inconnue : {lead}")

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from graph import identity
 from graph import sessions as graph_sessions
+from graph.handle import Graph
 from hub.cli.common import console, err_console, graph_session
 from hub.contract.errors import NotFound
 from hub.contract.lead import Agency
@@ -94,6 +95,7 @@ def set_password(
     """Set a new password; the user's open sessions are closed and failed logins forgiven."""
     with graph_session() as (settings, driver):
         db = settings.neo4j_database
+        graph = Graph(driver, db)
         try:
             user = identity.get_user(driver, db, user_id)
         except NotFound:
@@ -104,12 +106,11 @@ def set_password(
             raise typer.Exit(2)
         password_hash = _checked_hash(_read_password(password_stdin), name=user.name,
                                       user_id=user_id)
-        graph_sessions.set_password_hash(driver, db, user_id, password_hash)
-        closed = graph_sessions.revoke_user_sessions(driver, db, user_id)
+        graph_sessions.set_password_hash(graph, user_id, password_hash)
+        closed = graph_sessions.revoke_user_sessions(graph, user_id)
         from policies.auth.throttle import keyring_for
 
-        graph_sessions.clear_login_attempts(driver, db,
-                                            keyring_for(settings.keys_dir).account(user_id))
+        graph_sessions.clear_login_attempts(graph, keyring_for(settings.keys_dir).account(user_id))
     console.print(f"Mot de passe de [bold]{user_id}[/bold] changé ; {closed} session(s) fermée(s).")
 
 
@@ -118,12 +119,13 @@ def disable(user_id: Annotated[str, typer.Argument(help="Identifiant service:nom
     """Disable an account and revoke its sessions and API tokens."""
     with graph_session() as (settings, driver):
         db = settings.neo4j_database
+        graph = Graph(driver, db)
         try:
-            graph_sessions.set_user_disabled(driver, db, user_id, True)
+            graph_sessions.set_user_disabled(graph, user_id, True)
         except NotFound:
             err_console.print(f"[red]Utilisateur inconnu : {user_id}[/red]")
             raise typer.Exit(1) from None
-        sessions_n = graph_sessions.revoke_user_sessions(driver, db, user_id)
+        sessions_n = graph_sessions.revoke_user_sessions(graph, user_id)
         tokens_n = identity.revoke_user_tokens(driver, db, user_id)
     console.print(f"Utilisateur [bold]{user_id}[/bold] désactivé ; {sessions_n} session(s) et "
                   f"{tokens_n} jeton(s) d'API révoqué(s).")
@@ -135,7 +137,7 @@ def list_users() -> None:
     with graph_session() as (settings, driver):
         db = settings.neo4j_database
         rows = identity.list_users(driver, db)
-        open_sessions = graph_sessions.active_session_counts(driver, db)
+        open_sessions = graph_sessions.active_session_counts(Graph(driver, db))
     table = Table("utilisateur", "nom", "service", "rôle", "mot de passe", "désactivé",
                   "sessions ouvertes")
     for u in rows:

@@ -60,7 +60,7 @@ from hub.auditing import log_consultation
 from hub.deps import (
     AccessDep,
     AuditDep,
-    DriverDep,
+    GraphDep,
     JustificationDep,
     SettingsDep,
     require_justification,
@@ -112,7 +112,7 @@ async def _audit(request: Request, audit: AuditTrail, caller: Principal, access:
         f"et jamais pour la recherche plein texte. Au plus {MAX_SEARCH_RESULTS} résultats."),
 )
 async def search(
-    request: Request, driver: DriverDep, settings: SettingsDep, access: AccessDep,
+    request: Request, graph: GraphDep, access: AccessDep,
     caller: Reader, audit: AuditDep,
     q: Annotated[str, Query(min_length=1, max_length=200, description="Texte recherché")],
     kind: Annotated[SearchKind, Query(description="plate, phone, place ou text")],
@@ -122,7 +122,7 @@ async def search(
 ) -> SearchResult:
     reason = require_justification(justification)
     params = SearchParams(q=q, kind=kind, fuzzy=fuzzy, limit=limit)
-    result = await run_in_threadpool(analysis.search, driver, settings.neo4j_database, access, params)
+    result = await run_in_threadpool(analysis.search, graph, access, params)
     await _audit(request, audit, caller, access, reason,
                  leads=[m.lead for m in result.leads],
                  subject=[f"search:{kind.value}:{q.strip()}"[:300]],
@@ -146,7 +146,7 @@ async def search(
         f"`max_hops` ≤ {MAX_HOPS}, `limit` ≤ {MAX_PATHS}."),
 )
 async def paths(
-    request: Request, driver: DriverDep, settings: SettingsDep, access: AccessDep,
+    request: Request, graph: GraphDep, access: AccessDep,
     caller: Reader, audit: AuditDep,
     from_kind: Annotated[EntityKind, Query(description="Type de l'entité de départ")],
     from_key: Annotated[str, Query(min_length=1, max_length=200, description="Clé de départ")],
@@ -165,8 +165,7 @@ async def paths(
     params = PathParams(from_kind=from_kind, from_key=from_key, to_kind=to_kind, to_key=to_key,
                         max_hops=max_hops, time_ordered=time_ordered, max_gap_hours=max_gap_hours,
                         rel_types=tuple(rel) if rel else PATH_RELS, limit=limit)
-    result = await run_in_threadpool(analysis.shortest_paths, driver, settings.neo4j_database,
-                                     access, params)
+    result = await run_in_threadpool(analysis.shortest_paths, graph, access, params)
     nodes = [n for p in result.paths for n in p.nodes]
     await _audit(request, audit, caller, access, reason,
                  leads=[n for n in nodes if n.kind == "lead"],
@@ -192,7 +191,7 @@ async def paths(
         f"{MAX_RADIUS_M:g} m, au plus {MAX_PAIRS} paires."),
 )
 async def copresence(
-    request: Request, driver: DriverDep, settings: SettingsDep, access: AccessDep,
+    request: Request, graph: GraphDep, access: AccessDep,
     caller: Reader, audit: AuditDep,
     since: Annotated[datetime, Query(description="Début de la période")],
     until: Annotated[datetime, Query(description="Fin de la période (exclue)")],
@@ -210,8 +209,7 @@ async def copresence(
     params = CopresenceParams(insee=insee, location_key=location_key, lat=lat, lon=lon,
                               radius_m=radius_m, since=since, until=until, window_min=window_min,
                               fuzzy_plates=fuzzy_plates, limit=limit)
-    result = await run_in_threadpool(analysis.copresence, driver, settings.neo4j_database, access,
-                                     params)
+    result = await run_in_threadpool(analysis.copresence, graph, access, params)
     lead_ids = {lid for p in result.pairs for e in p.evidence for lid in (e.lead_a, e.lead_b)}
     await _audit(request, audit, caller, access, reason,
                  lead_ids=sorted(lead_ids),
@@ -236,7 +234,7 @@ async def copresence(
         f"{MAX_HOTSPOTS} lieux et communes."),
 )
 async def hotspots(
-    driver: DriverDep, settings: SettingsDep, access: AccessDep, caller: Reader,
+    graph: GraphDep, settings: SettingsDep, access: AccessDep, caller: Reader,
     departement: Annotated[str | None, Query(
         description="Département (par défaut celui de la CROSS ; « tous » pour la France entière)")] = None,
     days: Annotated[int, Query(ge=1, le=MAX_SPAN_DAYS, description="Période récente (jours)")] = 30,
@@ -249,7 +247,7 @@ async def hotspots(
     dep = None if departement == "tous" else (departement or settings.cross_departement)
     params = HotspotParams(departement=dep, days=days, compare_days=compare_days, limit=limit,
                            now=as_of)
-    return await run_in_threadpool(analysis.hotspots, driver, settings.neo4j_database, access, params)
+    return await run_in_threadpool(analysis.hotspots, graph, access, params)
 
 
 # --- timeline ------------------------------------------------------------------------------------
@@ -266,7 +264,7 @@ async def hotspots(
 )
 async def entity_timeline(
     request: Request, kind: EntityKind, key: Annotated[str, Path(min_length=1, max_length=300)],
-    driver: DriverDep, settings: SettingsDep, access: AccessDep, caller: Reader, audit: AuditDep,
+    graph: GraphDep, access: AccessDep, caller: Reader, audit: AuditDep,
     justification: JustificationDep,
     since: Annotated[datetime | None, Query(description="Depuis (incluse)")] = None,
     until: Annotated[datetime | None, Query(description="Jusqu'à (exclue)")] = None,
@@ -274,7 +272,7 @@ async def entity_timeline(
 ) -> Timeline:
     reason = require_justification(justification)
     params = TimelineParams(kind=kind, key=key, since=since, until=until, limit=limit)
-    result = await run_in_threadpool(analysis.timeline, driver, settings.neo4j_database, access, params)
+    result = await run_in_threadpool(analysis.timeline, graph, access, params)
     await _audit(request, audit, caller, access, reason, leads=[e.lead for e in result.entries],
                  subject=[result.entity.id], entities=[], hits=result.hits,
                  details={"analysis": "timeline", "entries": len(result.entries)})
@@ -293,7 +291,7 @@ async def entity_timeline(
         f"Bornes : `depth` ≤ {MAX_DEPTH}, au plus {MAX_ACTORS} acteurs."),
 )
 async def central(
-    request: Request, driver: DriverDep, settings: SettingsDep, access: AccessDep,
+    request: Request, graph: GraphDep, settings: SettingsDep, access: AccessDep,
     caller: Reader, audit: AuditDep,
     kind: Annotated[EntityKind, Query(description="Type de l'entité centrale du voisinage")],
     key: Annotated[str, Query(min_length=1, max_length=300, description="Clé de l'entité")],
@@ -304,8 +302,7 @@ async def central(
     reason = require_justification(justification)
     params = CentralParams(kind=kind, key=key, depth=depth, limit=limit,
                            max_nodes=settings.max_network_nodes)
-    result = await run_in_threadpool(analysis.central_actors, driver, settings.neo4j_database,
-                                     access, params)
+    result = await run_in_threadpool(analysis.central_actors, graph, access, params)
     # The whole neighbourhood was read to rank it: the consultation covers what was returned.
     await _audit(request, audit, caller, access, reason,
                  subject=[result.anchor], entities=[a.node.id for a in result.actors],

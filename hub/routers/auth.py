@@ -30,7 +30,7 @@ from graph import identity
 from graph import sessions as graph_sessions
 from graph.identity import Principal
 from hub.contract.errors import InvalidInput, NotFound, TooManyRequests
-from hub.deps import AuditDep, CallerDep, DriverDep, SettingsDep, actor_of, require_role
+from hub.deps import AuditDep, CallerDep, DriverDep, GraphDep, SettingsDep, actor_of, require_role
 from hub.settings import Settings
 from policies.audit.models import (
     SYSTEM_ACTOR,
@@ -227,22 +227,21 @@ def _session_view(record: graph_sessions.SessionRecord) -> SessionView:
     responses={401: {"description": "Identifiant ou mot de passe incorrect"},
                429: {"description": "Trop de tentatives : réessayer après `Retry-After` secondes"}},
 )
-async def login(request: Request, body: LoginRequest, driver: DriverDep, settings: SettingsDep,
+async def login(request: Request, body: LoginRequest, graph: GraphDep, settings: SettingsDep,
                 audit: AuditDep, clock: ClockDep):
-    db = settings.neo4j_database
     now = clock()
     user_id = body.user_id
     policy = throttle_policy(settings)
     keys = throttle.keyring_for(settings.keys_dir).keys(user_id, _client(request))
     # Counted before the password is checked, atomically (policies/auth/throttle.py).
-    gate = await run_in_threadpool(graph_sessions.update_login_attempts, driver, db, keys.all(),
+    gate = await run_in_threadpool(graph_sessions.update_login_attempts, graph, keys.all(),
                                    _gate(policy, keys, now))
     if secrets.randbelow(SWEEP_ONE_IN) == 0:
         try:
-            await run_in_threadpool(graph_sessions.purge_login_attempts, driver, db, now)
+            await run_in_threadpool(graph_sessions.purge_login_attempts, graph, now)
         except Exception:  # noqa: BLE001 - housekeeping never fails a login; next sweep retries
             log.warning("failed-login records sweep failed", exc_info=True)
-    stored = await run_in_threadpool(graph_sessions.get_credentials, driver, db, user_id)
+    stored = await run_in_threadpool(graph_sessions.get_credentials, graph, user_id)
     actor = actor_of(stored.principal) if stored else SYSTEM_ACTOR
     if not gate.allowed:
         await _record(request, audit, actor=actor, event="login_throttled",
@@ -259,7 +258,7 @@ async def login(request: Request, body: LoginRequest, driver: DriverDep, setting
                              password_hash=stored.password_hash) if stored else None)
     provider = PasswordProvider(
         lambda _uid: account,
-        on_rehash=lambda uid, new_hash: graph_sessions.set_password_hash(driver, db, uid, new_hash))
+        on_rehash=lambda uid, new_hash: graph_sessions.set_password_hash(graph, uid, new_hash))
     try:
         who = await run_in_threadpool(provider.authenticate, PasswordCredentials(
             user_id=user_id, password=body.password))
@@ -269,7 +268,7 @@ async def login(request: Request, body: LoginRequest, driver: DriverDep, setting
                       user_id=user_id, details={"reason": exc.reason})
         raise
 
-    await run_in_threadpool(graph_sessions.update_login_attempts, driver, db, keys.all(),
+    await run_in_threadpool(graph_sessions.update_login_attempts, graph, keys.all(),
                             _forgive(policy, keys))
     session_id = graph_sessions.new_session_id()
     issued = keys_for(settings.keys_dir).issue(
@@ -281,7 +280,7 @@ async def login(request: Request, body: LoginRequest, driver: DriverDep, setting
                   outcome=DecisionOutcome.ALLOW, rule_id="auth-login-password", user_id=user_id,
                   session_id=session_id, details={"provider": who.provider,
                                                   "jti": issued.claims.jti})
-    await run_in_threadpool(graph_sessions.create_session, driver, db, user_id=who.user_id,
+    await run_in_threadpool(graph_sessions.create_session, graph, user_id=who.user_id,
                             expires_at=issued.expires_at, client=_client(request),
                             provider=who.provider, session_id=session_id)
     return LoginResponse(access_token=issued.token, expires_at=issued.expires_at,
@@ -290,8 +289,7 @@ async def login(request: Request, body: LoginRequest, driver: DriverDep, setting
 
 @router.post("/logout", status_code=204, summary="Fermer la session en cours",
              description="Révoque la session du jeton d'accès présenté : il est refusé aussitôt.")
-async def logout(request: Request, caller: CallerDep, driver: DriverDep, settings: SettingsDep,
-                 audit: AuditDep) -> None:
+async def logout(request: Request, caller: CallerDep, graph: GraphDep, audit: AuditDep) -> None:
     claims: AccessClaims | None = getattr(request.state, "access_claims", None)
     if claims is None:
         raise InvalidInput(
@@ -300,8 +298,7 @@ async def logout(request: Request, caller: CallerDep, driver: DriverDep, setting
             details=[{"field": "Authorization", "reason": "jeton d'accès de session attendu"}])
     # Revoked first, then logged: a revocation that could not be logged still stands (the safe
     # side), and the answer waits for the log.
-    await run_in_threadpool(graph_sessions.revoke_session, driver, settings.neo4j_database,
-                            claims.sid)
+    await run_in_threadpool(graph_sessions.revoke_session, graph, claims.sid)
     await _record(request, audit, actor=actor_of(caller), event="logout",
                   outcome=DecisionOutcome.ALLOW, rule_id="auth-logout", user_id=caller.user_id,
                   session_id=claims.sid)
@@ -312,10 +309,9 @@ async def logout(request: Request, caller: CallerDep, driver: DriverDep, setting
              description="Par l'administrateur, ou par le titulaire de la session.")
 async def revoke_session(
     request: Request, session_id: Annotated[str, Path(min_length=8, max_length=100)],
-    caller: CallerDep, driver: DriverDep, settings: SettingsDep, audit: AuditDep,
+    caller: CallerDep, graph: GraphDep, audit: AuditDep,
 ) -> SessionView:
-    db = settings.neo4j_database
-    record = await run_in_threadpool(graph_sessions.get_session, driver, db, session_id)
+    record = await run_in_threadpool(graph_sessions.get_session, graph, session_id)
     is_admin = caller.role == Role.ADMINISTRATOR
     if record is None or (not is_admin and record.user_id != caller.user_id):
         # Someone else's session is "unknown" to a non-administrator: ids are not confirmed.
@@ -324,7 +320,7 @@ async def revoke_session(
                       user_id=record.user_id if record else caller.user_id, session_id=session_id,
                       details={"reason": "unknown" if record is None else "not_owner"})
         raise NotFound(f"session inconnue : {session_id}")
-    revoked = await run_in_threadpool(graph_sessions.revoke_session, driver, db, session_id)
+    revoked = await run_in_threadpool(graph_sessions.revoke_session, graph, session_id)
     assert revoked is not None
     await _record(request, audit, actor=actor_of(caller), event="session_revoked",
                   outcome=DecisionOutcome.ALLOW,
@@ -342,11 +338,11 @@ async def revoke_session(
 async def revoke_all(
     request: Request, user_id: Annotated[str, Path(min_length=3, max_length=200)],
     caller: Annotated[Principal, require_role(Role.ADMINISTRATOR.value)],
-    driver: DriverDep, settings: SettingsDep, audit: AuditDep,
+    driver: DriverDep, graph: GraphDep, settings: SettingsDep, audit: AuditDep,
 ) -> RevokeAllResponse:
     db = settings.neo4j_database
     await run_in_threadpool(identity.get_user, driver, db, user_id)  # NotFound, in French
-    sessions_n = await run_in_threadpool(graph_sessions.revoke_user_sessions, driver, db, user_id)
+    sessions_n = await run_in_threadpool(graph_sessions.revoke_user_sessions, graph, user_id)
     tokens_n = await run_in_threadpool(identity.revoke_user_tokens, driver, db, user_id)
     await _record(request, audit, actor=actor_of(caller), event="user_revoked_all",
                   outcome=DecisionOutcome.ALLOW, rule_id="auth-revoke-all-admin", user_id=user_id,

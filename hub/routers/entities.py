@@ -15,7 +15,7 @@ from hub.deps import (
     AccessDep,
     AuditDep,
     CallerDep,
-    DriverDep,
+    GraphDep,
     JustificationDep,
     SettingsDep,
     require_justification,
@@ -38,7 +38,7 @@ async def entity_network(
     request: Request,
     kind: EntityKind,
     key: Annotated[str, Path(min_length=1, max_length=200)],
-    driver: DriverDep, settings: SettingsDep, access: AccessDep, caller: CallerDep, audit: AuditDep,
+    graph: GraphDep, settings: SettingsDep, access: AccessDep, caller: CallerDep, audit: AuditDep,
     justification: JustificationDep,
     depth: Annotated[int, Query(ge=1, le=3, description="Sauts de piste (1 à 3)")] = 1,
     rel: Annotated[list[Rel] | None, Query(
@@ -48,7 +48,7 @@ async def entity_network(
     reason = require_justification(justification)
     normalized = graph_read.normalize_entity_key(kind, key)
     net = await run_in_threadpool(
-        graph_read.network, driver, settings.neo4j_database, kind, normalized, depth, access,
+        graph_read.network, graph, kind, normalized, depth, access,
         max_nodes=settings.max_network_nodes, rel_types=rel,
     )
     leads = [n for n in net.nodes if n.kind == "lead"]

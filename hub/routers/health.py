@@ -6,12 +6,12 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from graph.health import ping
-from hub.deps import DriverDep, SettingsDep
+from hub.deps import GraphDep
 
 router = APIRouter(tags=["santé"])
 
 
 @router.get("/healthz", summary="État du hub et du graphe")
-async def healthz(driver: DriverDep, settings: SettingsDep) -> dict[str, str]:
-    graph = "ok" if await run_in_threadpool(ping, driver, settings.neo4j_database) else "indisponible"
-    return {"status": "ok" if graph == "ok" else "degraded", "graph": graph}
+async def healthz(graph: GraphDep) -> dict[str, str]:
+    state = "ok" if await run_in_threadpool(ping, graph) else "indisponible"
+    return {"status": "ok" if state == "ok" else "degraded", "graph": state}

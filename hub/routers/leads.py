@@ -20,6 +20,7 @@ from hub.deps import (
     AuditDep,
     CallerDep,
     DriverDep,
+    GraphDep,
     JustificationDep,
     SettingsDep,
     read_body,
@@ -64,7 +65,7 @@ def _parse_envelope(body: bytes, max_batch: int) -> list[Any]:
         "Idempotent sur (service, référence source, version)."
     ),
 )
-async def ingest_leads(request: Request, driver: DriverDep, settings: SettingsDep,
+async def ingest_leads(request: Request, driver: DriverDep, graph: GraphDep, settings: SettingsDep,
                        caller: CallerDep, audit: AuditDep) -> IngestResponse:
     body = await read_body(request, settings.max_body_bytes)
     connector = await verified_connector(request, body, caller, driver, settings)
@@ -77,7 +78,7 @@ async def ingest_leads(request: Request, driver: DriverDep, settings: SettingsDe
         await log_collection(request, audit, caller, connector.connector,
                              sorted({lead.source_key for _, lead in valid}))
     written = await run_in_threadpool(
-        graph_leads.write_leads, driver, settings.neo4j_database, [lead for _, lead in valid],
+        graph_leads.write_leads, graph, [lead for _, lead in valid],
         radius_m=settings.location_merge_radius_m, chunk_size=settings.write_chunk_size,
         pushed_by=connector.connector, mark_for_triage=True,
     )
@@ -105,12 +106,11 @@ async def ingest_leads(request: Request, driver: DriverDep, settings: SettingsDe
 async def read_lead(
     request: Request,
     lead_id: Annotated[str, Path(min_length=3, max_length=160)],
-    driver: DriverDep, settings: SettingsDep, access: AccessDep, caller: CallerDep, audit: AuditDep,
+    graph: GraphDep, settings: SettingsDep, access: AccessDep, caller: CallerDep, audit: AuditDep,
     justification: JustificationDep,
 ) -> LeadView | Hit:
     reason = require_justification(justification)
-    view = await run_in_threadpool(graph_read.get_lead, driver, settings.neo4j_database,
-                                   lead_id, access)
+    view = await run_in_threadpool(graph_read.get_lead, graph, lead_id, access)
     outcome = "hit" if isinstance(view, Hit) else view.access
     await log_consultation(request, audit, caller, justification=reason, outcome=outcome,
                            rule_id=access.policy_id, lead_ids=[lead_id])

@@ -29,6 +29,7 @@ from neo4j import Driver
 
 from graph.access import LEAD_MARKING, LEAD_PROPERTIES, AccessFilter
 from graph.driver import reset_database
+from graph.handle import Graph
 from graph.leads import write_leads
 from graph.schema import apply_schema
 from hub.contract.lead import Lead
@@ -154,9 +155,10 @@ def ensure_graph(driver: Driver) -> Ids:
     if sorted(found) == SOURCE_KEYS:
         return Ids({key.replace("|", ":", 1): lead_id for key, lead_id in found.items()})
     reset_database(driver, DB)
-    apply_schema(driver, DB)
+    graph = Graph(driver, DB)
+    apply_schema(graph)
     written = payloads()
-    results = write_leads(driver, DB, [Lead.model_validate(p) for p in written])
+    results = write_leads(graph, [Lead.model_validate(p) for p in written])
     assert {r.outcome.value for r in results} == {"created"}, results
     return Ids({f"{p['source_agency']}:{p['source_ref']}": r.lead_id
                 for p, r in zip(written, results, strict=True)})

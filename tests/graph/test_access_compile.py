@@ -12,6 +12,7 @@ import pytest
 
 from graph import access as graph_access
 from graph.access import HIT, NONE
+from graph.handle import Graph
 from graph.leads import write_leads
 from hub.access import caller_of, current_policy
 from hub.contract.lead import Lead
@@ -43,7 +44,7 @@ def marked_leads(driver, settings):
         payloads.append(model)
         keys_of.append(["vehicle:AB-123-CD"] if i % 7 == 0 else [])
     # Keyed by public id (opaque, given by the write, ADR 0007); PUBLIC names them by reference.
-    written = write_leads(driver, settings.neo4j_database, payloads)
+    written = write_leads(Graph(driver, settings.neo4j_database), payloads)
     markings = {}
     for model, keys, w in zip(payloads, keys_of, written, strict=True):
         markings[w.lead_id] = LeadMarking.from_lead(model, entity_keys=keys, lead_id=w.lead_id)

@@ -19,6 +19,7 @@ from graph.analysis.models import (
     SearchParams,
     TimelineParams,
 )
+from graph.handle import Graph
 from graph.labels import EntityKind as K
 from graph.labels import Rel
 from hub.contract.errors import InvalidInput, NotFound
@@ -68,7 +69,7 @@ def N(name: str) -> str:
 def graph(driver):
     global I
     I = ensure_graph(driver)
-    return driver
+    return Graph(driver, DB)
 
 
 def ids(path) -> list[str]:
@@ -78,9 +79,9 @@ def ids(path) -> list[str]:
 # --- paths ---------------------------------------------------------------------------------------
 
 
-def _paths(driver, access=OPEN, **kw):
+def _paths(graph, access=OPEN, **kw):
     base = {"from_kind": K.VEHICLE, "from_key": V1, "to_kind": K.PHONE, "to_key": P3}
-    return an.shortest_paths(driver, DB, access, PathParams(**{**base, **kw}))
+    return an.shortest_paths(graph, access, PathParams(**{**base, **kw}))
 
 
 def test_shortest_path_is_the_exact_node_sequence(graph):
@@ -133,7 +134,7 @@ def test_paths_never_pass_through_a_hidden_lead(graph):
 
 
 def test_a_path_through_a_summary_lead_shows_only_its_summary(graph):
-    result = an.shortest_paths(graph, DB, RESTRICTED, PathParams(
+    result = an.shortest_paths(graph, RESTRICTED, PathParams(
         from_kind=K.PERSON, from_key=X, to_kind=K.PHONE, to_key=P1))
     [path] = result.paths
     lead = path.nodes[1]
@@ -144,10 +145,10 @@ def test_a_path_through_a_summary_lead_shows_only_its_summary(graph):
 def test_relationship_types_restrict_the_links_followed(graph):
     via_place = [f"vehicle:{CV1}", N("police:C1"), f"location:{CASSIN_KEY}", N("police:C3"),
                  f"person:{CY}"]
-    result = an.shortest_paths(graph, DB, RESTRICTED, PathParams(
+    result = an.shortest_paths(graph, RESTRICTED, PathParams(
         from_kind=K.VEHICLE, from_key=CV1, to_kind=K.PERSON, to_key=CY))
     assert [ids(p) for p in result.paths] == [via_place]
-    without_places = an.shortest_paths(graph, DB, RESTRICTED, PathParams(
+    without_places = an.shortest_paths(graph, RESTRICTED, PathParams(
         from_kind=K.VEHICLE, from_key=CV1, to_kind=K.PERSON, to_key=CY,
         rel_types=(Rel.MENTIONS_VEHICLE, Rel.INVOLVES, Rel.MENTIONS_PHONE)))
     assert without_places.paths == []
@@ -197,7 +198,7 @@ READABLE_AT_CASSIN = {
 
 
 def test_copresence_at_a_place_with_a_fuzzy_plate_pair(graph):
-    result = an.copresence(graph, DB, RESTRICTED, CopresenceParams(location_key=CASSIN_KEY, **AUG10))
+    result = an.copresence(graph, RESTRICTED, CopresenceParams(location_key=CASSIN_KEY, **AUG10))
     assert _pairs(result) == READABLE_AT_CASSIN
     assert result.pairs[0].relation == "plate_variant"
     assert result.pairs[0].reason == "3 ↔ 8 (caractère 3)"
@@ -211,26 +212,26 @@ def test_copresence_at_a_place_with_a_fuzzy_plate_pair(graph):
 
 
 def test_copresence_with_every_lead_readable(graph):
-    result = an.copresence(graph, DB, OPEN, CopresenceParams(location_key=CASSIN_KEY, **AUG10))
+    result = an.copresence(graph, OPEN, CopresenceParams(location_key=CASSIN_KEY, **AUG10))
     hidden = {_pair(f"person:{CW}", f"vehicle:{CV1}"), _pair(f"phone:{CP3}", f"vehicle:{CV1}"),
               _pair(f"person:{CW}", f"vehicle:{CV3}"), _pair(f"person:{CW}", f"phone:{CP1}"),
               _pair(f"phone:{CP3}", f"vehicle:{CV3}"), _pair(f"phone:{CP3}", f"phone:{CP1}")}
     assert _pairs(result) == READABLE_AT_CASSIN | hidden and result.hits == []
-    plain = an.copresence(graph, DB, OPEN, CopresenceParams(location_key=CASSIN_KEY,
+    plain = an.copresence(graph, OPEN, CopresenceParams(location_key=CASSIN_KEY,
                                                              fuzzy_plates=False, **AUG10))
     assert _pair(f"vehicle:{CV1}", f"vehicle:{CV3}") in _pairs(plain)
-    narrow = an.copresence(graph, DB, OPEN, CopresenceParams(location_key=CASSIN_KEY,
+    narrow = an.copresence(graph, OPEN, CopresenceParams(location_key=CASSIN_KEY,
                                                               window_min=10, **AUG10))
     assert _pairs(narrow) == {_pair(f"person:{CW}", f"vehicle:{CV1}"),
                               _pair(f"phone:{CP3}", f"vehicle:{CV1}")}  # 5 min apart only
 
 
 def test_copresence_in_a_commune_pairs_per_location_and_a_disc_is_one_place(graph):
-    commune = an.copresence(graph, DB, RESTRICTED, CopresenceParams(insee="25056", **AUG10))
+    commune = an.copresence(graph, RESTRICTED, CopresenceParams(insee="25056", **AUG10))
     # C5 (Rue de Dole, 21:10) is 10 min from C1 but elsewhere; C6 (a point 100 m away) too.
     assert _pairs(commune) == READABLE_AT_CASSIN
     assert f"phone:{CP2}" not in {n for p in commune.pairs for n in (p.a.id, p.b.id)}
-    disc = an.copresence(graph, DB, RESTRICTED, CopresenceParams(
+    disc = an.copresence(graph, RESTRICTED, CopresenceParams(
         lat=47.2205, lon=5.9710, radius_m=300, **AUG10))
     assert _pairs(disc) == READABLE_AT_CASSIN | {
         _pair(f"vehicle:{CV4}", f"vehicle:{CV1}"), _pair(f"vehicle:{CV4}", f"vehicle:{CV3}"),
@@ -239,18 +240,18 @@ def test_copresence_in_a_commune_pairs_per_location_and_a_disc_is_one_place(grap
 
 def test_copresence_bounds(graph):
     with pytest.raises(InvalidInput) as bad:
-        an.copresence(graph, DB, OPEN, CopresenceParams(
+        an.copresence(graph, OPEN, CopresenceParams(
             location_key=CASSIN_KEY, since=at("2025-01-01T00:00"), until=at("2026-01-03T00:00")))
     assert bad.value.details == [{"field": "until", "reason": "au plus 366 jours après since"}]
     with pytest.raises(InvalidInput) as bad:
-        an.copresence(graph, DB, OPEN, CopresenceParams(location_key=CASSIN_KEY, insee="25056",
+        an.copresence(graph, OPEN, CopresenceParams(location_key=CASSIN_KEY, insee="25056",
                                                          **AUG10))
     assert {d["field"] for d in bad.value.details} == {"insee", "location_key"}
     with pytest.raises(InvalidInput) as bad:
-        an.copresence(graph, DB, OPEN, CopresenceParams(lat=47.2, lon=5.9, **AUG10))
+        an.copresence(graph, OPEN, CopresenceParams(lat=47.2, lon=5.9, **AUG10))
     assert bad.value.details[0]["field"] == "radius_m"
     with pytest.raises(InvalidInput) as bad:
-        an.copresence(graph, DB, OPEN, CopresenceParams(
+        an.copresence(graph, OPEN, CopresenceParams(
             location_key=CASSIN_KEY, since=AUG10["until"], until=AUG10["since"]))
     assert bad.value.details[0]["field"] == "since"
     with pytest.raises(ValidationError) as exc:
@@ -268,24 +269,24 @@ def _rows(entries):
 
 
 def test_hotspots_rank_places_and_communes_with_their_trend(graph):
-    result = an.hotspots(graph, DB, OPEN, HotspotParams(departement="25", now=NOW))
+    result = an.hotspots(graph, OPEN, HotspotParams(departement="25", now=NOW))
     # Rue de Dole and the point near Place Cassin hold a single lead each: not listed.
     assert _rows(result.places) == [(CASSIN_KEY, 5, 1, "up"),
                                     ("place:25056:saint ferjeux", 2, 3, "down")]
     assert result.places[0].change_pct == 400.0 and result.places[1].change_pct == -33.3
     assert result.places[0].label == "Place Cassin — Besançon"
     assert _rows(result.communes) == [("25056", 9, 4, "up"), ("25388", 1, 0, "new")]
-    everywhere = an.hotspots(graph, DB, OPEN, HotspotParams(now=NOW))
+    everywhere = an.hotspots(graph, OPEN, HotspotParams(now=NOW))
     # Ties on recent leads: the larger rise first, then by name (Alençon before Montbéliard).
     assert _rows(everywhere.communes) == [("25056", 9, 4, "up"), ("61001", 1, 0, "new"),
                                           ("25388", 1, 0, "new"), ("88160", 0, 5, "down")]
 
 
 def test_hotspots_count_only_readable_leads(graph):
-    result = an.hotspots(graph, DB, RESTRICTED, HotspotParams(departement="25", now=NOW))
+    result = an.hotspots(graph, RESTRICTED, HotspotParams(departement="25", now=NOW))
     assert _rows(result.places)[0] == (CASSIN_KEY, 4, 1, "up")  # CH (customs) is hidden
     # A shorter comparison period is compared per day: 2 in 30 days vs 3 in 10 days.
-    shorter = an.hotspots(graph, DB, OPEN, HotspotParams(departement="25", now=NOW, compare_days=10))
+    shorter = an.hotspots(graph, OPEN, HotspotParams(departement="25", now=NOW, compare_days=10))
     ferjeux = next(e for e in shorter.places if e.key == "place:25056:saint ferjeux")
     assert (ferjeux.recent, ferjeux.previous) == (2, 0)  # F1–F3 fall before 22 July
     with pytest.raises(ValidationError) as exc:
@@ -300,7 +301,7 @@ def test_hotspots_count_only_readable_leads(graph):
 
 
 def test_timeline_of_a_person_in_time_order(graph):
-    result = an.timeline(graph, DB, OPEN, TimelineParams(kind=K.PERSON, key=X))
+    result = an.timeline(graph, OPEN, TimelineParams(kind=K.PERSON, key=X))
     assert result.entity.id == f"person:{X}"
     assert [(I.name(e.lead.key), e.role) for e in result.entries] == [
         ("police:L2", "seller"), ("police:L1", "driver"), ("gendarmerie:L3", "seller"),
@@ -309,16 +310,16 @@ def test_timeline_of_a_person_in_time_order(graph):
                                               at("2025-07-02T10:00"), at("2025-07-20T10:00")]
     assert result.entries[0].place == "Rue P2 — Épinal"
     assert result.entries[0].relation == "INVOLVES" and not result.truncated
-    latest = an.timeline(graph, DB, OPEN, TimelineParams(kind=K.PERSON, key=X, limit=2))
+    latest = an.timeline(graph, OPEN, TimelineParams(kind=K.PERSON, key=X, limit=2))
     assert [I.name(e.lead.key) for e in latest.entries] == ["gendarmerie:L3", "douanes:L6"]
     assert latest.truncated
-    july = an.timeline(graph, DB, OPEN, TimelineParams(
+    july = an.timeline(graph, OPEN, TimelineParams(
         kind=K.PERSON, key=X, since=at("2025-07-01T12:00"), until=at("2025-07-31T00:00")))
     assert [I.name(e.lead.key) for e in july.entries] == ["gendarmerie:L3", "douanes:L6"]
 
 
 def test_timeline_hides_what_the_policy_hides(graph):
-    result = an.timeline(graph, DB, RESTRICTED, TimelineParams(kind=K.PERSON, key=X))
+    result = an.timeline(graph, RESTRICTED, TimelineParams(kind=K.PERSON, key=X))
     assert [I.name(e.lead.key) for e in result.entries] == ["police:L2", "police:L1", "gendarmerie:L3"]
     assert [(h.agency, h.lead_count, h.contact) for h in result.hits] == [
         ("douanes", 1, "Permanence CROSS — douanes")]
@@ -327,7 +328,7 @@ def test_timeline_hides_what_the_policy_hides(graph):
         case_expression="CASE l.agency WHEN 'police' THEN 'full' WHEN 'gendarmerie' THEN 'bare' "
                         "ELSE 'none' END",
         profiles={"full": LEAD_PROPERTIES, "bare": LEAD_MARKING})
-    untimed = an.timeline(graph, DB, bare, TimelineParams(kind=K.PERSON, key=X))
+    untimed = an.timeline(graph, bare, TimelineParams(kind=K.PERSON, key=X))
     assert [(I.name(e.lead.key), e.at is None) for e in untimed.entries] == [
         ("police:L2", False), ("police:L1", False), ("gendarmerie:L3", True)]
     assert untimed.hits == []
@@ -340,7 +341,7 @@ def test_timeline_hides_what_the_policy_hides(graph):
 
 
 def test_central_actor_of_a_neighbourhood(graph):
-    result = an.central_actors(graph, DB, OPEN, CentralParams(kind=K.PHONE, key="06 22 00 00 01"))
+    result = an.central_actors(graph, OPEN, CentralParams(kind=K.PHONE, key="06 22 00 00 01"))
     # K0 and leads K1–K4 each with a phone: a tree of 9 nodes centred on K0. Removing K0 leaves
     # four pairs (lead, phone): 28 - 4 = 24 pairs of nodes have their only path through K0.
     assert result.node_count == 9 and result.edge_count == 8
@@ -365,8 +366,8 @@ def test_brandes_on_small_graphs():
 # --- search --------------------------------------------------------------------------------------
 
 
-def _search(driver, q, kind, access=RESTRICTED, **kw):
-    return an.search(driver, DB, access, SearchParams(q=q, kind=kind, **kw))
+def _search(graph, q, kind, access=RESTRICTED, **kw):
+    return an.search(graph, access, SearchParams(q=q, kind=kind, **kw))
 
 
 def _found(result):
@@ -467,7 +468,7 @@ def test_a_read_past_its_time_bound_is_a_422_naming_the_field(graph):
         return tx.run("UNWIND range(1, 100000000) AS i WITH i WHERE i = -1 RETURN count(i) AS n").single()
 
     with pytest.raises(InvalidInput) as bad:
-        run_read(graph, DB, slow, field="max_hops", timeout_s=0.5)
+        run_read(graph, slow, field="max_hops", timeout_s=0.5)
     assert bad.value.details[0]["field"] == "max_hops"
 
 
@@ -484,5 +485,5 @@ def test_an_access_expression_looking_at_the_leads_entities_is_evaluated_per_lea
         [f"vehicle:{V2}", N("douanes:H1"), f"phone:{P2}"]]
     timed = _paths(graph, granted, from_key=V2, to_key=P2, max_gap_hours=1000)
     assert [ids(p) for p in timed.paths] == [[f"vehicle:{V2}", N("douanes:H1"), f"phone:{P2}"]]
-    assert [I.name(e.lead.key) for e in an.timeline(graph, DB, granted, TimelineParams(
+    assert [I.name(e.lead.key) for e in an.timeline(graph, granted, TimelineParams(
         kind=K.VEHICLE, key=V9)).entries] == ["douanes:H1"]

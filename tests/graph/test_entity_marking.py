@@ -23,6 +23,7 @@ from graph import read as graph_read
 from graph.access import LEAD_MARKING, LEAD_PROPERTIES, AccessFilter
 from graph.analysis.models import CentralParams, PathParams, SearchParams, TimelineParams
 from graph.driver import reset_database
+from graph.handle import Graph
 from graph.identity import Principal
 from graph.leads import write_leads
 from graph.schema import apply_schema
@@ -107,9 +108,10 @@ def world(driver) -> type[World]:
         if total == found:
             return World
     reset_database(driver, DB)
-    apply_schema(driver, DB)
+    graph = Graph(driver, DB)
+    apply_schema(graph)
     payloads = _payloads()
-    results = write_leads(driver, DB, [Lead.model_validate(p) for p in payloads])
+    results = write_leads(graph, [Lead.model_validate(p) for p in payloads])
     assert {r.outcome.value for r in results} == {"created"}
     World.lead_ids = {p["source_ref"]: r.lead_id for p, r in zip(payloads, results, strict=True)}
     World.seizures = {}
@@ -161,7 +163,7 @@ def test_a_seizure_anchor_shows_at_the_level_of_its_lead(driver, world, who, nam
     expected = EXPECTED[who][name]
 
     def net(k):
-        return lambda: graph_read.network(driver, DB, graph_read.EntityKind.SEIZURE, k, 1, access)
+        return lambda: graph_read.network(Graph(driver, DB), graph_read.EntityKind.SEIZURE, k, 1, access)
 
     if expected == "none":
         fake = unknown_seizure_key(key)
@@ -192,9 +194,9 @@ def test_a_seizure_reached_from_another_entity_shows_at_the_level_of_its_lead(dr
     seizure_id = f"seizure:{world.seizures[name]}"
     if expected == "none":
         with pytest.raises(NotFound):
-            graph_read.network(driver, DB, graph_read.EntityKind.VEHICLE, PLATE[name], 1, access)
+            graph_read.network(Graph(driver, DB), graph_read.EntityKind.VEHICLE, PLATE[name], 1, access)
         return
-    result = graph_read.network(driver, DB, graph_read.EntityKind.VEHICLE, PLATE[name], 1, access)
+    result = graph_read.network(Graph(driver, DB), graph_read.EntityKind.VEHICLE, PLATE[name], 1, access)
     seizures = [n for n in result.nodes if n.kind == "seizure"]
     if expected == "hit":
         assert seizures == [] and CASH[name] not in result.model_dump_json()
@@ -208,14 +210,14 @@ def test_a_seizure_time_is_withheld_from_a_level_that_may_not_read_the_leads_tim
     # A profile reading the marking only: the lead is readable, its times are not, so neither
     # is the seizure's (it is the lead's time).
     bare = AccessFilter(case_expression="'bare'", profiles={"bare": LEAD_MARKING})
-    anchor = graph_read.network(driver, DB, graph_read.EntityKind.SEIZURE, world.seizures["H1"], 1, bare)
+    anchor = graph_read.network(Graph(driver, DB), graph_read.EntityKind.SEIZURE, world.seizures["H1"], 1, bare)
     assert anchor.nodes[0].properties["cash_eur"] == float(CASH["H1"])
     assert "seized_at" not in anchor.nodes[0].properties
-    reached = graph_read.network(driver, DB, graph_read.EntityKind.VEHICLE, PLATE["H1"], 1, bare)
+    reached = graph_read.network(Graph(driver, DB), graph_read.EntityKind.VEHICLE, PLATE["H1"], 1, bare)
     [seizure] = [n for n in reached.nodes if n.kind == "seizure"]
     assert "seized_at" not in seizure.properties and seizure.properties["weapon_count"] == 2
     timed = AccessFilter(case_expression="'full'", profiles={"full": LEAD_PROPERTIES})
-    [seizure] = [n for n in graph_read.network(driver, DB, graph_read.EntityKind.VEHICLE, PLATE["H1"], 1,
+    [seizure] = [n for n in graph_read.network(Graph(driver, DB), graph_read.EntityKind.VEHICLE, PLATE["H1"], 1,
                                                timed).nodes if n.kind == "seizure"]
     assert "seized_at" in seizure.properties
 
@@ -227,12 +229,12 @@ def _reads(driver, access, kind, key, other_phone):
     """Every read that starts from an entity, as callables."""
     K = graph_read.EntityKind
     return {
-        "network": lambda: graph_read.network(driver, DB, kind, key, 1, access),
-        "timeline": lambda: an.timeline(driver, DB, access, TimelineParams(kind=kind, key=key)),
-        "central": lambda: an.central_actors(driver, DB, access, CentralParams(kind=kind, key=key)),
-        "paths_from": lambda: an.shortest_paths(driver, DB, access, PathParams(
+        "network": lambda: graph_read.network(Graph(driver, DB), kind, key, 1, access),
+        "timeline": lambda: an.timeline(Graph(driver, DB), access, TimelineParams(kind=kind, key=key)),
+        "central": lambda: an.central_actors(Graph(driver, DB), access, CentralParams(kind=kind, key=key)),
+        "paths_from": lambda: an.shortest_paths(Graph(driver, DB), access, PathParams(
             from_kind=kind, from_key=key, to_kind=K.PHONE, to_key=other_phone)),
-        "paths_to": lambda: an.shortest_paths(driver, DB, access, PathParams(
+        "paths_to": lambda: an.shortest_paths(Graph(driver, DB), access, PathParams(
             from_kind=K.PHONE, from_key=other_phone, to_kind=kind, to_key=key)),
     }
 
@@ -275,7 +277,7 @@ def test_every_read_from_an_entity_follows_its_marking(driver, world, who, name)
 
 def test_an_entity_asserted_by_an_open_and_a_hidden_lead_is_as_open_as_the_open_one(driver, world):
     analyst = caller(driver, "analyst")
-    result = graph_read.network(driver, DB, graph_read.EntityKind.VEHICLE, SHARED_PLATE, 1, analyst)
+    result = graph_read.network(Graph(driver, DB), graph_read.EntityKind.VEHICLE, SHARED_PLATE, 1, analyst)
     leads = {n.key for n in result.nodes if n.kind == "lead"}
     # H1 readable (redacted); H3 not even a hit.
     assert leads == {world.lead_ids["MK-H1"]} and result.hits == []
@@ -290,8 +292,8 @@ def test_leads_at_version_zero_do_not_count(driver, world):
     try:
         own = caller(driver, "own_analyst")
         _same_not_found(
-            lambda: graph_read.network(driver, DB, graph_read.EntityKind.VEHICLE, "PA-900-AA", 1, own),
-            lambda: graph_read.network(driver, DB, graph_read.EntityKind.VEHICLE, UNKNOWN_PLATE, 1, own),
+            lambda: graph_read.network(Graph(driver, DB), graph_read.EntityKind.VEHICLE, "PA-900-AA", 1, own),
+            lambda: graph_read.network(Graph(driver, DB), graph_read.EntityKind.VEHICLE, UNKNOWN_PLATE, 1, own),
             "PA-900-AA", UNKNOWN_PLATE)
     finally:
         driver.execute_query("MATCH (l:Lead {lead_id: 'L-v0-marking'})-->(v:Vehicle) DETACH DELETE l, v",
@@ -308,14 +310,14 @@ def test_an_alias_asserted_by_a_hidden_lead_merges_nothing(driver, world):
     # NEWP: only the H3 lead A1 asserts it (and its alias link to OLDP). OLDP is readable through
     # A2, but the link is A1's content: for an analyst NEWP is unknown, like a pseudonym nobody
     # holds; the coordinator, for whom A1 is a hit, gets a hit.
-    _same_not_found(lambda: graph_read.network(driver, DB, K.PERSON, NEWP, 1, analyst),
-                    lambda: graph_read.network(driver, DB, K.PERSON, unknown, 1, analyst), NEWP, unknown)
-    hit = graph_read.network(driver, DB, K.PERSON, NEWP, 1, chief)
+    _same_not_found(lambda: graph_read.network(Graph(driver, DB), K.PERSON, NEWP, 1, analyst),
+                    lambda: graph_read.network(Graph(driver, DB), K.PERSON, unknown, 1, analyst), NEWP, unknown)
+    hit = graph_read.network(Graph(driver, DB), K.PERSON, NEWP, 1, chief)
     assert [n.properties for n in hit.nodes] == [{}]
     assert [(h.agency, h.lead_count) for h in hit.hits] == [("police", 1)]
     # OLDP: readable through A2 for both.
     for access in (analyst, chief):
-        net = graph_read.network(driver, DB, K.PERSON, OLDP, 1, access)
+        net = graph_read.network(Graph(driver, DB), K.PERSON, OLDP, 1, access)
         assert world.lead_ids["A2"] in {n.key for n in net.nodes}
         assert world.lead_ids["A1"] not in net.model_dump_json()
 
@@ -324,10 +326,10 @@ def test_an_alias_asserted_by_a_readable_lead_makes_both_persons_known(driver, w
     K = graph_read.EntityKind
     analyst = caller(driver, "analyst")
     # OLD2: cited only by the H3 lead B2, but the readable H1 lead B1 asserted NEW2 SAME_AS OLD2.
-    net = graph_read.network(driver, DB, K.PERSON, OLD2, 1, analyst)
+    net = graph_read.network(Graph(driver, DB), K.PERSON, OLD2, 1, analyst)
     assert net.nodes[0].id == f"person:{OLD2}" and net.nodes[0].properties == {"pseudonym": OLD2}
     assert world.lead_ids["B2"] not in net.model_dump_json() and net.hits == []
-    assert graph_read.network(driver, DB, K.PERSON, NEW2, 1, analyst).nodes[0].properties
+    assert graph_read.network(Graph(driver, DB), K.PERSON, NEW2, 1, analyst).nodes[0].properties
 
 
 # --- reference vocabularies ------------------------------------------------------------------------
@@ -338,8 +340,8 @@ def test_substances_are_reference_data_answered_alike_whether_mentioned_or_not(d
     K = graph_read.EntityKind
     access = caller(driver, who)
     # ketamine: only in the H3 lead's seizure; lsd: in no lead; both of the vocabulary.
-    ketamine = graph_read.network(driver, DB, K.SUBSTANCE, "ketamine", 1, access)
-    lsd = graph_read.network(driver, DB, K.SUBSTANCE, "lsd", 1, access)
+    ketamine = graph_read.network(Graph(driver, DB), K.SUBSTANCE, "ketamine", 1, access)
+    lsd = graph_read.network(Graph(driver, DB), K.SUBSTANCE, "lsd", 1, access)
     assert [n.id for n in lsd.nodes] == ["substance:lsd"] and lsd.hits == [] and lsd.edges == []
     level = EXPECTED[who]["H3"]
     if level == "none":
@@ -351,7 +353,7 @@ def test_substances_are_reference_data_answered_alike_whether_mentioned_or_not(d
     else:
         assert world.lead_ids["MK-H3"] in {n.key for n in ketamine.nodes}
     with pytest.raises(NotFound):
-        graph_read.network(driver, DB, K.SUBSTANCE, "unobtainium", 1, access)
+        graph_read.network(Graph(driver, DB), K.SUBSTANCE, "unobtainium", 1, access)
 
 
 # --- search ------------------------------------------------------------------------------------------
@@ -360,11 +362,11 @@ def test_substances_are_reference_data_answered_alike_whether_mentioned_or_not(d
 def test_search_gives_a_hit_only_entity_for_its_exact_key_and_without_properties(driver, world):
     analyst = caller(driver, "analyst")
     # PA-102-AA: only the H2 lead (a hit for an analyst).
-    [exact] = an.search(driver, DB, analyst, SearchParams(q=PLATE["H2"], kind="plate")).entities
+    [exact] = an.search(Graph(driver, DB), analyst, SearchParams(q=PLATE["H2"], kind="plate")).entities
     assert exact.node.id == f"vehicle:{PLATE['H2']}" and exact.node.properties == {}
     assert exact.lead_count == 0 and [(h.agency, h.lead_count) for h in exact.hits] == [("police", 1)]
     # A partial search does not hand the full plate out; readable ones still come.
-    partial = {m.node.key for m in an.search(driver, DB, analyst, SearchParams(q="PA-10", kind="plate")).entities}
+    partial = {m.node.key for m in an.search(Graph(driver, DB), analyst, SearchParams(q="PA-10", kind="plate")).entities}
     assert partial == {PLATE["H0"], PLATE["H1"]}
 
 
@@ -379,7 +381,7 @@ def test_an_access_expression_looking_at_the_leads_entities_is_evaluated_per_lea
                         "IN $acc_guest } THEN 'full' ELSE 'none' END",
         params={"acc_guest": [f"phone:{PHONE['H3']}"]}, profiles={"full": LEAD_PROPERTIES})
     K = graph_read.EntityKind
-    net = graph_read.network(driver, DB, K.SEIZURE, world.seizures["H3"], 1, granted)
+    net = graph_read.network(Graph(driver, DB), K.SEIZURE, world.seizures["H3"], 1, granted)
     assert net.nodes[0].properties["cash_eur"] == float(CASH["H3"])
     with pytest.raises(NotFound):
-        graph_read.network(driver, DB, K.SEIZURE, world.seizures["H2"], 1, granted)
+        graph_read.network(Graph(driver, DB), K.SEIZURE, world.seizures["H2"], 1, granted)

@@ -11,6 +11,7 @@ import pytest
 
 from graph import grants as g
 from graph import identity
+from graph.handle import Graph
 from graph.leads import write_leads
 from graph.schema import apply_schema
 from hub.contract.errors import Conflict
@@ -24,8 +25,8 @@ T0 = datetime(2025, 10, 14, 8, 0, tzinfo=UTC)
 @pytest.fixture
 def graph(clean_graph, settings):
     db = settings.neo4j_database
-    apply_schema(clean_graph, db)
-    write_leads(clean_graph, db, [Lead.model_validate(lead(
+    apply_schema(Graph(clean_graph, db))
+    write_leads(Graph(clean_graph, db), [Lead.model_validate(lead(
         source_ref="PN-1", handling_code="H2", vehicles=[{"plate": "AB-123-CD"}],
         phones=["0612345678"], deal_point={"insee_code": "25056", "label": "Hall 3"}))])
     identity.upsert_user(clean_graph, db, agency="prefecture", role="guest_referent", name="invite")

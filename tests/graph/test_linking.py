@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from graph.handle import Graph
 from graph.leads import write_leads
 from hub.contract.lead import Lead
 from tests.factories import BESANCON, lead, pseudonym
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("clean_graph")
 
 
 def _write(driver, *payloads, radius_m: float = 50.0):
-    return write_leads(driver, "neo4j", [Lead.model_validate(p) for p in payloads], radius_m=radius_m)
+    return write_leads(Graph(driver, "neo4j"), [Lead.model_validate(p) for p in payloads], radius_m=radius_m)
 
 
 def _q(driver, query: str, **params):
@@ -143,6 +144,6 @@ def test_every_link_records_the_asserting_agency_and_lead(driver):
 
 def test_chunks_write_the_same_graph_as_one_transaction(driver):
     payloads = [lead(vehicles=[{"plate": "AB-123-CD"}], phones=["0612345678"]) for _ in range(7)]
-    write_leads(driver, "neo4j", [Lead.model_validate(p) for p in payloads], chunk_size=3)
+    write_leads(Graph(driver, "neo4j"), [Lead.model_validate(p) for p in payloads], chunk_size=3)
     assert _q(driver, "MATCH (v:Vehicle)<-[r]-(:Lead) RETURN count(DISTINCT v) AS v, count(r) AS r") == [
         {"v": 1, "r": 7}]

@@ -11,6 +11,7 @@ import re
 import pytest
 
 from graph.access import LEAD_PROPERTIES, AccessFilter
+from graph.handle import Graph
 from graph.leads import write_leads
 from graph.read import get_lead
 from graph.schema import CURRENT_VERSION, SCHEMA_NAME, apply_schema
@@ -68,7 +69,7 @@ MERGE (sv:SchemaVersion {name: $schema}) SET sv.version = 1
 def _old_graph(driver) -> None:
     # The schema of version 1 exists (its constraints; a fresh test server has none yet), then
     # the data as version 1 wrote it.
-    apply_schema(driver, "neo4j")
+    apply_schema(Graph(driver, "neo4j"))
     driver.execute_query(OLD_GRAPH, p=OLD_P, g=OLD_G, gone=GONE, x=X, y=Y, schema=SCHEMA_NAME)
 
 
@@ -91,7 +92,7 @@ def _leads(driver) -> dict[str, dict]:
 
 def test_migration_gives_opaque_ids_and_rewrites_every_stored_reference(driver):
     _old_graph(driver)
-    assert apply_schema(driver, "neo4j") == CURRENT_VERSION
+    assert apply_schema(Graph(driver, "neo4j")) == CURRENT_VERSION
 
     leads = _leads(driver)
     assert set(leads) == {OLD_P, OLD_G}
@@ -132,24 +133,24 @@ def test_migration_gives_opaque_ids_and_rewrites_every_stored_reference(driver):
     assert one("MATCH (:Action)-[:ABOUT]->(l:Lead) RETURN l.lead_id") == p
 
     # The migrated lead reads under its new id, its old one is unknown.
-    view = get_lead(driver, "neo4j", p, AccessFilter.unrestricted())
+    view = get_lead(Graph(driver, "neo4j"), p, AccessFilter.unrestricted())
     assert view.lead_id == p and view.source_ref == "PN-OLD-1" and view.seizure.seizure_id == f"{p}:seizure"
 
     # Idempotent: run again from version 1, nothing changes.
     before = sorted(map(repr, _everything(driver)))
     driver.execute_query("MATCH (s:SchemaVersion {name: $n}) SET s.version = 1", n=SCHEMA_NAME)
-    apply_schema(driver, "neo4j")
+    apply_schema(Graph(driver, "neo4j"))
     assert sorted(map(repr, _everything(driver))) == before
     assert _leads(driver)[OLD_P]["lead_id"] == p
 
 
 def test_ingest_after_migration_updates_the_migrated_lead_under_its_id(driver):
     _old_graph(driver)
-    apply_schema(driver, "neo4j")
+    apply_schema(Graph(driver, "neo4j"))
     p = _leads(driver)[OLD_P]["lead_id"]
     v2 = Lead.model_validate(lead(source_ref="PN-OLD-1", version=2, kind="field_intelligence",
                                   vehicles=[{"plate": "EF-456-GH"}]))
-    [result] = write_leads(driver, "neo4j", [v2])
+    [result] = write_leads(Graph(driver, "neo4j"), [v2])
     assert result.outcome.value == "updated" and result.held_version == 1 and result.lead_id == p
     assert driver.execute_query("MATCH (l:Lead {source_key: 'police|PN-OLD-1'}) RETURN count(l) AS n"
                                 ).records[0]["n"] == 1

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from graph import identity
 from graph import sessions as graph_sessions
+from graph.handle import Graph
 from hub.app import create_app
 from hub.routers import auth as auth_router
 from hub.settings import Settings
@@ -39,7 +40,7 @@ def make_person(driver, hub_settings: Settings):
         db = hub_settings.neo4j_database
         user = identity.upsert_user(driver, db, agency=agency, role=role,
                                     name=f"{role}-{uuid.uuid4().hex[:8]}")
-        graph_sessions.set_password_hash(driver, db, user.user_id,
+        graph_sessions.set_password_hash(Graph(driver, db), user.user_id,
                                          password_hash or passwords.hash_password(password))
         return user.user_id
 
@@ -70,7 +71,7 @@ def test_login_gives_a_short_lived_token_that_works_on_a_protected_endpoint(
     # Authenticated: the lead is unknown (404), not the caller (401).
     got = client.get(PROTECTED, headers=bearer(body["access_token"]))
     assert got.status_code == 404, got.text
-    session = graph_sessions.get_session(driver, hub_settings.neo4j_database, body["session_id"])
+    session = graph_sessions.get_session(Graph(driver, hub_settings.neo4j_database), body["session_id"])
     assert session is not None and session.user_id == user_id and session.active()
     assert session.expires_at == expires
     key = hub_settings.keys_dir / tokens.KEY_FILE
@@ -85,7 +86,7 @@ def test_wrong_password_unknown_user_and_non_interactive_accounts_get_the_same_4
     no_password = identity.upsert_user(driver, hub_settings.neo4j_database, agency="police",
                                        role="analyst", name=f"nopw-{uuid.uuid4().hex[:6]}").user_id
     disabled = make_person()
-    graph_sessions.set_user_disabled(driver, hub_settings.neo4j_database, disabled, True)
+    graph_sessions.set_user_disabled(Graph(driver, hub_settings.neo4j_database), disabled, True)
     connector = make_person(role="connector")
     answers = [login(client, user_id, "mauvais mot de passe !"),
                login(client, f"police:inconnu-{uuid.uuid4().hex[:6]}"),
@@ -113,7 +114,7 @@ def test_outdated_hash_is_upgraded_at_login(client, make_person, hub_settings, d
     weak = passwords.hash_password(PASSWORD, passwords.HashParameters(time_cost=1, memory_cost_kib=1024))
     user_id = make_person(password_hash=weak)
     assert login(client, user_id).status_code == 200
-    stored = graph_sessions.get_credentials(driver, hub_settings.neo4j_database, user_id)
+    stored = graph_sessions.get_credentials(Graph(driver, hub_settings.neo4j_database), user_id)
     assert stored.password_hash != weak and not passwords.needs_rehash(stored.password_hash)
     assert login(client, user_id).status_code == 200
 
@@ -210,7 +211,7 @@ def test_token_signed_by_another_key_or_for_another_user_is_refused(
 def test_disabling_the_user_refuses_their_token(client, make_person, hub_settings, driver) -> None:
     user_id = make_person()
     token = login(client, user_id).json()["access_token"]
-    graph_sessions.set_user_disabled(driver, hub_settings.neo4j_database, user_id, True)
+    graph_sessions.set_user_disabled(Graph(driver, hub_settings.neo4j_database), user_id, True)
     assert client.get(PROTECTED, headers=bearer(token)).status_code == 401
 
 
@@ -256,7 +257,7 @@ def test_repeated_failures_lock_with_retry_after_then_the_lock_expires(throttled
     time.sleep(1.1)
     assert login(client, user_id).status_code == 200
     keys = throttle.keyring_for(own.keys_dir).keys(user_id, "testclient")
-    assert graph_sessions.get_login_attempts(driver, own.neo4j_database, keys.pair).empty
+    assert graph_sessions.get_login_attempts(Graph(driver, own.neo4j_database), keys.pair).empty
     # Lockouts grow: three more failures now lock for 1 s again (the success forgave), and a
     # fresh series without success locks for 2 s the time after.
     for _ in range(3):
@@ -294,12 +295,12 @@ def test_concurrent_failures_are_all_counted(driver, settings: Settings) -> None
 
     with ThreadPoolExecutor(8) as pool:
         seen = list(pool.map(
-            lambda i: graph_sessions.update_login_attempts(driver, db, keys[::1 - 2 * (i % 2)], bump),
+            lambda i: graph_sessions.update_login_attempts(Graph(driver, db), keys[::1 - 2 * (i % 2)], bump),
             range(40)))
     assert sorted(seen) == list(range(40))
-    assert [graph_sessions.get_login_attempts(driver, db, k).failures for k in keys] == [40, 40]
+    assert [graph_sessions.get_login_attempts(Graph(driver, db), k).failures for k in keys] == [40, 40]
     graph_sessions.update_login_attempts(  # emptied records are deleted, not kept
-        driver, db, keys, lambda stored: ({k: graph_sessions.LoginAttempts(throttle_key=k)
+        Graph(driver, db), keys, lambda stored: ({k: graph_sessions.LoginAttempts(throttle_key=k)
                                            for k in stored}, None))
     assert _attempt_nodes(driver, keys) == 0
 
@@ -445,20 +446,20 @@ def test_attempt_records_expire_and_an_unknown_id_leaves_no_node(tuned, driver) 
                                   "RETURN a {.*} AS a", keys=keys).records
     assert ghost not in str([r["a"] for r in stored]) and address not in str([r["a"] for r in stored])
     # Not yet expired: the sweep keeps them.
-    graph_sessions.purge_login_attempts(driver, db, clock.now + timedelta(seconds=1))
+    graph_sessions.purge_login_attempts(Graph(driver, db), clock.now + timedelta(seconds=1))
     assert _attempt_nodes(driver, keys) == 3
     # Past the window (no lock was ever set), they hold nothing against anyone: swept.
-    graph_sessions.purge_login_attempts(driver, db,
+    graph_sessions.purge_login_attempts(Graph(driver, db),
                                         clock.now + timedelta(seconds=own.login_window_s + 1))
     assert _attempt_nodes(driver, keys) == 0
     # A locked id is kept as long as its lockout count matters (a day), then swept too.
     for _ in range(3):
         login(from_address(address), ghost, WRONG)
     assert _attempt_nodes(driver, keys) == 3
-    graph_sessions.purge_login_attempts(driver, db, clock.now + timedelta(hours=23))
+    graph_sessions.purge_login_attempts(Graph(driver, db), clock.now + timedelta(hours=23))
     pair = throttle.keyring_for(own.keys_dir).keys(ghost, address).pair
     assert _attempt_nodes(driver, keys) == _attempt_nodes(driver, [pair]) == 1  # only it locked
-    graph_sessions.purge_login_attempts(driver, db, clock.now + timedelta(hours=24, seconds=1))
+    graph_sessions.purge_login_attempts(Graph(driver, db), clock.now + timedelta(hours=24, seconds=1))
     assert _attempt_nodes(driver, keys) == 0
 
 

@@ -24,6 +24,7 @@ import pytest
 
 from graph import identity
 from graph.driver import reset_database
+from graph.handle import Graph
 from graph.leads import write_leads
 from graph.schema import apply_schema
 from hub.contract.lead import Lead
@@ -94,9 +95,9 @@ def world(driver, hub_settings):
         if n == len(World.lead_ids) and users == len(EXPECTED) - 1:
             return World
     reset_database(driver, db)
-    apply_schema(driver, db)
+    apply_schema(Graph(driver, db))
     payloads = _payloads()
-    results = write_leads(driver, db, [Lead.model_validate(p) for p in payloads])
+    results = write_leads(Graph(driver, db), [Lead.model_validate(p) for p in payloads])
     World.lead_ids = {p["source_ref"]: r.lead_id for p, r in zip(payloads, results, strict=True)}
     World.seizures = {
         name: driver.execute_query(

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from graph.driver import reset_database
+from graph.handle import Graph
 from graph.leads import write_leads
 from graph.models import Network, NetworkEdge, NetworkNode
 from hub.contract.lead import Lead
@@ -51,7 +52,7 @@ def world(driver, settings):
              location={"insee_code": "25056", "commune": "Besançon", "address": "Rue de Dole"}),
     ]
     # Lead ids are the graph's (opaque): taken from the write results, never built here.
-    written = write_leads(driver, db, [Lead(**x) for x in leads])
+    written = write_leads(Graph(driver, db), [Lead(**x) for x in leads])
     IDS.update({x["source_ref"]: w.lead_id for x, w in zip(leads, written, strict=True)})
     return driver
 

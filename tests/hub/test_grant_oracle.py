@@ -29,6 +29,7 @@ import pytest
 
 from graph import identity
 from graph.driver import reset_database
+from graph.handle import Graph
 from graph.leads import write_leads
 from graph.schema import apply_schema
 from hub.contract.lead import Lead
@@ -73,9 +74,9 @@ def _payloads() -> list[dict]:
 def world(driver, hub_settings) -> type[World]:
     db = hub_settings.neo4j_database
     reset_database(driver, db)
-    apply_schema(driver, db)
+    apply_schema(Graph(driver, db))
     payloads = _payloads()
-    results = write_leads(driver, db, [Lead.model_validate(p) for p in payloads])
+    results = write_leads(Graph(driver, db), [Lead.model_validate(p) for p in payloads])
     assert [r.outcome.value for r in results] == ["created"] * len(payloads)
     World.lead_ids = {p["source_ref"].removeprefix("GO-"): r.lead_id
                       for p, r in zip(payloads, results, strict=True)}

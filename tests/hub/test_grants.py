@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from graph import grants as graph_grants
 from graph import identity
 from graph.driver import reset_database
+from graph.handle import Graph
 from graph.leads import write_leads
 from hub import grant_expiry
 from hub.app import create_app
@@ -61,7 +62,7 @@ def world(api: TestClient, driver, db: str) -> None:
         lead(source_agency="gendarmerie", source_ref="GN-1", handling_code="H2"),
     ]
     global H2, H1, H3, OWN
-    results = write_leads(driver, db, [Lead.model_validate(p) for p in payloads])
+    results = write_leads(Graph(driver, db), [Lead.model_validate(p) for p in payloads])
     assert [r.outcome.value for r in results] == ["created"] * 4
     H2, H1, H3, OWN = (r.lead_id for r in results)
 
@@ -194,7 +195,7 @@ def test_guest_grant_input_is_checked_field_by_field(api, user):
 
 def test_guest_grant_cannot_name_a_lead_the_chief_may_not_know(api, user, driver, db):
     # An embargoed lead of another service is "none" even for the chief: same as unknown.
-    write_leads(driver, db, [Lead.model_validate(lead(
+    write_leads(Graph(driver, db), [Lead.model_validate(lead(
         source_agency="douanes", source_ref="DN-EMB", channel="customs_control",
         embargo_until=_iso(datetime.now(UTC) + timedelta(days=30))))])
     chief, guest = user("gendarmerie", "coordinator"), user("prefecture", "guest_referent")

@@ -21,6 +21,7 @@ from graph import meetings as gm
 from graph.access import LEAD_PROPERTIES, AccessFilter
 from graph.driver import reset_database
 from graph.identity import Principal
+from graph.handle import Graph
 from graph.leads import write_leads
 from hub import brief as hub_brief
 from hub.contract.errors import InvalidInput
@@ -115,7 +116,7 @@ def world(driver, settings):
     db = settings.neo4j_database
     reset_database(driver, db)
     leads = world_leads()
-    results = write_leads(driver, db, leads)
+    results = write_leads(Graph(driver, db), leads)
     assert all(r.outcome == "created" for r in results)
     IDS.clear()
     IDS.update({f"{x.source_agency}:{x.source_ref}": r.lead_id for x, r in zip(leads, results, strict=True)})

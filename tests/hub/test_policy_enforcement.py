@@ -8,6 +8,7 @@ import pytest
 
 from graph import identity
 from graph.driver import reset_database
+from graph.handle import Graph
 from graph.leads import write_leads
 from hub.contract.lead import Lead
 from tests.factories import lead
@@ -50,7 +51,7 @@ def world(driver, settings):
     # Lead ids are the graph's (opaque): taken from the write results, never built here.
     ids = {(origin, code): w.lead_id
            for (origin, code), w in zip(((o, c) for o in ORIGIN for c in CODES),
-                                        write_leads(driver, db, leads), strict=True)}
+                                        write_leads(Graph(driver, db), leads), strict=True)}
     headers = {}
     for role in EXPECTED:
         user = identity.upsert_user(driver, db, agency=CALLER_AGENCY, role=role, name=f"table-{role}")
@@ -153,7 +154,7 @@ def test_hidden_property_is_absent_from_the_raw_bolt_record(client, world, monke
     raw: list[dict] = []
     original = read._read
 
-    def spy(driver, database, work):
+    def spy(graph, work):
         def capture(tx):
             real_run = tx.run
 
@@ -174,7 +175,7 @@ def test_hidden_property_is_absent_from_the_raw_bolt_record(client, world, monke
             tx.run = run
             return work(tx)
 
-        return original(driver, database, capture)
+        return original(graph, capture)
 
     monkeypatch.setattr(read, "_read", spy)
     lead_id = world["ids"][("other", "H0")]

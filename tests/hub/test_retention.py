@@ -10,6 +10,7 @@ import pytest
 from typer import Typer
 from typer.testing import CliRunner
 
+from graph.handle import Graph
 from graph.leads import write_leads
 from hub.contract.errors import ConfigurationError
 from hub.contract.lead import Lead
@@ -96,7 +97,7 @@ def _lead(agency: str, ref: str, reported: str, **kw) -> Lead:
 @pytest.fixture
 def world(clean_graph, settings):
     db = settings.neo4j_database
-    write_leads(clean_graph, db, [
+    write_leads(Graph(clean_graph, db), [
         # Due: a citizen report dismissed in Feb 2024 (12 months).
         _lead("police", "C1", "2024-01-10T10:00:00+01:00", kind="citizen_report", channel="citizen_platform",
               location=ADDR_C1, vehicles=[{"plate": "GH-111-JK"}, {"plate": "KL-222-MN"}],

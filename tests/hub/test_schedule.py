@@ -39,6 +39,7 @@ def test_the_hubs_scheduler_fires_the_retention_job_itself(settings, driver, tmp
     import time
     from datetime import UTC, datetime
 
+    from graph.handle import Graph
     from graph.leads import write_leads
     from hub.contract.lead import Lead
     from policies.audit import query
@@ -46,7 +47,7 @@ def test_the_hubs_scheduler_fires_the_retention_job_itself(settings, driver, tmp
     from tests.factories import lead
 
     db = settings.neo4j_database
-    old, recent = write_leads(driver, db, [
+    old, recent = write_leads(Graph(driver, db), [
         # Open since 2015: the default rule (36 months from the report) has long run out.
         Lead.model_validate(lead(kind="surveillance", observed_at="2015-03-01T10:00:00+01:00",
                                  reported_at="2015-03-02T10:00:00+01:00")),

@@ -59,6 +59,7 @@ def live_hub(settings, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]
     from connectors.demo.story import MIN_DEMO_LEADS, generate_demo_leads
     from graph import identity
     from graph.driver import open_driver, reset_database
+    from graph.handle import Graph
     from graph.leads import write_leads
     from graph.schema import apply_schema
     from hub.app import create_app
@@ -69,9 +70,9 @@ def live_hub(settings, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]
     driver = open_driver(hub_settings.graph_config)
     tokens: dict[str, str] = {}
     try:
-        apply_schema(driver, db)
+        apply_schema(Graph(driver, db))
         reset_database(driver, db)
-        write_leads(driver, db, generate_demo_leads(seed=2025, n=max(MIN_DEMO_LEADS, 150)),
+        write_leads(Graph(driver, db), generate_demo_leads(seed=2025, n=max(MIN_DEMO_LEADS, 150)),
                     radius_m=hub_settings.location_merge_radius_m, mark_for_triage=True)
         for agency, role in (("gendarmerie", "analyst"), ("police", "coordinator")):
             user = identity.upsert_user(driver, db, agency=agency, role=role, name=f"demo-{role}",

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from graph import identity
 from graph import sessions as graph_sessions
+from graph.handle import Graph
 from hub.cli import users as users_cli
 from hub.cli.users import app
 from hub.settings import Settings
@@ -44,7 +45,7 @@ def test_create_prompts_twice_hidden_and_stores_only_a_hash(cli_env, driver, set
                      "--contact", "Permanence CROSS"], cli_env, input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert f"police:{name}" in result.stdout and PASSWORD not in result.output
-    stored = graph_sessions.get_credentials(driver, settings.neo4j_database, f"police:{name}")
+    stored = graph_sessions.get_credentials(Graph(driver, settings.neo4j_database), f"police:{name}")
     assert stored.principal.role == "analyst" and stored.principal.contact == "Permanence CROSS"
     assert stored.password_hash.startswith("$argon2id$")
     assert passwords.verify_password(stored.password_hash, PASSWORD)
@@ -76,7 +77,7 @@ def test_set_password_disable_and_list(cli_env, driver, settings) -> None:
     user_id = f"gendarmerie:{name}"
     assert invoke(["create", "--agency", "gendarmerie", "--role", "coordinator", "--name", name,
                    "--password-stdin"], cli_env, input=f"{PASSWORD}\n").exit_code == 0
-    session = graph_sessions.create_session(driver, db, user_id=user_id, client="test",
+    session = graph_sessions.create_session(Graph(driver, db), user_id=user_id, client="test",
                                             expires_at=_in(minutes=10))
     token = identity.issue_token(driver, db, user_id).token
 
@@ -84,9 +85,9 @@ def test_set_password_disable_and_list(cli_env, driver, settings) -> None:
                      input="un tout autre secret\n")
     assert changed.exit_code == 0, changed.output
     assert "1 session(s) fermée(s)" in changed.stdout
-    stored = graph_sessions.get_credentials(driver, db, user_id)
+    stored = graph_sessions.get_credentials(Graph(driver, db), user_id)
     assert passwords.verify_password(stored.password_hash, "un tout autre secret")
-    assert not graph_sessions.get_session(driver, db, session.session_id).active()
+    assert not graph_sessions.get_session(Graph(driver, db), session.session_id).active()
 
     listed = invoke(["list"], cli_env)
     assert listed.exit_code == 0, listed.output

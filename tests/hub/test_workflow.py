@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from graph import identity
 from graph import workflow as graph_workflow
+from graph.handle import Graph
 from graph.leads import write_leads
 from hub.app import create_app
 from hub.cli import workflow as workflow_cli
@@ -49,7 +50,7 @@ def ingest(api: TestClient, driver):
 
     def run(*payloads: dict, connector: str | None = None) -> list[str]:
         leads = [Lead.model_validate(p) for p in payloads]
-        ids = [w.lead_id for w in write_leads(driver, db, leads)]
+        ids = [w.lead_id for w in write_leads(Graph(driver, db), leads)]
         graph_workflow.after_ingest(driver, db, ids, datetime.now(UTC), connector=connector)
         return ids
 
@@ -231,7 +232,7 @@ def test_lifecycle_attributed_audited_with_409_422_403(api, ingest, make_user, d
 
 def test_a_lead_written_before_triage_gets_its_status_on_first_change(api, driver, make_user):
     db = api.app.state.settings.neo4j_database
-    write_leads(driver, db, [Lead.model_validate(lead(source_ref="OLD"))])  # no after_ingest
+    write_leads(Graph(driver, db), [Lead.model_validate(lead(source_ref="OLD"))])  # no after_ingest
     h = make_user("police", "coordinator")
     view = api.get(f"/api/v1/leads/{_id('police:OLD')}/triage?{J}", headers=h).json()
     assert view["computed_on_read"] and view["score"] == 45  # address 25 + observed 20
@@ -343,7 +344,7 @@ def test_after_ingest_audits_the_combination_before_commit_or_writes_nothing(api
     db = api.app.state.settings.neo4j_database
     leads = [Lead.model_validate(lead(source_ref="PH-1", phones=["06 11 22 33 44"])),
              Lead.model_validate(lead(source_agency="gendarmerie", source_ref="PH-2", phones=["+33611223344"]))]
-    ids = [w.lead_id for w in write_leads(driver, db, leads)]
+    ids = [w.lead_id for w in write_leads(Graph(driver, db), leads)]
     connector = Principal(user_id="gendarmerie:gn-feed", name="gn-feed", agency="gendarmerie", role="connector")
 
     def failing(_report) -> None:
