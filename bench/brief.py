@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_settings, prepared_driver  # noqa: E402
-from connectors.samples.demo import generate_demo_leads  # noqa: E402
+from connectors.demo.story import generate_demo_leads  # noqa: E402
 from graph import meetings as gm  # noqa: E402
 from graph.identity import Principal  # noqa: E402
 from graph.handle import Graph  # noqa: E402

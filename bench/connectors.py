@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_settings, prepared_driver, register_connector, served_hub
 from connectors.base import RunStatus
+from connectors.demo.sources.police import write_samples
 from connectors.police.connector import PoliceConnector, PoliceSettings
-from connectors.police.samples import write_samples
 from connectors.push import PushPolicy
 from graph.driver import reset_database
 from hub.contract.signing import load_private_key, sign_request

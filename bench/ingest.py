@@ -30,7 +30,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_settings, prepared_driver, register_connector, served_hub  # noqa: E402
-from connectors.samples.demo import generate_demo_leads  # noqa: E402
+from connectors.demo.story import generate_demo_leads  # noqa: E402
 from graph.driver import reset_database  # noqa: E402
 from graph.handle import Graph  # noqa: E402
 from graph.leads import write_leads  # noqa: E402

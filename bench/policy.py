@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_settings, prepared_driver  # noqa: E402
-from connectors.samples.demo import generate_demo_leads  # noqa: E402
+from connectors.demo.story import generate_demo_leads  # noqa: E402
 from graph import identity  # noqa: E402
 from graph.access import FULL, HIT, LEAD_PROPERTIES, NONE, AccessFilter  # noqa: E402
 from graph.labels import EntityKind  # noqa: E402

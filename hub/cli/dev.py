@@ -40,7 +40,7 @@ def dev(
     """Run the hub locally with demo data."""
     import uvicorn
 
-    from connectors.samples.demo import generate_demo_leads
+    from connectors.demo.story import generate_demo_leads
     from graph import identity
     from graph.driver import open_driver, reset_database, wait_ready
     from graph.handle import Graph
@@ -118,7 +118,7 @@ def dev(
 def _load_via_connectors(settings, url: str, seed: int) -> None:
     """Register the four demo connectors (key pair, key, token) and run each once against the
     served hub: source files and feed → connector → signed push → hub."""
-    from connectors.samples.pipeline import DEMO_CONNECTORS, run_demo_connectors
+    from connectors.demo.pipeline import DEMO_CONNECTORS, run_demo_connectors
     from graph import identity
     from graph.driver import open_driver
     from hub.contract.signing import generate_keypair, key_id_of, load_public_key_pem

@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import Connector, RunRecord, RunStatus
-from connectors.citizen.samples import write_samples as write_citizen
 from connectors.citizen.source import PRODUCTS as CITIZEN_PRODUCTS
-from connectors.douanes.samples import write_samples as write_douanes
+from connectors.demo.gendarmerie_feed import RecordStore, StandIn, serve_in_thread
+from connectors.demo.pipeline import DEMO_CONNECTORS, run_demo_connectors
+from connectors.demo.sources.citizen import write_samples as write_citizen
+from connectors.demo.sources.douanes import write_samples as write_douanes
+from connectors.demo.sources.gendarmerie import write_samples as write_gendarmerie
+from connectors.demo.sources.police import write_samples as write_police
 from connectors.douanes.source import SUBSTANCE_CODES
-from connectors.gendarmerie.samples import write_samples as write_gendarmerie
 from connectors.gendarmerie.source import PRODUCTS as GN_PRODUCTS
-from connectors.gendarmerie.stand_in import RecordStore, StandIn, serve_in_thread
-from connectors.police.samples import write_samples as write_police
-from connectors.samples.pipeline import DEMO_CONNECTORS, run_demo_connectors
 from connectors.state import StateStore
 from tests.connectors.conftest import World
 

@@ -20,9 +20,9 @@ import pytest
 from neo4j import Driver
 
 from connectors.base import Fault, RunRecord, RunStatus
-from connectors.gendarmerie.samples import write_samples as write_gendarmerie
-from connectors.gendarmerie.stand_in import RecordStore, StandIn, serve_in_thread
-from connectors.police.samples import write_samples as write_police
+from connectors.demo.gendarmerie_feed import RecordStore, StandIn, serve_in_thread
+from connectors.demo.sources.gendarmerie import write_samples as write_gendarmerie
+from connectors.demo.sources.police import write_samples as write_police
 from connectors.state import StateStore
 from hub.settings import Settings
 from policies.audit import verify

@@ -79,7 +79,7 @@ def test_importing_every_connector_module_loads_no_graph_code() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          timeout=120, check=True)
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
-    assert "connectors.samples.pipeline" in loaded and "connectors.police.connector" in loaded
+    assert "connectors.demo.pipeline" in loaded and "connectors.police.connector" in loaded
     bad = [m for m in loaded if m.split(".")[0] in FORBIDDEN
            or (m.startswith("hub.") and not m.startswith("hub.contract"))
            or m.split(".")[0] in ("policies", "fastapi")]

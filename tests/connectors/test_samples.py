@@ -1,4 +1,4 @@
-"""Reference data, random generators and the seeded demo world (connectors.samples)."""
+"""Reference data, random generators and the seeded demo world (connectors.demo)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.pseudonym import LinkageKey, LinkageKeyring
-from connectors.samples.demo import (
+from connectors.demo.story import (
     CITIZEN_REPORTS_PER_MONTH,
     DEMO_KEY_ID,
     MIN_DEMO_LEADS,
@@ -22,7 +22,7 @@ from connectors.samples.demo import (
     demo_keyring,
     generate_demo_leads,
 )
-from connectors.samples.world import (
+from connectors.demo.world import (
     COMMUNES,
     NAME_POOL,
     PLACES,

@@ -8,7 +8,7 @@ every hostile text under its exact field path and accept every legitimate one
 
 Hostile texts are what a reporter, or a careless mapping, could leave in a lead: a phone, an
 e-mail address, an IBAN or an IP address in any writing, in any free-text field. Legitimate
-texts are written in the style of the demo world (connectors/samples): plates, times, dates,
+texts are written in the style of the demo world (connectors/demo): plates, times, dates,
 quantities, amounts, INSEE codes, postcodes, street numbers, procedure numbers — no person.
 """
 

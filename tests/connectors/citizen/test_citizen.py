@@ -11,7 +11,7 @@ from pydantic import SecretStr, ValidationError
 
 from connectors.base import RunStatus
 from connectors.citizen.connector import CitizenConnector, CitizenSettings
-from connectors.citizen.samples import write_samples
+from connectors.demo.sources.citizen import write_samples
 from hub.contract.errors import SourceRecordInvalid
 from hub.contract.lead import Lead, LeadKind, PersonRole, SourceChannel, Substance
 from tests.connectors._harness import LINKAGE_KEY, TOKEN, FakeHub, new_key

@@ -13,8 +13,8 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.base import RunStatus
+from connectors.demo.sources.douanes import write_samples
 from connectors.douanes.connector import DouanesConnector, DouanesSettings
-from connectors.douanes.samples import write_samples
 from connectors.douanes.source import ReportFileUnreadable, parse_xml, split_reports
 from hub.contract.errors import SourceRecordInvalid
 from hub.contract.lead import Lead, LeadKind, PersonRole, SourceChannel, Substance

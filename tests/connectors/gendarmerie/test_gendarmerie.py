@@ -13,10 +13,10 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.base import Fault, RunStatus
+from connectors.demo.gendarmerie_feed import Faults, RecordStore, StandIn, serve_in_thread
+from connectors.demo.sources.gendarmerie import write_samples
 from connectors.gendarmerie.connector import GendarmerieConnector, GendarmerieSettings
-from connectors.gendarmerie.samples import write_samples
 from connectors.gendarmerie.source import decode_cursor, encode_cursor
-from connectors.gendarmerie.stand_in import Faults, RecordStore, StandIn, serve_in_thread
 from hub.contract.errors import ConfigurationError, SourceError, SourceRecordInvalid
 from hub.contract.lead import Lead, LeadKind
 from tests.connectors._harness import LINKAGE_KEY, TOKEN, FakeHub, new_key

@@ -16,8 +16,8 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from connectors.base import RunStatus
+from connectors.demo.sources.police import write_samples
 from connectors.police.connector import PoliceConnector, PoliceSettings
-from connectors.police.samples import write_samples
 from connectors.police.source import COLUMNS, parse_products, parse_suspects
 from connectors.pseudonym import normalize_identity
 from hub.contract.errors import ConfigurationError, SourceRecordInvalid

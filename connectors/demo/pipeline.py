@@ -8,7 +8,7 @@ connector's public key and issues its token at the hub first (``graph.identity``
 ``crosshub connectors register``) and passes them in ``credentials``. ``DEMO_CONNECTORS`` says
 under which agency each one must be registered.
 
-Persons are pseudonymized under the public demo linkage key of ``connectors.samples.demo``, so the
+Persons are pseudonymized under the public demo linkage key of ``connectors.demo.story``, so the
 connectors' leads and the generated demo leads share one pseudonym space.
 """
 
@@ -23,15 +23,15 @@ from pydantic import SecretStr
 
 from connectors.base import Connector, RunRecord
 from connectors.citizen.connector import CitizenConnector, CitizenSettings
-from connectors.citizen.samples import write_samples as write_citizen
+from connectors.demo.gendarmerie_feed import RecordStore, StandIn, serve_in_thread
+from connectors.demo.sources.citizen import write_samples as write_citizen
+from connectors.demo.sources.douanes import write_samples as write_douanes
+from connectors.demo.sources.gendarmerie import write_samples as write_gendarmerie
+from connectors.demo.sources.police import write_samples as write_police
+from connectors.demo.story.model import DEMO_KEY_ID, DEMO_KEY_SECRET
 from connectors.douanes.connector import DouanesConnector, DouanesSettings
-from connectors.douanes.samples import write_samples as write_douanes
 from connectors.gendarmerie.connector import GendarmerieConnector, GendarmerieSettings
-from connectors.gendarmerie.samples import write_samples as write_gendarmerie
-from connectors.gendarmerie.stand_in import RecordStore, StandIn, serve_in_thread
 from connectors.police.connector import PoliceConnector, PoliceSettings
-from connectors.police.samples import write_samples as write_police
-from connectors.samples.demo import DEMO_KEY_ID, DEMO_KEY_SECRET
 from hub.contract.errors import ConfigurationError
 
 # Connector name → the agency its key and token must be registered under at the hub. The

@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from connectors.douanes.source import PARIS
-from connectors.samples.world import (
+from connectors.demo.world import (
     PLACES_BY_KEY,
     FakeIdentity,
     jitter_point,
@@ -40,6 +39,7 @@ from connectors.samples.world import (
     random_siv_plate,
     random_vehicle,
 )
+from connectors.douanes.source import PARIS
 from hub.contract.normalize import normalize_foreign_plate, normalize_phone, normalize_plate
 
 NAMESPACE = "urn:douane:crosshub:constatation:1"

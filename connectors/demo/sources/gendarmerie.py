@@ -7,7 +7,8 @@ Summaries carry raw identifiers on purpose (names, phones, an e-mail, an IBAN); 
 identified or only described (clothing, build); some records are re-published in later versions,
 several share one ``updated_at`` (a batch import) so ties span pages, and a few are malformed.
 
-``write_samples(store, seed, n)`` fills a ``stand_in.RecordStore`` and returns the ground truth::
+``write_samples(store, seed, n)`` fills a record store (``gendarmerie_feed.RecordStore``, which
+serves them as the feed) and returns the ground truth::
 
     {"order": [ids in feed order (updated_at, id)],
      "leads": {id: {"kind", "version", "phones" (E.164), "plates", "identities" (normalized),
@@ -21,12 +22,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from connectors.gendarmerie.source import TYPES
-from connectors.gendarmerie.stand_in import RecordStore
-from connectors.samples.world import (
+from connectors.demo.world import (
     COMMUNES,
     PLACES,
     POLICE_ZONE,
@@ -37,6 +36,7 @@ from connectors.samples.world import (
     random_siv_plate,
     random_vehicle,
 )
+from connectors.gendarmerie.source import TYPES
 from hub.contract.normalize import normalize_phone, normalize_plate
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -53,6 +53,16 @@ _SEIZED = [("resine", "kg", (1, 40)), ("herbe", "kg", (1, 15)), ("cocaine", "g",
 _CLOTHING = ["doudoune noire, casquette", "survêtement gris, sacoche en bandoulière",
              "veste kaki, capuche relevée", "jogging noir, baskets blanches"]
 _MARKS = ["tatouage sur la main droite", "cicatrice à l'arcade", None, None]
+
+
+class RecordSink(Protocol):
+    """Where the records go: what ``write_samples`` needs of the feed's ``RecordStore`` (the
+    generator does not import the server, the server's command line imports the generator)."""
+
+    def put(self, record: dict[str, Any], *, key_time: datetime | None = None,
+            record_id: str | None = None) -> None: ...
+
+    def ids(self) -> list[str]: ...
 
 
 def _iso(dt: datetime) -> str:
@@ -154,7 +164,7 @@ class _Gen:
         return record
 
 
-def write_samples(store: RecordStore, seed: int = 0, n: int = 60) -> dict[str, Any]:
+def write_samples(store: RecordSink, seed: int = 0, n: int = 60) -> dict[str, Any]:
     """Put ``n`` records in ``store`` (plus re-published versions and malformed records); return
     the ground truth (module docstring)."""
     rng = random.Random(seed)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.citizen.source import PARIS
-from connectors.samples.world import (
+from connectors.demo.world import (
     COMMUNES,
     PLACES,
     POLICE_ZONE,

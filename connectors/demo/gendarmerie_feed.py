@@ -1,12 +1,13 @@
-"""A stand-in for the gendarmerie feed: the API of ``source.py`` over an in-memory record store,
-with fault injection, for tests and demos. Not for production.
+"""A stand-in for the gendarmerie feed: the API that ``connectors/gendarmerie/source.py`` reads,
+served over an in-memory record store, with fault injection, for tests, benchmarks and demos. Not
+for production.
 
-    python -m connectors.gendarmerie.stand_in --port 8765 --seed 1 -n 200 [--fail-every 7]
+    python -m connectors.demo.gendarmerie_feed --port 8765 --seed 1 -n 200 [--fail-every 7]
         [--slow-s 3 --slow-every 5] [--token secret]
 
 In-process (tests)::
 
-    store = RecordStore(); write_samples(store, seed=1, n=50)
+    store = RecordStore(); write_samples(store, seed=1, n=50)   # connectors.demo.sources.gendarmerie
     stand_in = StandIn(store)
     with serve_in_thread(stand_in.app) as base_url: ...
     stand_in.faults.fail_requests = {3}        # the 3rd request answers 500
@@ -35,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from connectors.demo.sources.gendarmerie import write_samples
 from connectors.gendarmerie.source import FEED_PATH
 
 MAX_PAGE_SIZE = 1000
@@ -165,8 +167,6 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterato
 
 
 def main(argv: list[str] | None = None) -> None:
-    from connectors.gendarmerie.samples import write_samples
-
     ap = argparse.ArgumentParser(description="Flux gendarmerie de substitution (tests, démos)")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8765)

@@ -28,9 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from connectors.police.source import COLUMNS, PARIS
-from connectors.sanitize import fold
-from connectors.samples.world import (
+from connectors.demo.world import (
     COMMUNES,
     PLACES_BY_KEY,
     FakeIdentity,
@@ -41,6 +39,8 @@ from connectors.samples.world import (
     random_siv_plate,
     random_vehicle,
 )
+from connectors.police.source import COLUMNS, PARIS
+from connectors.sanitize import fold
 from hub.contract.normalize import normalize_phone, normalize_plate
 
 SERVICE = "DIPN 25"
