@@ -799,7 +799,7 @@ def main() -> None:
                         server.start(wait_s=300)
                         driver = prepared_driver(settings, wipe=False)
                     else:
-                        reset_database(driver, db)
+                        reset_database(Graph(driver, db))
                     print(f"old graph wiped in {time.perf_counter() - t:.0f} s", flush=True)
                 print(f"building a graph of ≥ {args.min_nodes:,} nodes (seed {args.seed})…", flush=True)
                 marker = build_graph(driver, db, args.seed, args.min_nodes)

@@ -44,10 +44,11 @@ def bench_settings() -> Iterator[Settings]:
 
 def prepared_driver(settings: Settings, wipe: bool = True):
     driver = open_driver(settings.graph_config)
-    wait_ready(driver, settings.neo4j_database, 60)
-    apply_schema(Graph(driver, settings.neo4j_database))
+    graph = Graph(driver, settings.neo4j_database)
+    wait_ready(graph, 60)
+    apply_schema(graph)
     if wipe:
-        reset_database(driver, settings.neo4j_database)
+        reset_database(graph)
     return driver
 
 

@@ -39,6 +39,7 @@ from connectors.demo.sources.police import write_samples
 from connectors.police.connector import PoliceConnector, PoliceSettings
 from connectors.push import PushPolicy
 from graph.driver import reset_database
+from graph.handle import Graph
 from hub.contract.signing import load_private_key, sign_request
 
 LINKAGE_KEY = "bench-linkage-key-0123456789abcdef"
@@ -94,6 +95,7 @@ def main() -> None:
         work = Path(tmp)
         db = settings.neo4j_database
         driver = prepared_driver(settings)
+        graph = Graph(driver, db)
         pristine = work / "exports"
         print(f"writing police exports ({args.leads} rows)…", flush=True)
         truth = write_samples(pristine, seed=5, n=args.leads)
@@ -116,7 +118,7 @@ def main() -> None:
             token, key_path = register()
             warm = police(work, warm_inbox, url, token, key_path, args.batch, "state-warm").run()
             assert warm.status == RunStatus.OK, warm
-            reset_database(driver, db)
+            reset_database(graph)
 
             # The payloads of (b): what the connector makes of the same exports, with the same key.
             token, key_path = register()
@@ -145,7 +147,7 @@ def main() -> None:
             for k in range(args.rounds):
                 for step in (run_b, run_a) if k % 2 == 0 else (run_a, run_b):
                     step(k)
-                    reset_database(driver, db)
+                    reset_database(graph)
 
         # (c) the connector alone: the hub is gone, everything stops at the durable outbox.
         token, key_path = register()

@@ -82,7 +82,7 @@ def main() -> None:
             write_leads(graph, leads[: args.batch], chunk_size=args.batch)
             for lead in leads[args.batch : args.batch + 50]:
                 write_leads(graph, [lead])
-            reset_database(driver, db)
+            reset_database(graph)
 
         # (b) direct batched Cypher, same batches, same concurrency
         warm_up()
@@ -92,7 +92,7 @@ def main() -> None:
                                                     mark_for_triage=True), batches))
         direct_s = time.perf_counter() - t0
         assert _count(driver, db) == n
-        reset_database(driver, db)
+        reset_database(graph)
 
         # (c) naive: one transaction per lead, same concurrency
         warm_up()
@@ -101,7 +101,7 @@ def main() -> None:
             list(pool.map(lambda lead: write_leads(graph, [lead]), sample))
         naive_s = time.perf_counter() - t0
         assert _count(driver, db) == len(sample)
-        reset_database(driver, db)
+        reset_database(graph)
 
         # (a) HTTP: one connector per agency, bodies serialized before the clock starts (a
         # connector's outbox holds them ready), signed at send time.
@@ -129,7 +129,7 @@ def main() -> None:
                 return resp.json()["accepted"]
 
             post(bodies[0])  # warms the served hub's own paths; wiped, not counted
-            reset_database(driver, db)
+            reset_database(graph)
             bodies = connectors_and_bodies()
             t0 = time.perf_counter()
             with ThreadPoolExecutor(args.workers) as pool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from neo4j import Driver, GraphDatabase
 
 from graph.config import GraphConfig
+from graph.handle import Graph
 from graph.health import NotReady, wait_ready
 from graph.server import LocalNeo4j, Neo4jEndpoint
 from hub.contract.errors import ConfigurationError
@@ -63,10 +64,10 @@ def open_driver(config: GraphConfig) -> Driver:
     )
 
 
-def reset_database(driver: Driver, database: str = "neo4j", batch_size: int = 10_000) -> int:
-    """Delete every node and relationship of ``database``, keeping constraints and indexes.
-    For tests and demos. Returns the number of nodes deleted."""
-    with driver.session(database=database) as session:
+def reset_database(graph: Graph, batch_size: int = 10_000) -> int:
+    """Delete every node and relationship of the graph's database, keeping constraints and
+    indexes. For tests and demos. Returns the number of nodes deleted."""
+    with graph.session() as session:
         # CALL { } IN TRANSACTIONS needs an auto-commit transaction: session.run, not execute_*.
         summary = session.run(
             "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF $batch ROWS",

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 
 import neo4j
-from neo4j import Driver
 from neo4j.exceptions import (
     AuthError,
     DatabaseUnavailable,
@@ -41,14 +40,13 @@ class NotReady(GraphUnavailable):
 
 
 def wait_ready(
-    driver: Driver,
-    database: str = "neo4j",
+    graph: Graph,
     timeout_s: float = 30.0,
     *,
     alive: Callable[[], bool] | None = None,
     auth_retries: int = 0,
 ) -> None:
-    """Block until ``RETURN 1`` succeeds on ``database``.
+    """Block until ``RETURN 1`` succeeds on the graph's database.
 
     Bolt accepts connections before the DBMS is ready, so connection and transient errors are
     retried until ``timeout_s``. ``alive`` (when given) is checked between attempts: a dead server
@@ -65,7 +63,7 @@ def wait_ready(
             raise NotReady("le processus s'est arrêté pendant le démarrage", last)
         try:
             # A plain auto-commit query: execute_query would retry internally for up to 30 s.
-            with driver.session(database=database, default_access_mode=neo4j.WRITE_ACCESS) as s:
+            with graph.session() as s:
                 s.run("RETURN 1").consume()
             return
         except AuthError as exc:

@@ -567,6 +567,7 @@ class LocalNeo4j:
         every refused attempt), then once over the endpoint's own ``neo4j://`` URI."""
         from neo4j import GraphDatabase
 
+        from graph.handle import Graph
         from graph.health import (
             NotReady,
             wait_ready,
@@ -581,8 +582,7 @@ class LocalNeo4j:
             ) as driver:
                 try:
                     wait_ready(
-                        driver,
-                        "neo4j",
+                        Graph(driver, "neo4j"),
                         max(1.0, deadline - time.monotonic()),
                         alive=lambda: self._is_our_server(pid),
                         auth_retries=retries,  # below Neo4j's lock-out after 3 failed logins

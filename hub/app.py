@@ -57,7 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
         driver = open_driver(settings)
         try:
             graph = Graph(driver, settings.neo4j_database)
-            await run_in_threadpool(wait_ready, driver, settings.neo4j_database, 60)
+            await run_in_threadpool(wait_ready, graph, 60)
             await run_in_threadpool(apply_schema, graph)
             app.state.driver = driver
             app.state.graph = graph

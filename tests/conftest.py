@@ -137,7 +137,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 @pytest.fixture
 def clean_graph(driver: Driver, settings: Settings) -> Driver:
     """Wipe every node and relationship (constraints and indexes stay) before the test."""
-    reset_database(driver, settings.neo4j_database)
+    reset_database(Graph(driver, settings.neo4j_database))
     return driver
 
 
@@ -150,7 +150,7 @@ def graph(driver: Driver, settings: Settings) -> Graph:
 @pytest.fixture
 def clean(graph: Graph) -> Graph:
     """``clean_graph`` for tests written against the handle: wiped, then handed out."""
-    reset_database(graph.driver, graph.database)
+    reset_database(graph)
     return graph
 
 

@@ -22,8 +22,9 @@ def graph_session(settings: Settings | None = None) -> Iterator[tuple[Settings, 
     settings = settings or Settings()
     driver = open_driver(settings.graph_config)
     try:
-        wait_ready(driver, settings.neo4j_database, 60)
-        apply_schema(Graph(driver, settings.neo4j_database))
+        graph = Graph(driver, settings.neo4j_database)
+        wait_ready(graph, 60)
+        apply_schema(graph)
         yield settings, driver
     finally:
         driver.close()

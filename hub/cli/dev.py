@@ -59,10 +59,10 @@ def dev(
     db = settings.neo4j_database
     graph = Graph(driver, db)
     try:
-        wait_ready(driver, db, 60)
+        wait_ready(graph, 60)
         apply_schema(graph)
         if reset:
-            reset_database(driver, db)
+            reset_database(graph)
         demo = generate_demo_leads(seed=seed, n=leads)
         chunk = 200
         with Progress(TextColumn("Chargement des pistes de démonstration"), BarColumn(),

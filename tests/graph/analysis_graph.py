@@ -154,8 +154,8 @@ def ensure_graph(driver: Driver) -> Ids:
         "MATCH (l:Lead) RETURN l.source_key AS key, l.lead_id AS id", database_=DB).records}
     if sorted(found) == SOURCE_KEYS:
         return Ids({key.replace("|", ":", 1): lead_id for key, lead_id in found.items()})
-    reset_database(driver, DB)
     graph = Graph(driver, DB)
+    reset_database(graph)
     apply_schema(graph)
     written = payloads()
     results = write_leads(graph, [Lead.model_validate(p) for p in written])

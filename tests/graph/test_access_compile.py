@@ -31,7 +31,7 @@ EMBARGOES = (None, NOW + timedelta(days=10), NOW - timedelta(days=10))
 def marked_leads(driver, settings):
     from graph.driver import reset_database
 
-    reset_database(driver, settings.neo4j_database)
+    reset_database(Graph(driver, settings.neo4j_database))
     payloads, keys_of = [], []
     combos = itertools.product(AGENCIES, ("H0", "H1", "H2", "H3"), ("citizen_report", "surveillance"),
                                range(len(RESTRICTIONS)), range(len(EMBARGOES)))
@@ -50,7 +50,7 @@ def marked_leads(driver, settings):
         markings[w.lead_id] = LeadMarking.from_lead(model, entity_keys=keys, lead_id=w.lead_id)
         PUBLIC[f"{model.source_agency.value}:{model.source_ref}"] = w.lead_id
     yield markings
-    reset_database(driver, settings.neo4j_database)
+    reset_database(Graph(driver, settings.neo4j_database))
 
 
 PUBLIC: dict[str, str] = {}

@@ -107,8 +107,8 @@ def world(driver) -> type[World]:
         total = driver.execute_query("MATCH (l:Lead) RETURN count(l) AS n", database_=DB).records[0]["n"]
         if total == found:
             return World
-    reset_database(driver, DB)
     graph = Graph(driver, DB)
+    reset_database(graph)
     apply_schema(graph)
     payloads = _payloads()
     results = write_leads(graph, [Lead.model_validate(p) for p in payloads])

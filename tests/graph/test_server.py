@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from graph import server as server_mod
 from graph.driver import NotReady, reset_database, resolve_endpoint, wait_ready
+from graph.handle import Graph
 from graph.server import LocalNeo4j, Neo4jEndpoint
 from hub.cli.neo4j import app as neo4j_cli
 from hub.contract.errors import ConfigurationError
@@ -175,14 +176,14 @@ def test_wait_ready_gives_up_on_a_closed_port() -> None:
     with GraphDatabase.driver(f"bolt://127.0.0.1:{port}", auth=("neo4j", "x")) as drv:
         started = time.monotonic()
         with pytest.raises(NotReady):
-            wait_ready(drv, "neo4j", timeout_s=1.0)
+            wait_ready(Graph(drv, "neo4j"), timeout_s=1.0)
         assert time.monotonic() - started < 5.0
 
 
 def test_wait_ready_refuses_wrong_credentials(neo4j_endpoint: Neo4jEndpoint) -> None:
     with GraphDatabase.driver(neo4j_endpoint.uri, auth=("nobody", "wrong-password")) as drv:
         with pytest.raises(ConfigurationError, match="identifiants"):
-            wait_ready(drv, "neo4j", timeout_s=5.0)
+            wait_ready(Graph(drv, "neo4j"), timeout_s=5.0)
 
 
 def test_reset_database_wipes_data_keeps_schema(clean_graph: Driver) -> None:
@@ -195,7 +196,7 @@ def test_reset_database_wipes_data_keeps_schema(clean_graph: Driver) -> None:
             "UNWIND range(1, 2500) AS i CREATE (:Probe {id: i})-[:NEXT]->(:Other)",
             database_="neo4j",
         )
-        assert reset_database(clean_graph, "neo4j", batch_size=1000) == 5000
+        assert reset_database(Graph(clean_graph, "neo4j"), batch_size=1000) == 5000
         records, _, _ = clean_graph.execute_query(
             "MATCH (n) RETURN count(n) AS n", database_="neo4j"
         )

@@ -47,6 +47,7 @@ from fastapi.testclient import TestClient
 
 from graph import identity
 from graph.driver import reset_database
+from graph.handle import Graph
 from hub.app import create_app
 from hub.contract.normalize import normalize_phone
 from hub.contract.signing import generate_keypair, key_id_of, load_public_key_pem
@@ -495,7 +496,7 @@ def _wait_for_triage(driver, deadline_s: float = 30.0) -> None:
 @pytest.fixture(scope="module")
 def matrix(client, driver, hub_settings: Settings, tmp_path_factory) -> Matrix:
     db = hub_settings.neo4j_database
-    reset_database(driver, db)
+    reset_database(Graph(driver, db))
     run = uuid.uuid4().hex[:6]
 
     # A police connector, as tests/hub/conftest.py's make_connector builds one (module scope).

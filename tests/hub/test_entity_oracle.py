@@ -94,7 +94,7 @@ def world(driver, hub_settings):
                                      "RETURN count(u) AS n", database_=db).records[0]["n"]
         if n == len(World.lead_ids) and users == len(EXPECTED) - 1:
             return World
-    reset_database(driver, db)
+    reset_database(Graph(driver, db))
     apply_schema(Graph(driver, db))
     payloads = _payloads()
     results = write_leads(Graph(driver, db), [Lead.model_validate(p) for p in payloads])

@@ -36,7 +36,7 @@ def world(driver, settings):
     (H2: a hit for analysts), gendarmerie D (H3: nothing for other agencies); police E shares
     person X (depth 2)."""
     db = settings.neo4j_database
-    reset_database(driver, db)
+    reset_database(Graph(driver, db))
     leads = [
         lead(source_ref="A", vehicles=[{"plate": "AB-123-CD", "make": "Peugeot"}], phones=["0612345678"],
              persons=[{"pseudonym": X, "role": "driver"}], handling_code="H1"),

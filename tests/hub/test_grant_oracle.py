@@ -73,7 +73,7 @@ def _payloads() -> list[dict]:
 @pytest.fixture(scope="module")
 def world(driver, hub_settings) -> type[World]:
     db = hub_settings.neo4j_database
-    reset_database(driver, db)
+    reset_database(Graph(driver, db))
     apply_schema(Graph(driver, db))
     payloads = _payloads()
     results = write_leads(Graph(driver, db), [Lead.model_validate(p) for p in payloads])

@@ -54,7 +54,7 @@ def db(api: TestClient) -> str:
 
 @pytest.fixture(scope="module")
 def world(api: TestClient, driver, db: str) -> None:
-    reset_database(driver, db)
+    reset_database(Graph(driver, db))
     payloads = [
         lead(source_ref="PN-H2", handling_code="H2", vehicles=[{"plate": PLATE}]),
         lead(source_ref="PN-H1", handling_code="H1", vehicles=[{"plate": PLATE}]),

@@ -114,7 +114,7 @@ def world_leads() -> list[Lead]:
 @pytest.fixture(scope="module")
 def world(driver, settings):
     db = settings.neo4j_database
-    reset_database(driver, db)
+    reset_database(Graph(driver, db))
     leads = world_leads()
     results = write_leads(Graph(driver, db), leads)
     assert all(r.outcome == "created" for r in results)

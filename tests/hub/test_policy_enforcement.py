@@ -38,7 +38,7 @@ def _plate(origin: str, code: str) -> str:
 @pytest.fixture(scope="module")
 def world(driver, settings):
     db = settings.neo4j_database
-    reset_database(driver, db)
+    reset_database(Graph(driver, db))
     leads = []
     for origin, agency in ORIGIN.items():
         for code in CODES:
@@ -57,7 +57,7 @@ def world(driver, settings):
         user = identity.upsert_user(driver, db, agency=CALLER_AGENCY, role=role, name=f"table-{role}")
         headers[role] = {"Authorization": f"Bearer {identity.issue_token(driver, db, user.user_id).token}"}
     yield {"headers": headers, "ids": ids}
-    reset_database(driver, db)
+    reset_database(Graph(driver, db))
 
 
 def _never_existing(value: str) -> str:

@@ -71,7 +71,7 @@ def live_hub(settings, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]
     tokens: dict[str, str] = {}
     try:
         apply_schema(Graph(driver, db))
-        reset_database(driver, db)
+        reset_database(Graph(driver, db))
         write_leads(Graph(driver, db), generate_demo_leads(seed=2025, n=max(MIN_DEMO_LEADS, 150)),
                     radius_m=hub_settings.location_merge_radius_m, mark_for_triage=True)
         for agency, role in (("gendarmerie", "analyst"), ("police", "coordinator")):
