@@ -60,8 +60,9 @@ def _graph(settings: Settings, driver: neo4j.Driver | None) -> Iterator[neo4j.Dr
         return
     drv = open_driver(settings)
     try:
-        wait_ready(drv, settings.neo4j_database, 60)
-        apply_schema(Graph(drv, settings.neo4j_database))
+        graph = Graph(drv, settings.neo4j_database)
+        wait_ready(graph, 60)
+        apply_schema(graph)
         yield drv
     finally:
         drv.close()
