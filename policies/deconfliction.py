@@ -22,15 +22,13 @@ import math
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from hub.contract.errors import ConfigurationError, InvalidInput
+from hub.contract.errors import InvalidInput
 from hub.contract.lead import PSEUDONYM
 from hub.contract.normalize import (
     normalize_foreign_plate,
@@ -128,24 +126,10 @@ class DeconflictionRules(PolicyModel):
 
 
 def load_deconfliction_rules(path: Path | str | None = None) -> DeconflictionRules:
-    from policies.loader import _parse, _validate
+    from policies.loader import data_dir, load_rules_file
 
-    entry = Path(path) if path is not None else resources.files("policies") / "data" / DECONFLICTION_FILE
-    source = str(entry)
-    if not entry.is_file():
-        raise ConfigurationError(f"Règles de déconfliction introuvables : {source}")
-    try:
-        return _validate(DeconflictionRules, source, _parse(source, entry.read_text(encoding="utf-8")))
-    except ConfigurationError as exc:
-        first = exc.details[0] if exc.details else {}
-        raise ConfigurationError(
-            f"Règles de déconfliction invalides : {source}, ligne {first.get('line', 1)} : "
-            f"{first.get('field', '?')} : {first.get('reason', exc.message)}", details=exc.details) from exc
-
-
-@lru_cache(maxsize=1)
-def default_deconfliction_rules() -> DeconflictionRules:
-    return load_deconfliction_rules()
+    entry = Path(path) if path is not None else data_dir() / DECONFLICTION_FILE
+    return load_rules_file(DeconflictionRules, entry, "déconfliction")
 
 
 # --- the clash test -----------------------------------------------------------------------------

@@ -13,11 +13,11 @@ refer to the property groups.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -26,6 +26,7 @@ from hub.contract.errors import ConfigurationError
 from policies.models import AgenciesFile, Policy, PropertiesFile, RolesFile, RulesFile
 
 FILES = ("roles.yaml", "agencies.yaml", "properties.yaml", "rules.yaml")
+M = TypeVar("M", bound=BaseModel)
 
 
 class _LineDict(dict):
@@ -184,19 +185,53 @@ def _unique_ids(source: str, data: Any, items: list[Any], key: str, what: str) -
         seen.add(ident)
 
 
+def data_dir(directory: Path | str | None = None) -> Traversable:
+    """Where the rule files are: ``directory``, or the packaged ``policies/data``."""
+    return Path(directory) if directory is not None else resources.files("policies") / "data"
+
+
+def read_rules_text(entry: Traversable) -> str:
+    """The one place a rules file is read (tests count the reads: each file once per rulebook)."""
+    return entry.read_text(encoding="utf-8")
+
+
+def load_rules_file(model: type[M], entry: Traversable, what_fr: str,
+                    check: Callable[[str, Any, M], None] | None = None) -> M:
+    """One YAML rules file (triage, deconfliction, retention…) validated as ``model``, with its
+    ``digest``. ``check`` adds the file's own cross-item checks (raise ``_fail``). Every problem
+    is a ``ConfigurationError`` naming the file and line: « Règles de <what_fr> invalides : … »."""
+    source = str(entry)
+    if not entry.is_file():
+        raise ConfigurationError(f"Règles de {what_fr} introuvables : {source}", details=[
+            {"file": source, "line": 1, "field": "(fichier)", "reason": "fichier manquant"}])
+    text = read_rules_text(entry)
+    try:
+        data = _parse(source, text)
+        rules = _validate(model, source, data)
+        if check is not None:
+            check(source, data, rules)
+    except ConfigurationError as exc:
+        first = exc.details[0] if exc.details else {}
+        raise ConfigurationError(
+            f"Règles de {what_fr} invalides : {first.get('file', source)}, ligne "
+            f"{first.get('line', 1)} : {first.get('field', '?')} : {first.get('reason', exc.message)}",
+            details=exc.details) from exc
+    if "digest" in model.model_fields:
+        rules = rules.model_copy(update={"digest": "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()})
+    return rules
+
+
 def load_policy(directory: Path | str | None = None) -> Policy:
     """Load and validate the policy in ``directory`` (default: the packaged policy data).
     Raises ``ConfigurationError`` naming the file and line of the first problem."""
-    base: Traversable = (
-        Path(directory) if directory is not None else resources.files("policies") / "data"
-    )
+    base = data_dir(directory)
     texts: dict[str, tuple[str, str]] = {}
     for name in FILES:
         entry = base / name
         source = str(entry)
         if not entry.is_file():
             raise _fail(source, 1, "(fichier)", "fichier de politique manquant")
-        texts[name] = (source, entry.read_text(encoding="utf-8"))
+        texts[name] = (source, read_rules_text(entry))
 
     parsed = {name: _parse(source, text) for name, (source, text) in texts.items()}
     src = {name: source for name, (source, _) in texts.items()}

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from hub.contract.lead import Agency, HandlingCode, Lead, LeadKind
+from policies.permissions import Action
 
 # --- Vocabulary -------------------------------------------------------------------------------
 
@@ -227,6 +228,16 @@ class RoleInfo(PolicyModel):
     role: Role
     label_fr: TextFr
     description_fr: TextFr
+    # The actions the role may call (policies/permissions.py); none is implied.
+    may: list[Action] = Field(default_factory=list)
+
+    @field_validator("may")
+    @classmethod
+    def _once(cls, v: list[Action]) -> list[Action]:
+        twice = sorted({a.value for a in v if v.count(a) > 1})
+        if twice:
+            raise ValueError(f"action(s) listée(s) deux fois : {', '.join(twice)}")
+        return v
 
 
 class AgencyInfo(PolicyModel):

@@ -14,17 +14,13 @@ on the lead as ``status``, ``outcome`` and the resolution date): unresolved → 
 from __future__ import annotations
 
 import calendar
-import hashlib
 from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
-from hub.contract.errors import ConfigurationError
 from hub.contract.lead import LeadKind
 from policies.models import PolicyModel
 
@@ -153,38 +149,24 @@ def decide(policy: RetentionPolicy, facts: RetentionFacts, *, now: datetime) -> 
 def load_retention_policy(path: Path | str | None = None) -> RetentionPolicy:
     """Load and validate the retention rules (default: the packaged ``retention.yaml``). Raises
     ``ConfigurationError`` naming the file and line of the first problem."""
-    from policies.loader import _fail, _parse, _validate, line_of
+    from policies.loader import data_dir, load_rules_file
 
-    entry = Path(path) if path is not None else resources.files("policies") / "data" / RETENTION_FILE
-    source = str(entry)
-    if not entry.is_file():
-        raise ConfigurationError(f"Règles de conservation introuvables : {source}", details=[
-            {"file": source, "line": 1, "field": "(fichier)", "reason": "fichier manquant"}])
-    text = entry.read_text(encoding="utf-8")
-    data = _parse(source, text)
-    try:
-        policy = _validate(RetentionPolicy, source, data)
-        seen: set[str] = set()
-        for i, rule in enumerate(policy.rules):
-            loc = ("rules", i, "id")
-            if rule.id in seen:
-                raise _fail(source, line_of(data, loc), f"rules[{i}].id", f"règle « {rule.id} » en double")
-            seen.add(rule.id)
-            for earlier in policy.rules[:i]:
-                if earlier.covers(rule):
-                    raise _fail(source, line_of(data, ("rules", i)), f"rules[{i}]",
-                                f"règle « {rule.id} » inapplicable : la règle « {earlier.id} », "
-                                "placée avant, couvre déjà tous ses cas")
-    except ConfigurationError as exc:
-        first = exc.details[0] if exc.details else {}
-        raise ConfigurationError(
-            f"Règles de conservation invalides : {first.get('file', source)}, ligne "
-            f"{first.get('line', 1)} : {first.get('field', '?')} : {first.get('reason', exc.message)}",
-            details=exc.details) from exc
-    digest = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return policy.model_copy(update={"digest": digest})
+    entry = Path(path) if path is not None else data_dir() / RETENTION_FILE
+    return load_rules_file(RetentionPolicy, entry, "conservation", _check_rules)
 
 
-@lru_cache(maxsize=1)
-def default_retention_policy() -> RetentionPolicy:
-    return load_retention_policy()
+def _check_rules(source: str, data: Any, policy: RetentionPolicy) -> None:
+    """Rule ids are unique, and no rule is shadowed by an earlier one that covers all its cases."""
+    from policies.loader import _fail, line_of
+
+    seen: set[str] = set()
+    for i, rule in enumerate(policy.rules):
+        if rule.id in seen:
+            raise _fail(source, line_of(data, ("rules", i, "id")), f"rules[{i}].id",
+                        f"règle « {rule.id} » en double")
+        seen.add(rule.id)
+        for earlier in policy.rules[:i]:
+            if earlier.covers(rule):
+                raise _fail(source, line_of(data, ("rules", i)), f"rules[{i}]",
+                            f"règle « {rule.id} » inapplicable : la règle « {earlier.id} », "
+                            "placée avant, couvre déjà tous ses cas")

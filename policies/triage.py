@@ -20,20 +20,16 @@ Pure: no clock, no I/O beyond reading the rules file.
 
 from __future__ import annotations
 
-import hashlib
 import string
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from hub.contract.errors import ConfigurationError
 from hub.contract.lead import (
     LEAD_KIND_LABELS_FR,
     Agency,
@@ -182,31 +178,10 @@ class TriageRules(PolicyModel):
 def load_triage_rules(path: Path | str | None = None) -> TriageRules:
     """Load and validate the triage rules (default: the packaged ``policies/data/triage.yaml``).
     Raises ``ConfigurationError`` naming the file and line of the first problem."""
-    # The access policy's YAML reader: same line tracking, duplicate-key refusal, French reasons.
-    from policies.loader import _parse, _validate
+    from policies.loader import data_dir, load_rules_file
 
-    entry = Path(path) if path is not None else resources.files("policies") / "data" / TRIAGE_FILE
-    source = str(entry)
-    if not entry.is_file():
-        raise ConfigurationError(f"Règles de triage introuvables : {source}",
-                                 details=[{"file": source, "line": 1, "field": "(fichier)",
-                                           "reason": "fichier manquant"}])
-    text = entry.read_text(encoding="utf-8")
-    try:
-        rules = _validate(TriageRules, source, _parse(source, text))
-    except ConfigurationError as exc:
-        first = exc.details[0] if exc.details else {}
-        raise ConfigurationError(
-            f"Règles de triage invalides : {first.get('file', source)}, ligne {first.get('line', 1)} : "
-            f"{first.get('field', '?')} : {first.get('reason', exc.message)}",
-            details=exc.details) from exc
-    digest = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return rules.model_copy(update={"digest": digest})
-
-
-@lru_cache(maxsize=1)
-def default_triage_rules() -> TriageRules:
-    return load_triage_rules()
+    entry = Path(path) if path is not None else data_dir() / TRIAGE_FILE
+    return load_rules_file(TriageRules, entry, "triage")
 
 
 # --- precision ----------------------------------------------------------------------------------

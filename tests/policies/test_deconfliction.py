@@ -13,13 +13,12 @@ from policies.deconfliction import (
     OperationFacts,
     clash,
     clashes,
-    default_deconfliction_rules,
     load_deconfliction_rules,
     normalize_target,
 )
 from tests.factories import pseudonym
 
-RULES = default_deconfliction_rules()
+RULES = load_deconfliction_rules()
 T0 = datetime(2025, 8, 5, 18, 0, tzinfo=UTC)
 
 

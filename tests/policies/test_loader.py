@@ -216,7 +216,8 @@ def test_every_role_must_be_described(policy_dir: Path) -> None:
     end = text.index("  - role: administrator")
     path = _write(policy_dir, "roles.yaml", text[:cut] + text[end:])
     err = _refused(policy_dir)
-    assert f"{path}, ligne 4 : roles : " in err.message
+    line = text.splitlines().index("roles:") + 1  # the error points at the list's key
+    assert f"{path}, ligne {line} : roles : " in err.message
     assert "rôle(s) non décrit(s) : auditor" in err.message
 
 

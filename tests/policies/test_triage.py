@@ -25,7 +25,7 @@ from policies.triage import (
     DuplicateCandidate,
     LeadFacts,
     ResolutionCount,
-    default_triage_rules,
+    load_triage_rules,
     hit_rates,
     likely_duplicates,
     load_triage_rules,
@@ -34,7 +34,7 @@ from policies.triage import (
 )
 from tests.factories import BESANCON, lead, pseudonym
 
-RULES = default_triage_rules()
+RULES = load_triage_rules()
 NOW = datetime(2025, 8, 1, 10, 0, tzinfo=UTC)
 
 

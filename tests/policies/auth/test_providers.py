@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
+from hub.errors import status_of
 from policies.auth import passwords
 from policies.auth.passwords import HashParameters
 from policies.auth.providers import (
@@ -51,7 +52,7 @@ def test_every_refusal_reads_the_same(stored, password, reason) -> None:
         login(provider, password)
     assert info.value.reason == reason
     assert info.value.message == INVALID_CREDENTIALS == "identifiant ou mot de passe incorrect"
-    assert info.value.status_code == 401
+    assert status_of(info.value) == 401  # answered as 401 at the edge (hub/errors.py)
 
 
 def test_outdated_hash_is_rehashed_on_good_login_only() -> None:

@@ -1,0 +1,38 @@
+"""The rulebook: every rule the hub applies, loaded and validated once, together.
+
+The access policy (roles with their permissions, agencies, property groups, reading rules),
+triage, deconfliction and retention rules. ``hub.create_app`` loads one rulebook and hands it out
+as a dependency; graph functions and jobs take the rules they apply as a required argument, so no
+rule is ever re-read behind the caller's back, and a test can run the hub on other rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from policies.deconfliction import DECONFLICTION_FILE, DeconflictionRules, load_deconfliction_rules
+from policies.loader import data_dir, load_policy
+from policies.models import Policy
+from policies.retention import RETENTION_FILE, RetentionPolicy, load_retention_policy
+from policies.triage import TRIAGE_FILE, TriageRules, load_triage_rules
+
+
+@dataclass(frozen=True, slots=True)
+class Rulebook:
+    policy: Policy
+    triage: TriageRules
+    deconfliction: DeconflictionRules
+    retention: RetentionPolicy
+
+
+def load_rulebook(directory: Path | str | None = None) -> Rulebook:
+    """Every rules file of ``directory`` (default: the packaged ``policies/data``), each read and
+    validated exactly once. Raises ``ConfigurationError`` naming the file and line of a problem."""
+    base = data_dir(directory)
+    return Rulebook(
+        policy=load_policy(directory),
+        triage=load_triage_rules(base / TRIAGE_FILE),
+        deconfliction=load_deconfliction_rules(base / DECONFLICTION_FILE),
+        retention=load_retention_policy(base / RETENTION_FILE),
+    )
