@@ -123,4 +123,3 @@ def generate_demo_leads(seed: int = 2025, n: int = 600, start: datetime | None =
     """``n`` demo leads (version-2 updates included), deterministic for a seed. See
     :func:`build_demo_world` for the ground truth."""
     return build_demo_world(seed=seed, n=n, start=start, weeks=weeks, keyring=keyring).leads
-
