@@ -40,11 +40,11 @@ from hub.contract.errors import (
 )
 from hub.contract.validation import field_path, french_reason
 from hub.deps import missing_justification
+from hub.jobs.grant_expiry import expiry_loop
+from hub.jobs.schedule import start_hub_jobs
+from hub.jobs.triage import triage_loop
 from hub.openapi import allowed_methods, install_docs, install_openapi
-from hub.grant_expiry import expiry_loop
-from hub.schedule import start_hub_jobs
 from hub.settings import Settings
-from hub.triage_worker import triage_loop
 from policies.audit import AuditTrail
 
 log = logging.getLogger("crosshub")

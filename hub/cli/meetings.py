@@ -1,5 +1,5 @@
 """``crosshub brief`` (the weekly meeting's brief, one copy per participant) and ``crosshub
-retention dry-run|purge`` (the retention purge). Thin wrappers over hub/jobs.py.
+retention dry-run|purge`` (the retention purge). Thin wrappers over hub/jobs/ (briefs.py, retention.py).
 
 Both write to the audit trail (a brief is a disclosure to its participant; a purge an erasure),
 which has one writer: run them while the hub is stopped, or let the hub's scheduler run them.
@@ -30,7 +30,7 @@ def brief(
 ) -> None:
     """Écrit la note de séance de la réunion hebdomadaire (HTML et PDF), un exemplaire par
     participant, chacun ne contenant que ce que ce participant peut voir."""
-    from hub.jobs import generate_weekly_briefs
+    from hub.jobs.briefs import generate_weekly_briefs
 
     try:
         files = generate_weekly_briefs(Settings(), week=week, departement=cross, out_dir=out,
@@ -74,7 +74,7 @@ AsOf = Annotated[str | None, typer.Option("--as-of", help="Instant d'évaluation
 def dry_run(as_of: AsOf = None,
             limit: Annotated[int, typer.Option("--limit", help="Lignes affichées au plus")] = 200) -> None:
     """Liste les pistes dont la durée de conservation est échue, sans rien effacer."""
-    from hub.jobs import run_retention
+    from hub.jobs.retention import run_retention
 
     try:
         report = run_retention(Settings(), dry_run=True, now=_as_of(as_of), origin="cli")
@@ -97,7 +97,7 @@ def purge_cmd(as_of: AsOf = None,
               yes: Annotated[bool, typer.Option("--yes", help="Ne pas demander de confirmation")] = False) -> None:
     """Efface les pistes échues, leurs saisies et les entités devenues orphelines ; chaque lot est
     journalisé (effacement) avant d'être effacé."""
-    from hub.jobs import run_retention
+    from hub.jobs.retention import run_retention
 
     settings = Settings()
     try:

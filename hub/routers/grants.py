@@ -38,7 +38,8 @@ from graph.grants import (
     RequestStatus,
 )
 from graph.identity import Principal
-from hub import auditing_grants, grant_expiry
+from hub import auditing_grants
+from hub.jobs import grant_expiry
 from hub.handles import MAX_HANDLE_LENGTH, handles_for
 from hub.contract.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.deps import (

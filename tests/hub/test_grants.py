@@ -20,7 +20,7 @@ from graph import identity
 from graph.driver import reset_database
 from graph.handle import Graph
 from graph.leads import write_leads
-from hub import grant_expiry
+from hub.jobs import grant_expiry
 from hub.app import create_app
 from hub.contract.lead import Lead
 from hub.settings import Settings

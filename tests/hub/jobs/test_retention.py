@@ -14,7 +14,7 @@ from graph.handle import Graph
 from graph.leads import write_leads
 from hub.contract.errors import ConfigurationError
 from hub.contract.lead import Lead
-from hub.jobs import run_retention
+from hub.jobs.retention import run_retention
 from policies.audit import query
 from policies.audit.models import AuditFilters
 from policies.retention import (

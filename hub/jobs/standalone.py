@@ -1,0 +1,46 @@
+"""What a job opens for itself when it runs outside the hub (the CLI): a Neo4j driver, waited
+for and with the schema applied, and the audit trail as its single writer. Inside the hub the
+job is handed the hub's own (``app.state.driver``, ``app.state.audit``) and these yield them
+unchanged.
+
+The trail has a single writer per directory: opened here it fails with ``AuditUnavailable``
+while a hub holds it — nothing is then erased or written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import neo4j
+
+from graph.driver import open_driver, wait_ready
+from graph.handle import Graph
+from graph.schema import apply_schema
+from hub.settings import Settings
+from policies.audit import AuditTrail
+
+
+@contextlib.contextmanager
+def graph_for(settings: Settings, driver: neo4j.Driver | None) -> Iterator[neo4j.Driver]:
+    """``driver`` if given, else a driver of its own for the job's duration."""
+    if driver is not None:
+        yield driver
+        return
+    drv = open_driver(settings.graph_config)
+    try:
+        wait_ready(drv, settings.neo4j_database, 60)
+        apply_schema(Graph(drv, settings.neo4j_database))
+        yield drv
+    finally:
+        drv.close()
+
+
+@contextlib.contextmanager
+def trail_for(settings: Settings, audit: AuditTrail | None) -> Iterator[AuditTrail]:
+    """``audit`` if given, else the trail opened (and closed) for the job's duration."""
+    if audit is not None:
+        yield audit
+        return
+    with AuditTrail.open(settings, lock_timeout_s=10.0) as trail:
+        yield trail
