@@ -55,6 +55,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from policies.loader import load_policy
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_settings, prepared_driver
@@ -811,11 +813,11 @@ def main() -> None:
             if not args.no_prewarm:
                 print(f"page cache warmed in {prewarm(driver, db):.1f} s", flush=True)
 
-            analyst = identity.upsert_user(driver, db, agency="gendarmerie", role="analyst",
+            analyst = identity.upsert_user(Graph(driver, db), agency="gendarmerie", role="analyst",
                                            name="bench-analysis")
             unrestricted = AccessFilter.unrestricted()
             filters = {"unrestricted": lambda: unrestricted,
-                       "gendarmerie analyst": lambda: access_filter_for(driver, db, analyst)}
+                       "gendarmerie analyst": lambda: access_filter_for(driver, db, analyst, policy=load_policy())}
             rng = random.Random(args.seed + 1)
             chosen = {"net2", "net3", "path", "copresence", "hotspots"}
             if args.only:

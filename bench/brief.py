@@ -21,16 +21,19 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from policies.loader import load_policy
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_settings, prepared_driver  # noqa: E402
 from connectors.demo.story import generate_demo_leads  # noqa: E402
 from graph import meetings as gm  # noqa: E402
-from graph.identity import Principal  # noqa: E402
 from graph.handle import Graph  # noqa: E402
+from graph.identity import Principal  # noqa: E402
 from graph.leads import write_leads  # noqa: E402
 from hub import brief as hub_brief  # noqa: E402
 
+POLICY = load_policy()  # the packaged policy, loaded once like the hub's rulebook
 TARGET_S = 10.0
 WEEK = "2025-W47"
 DEPT = "25"
@@ -68,16 +71,16 @@ def main() -> None:
 
             who = Principal(user_id=f"{args.agency}:bench", name="Bench", agency=args.agency, role=args.role)
             now = datetime(2025, 11, 24, 7, tzinfo=UTC)
-            access = access_filter_for(driver, db, who, now, grants=[])
+            access = access_filter_for(driver, db, who, now, grants=[], policy=POLICY)
             # Warm-up (not counted): plans cached, pages in memory, so neither side pays for them.
-            gm.build_agenda(driver, db, meeting, who, access, include_unlocated=True, now=now)
+            gm.build_agenda(Graph(driver, db), meeting, who, access, include_unlocated=True, now=now)
             totals, baseline = [], []
             for run in range(1, args.runs + 1):
                 t0 = time.perf_counter()
-                gm.build_agenda(driver, db, meeting, who, access, include_unlocated=True, now=now)
+                gm.build_agenda(Graph(driver, db), meeting, who, access, include_unlocated=True, now=now)
                 baseline.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                agenda, week = gm.build_agenda(driver, db, meeting, who, access, include_unlocated=True, now=now)
+                agenda, week = gm.build_agenda(Graph(driver, db), meeting, who, access, include_unlocated=True, now=now)
                 t1 = time.perf_counter()
                 brief = hub_brief.draw(agenda, week, who)
                 t2 = time.perf_counter()

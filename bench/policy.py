@@ -31,18 +31,21 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from policies.loader import load_policy
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import bench_settings, prepared_driver  # noqa: E402
 from connectors.demo.story import generate_demo_leads  # noqa: E402
 from graph import identity  # noqa: E402
 from graph.access import FULL, HIT, LEAD_PROPERTIES, NONE, AccessFilter  # noqa: E402
-from graph.labels import EntityKind  # noqa: E402
 from graph.handle import Graph  # noqa: E402
+from graph.labels import EntityKind  # noqa: E402
 from graph.leads import write_leads  # noqa: E402
 from graph.read import network  # noqa: E402
 from hub.access import access_filter_for  # noqa: E402
 
+POLICY = load_policy()  # the packaged policy, loaded once like the hub's rulebook
 AGENCY = "gendarmerie"
 ANALYST_HIDDEN = {"narrative", "source_reliability", "information_credibility"}
 
@@ -94,23 +97,24 @@ def main() -> None:
         driver = prepared_driver(settings)
         graph = Graph(driver, db)
         write_leads(graph, leads)
-        analyst = identity.upsert_user(driver, db, agency=AGENCY, role="analyst", name="bench")
-        token = identity.issue_token(driver, db, analyst.user_id).token
+        analyst = identity.upsert_user(graph, agency=AGENCY, role="analyst", name="bench")
+        token = identity.issue_token(graph, analyst.user_id).token
         plates = [r["p"] for r in driver.execute_query(
             "MATCH (v:Vehicle)<-[:MENTIONS_VEHICLE]-(l:Lead) WITH DISTINCT v "
             "RETURN v.plate AS p ORDER BY p", database_=db).records]
         rng = random.Random(3)
         anchors = [rng.choice(plates) for _ in range(args.queries)]
         now = datetime.now(UTC)
-        by_hand = written_out(access_filter_for(driver, db, identity.principal_for_token(driver, db, token), now),
+        by_hand = written_out(access_filter_for(driver, db, identity.principal_for_token(graph, token), now,
+                                             policy=POLICY),
                               now)
 
         def compiled_path() -> AccessFilter:
-            caller = identity.principal_for_token(driver, db, token)
-            return access_filter_for(driver, db, caller, now)
+            caller = identity.principal_for_token(graph, token)
+            return access_filter_for(driver, db, caller, now, policy=POLICY)
 
         def by_hand_path() -> AccessFilter:
-            identity.principal_for_token(driver, db, token)  # authentication, as on path (b)
+            identity.principal_for_token(graph, token)  # authentication, as on path (b)
             return by_hand
 
         # Same rows, or no comparison.

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Where the project keeps its local state: the cached Neo4j runtime, the local server's
     # store, the generated password, signing keys and the audit log.
     data_dir: Path = Field(default_factory=_default_data_dir)
+    # Where the rule files are (access policy, triage, deconfliction, retention); by default the
+    # ones packaged in policies/data. Loaded once per app (policies/rulebook.py).
+    rules_dir: Path | None = None
 
     # An external Neo4j (cluster, Aura...). When unset, the hub uses the local server that
     # ``crosshub neo4j start`` provisions under ``data_dir``.

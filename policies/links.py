@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from functools import lru_cache
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -101,19 +100,11 @@ def holding_message_fr(kind: str, key: str, holdings: list[Holding]) -> str:
     return sentence[0].upper() + sentence[1:]
 
 
-@lru_cache(maxsize=1)
-def default_policy() -> Policy:
-    from policies.loader import load_policy
-
-    return load_policy()
-
-
 def notices_for(alert_id: str, entity_kind: str, entity_key: str, leads: list[LinkedLead], *,
-                now: datetime, policy: Policy | None = None) -> list[LinkNotice]:
+                now: datetime, policy: Policy) -> list[LinkNotice]:
     """One notice per agency holding a lead on the entity that may know of at least one other
     agency's lead on it. Counts only the leads the policy would show its analysts as a hit or
     more."""
-    policy = policy or default_policy()
     by_agency: dict[Agency, list[LinkedLead]] = defaultdict(list)
     for lead in leads:
         by_agency[lead.agency].append(lead)

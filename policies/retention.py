@@ -3,7 +3,7 @@ erasure. Pure: the rules are data (``policies/data/retention.yaml``), the decisi
 (rules, the lead's facts, the instant). Knows nothing of Neo4j: graph/retention.py reads the facts
 and erases; the hub schedules and audits.
 
-Public API: ``load_retention_policy``, ``default_retention_policy``, ``retention_outcome``,
+Public API: ``load_retention_policy``, ``retention_outcome``,
 ``decide``, ``add_months``, ``RetentionFacts``, ``RetentionDecision``.
 
 The outcome of a lead comes from its lifecycle (policies/lifecycle.py, written by the workflow

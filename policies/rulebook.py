@@ -11,7 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from policies.deconfliction import DECONFLICTION_FILE, DeconflictionRules, load_deconfliction_rules
+from policies.deconfliction import (
+    DECONFLICTION_FILE,
+    DeconflictionRules,
+    load_deconfliction_rules,
+)
 from policies.loader import data_dir, load_policy
 from policies.models import Policy
 from policies.retention import RETENTION_FILE, RetentionPolicy, load_retention_policy

@@ -18,6 +18,7 @@ from rich.table import Table
 from hub.cli.common import console, err_console
 from hub.contract.errors import CrossHubError
 from hub.settings import Settings
+from policies.rulebook import load_rulebook
 
 
 def brief(
@@ -33,8 +34,10 @@ def brief(
     from hub.jobs.briefs import generate_weekly_briefs
 
     try:
-        files = generate_weekly_briefs(Settings(), week=week, departement=cross, out_dir=out,
-                                       user_ids=as_user or None, origin="cli")
+        settings = Settings()
+        files = generate_weekly_briefs(settings, week=week, departement=cross, out_dir=out,
+                                       user_ids=as_user or None, origin="cli",
+                                       rulebook=load_rulebook(settings.rules_dir))
     except CrossHubError as exc:
         err_console.print(f"[red]{escape(exc.message)}[/red]")
         for d in exc.details:
@@ -77,7 +80,9 @@ def dry_run(as_of: AsOf = None,
     from hub.jobs.retention import run_retention
 
     try:
-        report = run_retention(Settings(), dry_run=True, now=_as_of(as_of), origin="cli")
+        settings = Settings()
+        report = run_retention(settings, dry_run=True, now=_as_of(as_of), origin="cli",
+                               policy=load_rulebook(settings.rules_dir).retention)
     except CrossHubError as exc:
         err_console.print(f"[red]{escape(exc.message)}[/red]")
         raise typer.Exit(1) from None
@@ -101,14 +106,16 @@ def purge_cmd(as_of: AsOf = None,
 
     settings = Settings()
     try:
+        policy = load_rulebook(settings.rules_dir).retention
         if not yes:
-            preview = run_retention(settings, dry_run=True, now=_as_of(as_of), origin="cli")
+            preview = run_retention(settings, dry_run=True, now=_as_of(as_of), origin="cli",
+                                    policy=policy)
             if not preview.due:
                 console.print("Aucune piste échue : rien à effacer.")
                 return
             typer.confirm(f"Effacer définitivement {len(preview.due)} piste(s) et "
                           f"{len(preview.planned_entities)} entité(s) orpheline(s) ?", abort=True)
-        report = run_retention(settings, now=_as_of(as_of), origin="cli")
+        report = run_retention(settings, now=_as_of(as_of), origin="cli", policy=policy)
     except CrossHubError as exc:
         err_console.print(f"[red]{escape(exc.message)}[/red]")
         raise typer.Exit(1) from None

@@ -18,11 +18,12 @@ app = typer.Typer(help="Politique d'accès : vérification et explication des d�
 
 @app.command("check")
 def check(directory: Annotated[Path | None, typer.Option(help="Dossier de politique (défaut : celui du paquet)")] = None) -> None:
-    """Validate the policy files; on error, name the file and line."""
-    from policies.loader import load_policy
+    """Validate every rules file (access policy, triage, deconfliction, retention); on error,
+    name the file and line."""
+    from policies.rulebook import load_rulebook
 
     try:
-        policy = load_policy(directory)
+        policy = load_rulebook(directory).policy
     except ConfigurationError as exc:
         err_console.print(f"[red]{exc.message}[/red]")
         for d in exc.details:
@@ -45,29 +46,32 @@ def explain(
     from graph.grants import lead_marking
     from graph.handle import Graph
     from graph.leads import public_lead_ids
-    from hub.contract.lead import Agency, source_key
-    from hub.access import active_grants, caller_of, current_policy
+    from hub.access import active_grants, caller_of
     from hub.cli.common import graph_session
+    from hub.contract.lead import Agency, source_key
+    from hub.settings import Settings
     from policies.engine import decide
+    from policies.rulebook import load_rulebook
 
     now = datetime.now(UTC)
     with graph_session() as (settings, driver):
         db = settings.neo4j_database
         try:
-            principal = identity.get_user(driver, db, user)
+            principal = identity.get_user(Graph(driver, db), user)
             lead_id = lead
             agency, sep, ref = lead.partition(":")
             if sep and ref and agency in {a.value for a in Agency}:
                 key = source_key(agency, ref)
                 lead_id = public_lead_ids(Graph(driver, db), [key]).get(key, lead)
-            marking = lead_marking(driver, db, lead_id)
+            marking = lead_marking(Graph(driver, db), lead_id)
             if marking is None:
                 raise NotFound(f"piste inconnue : {lead}")
         except NotFound as exc:
             err_console.print(f"[red]{exc.message}[/red]")
             raise typer.Exit(1) from exc
         grants = active_grants(driver, db, principal.user_id, now)
-    decision = decide(caller_of(principal), marking, current_policy(), grants, now=now)
+    decision = decide(caller_of(principal), marking, load_rulebook(Settings().rules_dir).policy, grants,
+                      now=now)
     table = Table(show_header=False)
     table.add_row("utilisateur", f"{principal.user_id} ({principal.role}, {principal.agency})")
     shown = marking.lead_id if marking.lead_id == lead else f"{marking.lead_id} ({lead})"

@@ -13,11 +13,12 @@ import pytest
 from graph import access as graph_access
 from graph.access import HIT, NONE
 from graph.handle import Graph
-from graph.leads import write_leads
-from hub.access import caller_of, current_policy
-from hub.contract.lead import Lead
 from graph.identity import Principal
+from graph.leads import write_leads
+from hub.access import caller_of
+from hub.contract.lead import Lead
 from policies.engine import compile_scope, scope_outcome
+from policies.loader import load_policy
 from policies.models import DisclosureGrant, GuestGrant, LeadMarking, Outcome, Role
 from tests.factories import lead
 
@@ -91,7 +92,7 @@ GRANT_CASES = {
 @pytest.mark.parametrize("role", [r.value for r in Role])
 @pytest.mark.parametrize("caller_agency", ["gendarmerie", "police"])
 def test_cypher_levels_match_the_reference_evaluator(driver, marked_leads, role, caller_agency, grants):
-    policy = current_policy()
+    policy = load_policy()
     principal = Principal(user_id="gendarmerie:u" if caller_agency == "gendarmerie" else "police:u",
                           name="u", agency=caller_agency, role=role)
     scope = compile_scope(caller_of(principal), policy, _grants(grants), now=NOW)

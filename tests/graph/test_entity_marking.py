@@ -21,7 +21,12 @@ import pytest
 from graph import analysis as an
 from graph import read as graph_read
 from graph.access import LEAD_MARKING, LEAD_PROPERTIES, AccessFilter
-from graph.analysis.models import CentralParams, PathParams, SearchParams, TimelineParams
+from graph.analysis.models import (
+    CentralParams,
+    PathParams,
+    SearchParams,
+    TimelineParams,
+)
 from graph.driver import reset_database
 from graph.handle import Graph
 from graph.identity import Principal
@@ -30,6 +35,7 @@ from graph.schema import apply_schema
 from hub.access import access_filter_for
 from hub.contract.errors import NotFound
 from hub.contract.lead import Lead
+from policies.loader import load_policy
 from tests.factories import lead, pseudonym
 
 DB = "neo4j"
@@ -126,7 +132,7 @@ def world(driver) -> type[World]:
 def _filter(driver, role: str, agency: str = "gendarmerie") -> AccessFilter:
     principal = Principal(user_id=f"{agency}:marking-{role}", name=f"marking-{role}", agency=agency,
                           role=role)
-    return access_filter_for(driver, DB, principal, grants=[])
+    return access_filter_for(driver, DB, principal, grants=[], policy=load_policy())
 
 
 def caller(driver, who: str) -> AccessFilter:

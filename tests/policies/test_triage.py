@@ -21,11 +21,11 @@ from policies.lifecycle import (
     validate_request,
 )
 from policies.links import LinkedLead, notices_for
+from policies.loader import load_policy
 from policies.triage import (
     DuplicateCandidate,
     LeadFacts,
     ResolutionCount,
-    load_triage_rules,
     hit_rates,
     likely_duplicates,
     load_triage_rules,
@@ -308,7 +308,8 @@ def test_notices_are_hit_style_and_skip_what_the_policy_hides():
              _linked("gendarmerie:C", "gendarmerie"), _linked("gendarmerie:D", "gendarmerie"),
              _linked("gendarmerie:E", "gendarmerie", code="H3"),
              _linked("douanes:F", "douanes", embargo=NOW + timedelta(days=3))]
-    notices = {n.agency: n for n in notices_for("la-1", "vehicle", "AB-123-CD", leads, now=NOW)}
+    notices = {n.agency: n for n in notices_for("la-1", "vehicle", "AB-123-CD", leads, now=NOW,
+                                                    policy=load_policy())}
     police = notices["police"]
     assert police.own_lead_ids == ["police:A"]
     # H3 and embargoed leads of others are not even counted.

@@ -12,16 +12,14 @@ from typer.testing import CliRunner
 
 from graph.handle import Graph
 from graph.leads import write_leads
+from hub.audit import AuditFilters, query
 from hub.contract.errors import ConfigurationError
 from hub.contract.lead import Lead
 from hub.jobs.retention import run_retention
-from policies.audit import query
-from policies.audit.models import AuditFilters
 from policies.retention import (
     RetentionFacts,
     add_months,
     decide,
-    default_retention_policy,
     load_retention_policy,
 )
 from tests.factories import LeadIds, lead, pseudonym
@@ -38,7 +36,7 @@ MARKET = {"insee_code": "25056", "commune": "Besançon", "address": "Place du Ma
 
 
 def test_packaged_rules_decide_by_kind_and_outcome():
-    policy = default_retention_policy()
+    policy = load_retention_policy()
     assert policy.min_months == 12 and policy.digest.startswith("sha256:")
 
     def facts(kind, status=None, outcome=None, resolved="2024-02-29T00:00:00+00:00"):
@@ -132,7 +130,7 @@ def world(clean_graph, settings):
             {"id": ids["douanes:S1"], "status": "closed", "outcome": "arrest", "closed": "2023-06-01T00:00:00Z", "dismissed": None},
             {"id": ids["gendarmerie:K1"], "status": "closed", "outcome": "no_follow_up", "closed": "2023-01-01T00:00:00Z", "dismissed": None},
         ], database_=db)
-    # graph/workflow.py's records of two leads: C1's go with it, C2's stay.
+    # graph/workflow/'s records of two leads: C1's go with it, C2's stay.
     clean_graph.execute_query(
         "UNWIND $ids AS id "
         "CREATE (:LeadStatus {lead_id: id, state: 'new'}) "
@@ -162,7 +160,7 @@ def test_dry_run_lists_what_is_due_and_erases_nothing(world, settings, tmp_path)
     before = _entities(world, db)
     assert ORPHANS <= before, ORPHANS - before
     own = settings.model_copy(update={"data_dir": tmp_path})
-    report = run_retention(own, dry_run=True, now=NOW, driver=world)
+    report = run_retention(own, dry_run=True, now=NOW, driver=world, policy=load_retention_policy())
     ids = LeadIds(world, db)
     assert set(ids.names(d.lead_id for d in report.due)) == DUE
     rules = {ids.name(d.lead_id): d.rule_id for d in report.due}
@@ -178,7 +176,7 @@ def test_purge_erases_leads_seizures_and_orphans_keeps_shared_and_is_audited(wor
     before = _entities(world, db)
     ids = LeadIds(world, db).refresh()  # read before the purge erases the leads it names
     own = settings.model_copy(update={"data_dir": tmp_path})
-    report = run_retention(own, now=NOW, driver=world, batch_size=2)  # two batches
+    report = run_retention(own, now=NOW, driver=world, batch_size=2, policy=load_retention_policy())  # two batches
     assert report.leads_erased == 4 and report.seizures_erased == 1
     assert set(report.entities_erased) == ORPHANS
     left = {r["id"] for r in world.execute_query("MATCH (l:Lead) RETURN l.lead_id AS id", database_=db).records}
@@ -201,7 +199,7 @@ def test_purge_erases_leads_seizures_and_orphans_keeps_shared_and_is_audited(wor
     assert {k for e in entries for k in e.entity_keys} == ORPHANS
     assert all(e.actor.kind == "system" and e.details["operation"] == "retention_purge" for e in entries)
 
-    again = run_retention(own, now=NOW, driver=world)
+    again = run_retention(own, now=NOW, driver=world, policy=load_retention_policy())
     assert again.due == [] and again.leads_erased == 0
     assert len(query(own.audit_dir, AuditFilters(action="erasure"))) == 2
 
