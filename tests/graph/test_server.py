@@ -5,6 +5,7 @@ says; the driver tests use the session's graph."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from neo4j import Driver, GraphDatabase
 from neo4j.exceptions import AuthError
 from typer.testing import CliRunner
 
-from graph import server as server_mod
+from graph import host
 from graph.driver import NotReady, reset_database, resolve_endpoint, wait_ready
 from graph.handle import Graph
 from graph.server import LocalNeo4j, Neo4jEndpoint
@@ -138,10 +139,8 @@ def test_stale_pid_is_not_running(tmp_path: Path) -> None:
 def test_install_without_maven_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_which = server_mod.shutil.which
-    monkeypatch.setattr(
-        server_mod.shutil, "which", lambda name: None if name == "mvn" else real_which(name)
-    )
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "mvn" else real_which(name))
     server = LocalNeo4j(local_settings(tmp_path / "data").graph_config, runtime_dir=tmp_path / "runtime")
     with pytest.raises(ConfigurationError, match="Maven"):
         server.install()
@@ -172,7 +171,7 @@ def test_resolve_endpoint_prefers_external_server(tmp_path: Path) -> None:
 
 
 def test_wait_ready_gives_up_on_a_closed_port() -> None:
-    port = server_mod._free_port()
+    port = host.free_port()
     with GraphDatabase.driver(f"bolt://127.0.0.1:{port}", auth=("neo4j", "x")) as drv:
         started = time.monotonic()
         with pytest.raises(NotReady):
