@@ -53,12 +53,12 @@ def prepared_driver(settings: Settings, wipe: bool = True):
 
 
 def register_connector(driver, settings: Settings, agency: str, name: str, key_dir: Path) -> tuple[str, Path]:
-    db = settings.neo4j_database
-    user = identity.upsert_user(driver, db, agency=agency, role="connector", name=name)
-    token = identity.issue_token(driver, db, user.user_id).token
+    graph = Graph(driver, settings.neo4j_database)
+    user = identity.upsert_user(graph, agency=agency, role="connector", name=name)
+    token = identity.issue_token(graph, user.user_id).token
     key_path = key_dir / f"{name}.pem"
     pem = generate_keypair(key_path, overwrite=True)
-    identity.register_connector_key(driver, db, identity.ConnectorKey(
+    identity.register_connector_key(graph, identity.ConnectorKey(
         key_id=key_id_of(load_public_key_pem(pem)), connector=name, agency=agency, public_key_pem=pem))
     return token, key_path
 

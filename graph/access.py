@@ -124,7 +124,7 @@ def compile_scope(scope: Any, contacts: dict[str, str] | None = None) -> AccessF
     a parameter. ``policies.engine.scope_outcome`` is the reference this must agree with (a test
     checks it against the real graph).
     """
-    from graph.grants import (
+    from graph.grants.keys import (
         entity_key_expression,  # "<kind>:<key>", as guest grants name them
     )
     from hub.contract.lead import Agency, HandlingCode, LeadKind

@@ -21,7 +21,7 @@ class Label(StrEnum):
     SEIZURE = "Seizure"
     SUBSTANCE = "Substance"
     DEAL_POINT = "DealPoint"
-    # The weekly CROSS meeting and the actions it decides (graph/meetings.py): never traversed
+    # The weekly CROSS meeting and the actions it decides (graph/meetings/): never traversed
     # by analysis reads (nothing links from a Lead to them).
     MEETING = "Meeting"
     ACTION = "Action"
@@ -34,12 +34,12 @@ class Label(StrEnum):
     SESSION = "Session"  # a login session (graph/sessions.py)
     LOGIN_ATTEMPTS = "LoginAttempts"  # failed-login record, keyed hash (graph/sessions.py)
     SCHEMA = "SchemaVersion"
-    # Access grants and their workflow (graph/grants.py).
+    # Access grants and their workflow (graph/grants/).
     GUEST_GRANT = "GuestGrant"
     DISCLOSURE_REQUEST = "DisclosureRequest"
     NOTIFICATION = "Notification"
     # Lead workflow: triage status and history, cross-agency link alerts, planned operations
-    # and their deconfliction (graph/workflow.py). Keyed by lead_id property, never linked from
+    # and their deconfliction (graph/workflow/). Keyed by lead_id property, never linked from
     # a Lead, so analysis reads never traverse them.
     LEAD_STATUS = "LeadStatus"
     STATUS_CHANGE = "StatusChange"

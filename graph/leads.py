@@ -47,7 +47,7 @@ def payload_hash(lead: Lead) -> str:
 
 
 # Written leads wait under this label for triage (scoring, duplicates, cross-agency links), set
-# in the same transaction as the write so a crash cannot lose it; graph/workflow.py drains it.
+# in the same transaction as the write so a crash cannot lose it; graph/workflow/pending.py drains it.
 TRIAGE_PENDING = "TriagePending"
 
 # The public id of a lead new to the graph: opaque, assigned once (Cypher, on create).

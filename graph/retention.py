@@ -8,7 +8,7 @@ still mention (orphans). ``purge`` erases in one write transaction per call: lea
 seizures (``DETACH DELETE``), then the candidate entities that are orphans *now* — a vehicle,
 person, phone, place or deal point another lead still mentions stays.
 
-The lead's own workflow records (``LeadStatus``, ``StatusChange``: graph/workflow.py, keyed by
+The lead's own workflow records (``LeadStatus``, ``StatusChange``: graph/workflow/, keyed by
 ``lead_id``) go with it. Link alerts, disclosure requests and operations that mention a purged
 lead id belong to their modules (they keep no lead content).
 
@@ -138,7 +138,7 @@ def purge(graph: Graph, lead_ids: list[str]) -> PurgeResult:
 
     def work(tx: neo4j.ManagedTransaction) -> PurgeResult:
         candidates = [r["eid"] for r in tx.run(_CANDIDATES + "RETURN elementId(ent) AS eid", ids=lead_ids)]
-        # The lead's workflow records (status and its history, graph/workflow.py) share its
+        # The lead's workflow records (status and its history, graph/workflow/) share its
         # lifecycle: keyed by lead_id, they go with it.
         workflow = tx.run(
             f"UNWIND $ids AS id MATCH (w) WHERE (w:{Label.LEAD_STATUS.value} OR w:{Label.STATUS_CHANGE.value}) "

@@ -7,7 +7,7 @@ last_failure_at, accounts, expires_at})`` — failed-login records named by a ke
 (policies/auth/throttle.py: one per claimed account, per (account, client) and per client, whether
 the account exists or not, so throttling reveals nothing; never the id or address in clear), each
 deleted once past ``expires_at`` (``purge_login_attempts``) — and the ``password_hash`` property of
-``(:User)`` (graph/identity.py owns the rest of the user).
+``(:User)`` (graph/identity/ owns the rest of the user).
 
 These nodes are hub bookkeeping: analysis reads never traverse them.
 """

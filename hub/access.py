@@ -33,6 +33,7 @@ def current_policy() -> Policy:
     validates it before deployment)."""
     return load_policy()
 
+    from graph.handle import Graph
 
 def caller_of(principal: Principal) -> Caller:
     return Caller(user_id=principal.user_id, name=principal.name, agency=principal.agency,
@@ -43,7 +44,7 @@ def active_grants(driver: neo4j.Driver, database: str, user_id: str,
                   now: datetime) -> list[GuestGrant | DisclosureGrant]:
     from graph.grants import active_grants_for
 
-    return active_grants_for(driver, database, user_id, now)
+    return active_grants_for(Graph(driver, database), user_id, now)
 
 
 def access_filter_for(

@@ -59,7 +59,6 @@ _bearer = HTTPBearer(auto_error=False, description="Jeton d'accès CROSS Hub")
 
 async def get_caller(
     request: Request,
-    driver: DriverDep,
     graph: GraphDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -74,9 +73,7 @@ async def get_caller(
     token = credentials.credentials
     request.state.access_claims = None
     if token.startswith(identity.TOKEN_PREFIX):
-        principal = await run_in_threadpool(
-            identity.principal_for_token, driver, settings.neo4j_database, token
-        )
+        principal = await run_in_threadpool(identity.principal_for_token, graph, token)
     else:
         try:
             claims = access_token_keys(settings.keys_dir).verify(token)
@@ -134,12 +131,12 @@ async def verified_connector(request: Request, body: bytes, caller: Principal,
     refused."""
     if caller.role != "connector":
         raise Forbidden("seuls les connecteurs versent des pistes")
-    database = settings.neo4j_database
+    graph = Graph(driver, settings.neo4j_database)
 
     found: list[identity.ConnectorKey] = []
 
     def lookup(key_id: str):
-        key = identity.get_connector_key(driver, database, key_id)
+        key = identity.get_connector_key(graph, key_id)
         if key is not None:
             found.append(key)  # kept: the agency check below needs it, no second read
         return load_public_key_pem(key.public_key_pem) if key else None
@@ -154,7 +151,7 @@ async def verified_connector(request: Request, body: bytes, caller: Principal,
     if key.connector != caller.name:
         raise Forbidden(f"la clé {key.key_id} appartient à un autre connecteur : chaque "
                         "connecteur signe avec sa propre clé")
-    await run_in_threadpool(identity.consume_nonce, driver, database, verified.nonce,
+    await run_in_threadpool(identity.consume_nonce, graph, verified.nonce,
                             verified.key_id, timedelta(seconds=2 * settings.signature_max_skew_s))
     return VerifiedConnector(key_id=key.key_id, connector=key.connector, agency=key.agency)
 

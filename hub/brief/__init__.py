@@ -1,6 +1,6 @@
 """The weekly CROSS meeting brief, rendered in French as HTML and PDF.
 
-``build_brief`` reads the agenda for one participant (graph/meetings.py, through that
+``build_brief`` reads the agenda for one participant (graph/meetings/, through that
 participant's ``AccessFilter``) and draws its figures; ``render_html`` fills the Jinja2 template
 (figures embedded as PNG data URIs, so the HTML is one self-contained file); ``render_pdf``
 prints that same HTML with WeasyPrint. A participant's copy is built from their own filter
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import neo4j
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from graph.access import AccessFilter
+from graph.handle import Graph
 from graph.identity import Principal
 from graph.meetings import Agenda, Meeting, WeekGraph, build_agenda, strictest
 from hub.brief import charts, labels
@@ -77,10 +77,10 @@ def draw(agenda: Agenda, week: WeekGraph, participant: Principal) -> Brief:
     )
 
 
-def build_brief(driver: neo4j.Driver, database: str, meeting: Meeting, participant: Principal,
+def build_brief(graph: Graph, meeting: Meeting, participant: Principal,
                 access: AccessFilter, *, include_unlocated: bool = False,
                 now: datetime | None = None) -> Brief:
-    agenda, week = build_agenda(driver, database, meeting, participant, access,
+    agenda, week = build_agenda(graph, meeting, participant, access,
                                 include_unlocated=include_unlocated, now=now or datetime.now(UTC))
     return draw(agenda, week, participant)
 

@@ -295,6 +295,7 @@ def register(
 ) -> None:
     """Hub side: register a connector's public key and issue its API token (printed once)."""
     from graph import identity
+    from graph.handle import Graph
     from hub.cli.common import graph_session
     from hub.contract.lead import Agency
     from hub.contract.signing import key_id_of, load_public_key_pem
@@ -303,11 +304,11 @@ def register(
     key_id = key_id_of(load_public_key_pem(pem))
     agency_code = Agency(agency).value
     with graph_session() as (settings, driver):
-        db = settings.neo4j_database
-        identity.register_connector_key(driver, db, identity.ConnectorKey(
+        graph = Graph(driver, settings.neo4j_database)
+        identity.register_connector_key(graph, identity.ConnectorKey(
             key_id=key_id, connector=name, agency=agency_code, public_key_pem=pem))
-        user = identity.upsert_user(driver, db, agency=agency_code, role="connector", name=name)
-        token = identity.issue_token(driver, db, user.user_id, purpose="connector")
+        user = identity.upsert_user(graph, agency=agency_code, role="connector", name=name)
+        token = identity.issue_token(graph, user.user_id, purpose="connector")
     Console(stderr=True).print(f"Clé {key_id} enregistrée pour le connecteur « {name} » ({agency_code}). "
                                "Jeton (affiché une seule fois) :")
     print(token.token)

@@ -76,10 +76,10 @@ def dev(
         tokens: list[tuple[str, str]] = []
         for agency in DEMO_AGENCIES:
             for role in DEMO_ROLES:
-                user = identity.upsert_user(driver, db, agency=agency, role=role,
+                user = identity.upsert_user(graph, agency=agency, role=role,
                                             name=f"demo-{role}",
                                             contact=f"Permanence CROSS — {agency}")
-                issued = identity.issue_token(driver, db, user.user_id, ttl=timedelta(days=7))
+                issued = identity.issue_token(graph, user.user_id, ttl=timedelta(days=7))
                 tokens.append((user.user_id, issued.token))
     finally:
         driver.close()
@@ -121,6 +121,7 @@ def _load_via_connectors(settings, url: str, seed: int) -> None:
     from connectors.demo.pipeline import DEMO_CONNECTORS, run_demo_connectors
     from graph import identity
     from graph.driver import open_driver
+    from graph.handle import Graph
     from hub.contract.signing import generate_keypair, key_id_of, load_public_key_pem
 
     db = settings.neo4j_database
@@ -128,15 +129,16 @@ def _load_via_connectors(settings, url: str, seed: int) -> None:
     keys.mkdir(parents=True, exist_ok=True, mode=0o700)
     credentials = {}
     driver = open_driver(settings)
+    graph = Graph(driver, db)
     try:
         for name, agency in DEMO_CONNECTORS.items():
             key_path = keys / f"{name}.ed25519.pem"
             pem = generate_keypair(key_path, overwrite=True)
-            identity.register_connector_key(driver, db, identity.ConnectorKey(
+            identity.register_connector_key(graph, identity.ConnectorKey(
                 key_id=key_id_of(load_public_key_pem(pem)), connector=name, agency=agency,
                 public_key_pem=pem))
-            user = identity.upsert_user(driver, db, agency=agency, role="connector", name=name)
-            token = identity.issue_token(driver, db, user.user_id, ttl=timedelta(days=7),
+            user = identity.upsert_user(graph, agency=agency, role="connector", name=name)
+            token = identity.issue_token(graph, user.user_id, ttl=timedelta(days=7),
                                          purpose="connector").token
             credentials[name] = (token, key_path)
     finally:

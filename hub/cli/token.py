@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from graph import identity
+from graph.handle import Graph
 from hub.cli.common import console, err_console, graph_session
 from hub.contract.lead import Agency
 
@@ -31,9 +32,10 @@ def create(
         err_console.print(f"[red]Rôle inconnu « {role} »[/red] : {', '.join(ROLES)}")
         raise typer.Exit(2)
     with graph_session() as (settings, driver):
-        user = identity.upsert_user(driver, settings.neo4j_database, agency=agency.value,
-                                    role=role, name=name, contact=contact)
-        issued = identity.issue_token(driver, settings.neo4j_database, user.user_id,
+        graph = Graph(driver, settings.neo4j_database)
+        user = identity.upsert_user(graph, agency=agency.value, role=role, name=name,
+                                    contact=contact)
+        issued = identity.issue_token(graph, user.user_id,
                                       ttl=timedelta(days=ttl_days) if ttl_days else None)
     err_console.print(f"Jeton émis pour [bold]{user.user_id}[/bold] ({role}) — "
                       "il ne sera plus affiché :")
@@ -44,7 +46,7 @@ def create(
 @app.command("revoke")
 def revoke(token: Annotated[str, typer.Argument(help="Le jeton à révoquer")]) -> None:
     with graph_session() as (settings, driver):
-        if not identity.revoke_token(driver, settings.neo4j_database, token):
+        if not identity.revoke_token(Graph(driver, settings.neo4j_database), token):
             err_console.print("[yellow]Jeton inconnu ou déjà révoqué[/yellow]")
             raise typer.Exit(1)
     console.print("Jeton révoqué.")
@@ -54,7 +56,7 @@ def revoke(token: Annotated[str, typer.Argument(help="Le jeton à révoquer")]) 
 def users() -> None:
     """List users and connector identities."""
     with graph_session() as (settings, driver):
-        rows = identity.list_users(driver, settings.neo4j_database)
+        rows = identity.list_users(Graph(driver, settings.neo4j_database))
     table = Table("utilisateur", "service", "rôle", "désactivé")
     for u in rows:
         table.add_row(u.user_id, u.agency, u.role, "oui" if u.disabled else "")

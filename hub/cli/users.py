@@ -74,7 +74,7 @@ def create(
     with graph_session() as (settings, driver):
         db = settings.neo4j_database
         try:
-            identity.get_user(driver, db, user_id)
+            identity.get_user(Graph(driver, db), user_id)
         except NotFound:
             pass
         else:
@@ -82,7 +82,7 @@ def create(
                               "« crosshub users set-password » pour changer son mot de passe.")
             raise typer.Exit(3)
         password_hash = _checked_hash(_read_password(password_stdin), name=name, user_id=user_id)
-        identity.upsert_user(driver, db, agency=agency.value, role=role.value, name=name,
+        identity.upsert_user(Graph(driver, db), agency=agency.value, role=role.value, name=name,
                              contact=contact, password_hash=password_hash)
     console.print(f"Utilisateur [bold]{user_id}[/bold] créé ({role.value}).")
 
@@ -97,7 +97,7 @@ def set_password(
         db = settings.neo4j_database
         graph = Graph(driver, db)
         try:
-            user = identity.get_user(driver, db, user_id)
+            user = identity.get_user(graph, user_id)
         except NotFound:
             err_console.print(f"[red]Utilisateur inconnu : {user_id}[/red]")
             raise typer.Exit(1) from None
@@ -126,7 +126,7 @@ def disable(user_id: Annotated[str, typer.Argument(help="Identifiant service:nom
             err_console.print(f"[red]Utilisateur inconnu : {user_id}[/red]")
             raise typer.Exit(1) from None
         sessions_n = graph_sessions.revoke_user_sessions(graph, user_id)
-        tokens_n = identity.revoke_user_tokens(driver, db, user_id)
+        tokens_n = identity.revoke_user_tokens(graph, user_id)
     console.print(f"Utilisateur [bold]{user_id}[/bold] désactivé ; {sessions_n} session(s) et "
                   f"{tokens_n} jeton(s) d'API révoqué(s).")
 
@@ -136,7 +136,7 @@ def list_users() -> None:
     """List accounts: role, whether a password is set, disabled, open sessions."""
     with graph_session() as (settings, driver):
         db = settings.neo4j_database
-        rows = identity.list_users(driver, db)
+        rows = identity.list_users(Graph(driver, db))
         open_sessions = graph_sessions.active_session_counts(Graph(driver, db))
     table = Table("utilisateur", "nom", "service", "rôle", "mot de passe", "désactivé",
                   "sessions ouvertes")

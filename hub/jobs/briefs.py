@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from graph import identity
 from graph import meetings as graph_meetings
 from graph.access import AccessFilter
+from graph.handle import Graph
 from graph.identity import Principal
 from hub import brief as hub_brief
 from hub.disclosures import system_event
@@ -52,7 +53,7 @@ def _policy_access_for(driver: neo4j.Driver, database: str, principal: Principal
 
 def participants(driver: neo4j.Driver, database: str) -> list[Principal]:
     """Who gets a copy: active analysts and coordinators."""
-    return [u for u in identity.list_users(driver, database)
+    return [u for u in identity.list_users(Graph(driver, database))
             if u.role in PARTICIPANT_ROLES and not u.disabled]
 
 
@@ -60,7 +61,7 @@ def write_brief(settings: Settings, driver: neo4j.Driver, trail: AuditTrail, mee
                 participant: Principal, access: AccessFilter, out_dir: Path, *,
                 justification: str, origin: str, now: datetime | None = None) -> BriefFiles:
     """Build one participant's copy with their filter, log its disclosure to them, write it."""
-    brief = hub_brief.build_brief(driver, settings.neo4j_database, meeting, participant, access,
+    brief = hub_brief.build_brief(Graph(driver, settings.neo4j_database), meeting, participant, access,
                                   include_unlocated=meeting.departement == settings.cross_departement,
                                   now=now)
     html = hub_brief.render_html(brief)
@@ -98,8 +99,9 @@ def generate_weekly_briefs(settings: Settings, *, week: str | None = None, depar
     access_for = access_for or _policy_access_for
     db = settings.neo4j_database
     with graph_for(settings, driver) as drv:
-        meeting, _ = graph_meetings.ensure_meeting(drv, db, departement, week, created_by="crosshub", now=now)
-        people = ([identity.get_user(drv, db, uid) for uid in user_ids] if user_ids
+        meeting, _ = graph_meetings.ensure_meeting(Graph(drv, db), departement, week, created_by="crosshub",
+                                                   now=now)
+        people = ([identity.get_user(Graph(drv, db), uid) for uid in user_ids] if user_ids
                   else participants(drv, db))
         target = out_dir or settings.data_dir / "briefs" / meeting.meeting_id
         justification = f"Comité hebdomadaire de la CROSS {departement}, semaine {week} : note de séance"

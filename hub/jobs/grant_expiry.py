@@ -22,6 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from graph import grants as graph_grants
 from graph.grants import ExpiredGrant
+from graph.handle import Graph
 from hub import auditing_grants
 from policies.audit import AuditTrail
 
@@ -39,8 +40,9 @@ def sweep(driver: neo4j.Driver, database: str, audit: AuditTrail, now: datetime 
     def record(batch: list[ExpiredGrant]) -> None:
         audit.append_many(auditing_grants.grants_expired(batch, origin, triggered_by))
 
+    graph = Graph(driver, database)
     while True:
-        batch = graph_grants.expire_grants(driver, database, now, before_commit=record)
+        batch = graph_grants.expire_grants(graph, now, before_commit=record)
         done.extend(batch)
         if len(batch) < graph_grants.EXPIRY_BATCH:  # a full batch may leave more behind
             return done

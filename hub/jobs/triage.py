@@ -32,9 +32,8 @@ BATCH = 2000
 
 def triage_pending_once(app: FastAPI) -> int:
     """Triage one batch of pending leads; return how many were triaged."""
-    driver, audit = app.state.driver, app.state.audit
-    db = app.state.settings.neo4j_database
-    pending = graph_workflow.pending_triage(driver, db, BATCH)
+    graph, audit = app.state.graph, app.state.audit
+    pending = graph_workflow.pending_triage(graph, BATCH)
     done = 0
     for connector, lead_ids in pending.items():
         now = datetime.now(UTC)
@@ -45,8 +44,8 @@ def triage_pending_once(app: FastAPI) -> int:
             if event is not None:
                 audit.append(event)
 
-        report = graph_workflow.after_ingest(driver, db, lead_ids, now, connector=connector,
-                                             before_commit=record)
+        report = graph_workflow.after_ingest(graph, lead_ids, now, rules=app.state.rulebook.triage,
+                                             connector=connector, before_commit=record)
         notices = [
             (n.agency, NotificationKind.CROSS_AGENCY_LINK, n.message_fr,
              {"alert_id": n.alert_id, "entity_key": n.entity_key})
@@ -54,8 +53,8 @@ def triage_pending_once(app: FastAPI) -> int:
             for n in notices_for(alert.alert_id, alert.entity_kind, alert.entity_key, alert.leads,
                                  now=now)
         ]
-        graph_grants.notify_agencies(driver, db, notices, now)
-        graph_workflow.triage_done(driver, db, lead_ids)
+        graph_grants.notify_agencies(graph, notices, now)
+        graph_workflow.triage_done(graph, lead_ids)
         done += len(lead_ids)
     return done
 

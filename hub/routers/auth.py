@@ -338,12 +338,11 @@ async def revoke_session(
 async def revoke_all(
     request: Request, user_id: Annotated[str, Path(min_length=3, max_length=200)],
     caller: Annotated[Principal, require_role(Role.ADMINISTRATOR.value)],
-    driver: DriverDep, graph: GraphDep, settings: SettingsDep, audit: AuditDep,
+    graph: GraphDep, audit: AuditDep,
 ) -> RevokeAllResponse:
-    db = settings.neo4j_database
-    await run_in_threadpool(identity.get_user, driver, db, user_id)  # NotFound, in French
+    await run_in_threadpool(identity.get_user, graph, user_id)  # NotFound, in French
     sessions_n = await run_in_threadpool(graph_sessions.revoke_user_sessions, graph, user_id)
-    tokens_n = await run_in_threadpool(identity.revoke_user_tokens, driver, db, user_id)
+    tokens_n = await run_in_threadpool(identity.revoke_user_tokens, graph, user_id)
     await _record(request, audit, actor=actor_of(caller), event="user_revoked_all",
                   outcome=DecisionOutcome.ALLOW, rule_id="auth-revoke-all-admin", user_id=user_id,
                   details={"sessions": sessions_n, "api_tokens": tokens_n})

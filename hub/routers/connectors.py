@@ -14,6 +14,7 @@ from hub.contract.runs import RunRecord
 from hub.deps import (
     CallerDep,
     DriverDep,
+    GraphDep,
     SettingsDep,
     read_body,
     require_role,
@@ -25,7 +26,8 @@ router = APIRouter(prefix="/api/v1/connectors", tags=["connecteurs"])
 
 @router.post("/{name}/runs", status_code=204, summary="Déclarer une exécution de connecteur")
 async def report_run(name: Annotated[str, Path(pattern=r"^[a-z0-9_\-]{1,40}$")], request: Request,
-                     driver: DriverDep, settings: SettingsDep, caller: CallerDep) -> None:
+                     driver: DriverDep, graph: GraphDep, settings: SettingsDep,
+                     caller: CallerDep) -> None:
     body = await read_body(request, 1024 * 1024)
     connector = await verified_connector(request, body, caller, driver, settings)
     if connector.connector != name:
@@ -33,8 +35,8 @@ async def report_run(name: Annotated[str, Path(pattern=r"^[a-z0-9_\-]{1,40}$")],
     report = RunRecord.model_validate_json(body)
     if report.connector != name or report.agency.value != connector.agency:
         raise Forbidden("le relevé d'exécution ne correspond pas au connecteur signataire")
-    await run_in_threadpool(identity.record_connector_run, driver, settings.neo4j_database, name,
-                            connector.agency, report.model_dump(mode="json"))
+    await run_in_threadpool(identity.record_connector_run, graph, name, connector.agency,
+                            report.model_dump(mode="json"))
 
 
 class ConnectorRuns(BaseModel):
@@ -44,6 +46,6 @@ class ConnectorRuns(BaseModel):
 
 @router.get("", summary="Dernières exécutions des connecteurs", response_model=list[ConnectorRuns],
             dependencies=[require_role("administrator")])
-async def list_runs(driver: DriverDep, settings: SettingsDep) -> list[ConnectorRuns]:
-    rows = await run_in_threadpool(identity.connector_runs, driver, settings.neo4j_database)
+async def list_runs(graph: GraphDep) -> list[ConnectorRuns]:
+    rows = await run_in_threadpool(identity.connector_runs, graph)
     return [ConnectorRuns.model_validate(row) for row in rows]

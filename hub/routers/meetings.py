@@ -26,7 +26,7 @@ from hub.contract.lead import Agency, HandlingCode, SanitizedLabel, ShortText
 from hub.deps import (
     AccessDep,
     AuditDep,
-    DriverDep,
+    GraphDep,
     JustificationDep,
     SettingsDep,
     require_role,
@@ -103,10 +103,9 @@ def _own_cross(settings, meeting: Meeting) -> bool:
              description="Crée (ou retrouve) la réunion de la CROSS d'un département pour une semaine "
                          "ISO. 201 si créée, 200 si elle existait déjà.")
 async def create_meeting(request: Request, body: MeetingRequest, response: Response, caller: CoordinatorDep,
-                         driver: DriverDep, settings: SettingsDep, audit: AuditDep) -> Meeting:
+                         graph: GraphDep, audit: AuditDep) -> Meeting:
     meeting, created = await run_in_threadpool(
-        graph_meetings.ensure_meeting, driver, settings.neo4j_database, body.departement, body.week,
-        created_by=caller.user_id)
+        graph_meetings.ensure_meeting, graph, body.departement, body.week, created_by=caller.user_id)
     if created:
         await log_alteration(request, audit, caller, rule_id="meeting-coordinator", lead_ids=[],
                              entity_keys=[f"meeting:{meeting.meeting_id}"], personal_data=False,
@@ -117,21 +116,20 @@ async def create_meeting(request: Request, body: MeetingRequest, response: Respo
 
 
 @router.get("", response_model=list[Meeting], summary="Réunions d'un département")
-async def meetings_of(caller: ParticipantDep, driver: DriverDep, settings: SettingsDep,
+async def meetings_of(caller: ParticipantDep, graph: GraphDep,
                       departement: Annotated[str, Query(min_length=2, max_length=3)]) -> list[Meeting]:
-    return await run_in_threadpool(graph_meetings.list_meetings, driver, settings.neo4j_database, departement)
+    return await run_in_threadpool(graph_meetings.list_meetings, graph, departement)
 
 
 @router.get("/{meeting_id}/agenda", response_model=Agenda, summary="Ordre du jour",
             description="Ordre du jour construit à partir de ce qui est nouveau depuis la dernière "
                         "réunion, tel que l'appelant peut le voir. Consultation justifiée et journalisée.")
-async def agenda(request: Request, meeting_id: MeetingId, caller: ParticipantDep, driver: DriverDep,
+async def agenda(request: Request, meeting_id: MeetingId, caller: ParticipantDep, graph: GraphDep,
                  settings: SettingsDep, access: AccessDep, audit: AuditDep,
                  reason: JustificationDep) -> Agenda:
-    db = settings.neo4j_database
-    meeting = await run_in_threadpool(graph_meetings.get_meeting, driver, db, meeting_id)
+    meeting = await run_in_threadpool(graph_meetings.get_meeting, graph, meeting_id)
     result, _ = await run_in_threadpool(
-        lambda: graph_meetings.build_agenda(driver, db, meeting, caller, access,
+        lambda: graph_meetings.build_agenda(graph, meeting, caller, access,
                                             include_unlocated=_own_cross(settings, meeting)))
     lead_ids = result.lead_ids()
     await log_consultation(
@@ -148,10 +146,10 @@ async def agenda(request: Request, meeting_id: MeetingId, caller: ParticipantDep
              description="Service pilote, service chargé, échéance ; éventuellement les pistes et "
                          "entités visées (que l'auteur doit pouvoir consulter).")
 async def add_action(request: Request, meeting_id: MeetingId, body: ActionRequest, caller: CoordinatorDep,
-                     driver: DriverDep, settings: SettingsDep, access: AccessDep, audit: AuditDep) -> ActionView:
+                     graph: GraphDep, access: AccessDep, audit: AuditDep) -> ActionView:
     action = await run_in_threadpool(
         lambda: graph_meetings.create_action(
-            driver, settings.neo4j_database, meeting_id,
+            graph, meeting_id,
             NewAction(**body.model_dump(exclude={"lead_agency"}), lead_agency=body.lead_agency.value),
             access, created_by=caller.user_id))
     await log_alteration(request, audit, caller, rule_id="meeting-coordinator", lead_ids=action.lead_ids,
@@ -164,14 +162,13 @@ async def add_action(request: Request, meeting_id: MeetingId, body: ActionReques
               description="Statut (open, done, cancelled), échéance ou service chargé. Réservé au chef "
                           "de la CROSS et au service pilote.")
 async def patch_action(request: Request, action_id: Annotated[str, Path(max_length=64)], body: ActionPatch,
-                       caller: ParticipantDep, driver: DriverDep, settings: SettingsDep,
+                       caller: ParticipantDep, graph: GraphDep,
                        audit: AuditDep) -> ActionRecord:
-    db = settings.neo4j_database
-    current = await run_in_threadpool(graph_meetings.get_action, driver, db, action_id)
+    current = await run_in_threadpool(graph_meetings.get_action, graph, action_id)
     if caller.role != "coordinator" and caller.agency != current.lead_agency:
         raise Forbidden("seuls le chef de la CROSS et le service pilote peuvent modifier cette action")
     updated = await run_in_threadpool(
-        lambda: graph_meetings.update_action(driver, db, action_id, status=body.status,
+        lambda: graph_meetings.update_action(graph, action_id, status=body.status,
                                              deadline=body.deadline, tasked=body.tasked))
     await log_alteration(request, audit, caller, rule_id="meeting-action-follow-up",
                          lead_ids=updated.lead_ids, entity_keys=[f"action:{action_id}"],
@@ -179,13 +176,12 @@ async def patch_action(request: Request, action_id: Annotated[str, Path(max_leng
     return updated
 
 
-async def _brief(request: Request, meeting_id: str, driver, settings, access, audit, caller: Principal,
+async def _brief(request: Request, meeting_id: str, graph, settings, access, audit, caller: Principal,
                  reason: str, fmt: str) -> Response:
-    db = settings.neo4j_database
-    meeting = await run_in_threadpool(graph_meetings.get_meeting, driver, db, meeting_id)
+    meeting = await run_in_threadpool(graph_meetings.get_meeting, graph, meeting_id)
 
     def render() -> tuple[hub_brief.Brief, bytes]:
-        brief = hub_brief.build_brief(driver, db, meeting, caller, access,
+        brief = hub_brief.build_brief(graph, meeting, caller, access,
                                       include_unlocated=_own_cross(settings, meeting))
         html = hub_brief.render_html(brief)
         return brief, (html.encode("utf-8") if fmt == "html" else hub_brief.render_pdf(html))
@@ -209,15 +205,15 @@ async def _brief(request: Request, meeting_id: str, driver, settings, access, au
 
 @router.get("/{meeting_id}/brief.html", summary="Note de séance (HTML, exemplaire de l'appelant)",
             response_class=Response)
-async def brief_html(request: Request, meeting_id: MeetingId, caller: ParticipantDep, driver: DriverDep,
+async def brief_html(request: Request, meeting_id: MeetingId, caller: ParticipantDep, graph: GraphDep,
                      settings: SettingsDep, access: AccessDep, audit: AuditDep,
                      reason: JustificationDep) -> Response:
-    return await _brief(request, meeting_id, driver, settings, access, audit, caller, reason, "html")
+    return await _brief(request, meeting_id, graph, settings, access, audit, caller, reason, "html")
 
 
 @router.get("/{meeting_id}/brief.pdf", summary="Note de séance (PDF, exemplaire de l'appelant)",
             response_class=Response)
-async def brief_pdf(request: Request, meeting_id: MeetingId, caller: ParticipantDep, driver: DriverDep,
+async def brief_pdf(request: Request, meeting_id: MeetingId, caller: ParticipantDep, graph: GraphDep,
                     settings: SettingsDep, access: AccessDep, audit: AuditDep,
                     reason: JustificationDep) -> Response:
-    return await _brief(request, meeting_id, driver, settings, access, audit, caller, reason, "pdf")
+    return await _brief(request, meeting_id, graph, settings, access, audit, caller, reason, "pdf")

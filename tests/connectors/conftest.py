@@ -33,6 +33,7 @@ from connectors.gendarmerie.connector import GendarmerieConnector, GendarmerieSe
 from connectors.police.connector import PoliceConnector, PoliceSettings
 from connectors.push import PushPolicy
 from graph import identity
+from graph.handle import Graph
 from hub.contract.signing import generate_keypair, key_id_of, load_public_key_pem
 from hub.settings import Settings
 
@@ -139,18 +140,18 @@ class World:
         key_path = self.tmp / "keys" / f"{name}-{agency}.ed25519.pem"
         key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         pem = generate_keypair(key_path, overwrite=True)
-        identity.register_connector_key(self.driver, self.db, identity.ConnectorKey(
+        identity.register_connector_key(Graph(self.driver, self.db), identity.ConnectorKey(
             key_id=key_id_of(load_public_key_pem(pem)), connector=name, agency=agency,
             public_key_pem=pem))
-        user = identity.upsert_user(self.driver, self.db, agency=agency, role="connector", name=name)
-        token = identity.issue_token(self.driver, self.db, user.user_id, purpose="connector").token
+        user = identity.upsert_user(Graph(self.driver, self.db), agency=agency, role="connector", name=name)
+        token = identity.issue_token(Graph(self.driver, self.db), user.user_id, purpose="connector").token
         return Credentials(name, agency, token, key_path)
 
     def admin_headers(self) -> dict[str, str]:
         if self._admin is None:
-            user = identity.upsert_user(self.driver, self.db, agency="police", role="administrator",
+            user = identity.upsert_user(Graph(self.driver, self.db), agency="police", role="administrator",
                                         name="e2e-admin")
-            token = identity.issue_token(self.driver, self.db, user.user_id).token
+            token = identity.issue_token(Graph(self.driver, self.db), user.user_id).token
             self._admin = {"Authorization": f"Bearer {token}"}
         return self._admin
 

@@ -1,4 +1,4 @@
-"""graph/grants.py against the real graph: the exact validity windows ``active_grants_for``
+"""graph/grants/ against the real graph: the exact validity windows ``active_grants_for``
 honours, that it reads through the indexes the module declares, that a decision is taken
 once even under concurrency, and that lead markings name entities as the network read does."""
 
@@ -29,7 +29,7 @@ def graph(clean_graph, settings):
     write_leads(Graph(clean_graph, db), [Lead.model_validate(lead(
         source_ref="PN-1", handling_code="H2", vehicles=[{"plate": "AB-123-CD"}],
         phones=["0612345678"], deal_point={"insee_code": "25056", "label": "Hall 3"}))])
-    identity.upsert_user(clean_graph, db, agency="prefecture", role="guest_referent", name="invite")
+    identity.upsert_user(Graph(clean_graph, db), agency="prefecture", role="guest_referent", name="invite")
     return clean_graph, db
 
 
@@ -39,7 +39,7 @@ def _pn1(driver, db) -> str:
 
 
 def _guest(driver, db, uid, *, start, end, lead_ids=None):
-    return g.create_guest_grant(driver, db, g.NewGuestGrant(
+    return g.create_guest_grant(Graph(driver, db), g.NewGuestGrant(
         grantee_user_id=uid, grantee_name="Invité", grantee_agency="prefecture",
         lead_ids=list(lead_ids) if lead_ids is not None else [_pn1(driver, db)], entity_keys=[], valid_from=start, valid_until=end,
         granted_by="gendarmerie:chef", granted_by_name="Chef", reason="Comité CROSS"), T0)
@@ -47,7 +47,7 @@ def _guest(driver, db, uid, *, start, end, lead_ids=None):
 
 def _request(driver, db, uid, agency="gendarmerie"):
     return g.create_disclosure_request(
-        driver, db, lead_id=_pn1(driver, db), requester_user_id=uid, requester_name="Analyste",
+        Graph(driver, db), lead_id=_pn1(driver, db), requester_user_id=uid, requester_name="Analyste",
         requester_agency=agency, justification="PV 2025/1", now=T0)
 
 
@@ -58,14 +58,14 @@ def test_active_grants_honour_the_half_open_window(graph):
     _guest(driver, db, "prefecture:autre", start=T0, end=T0 + timedelta(days=1))
 
     def ids(at):
-        return [x.grant_id for x in g.active_grants_for(driver, db, uid, at)]
+        return [x.grant_id for x in g.active_grants_for(Graph(driver, db), uid, at)]
 
     assert ids(T0) == []  # scheduled, not yet in force
     assert ids(T0 + timedelta(hours=1)) == [gg.grant_id]  # valid_from included
     assert ids(T0 + timedelta(hours=2) - timedelta(microseconds=1)) == [gg.grant_id]
     assert ids(T0 + timedelta(hours=2)) == []  # valid_until excluded
 
-    g.revoke_guest_grant(driver, db, gg.grant_id, revoked_by="gendarmerie:chef",
+    g.revoke_guest_grant(Graph(driver, db), gg.grant_id, revoked_by="gendarmerie:chef",
                          revoked_by_name="Chef", reason=None, now=T0 + timedelta(minutes=90))
     assert ids(T0 + timedelta(hours=1)) == []  # revoked counts at any instant
 
@@ -74,18 +74,18 @@ def test_disclosures_count_from_approval_until_their_end(graph):
     driver, db = graph
     approved, declined = _request(driver, db, "gendarmerie:a"), _request(driver, db, "gendarmerie:b")
     at = T0 + timedelta(hours=1)
-    g.decide_disclosure_request(driver, db, approved.request_id, approve=True,
+    g.decide_disclosure_request(Graph(driver, db), approved.request_id, approve=True,
                                 decided_by="police:chef", decided_by_name="Chef",
                                 decider_agency="police", now=at, valid_until=at + timedelta(days=1))
-    g.decide_disclosure_request(driver, db, declined.request_id, approve=False,
+    g.decide_disclosure_request(Graph(driver, db), declined.request_id, approve=False,
                                 decided_by="police:chef", decided_by_name="Chef",
                                 decider_agency="police", now=at, reason="non")
-    assert g.active_grants_for(driver, db, "gendarmerie:a", T0) == []  # before the approval
-    [grant] = g.active_grants_for(driver, db, "gendarmerie:a", at)
+    assert g.active_grants_for(Graph(driver, db), "gendarmerie:a", T0) == []  # before the approval
+    [grant] = g.active_grants_for(Graph(driver, db), "gendarmerie:a", at)
     assert isinstance(grant, DisclosureGrant) and grant.owner_agency.value == "police"
     assert grant.approved_at == at and grant.valid_until == at + timedelta(days=1)
-    assert g.active_grants_for(driver, db, "gendarmerie:a", at + timedelta(days=1)) == []
-    assert g.active_grants_for(driver, db, "gendarmerie:b", at) == []
+    assert g.active_grants_for(Graph(driver, db), "gendarmerie:a", at + timedelta(days=1)) == []
+    assert g.active_grants_for(Graph(driver, db), "gendarmerie:b", at) == []
 
 
 def test_active_grants_for_reads_through_indexes(graph):
@@ -121,7 +121,7 @@ def test_a_request_is_decided_once_even_concurrently(graph):
     def decide(approve: bool) -> None:
         barrier.wait()
         try:
-            g.decide_disclosure_request(driver, db, req.request_id, approve=approve,
+            g.decide_disclosure_request(Graph(driver, db), req.request_id, approve=approve,
                                         decided_by="police:x", decided_by_name="X",
                                         decider_agency="police", now=T0, reason="motif")
             outcomes.append("approved" if approve else "declined")
@@ -134,7 +134,7 @@ def test_a_request_is_decided_once_even_concurrently(graph):
     for t in threads:
         t.join()
     assert sorted(outcomes).count("conflict") == 3, outcomes
-    final = g.get_disclosure_request(driver, db, req.request_id)
+    final = g.get_disclosure_request(Graph(driver, db), req.request_id)
     assert final.status.value in outcomes
     # Decided: the pending slot is free, a new request can be made.
     assert _request(driver, db, "gendarmerie:a").status.value == "requested"
@@ -150,16 +150,16 @@ def test_one_pending_request_per_requester_and_lead(graph):
 
 def test_lead_markings_name_entities_as_the_network_does(graph):
     driver, db = graph
-    marking = g.lead_marking(driver, db, _pn1(driver, db))
+    marking = g.lead_marking(Graph(driver, db), _pn1(driver, db))
     assert marking.lead_id == _pn1(driver, db)
     assert marking.originating_agency.value == "police" and marking.handling_code.value == "H2"
     assert {"vehicle:AB-123-CD", "phone:+33612345678"} <= set(marking.entity_keys)
     assert any(k.startswith("deal_point:25056:") for k in marking.entity_keys)
     assert any(k.startswith("location:") for k in marking.entity_keys)
     # Every key names an existing, grantable entity; agencies and substances never appear.
-    assert g.existing_entity_keys(driver, db, marking.entity_keys) == set(marking.entity_keys)
+    assert g.existing_entity_keys(Graph(driver, db), marking.entity_keys) == set(marking.entity_keys)
     assert not any(k.startswith(("agency:", "substance:", "commune:")) for k in marking.entity_keys)
-    assert g.lead_marking(driver, db, "police:NOPE") is None
+    assert g.lead_marking(Graph(driver, db), "police:NOPE") is None
     # A guest grant on the vehicle covers the lead in the engine's own terms.
     grant = GuestGrant(grant_id="x", grantee_user_id="u", entity_keys=["vehicle:AB-123-CD"],
                        valid_from=T0, valid_until=T0 + timedelta(days=1), granted_by="c")

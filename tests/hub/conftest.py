@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from graph import identity
+from graph.handle import Graph
 from hub.app import create_app
 from hub.contract.signing import (
     generate_keypair,
@@ -67,11 +68,11 @@ def make_connector(client: TestClient, hub_settings: Settings, driver, tmp_path:
     def make(agency: str = "police", name: str | None = None) -> ConnectorClient:
         name = name or f"{agency}-{uuid.uuid4().hex[:6]}"
         db = hub_settings.neo4j_database
-        user = identity.upsert_user(driver, db, agency=agency, role="connector", name=name)
-        token = identity.issue_token(driver, db, user.user_id).token
+        user = identity.upsert_user(Graph(driver, db), agency=agency, role="connector", name=name)
+        token = identity.issue_token(Graph(driver, db), user.user_id).token
         key_path = tmp_path / f"{name}.pem"
         pem = generate_keypair(key_path)
-        identity.register_connector_key(driver, db, identity.ConnectorKey(
+        identity.register_connector_key(Graph(driver, db), identity.ConnectorKey(
             key_id=key_id_of(load_public_key_pem(pem)), connector=name, agency=agency,
             public_key_pem=pem))
         return ConnectorClient(client=client, token=token, key_path=key_path, agency=agency,
@@ -85,9 +86,9 @@ def make_user(hub_settings: Settings, driver):
     def make(agency: str = "police", role: str = "analyst", name: str | None = None) -> dict[str, str]:
         name = name or f"{role}-{uuid.uuid4().hex[:6]}"
         db = hub_settings.neo4j_database
-        user = identity.upsert_user(driver, db, agency=agency, role=role, name=name,
+        user = identity.upsert_user(Graph(driver, db), agency=agency, role=role, name=name,
                                     contact=f"Permanence CROSS — {agency}")
-        token = identity.issue_token(driver, db, user.user_id).token
+        token = identity.issue_token(Graph(driver, db), user.user_id).token
         return {"Authorization": f"Bearer {token}"}
 
     return make

@@ -501,14 +501,14 @@ def matrix(client, driver, hub_settings: Settings, tmp_path_factory) -> Matrix:
 
     # A police connector, as tests/hub/conftest.py's make_connector builds one (module scope).
     name = f"police-matrix-{run}"
-    conn_user = identity.upsert_user(driver, db, agency=ORIGIN, role="connector", name=name)
+    conn_user = identity.upsert_user(Graph(driver, db), agency=ORIGIN, role="connector", name=name)
     key_path = Path(tmp_path_factory.mktemp("matrix-keys")) / f"{name}.pem"
     pem = generate_keypair(key_path)
-    identity.register_connector_key(driver, db, identity.ConnectorKey(
+    identity.register_connector_key(Graph(driver, db), identity.ConnectorKey(
         key_id=key_id_of(load_public_key_pem(pem)), connector=name, agency=ORIGIN,
         public_key_pem=pem))
     connector = ConnectorClient(client=client, token=identity.issue_token(
-        driver, db, conn_user.user_id).token, key_path=key_path, agency=ORIGIN, name=name)
+        Graph(driver, db), conn_user.user_id).token, key_path=key_path, agency=ORIGIN, name=name)
 
     canaries = [Canaries(i) for i in range(len(LEADS))]
     resp = connector.push([_payload(c, code, restriction)
@@ -526,9 +526,9 @@ def matrix(client, driver, hub_settings: Settings, tmp_path_factory) -> Matrix:
 
     headers: dict[str, dict[str, str]] = {}
     for caller, (agency, role) in CALLERS.items():
-        user = identity.upsert_user(driver, db, agency=agency, role=role,
+        user = identity.upsert_user(Graph(driver, db), agency=agency, role=role,
                                     name=f"matrix-{caller}-{run}", contact=f"Permanence CROSS — {agency}")
-        headers[caller] = {"Authorization": f"Bearer {identity.issue_token(driver, db, user.user_id).token}"}
+        headers[caller] = {"Authorization": f"Bearer {identity.issue_token(Graph(driver, db), user.user_id).token}"}
         if caller == "guest-granted":
             guest_id = user.user_id
     # The guest grant, through the API, by the CROSS chief (police: may know of every lead).

@@ -38,7 +38,7 @@ def make_person(driver, hub_settings: Settings):
     def make(role: str = "analyst", agency: str = "police", password: str = PASSWORD,
              password_hash: str | None = None) -> str:
         db = hub_settings.neo4j_database
-        user = identity.upsert_user(driver, db, agency=agency, role=role,
+        user = identity.upsert_user(Graph(driver, db), agency=agency, role=role,
                                     name=f"{role}-{uuid.uuid4().hex[:8]}")
         graph_sessions.set_password_hash(Graph(driver, db), user.user_id,
                                          password_hash or passwords.hash_password(password))
@@ -83,7 +83,7 @@ def test_login_gives_a_short_lived_token_that_works_on_a_protected_endpoint(
 def test_wrong_password_unknown_user_and_non_interactive_accounts_get_the_same_401(
         client, make_person, make_user, hub_settings, driver) -> None:
     user_id = make_person()
-    no_password = identity.upsert_user(driver, hub_settings.neo4j_database, agency="police",
+    no_password = identity.upsert_user(Graph(driver, hub_settings.neo4j_database), agency="police",
                                        role="analyst", name=f"nopw-{uuid.uuid4().hex[:6]}").user_id
     disabled = make_person()
     graph_sessions.set_user_disabled(Graph(driver, hub_settings.neo4j_database), disabled, True)
@@ -162,7 +162,7 @@ def test_a_session_is_revoked_by_its_owner_or_an_administrator_only(client, make
 def test_admin_revoke_all_cuts_sessions_and_api_tokens(client, make_person, hub_settings, driver) -> None:
     user_id = make_person()
     db = hub_settings.neo4j_database
-    api_tokens = [identity.issue_token(driver, db, user_id).token for _ in range(2)]
+    api_tokens = [identity.issue_token(Graph(driver, db), user_id).token for _ in range(2)]
     sessions = [login(client, user_id).json()["access_token"] for _ in range(2)]
     for token in api_tokens + sessions:
         assert client.get(PROTECTED, headers=bearer(token)).status_code == 404

@@ -107,8 +107,8 @@ def world(driver, hub_settings):
     World.headers = {}
     for role in EXPECTED:
         agency, real_role = ("police", "analyst") if role == "own" else ("gendarmerie", role)
-        user = identity.upsert_user(driver, db, agency=agency, role=real_role, name=f"oracle-{role}")
-        World.headers[role] = {"Authorization": f"Bearer {identity.issue_token(driver, db, user.user_id).token}"}
+        user = identity.upsert_user(Graph(driver, db), agency=agency, role=real_role, name=f"oracle-{role}")
+        World.headers[role] = {"Authorization": f"Bearer {identity.issue_token(Graph(driver, db), user.user_id).token}"}
     return World
 
 

@@ -75,8 +75,8 @@ def _get(client, headers, fmt, depth=2, justification="enquête 2025/118"):
 def analyst(api, world, settings):
     from graph import identity
 
-    user = identity.upsert_user(world, settings.neo4j_database, agency="police", role="analyst", name="export-pn")
-    return {"Authorization": f"Bearer {identity.issue_token(world, settings.neo4j_database, user.user_id).token}"}
+    user = identity.upsert_user(Graph(world, settings.neo4j_database), agency="police", role="analyst", name="export-pn")
+    return {"Authorization": f"Bearer {identity.issue_token(Graph(world, settings.neo4j_database), user.user_id).token}"}
 
 
 def _network(client, headers) -> Network:

@@ -92,9 +92,9 @@ def world(driver, hub_settings) -> type[World]:
 def user(driver, hub_settings, world):
     def make(agency: str, role: str) -> tuple[str, dict[str, str]]:
         db = hub_settings.neo4j_database
-        p = identity.upsert_user(driver, db, agency=agency, role=role,
+        p = identity.upsert_user(Graph(driver, db), agency=agency, role=role,
                                  name=f"oracle-{role}-{uuid.uuid4().hex[:6]}")
-        return p.user_id, {"Authorization": f"Bearer {identity.issue_token(driver, db, p.user_id).token}"}
+        return p.user_id, {"Authorization": f"Bearer {identity.issue_token(Graph(driver, db), p.user_id).token}"}
 
     return make
 

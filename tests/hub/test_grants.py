@@ -89,8 +89,8 @@ class User:
 def user(driver, db: str, world: None):
     def make(agency: str, role: str) -> User:
         name = f"{role}-{uuid.uuid4().hex[:6]}"
-        p = identity.upsert_user(driver, db, agency=agency, role=role, name=name)
-        token = identity.issue_token(driver, db, p.user_id).token
+        p = identity.upsert_user(Graph(driver, db), agency=agency, role=role, name=name)
+        token = identity.issue_token(Graph(driver, db), p.user_id).token
         return User(p.user_id, name, agency, role, {"Authorization": f"Bearer {token}"})
 
     return make
@@ -134,16 +134,16 @@ def test_guest_grant_lifecycle(api, user, driver, db, audit_dir):
 
     # What the hub feeds the engine: the grant now, and it opens the lead to the guest.
     soon = now + timedelta(minutes=1)
-    active = graph_grants.active_grants_for(driver, db, guest.user_id, soon)
+    active = graph_grants.active_grants_for(Graph(driver, db), guest.user_id, soon)
     assert [(type(g), g.grant_id) for g in active] == [(GuestGrant, grant["grant_id"])]
-    marking = graph_grants.lead_marking(driver, db, H2)
+    marking = graph_grants.lead_marking(Graph(driver, db), H2)
     assert f"vehicle:{PLATE}" in marking.entity_keys  # covered through the vehicle
-    h1 = graph_grants.lead_marking(driver, db, H1)
+    h1 = graph_grants.lead_marking(Graph(driver, db), H1)
     assert decide(guest.caller, h1, POLICY, active, now=soon).outcome is Outcome.REDACTED
     assert decide(guest.caller, h1, POLICY, [], now=soon).outcome is Outcome.NONE
     # Past its end it is never returned, swept or not: the automatic revocation.
     later = now + timedelta(days=7, seconds=1)
-    assert graph_grants.active_grants_for(driver, db, guest.user_id, later) == []
+    assert graph_grants.active_grants_for(Graph(driver, db), guest.user_id, later) == []
 
     notes = api.get("/api/v1/notifications", headers=guest.headers).json()
     assert [n["kind"] for n in notes] == ["guest_grant_created"]
@@ -160,7 +160,7 @@ def test_guest_grant_lifecycle(api, user, driver, db, audit_dir):
     assert api.post(url, json={"reason": "fin de mission"}, headers=analyst.headers).status_code == 403
     revoked = api.post(url, json={"reason": "fin de mission"}, headers=chief.headers)
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
-    assert graph_grants.active_grants_for(driver, db, guest.user_id, datetime.now(UTC)) == []
+    assert graph_grants.active_grants_for(Graph(driver, db), guest.user_id, datetime.now(UTC)) == []
     again = api.post(url, headers=chief.headers)
     assert again.status_code == 409 and "révoquée" in again.json()["message"]
     assert api.post("/api/v1/guest-grants/gg-nope/revoke", headers=chief.headers).status_code == 404
@@ -227,7 +227,7 @@ def test_expiry_sweep_marks_notifies_and_audits(api, user, driver, db, audit_dir
     assert {grant["grant_id"], req["request_id"]} <= ids
     assert grant_expiry.sweep(driver, db, api.app.state.audit, at) == []  # once
 
-    assert graph_grants.get_guest_grant(driver, db, grant["grant_id"], at).status == "expired"
+    assert graph_grants.get_guest_grant(Graph(driver, db), grant["grant_id"], at).status == "expired"
     mine = api.get("/api/v1/disclosure-requests?box=mine", headers=requester.headers).json()
     assert mine[0]["status"] == "expired" and mine[0]["expired_at"]
     for who, kind in ((guest, "guest_grant_expired"), (requester, "disclosure_expired")):
@@ -253,7 +253,7 @@ def test_expiry_sweep_marks_notifies_and_audits(api, user, driver, db, audit_dir
 def test_disclosure_request_approved_end_to_end(api, user, driver, db, audit_dir):
     requester = user("gendarmerie", "analyst")
     police_chief, police_analyst = user("police", "coordinator"), user("police", "analyst")
-    marking = graph_grants.lead_marking(driver, db, H2)
+    marking = graph_grants.lead_marking(Graph(driver, db), H2)
     assert decide(requester.caller, marking, POLICY, [], now=datetime.now(UTC)).outcome is Outcome.HIT
 
     resp = api.post("/api/v1/disclosure-requests", headers=requester.headers,
@@ -288,11 +288,11 @@ def test_disclosure_request_approved_end_to_end(api, user, driver, db, audit_dir
     assert ok.json()["status"] == "approved" and ok.json()["decided_by"] == police_chief.user_id
 
     now = datetime.now(UTC)
-    grants = graph_grants.active_grants_for(driver, db, requester.user_id, now)
+    grants = graph_grants.active_grants_for(Graph(driver, db), requester.user_id, now)
     assert [(type(g), g.lead_id, g.owner_agency.value, g.approved_by) for g in grants] == [
         (DisclosureGrant, H2, "police", police_chief.user_id)]
     assert decide(requester.caller, marking, POLICY, grants, now=now).outcome is Outcome.REDACTED
-    assert graph_grants.active_grants_for(driver, db, requester.user_id, until) == []
+    assert graph_grants.active_grants_for(Graph(driver, db), requester.user_id, until) == []
 
     # The requester is told, and can mark it read.
     notes = api.get("/api/v1/notifications?unread=true", headers=requester.headers).json()
@@ -351,7 +351,7 @@ def test_disclosure_request_declined(api, user, driver, db, audit_dir):
     resp = api.post(f"{url}/decline", headers=police_analyst.headers,
                     json={"reason": "procédure judiciaire en cours"})
     assert resp.status_code == 200 and resp.json()["status"] == "declined"
-    assert graph_grants.active_grants_for(driver, db, requester.user_id, datetime.now(UTC)) == []
+    assert graph_grants.active_grants_for(Graph(driver, db), requester.user_id, datetime.now(UTC)) == []
     notes = api.get("/api/v1/notifications", headers=requester.headers).json()
     [told] = [n for n in notes if n["kind"] == "disclosure_declined"]
     assert "refusée" in told["message"] and "procédure judiciaire en cours" in told["message"]

@@ -33,6 +33,7 @@ import httpx
 import pytest
 
 from graph import identity
+from graph.handle import Graph
 from hub.contract.signing import (
     generate_keypair,
     key_id_of,
@@ -76,11 +77,11 @@ class LiveHub:
 @pytest.fixture
 def live_hub(clean_graph, settings: Settings, tmp_path: Path) -> Iterator[LiveHub]:
     db = settings.neo4j_database
-    analyst = identity.upsert_user(clean_graph, db, agency="gendarmerie", role="analyst", name="load-analyst")
-    connector = identity.upsert_user(clean_graph, db, agency="police", role="connector", name="load-police")
+    analyst = identity.upsert_user(Graph(clean_graph, db), agency="gendarmerie", role="analyst", name="load-analyst")
+    connector = identity.upsert_user(Graph(clean_graph, db), agency="police", role="connector", name="load-police")
     key_path = tmp_path / "load-police.pem"
     pem = generate_keypair(key_path)
-    identity.register_connector_key(clean_graph, db, identity.ConnectorKey(
+    identity.register_connector_key(Graph(clean_graph, db), identity.ConnectorKey(
         key_id=key_id_of(load_public_key_pem(pem)), connector="load-police", agency="police",
         public_key_pem=pem))
     port = _free_port()
@@ -112,8 +113,8 @@ def live_hub(clean_graph, settings: Settings, tmp_path: Path) -> Iterator[LiveHu
             time.sleep(0.3)
         yield LiveHub(
             url=url, process=process, log=log,
-            analyst=identity.issue_token(clean_graph, db, analyst.user_id).token,
-            connector_token=identity.issue_token(clean_graph, db, connector.user_id).token,
+            analyst=identity.issue_token(Graph(clean_graph, db), analyst.user_id).token,
+            connector_token=identity.issue_token(Graph(clean_graph, db), connector.user_id).token,
             connector_key=key_path,
         )
     finally:

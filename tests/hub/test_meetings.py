@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 from graph import meetings as gm
 from graph.access import LEAD_PROPERTIES, AccessFilter
 from graph.driver import reset_database
-from graph.identity import Principal
 from graph.handle import Graph
+from graph.identity import Principal
 from graph.leads import write_leads
 from hub import brief as hub_brief
 from hub.contract.errors import InvalidInput
@@ -112,7 +112,7 @@ def world_leads() -> list[Lead]:
 
 
 @pytest.fixture(scope="module")
-def world(driver, settings):
+def world(driver, settings, graph):
     db = settings.neo4j_database
     reset_database(Graph(driver, db))
     leads = world_leads()
@@ -120,7 +120,7 @@ def world(driver, settings):
     assert all(r.outcome == "created" for r in results)
     IDS.clear()
     IDS.update({f"{x.source_agency}:{x.source_ref}": r.lead_id for x, r in zip(leads, results, strict=True)})
-    # What graph/workflow.py and graph/grants.py write, in their shapes (written by hand here so
+    # What graph/workflow/ and graph/grants/ write, in their shapes (written by hand here so
     # this module tests the agenda, not the workflow).
     driver.execute_query(
         "MATCH (l:Lead {lead_id: $p3}) SET l.status = 'under_assessment' "
@@ -139,12 +139,12 @@ def world(driver, settings):
         p3=IDS["police:P3"], d1=IDS["douanes:D1"], g2=IDS["gendarmerie:G2"], p1=IDS["police:P1"],
         database_=db)
     # Last week's meeting: this week's agenda covers exactly week 47.
-    gm.ensure_meeting(driver, db, "25", "2025-W46", created_by="test")
+    gm.ensure_meeting(graph, "25", "2025-W46", created_by="test")
     return driver
 
 
-def agenda_for(driver, db, participant, access, week=W47, **kw):
-    return gm.build_agenda(driver, db, gm.unsaved_meeting("25", week), participant, access,
+def agenda_for(graph, participant, access, week=W47, **kw):
+    return gm.build_agenda(graph, gm.unsaved_meeting("25", week), participant, access,
                            now=datetime(2025, 11, 24, 8, tzinfo=UTC), **kw)
 
 
@@ -166,8 +166,8 @@ def test_week_bounds_are_paris_calendar_weeks():
 # --- agenda sections -----------------------------------------------------------------------------
 
 
-def test_new_leads_counts_respect_the_participant_policy(world, settings):
-    agenda, _ = agenda_for(world, settings.neo4j_database, person("police"), analyst_filter("police"))
+def test_new_leads_counts_respect_the_participant_policy(world, settings, graph):
+    agenda, _ = agenda_for(graph, person("police"), analyst_filter("police"))
     s = agenda.new_leads
     # P1, P2 (own) + G1 (gendarmerie H1, redacted); D1 (H2) only a hit; G2 (H3) not even counted;
     # P3 is week 46; O1 is Orne.
@@ -179,8 +179,8 @@ def test_new_leads_counts_respect_the_participant_policy(world, settings):
     assert s.handling_code == "H2"  # strictest of what is counted (D1's hit included)
 
 
-def test_cross_agency_links_show_hits_as_hits_and_hide_what_is_not_known(world, settings):
-    agenda, _ = agenda_for(world, settings.neo4j_database, person("police"), analyst_filter("police"))
+def test_cross_agency_links_show_hits_as_hits_and_hide_what_is_not_known(world, settings, graph):
+    agenda, _ = agenda_for(graph, person("police"), analyst_filter("police"))
     links = {c.entity_id: c for c in agenda.cross_agency_links}
     assert set(links) == {"vehicle:AB-123-CD", "vehicle:EF-456-GH", "phone:+33611223344"}
     ab = links["vehicle:AB-123-CD"]
@@ -196,15 +196,15 @@ def test_cross_agency_links_show_hits_as_hits_and_hide_what_is_not_known(world, 
     # there is no cross-agency link to show.
     assert f"person:{X}" not in links
 
-    g_agenda, _ = agenda_for(world, settings.neo4j_database, person("gendarmerie"), analyst_filter("gendarmerie"))
+    g_agenda, _ = agenda_for(graph, person("gendarmerie"), analyst_filter("gendarmerie"))
     g_links = {c.entity_id: c for c in g_agenda.cross_agency_links}
     assert g_links[f"person:{X}"].handling_code == "H3"
     assert names(r.lead_id for r in g_links[f"person:{X}"].leads) == {"police:P1", "gendarmerie:G2"}
     assert g_links[f"person:{X}"].label.startswith("Personne ") and X not in g_links[f"person:{X}"].label
 
 
-def test_other_departement_leads_count_in_links_but_not_in_the_agenda(world, settings):
-    agenda, _ = agenda_for(world, settings.neo4j_database, person("police"), analyst_filter("police"))
+def test_other_departement_leads_count_in_links_but_not_in_the_agenda(world, settings, graph):
+    agenda, _ = agenda_for(graph, person("police"), analyst_filter("police"))
     ab = next(c for c in agenda.cross_agency_links if c.entity_id == "vehicle:AB-123-CD")
     # O1 (Orne) mentions the same plate: shown on the link (cross-département links matter)...
     assert ab.visible_count == 3 and IDS["police:O1"] in {r.lead_id for r in ab.leads}
@@ -212,14 +212,14 @@ def test_other_departement_leads_count_in_links_but_not_in_the_agenda(world, set
     assert agenda.new_leads.by_commune.get("61001") is None
 
 
-def test_disclosures_deconfliction_triage_hotspots_and_trend(world, settings):
+def test_disclosures_deconfliction_triage_hotspots_and_trend(world, settings, graph):
     db = settings.neo4j_database
-    agenda, _ = agenda_for(world, db, person("police"), analyst_filter("police"))
+    agenda, _ = agenda_for(graph, person("police"), analyst_filter("police"))
     # DR-1 (on D1, a hit for the police) is shown; DR-2 (on G2, H3) is not; DR-3 is not pending.
     assert [(d.request_id, d.lead_access, d.handling_code) for d in agenda.pending_disclosures] == [("DR-1", "hit", "H2")]
     assert [a.alert_id for a in agenda.deconfliction_alerts] == ["DC-1"]
     assert agenda.deconfliction_alerts[0].handling_code == "H2"
-    g_agenda, _ = agenda_for(world, db, person("gendarmerie"), analyst_filter("gendarmerie"))
+    g_agenda, _ = agenda_for(graph, person("gendarmerie"), analyst_filter("gendarmerie"))
     assert g_agenda.deconfliction_alerts == []  # not a party to DC-1
     assert [d.request_id for d in g_agenda.pending_disclosures] == ["DR-1", "DR-2"]
     # Triage: P3 is under assessment; the rest of the readable Doubs leads wait.
@@ -234,8 +234,8 @@ def test_disclosures_deconfliction_triage_hotspots_and_trend(world, settings):
     assert (agenda.trend[-2].visible, agenda.trend[-2].hits) == (1, 0)
 
 
-def test_week_graph_has_only_readable_leads(world, settings):
-    _, week = agenda_for(world, settings.neo4j_database, person("police"), analyst_filter("police"))
+def test_week_graph_has_only_readable_leads(world, settings, graph):
+    _, week = agenda_for(graph, person("police"), analyst_filter("police"))
     leads = names(n.key for n in week.nodes if n.kind == "lead")
     assert leads == {"police:P1", "gendarmerie:G1", "police:P2"}
     ids = {n.id for n in week.nodes}
@@ -247,28 +247,28 @@ def test_week_graph_has_only_readable_leads(world, settings):
 # --- meetings and actions ------------------------------------------------------------------------
 
 
-def test_actions_overdue_come_back_until_done(world, settings):
+def test_actions_overdue_come_back_until_done(world, settings, graph):
     db = settings.neo4j_database
-    w45, created = gm.ensure_meeting(world, db, "25", "2025-W46", created_by="test")
+    w45, created = gm.ensure_meeting(graph, "25", "2025-W46", created_by="test")
     assert not created and w45.meeting_id == "25-2025-W46"
     coordinator = coordinator_filter("police")
-    late = gm.create_action(world, db, w45.meeting_id, gm.NewAction(
+    late = gm.create_action(graph, w45.meeting_id, gm.NewAction(
         title="Surveillance du véhicule EF-456-GH", lead_agency="police", tasked="BAC de Montbéliard",
         deadline=date(2025, 11, 14), lead_ids=[IDS["police:P3"]]), coordinator, created_by="police:chef")
-    due_now = gm.create_action(world, db, w45.meeting_id, gm.NewAction(
+    due_now = gm.create_action(graph, w45.meeting_id, gm.NewAction(
         title="Point avec le bailleur", lead_agency="gendarmerie", tasked="BR de Besançon",
         deadline=date(2025, 11, 20)), coordinator, created_by="police:chef")
-    later = gm.create_action(world, db, w45.meeting_id, gm.NewAction(
+    later = gm.create_action(graph, w45.meeting_id, gm.NewAction(
         title="Bilan trimestriel", lead_agency="police", tasked="CROSS", deadline=date(2025, 12, 31)),
         coordinator, created_by="police:chef")
-    secret = gm.create_action(world, db, w45.meeting_id, gm.NewAction(
+    secret = gm.create_action(graph, w45.meeting_id, gm.NewAction(
         title="Contrôle coordonné sur l'A36", lead_agency="douanes", tasked="brigade de Montbéliard",
         deadline=date(2025, 11, 13), lead_ids=[IDS["douanes:D1"]], handling_code="H0"), coordinator,
         created_by="police:chef")
     assert secret.handling_code == "H2"  # never less strict than its lead
 
-    w47 = gm.ensure_meeting(world, db, "25", "2025-W47", created_by="test")[0]
-    agenda, _ = gm.build_agenda(world, db, w47, person("police"), analyst_filter("police"))
+    w47 = gm.ensure_meeting(graph, "25", "2025-W47", created_by="test")[0]
+    agenda, _ = gm.build_agenda(graph, w47, person("police"), analyst_filter("police"))
     due = {a.action_id: a for a in agenda.actions_due}
     assert set(due) == {late.action_id, due_now.action_id, secret.action_id}
     assert later.action_id not in due
@@ -278,47 +278,47 @@ def test_actions_overdue_come_back_until_done(world, settings):
     assert due[secret.action_id].withheld and due[secret.action_id].title is None
     assert due[secret.action_id].lead_ids == [] and due[secret.action_id].overdue
 
-    gm.update_action(world, db, late.action_id, status="done")
-    assert gm.get_action(world, db, late.action_id).done_at is not None
-    agenda, _ = gm.build_agenda(world, db, w47, person("police"), analyst_filter("police"))
+    gm.update_action(graph, late.action_id, status="done")
+    assert gm.get_action(graph, late.action_id).done_at is not None
+    agenda, _ = gm.build_agenda(graph, w47, person("police"), analyst_filter("police"))
     assert late.action_id not in {a.action_id for a in agenda.actions_due}
     # Reopened: back on the agenda, done_at cleared.
-    assert gm.update_action(world, db, late.action_id, status="open").done_at is None
-    agenda, _ = gm.build_agenda(world, db, w47, person("police"), analyst_filter("police"))
+    assert gm.update_action(graph, late.action_id, status="open").done_at is None
+    agenda, _ = gm.build_agenda(graph, w47, person("police"), analyst_filter("police"))
     assert late.action_id in {a.action_id for a in agenda.actions_due}
 
 
-def test_window_catches_up_skipped_meetings(world, settings):
+def test_window_catches_up_skipped_meetings(world, settings, graph):
     db = settings.neo4j_database
     w47 = gm.unsaved_meeting("88", W47)
-    agenda, _ = gm.build_agenda(world, db, w47, person("police"), analyst_filter("police"))
+    agenda, _ = gm.build_agenda(graph, w47, person("police"), analyst_filter("police"))
     assert agenda.window_start == gm.week_bounds(W47)[0] and agenda.new_leads.visible == 1
-    created, _ = gm.ensure_meeting(world, db, "88", "2025-W45", created_by="test")
-    created = gm.get_meeting(world, db, "88-2025-W45")
+    created, _ = gm.ensure_meeting(graph, "88", "2025-W45", created_by="test")
+    created = gm.get_meeting(graph, "88-2025-W45")
     assert created.week == "2025-W45" and created.created_by == "test"
-    agenda, _ = gm.build_agenda(world, db, w47, person("police"), analyst_filter("police"))
+    agenda, _ = gm.build_agenda(graph, w47, person("police"), analyst_filter("police"))
     # No week-46 meeting: new since the week-45 meeting's end, so E1 (week 46) is new too.
     assert agenda.window_start == gm.week_bounds("2025-W46")[0] and agenda.new_leads.visible == 2
-    gm.ensure_meeting(world, db, "88", "2025-W46", created_by="test")
-    agenda, _ = gm.build_agenda(world, db, w47, person("police"), analyst_filter("police"))
+    gm.ensure_meeting(graph, "88", "2025-W46", created_by="test")
+    agenda, _ = gm.build_agenda(graph, w47, person("police"), analyst_filter("police"))
     assert agenda.new_leads.visible == 1
 
 
-def test_create_action_refuses_what_its_author_cannot_read(world, settings):
+def test_create_action_refuses_what_its_author_cannot_read(world, settings, graph):
     db = settings.neo4j_database
-    m, _ = gm.ensure_meeting(world, db, "25", "2025-W40", created_by="test")
+    m, _ = gm.ensure_meeting(graph, "25", "2025-W40", created_by="test")
     with pytest.raises(InvalidInput) as exc:
-        gm.create_action(world, db, m.meeting_id, gm.NewAction(
+        gm.create_action(graph, m.meeting_id, gm.NewAction(
             title="Exploiter la saisie", lead_agency="police", tasked="BAC", deadline=date(2025, 10, 3),
             lead_ids=[IDS["police:P1"], IDS["douanes:D1"]]), analyst_filter("police"), created_by="x")
     assert exc.value.details[0]["field"] == "lead_ids[1]"
     with pytest.raises(InvalidInput) as exc:
-        gm.create_action(world, db, m.meeting_id, gm.NewAction(
+        gm.create_action(graph, m.meeting_id, gm.NewAction(
             title="x", lead_agency="police", tasked="BAC", deadline=date(2025, 9, 1)),
             analyst_filter("police"), created_by="x")
     assert exc.value.details[0]["field"] == "deadline"
     with pytest.raises(InvalidInput) as exc:
-        gm.create_action(world, db, m.meeting_id, gm.NewAction(
+        gm.create_action(graph, m.meeting_id, gm.NewAction(
             title="x", lead_agency="police", tasked="BAC", deadline=date(2025, 10, 3),
             entity_ids=["vehicle:ZZ-999-ZZ"]), analyst_filter("police"), created_by="x")
     assert exc.value.details[0]["field"] == "entity_ids[0]"
@@ -330,11 +330,11 @@ def test_create_action_refuses_what_its_author_cannot_read(world, settings):
 
 
 @pytest.fixture(scope="module")
-def briefs(world, settings):
+def briefs(world, settings, graph):
     db = settings.neo4j_database
     out = {}
     for agency in ("police", "gendarmerie"):
-        b = hub_brief.build_brief(world, db, gm.unsaved_meeting("25", W47), person(agency),
+        b = hub_brief.build_brief(graph, gm.unsaved_meeting("25", W47), person(agency),
                                   analyst_filter(agency), now=datetime(2025, 11, 24, 8, tzinfo=UTC))
         out[agency] = (b, hub_brief.render_html(b))
     return out
@@ -394,7 +394,7 @@ def test_two_participants_get_different_policy_correct_briefs(briefs):
     assert g_brief.handling_code == "H3" and p_brief.handling_code == "H2"
 
 
-def test_briefs_with_the_real_policy_show_each_lead_as_the_engine_decides(world, settings):
+def test_briefs_with_the_real_policy_show_each_lead_as_the_engine_decides(world, settings, graph):
     """Participant copies built with the packaged policy (hub/access.py → policies.engine):
     each lead the agenda lists, hits or omits is exactly what ``decide`` says."""
     from hub.access import access_filter_for, current_policy
@@ -408,7 +408,7 @@ def test_briefs_with_the_real_policy_show_each_lead_as_the_engine_decides(world,
     for agency in ("police", "gendarmerie", "douanes"):
         who = person(agency)
         access = access_filter_for(world, db, who, now, grants=[])
-        agenda, week = agenda_for(world, db, who, access)
+        agenda, week = agenda_for(graph, who, access)
         caller = Caller(user_id=who.user_id, name=who.name, agency=agency, role="analyst")
         outcome = {i: decide(caller, LeadMarking.from_lead(leads[i], lead_id=IDS[i]), current_policy(),
                              now=now).outcome
@@ -496,7 +496,7 @@ def test_cli_brief_writes_html_and_pdf_per_participant(world, settings, tmp_path
     from hub.cli import meetings as cli
 
     db = settings.neo4j_database
-    user = identity.upsert_user(world, db, agency="police", role="analyst", name="cli-brief")
+    user = identity.upsert_user(Graph(world, db), agency="police", role="analyst", name="cli-brief")
     # The participant's policy: the hand-built filter (hub.access.access_filter_for is what runs
     # in production; replaced here so this test checks the command, not the policy).
     fake = types.ModuleType("hub.access")

@@ -54,8 +54,8 @@ def world(driver, settings):
                                         write_leads(Graph(driver, db), leads), strict=True)}
     headers = {}
     for role in EXPECTED:
-        user = identity.upsert_user(driver, db, agency=CALLER_AGENCY, role=role, name=f"table-{role}")
-        headers[role] = {"Authorization": f"Bearer {identity.issue_token(driver, db, user.user_id).token}"}
+        user = identity.upsert_user(Graph(driver, db), agency=CALLER_AGENCY, role=role, name=f"table-{role}")
+        headers[role] = {"Authorization": f"Bearer {identity.issue_token(Graph(driver, db), user.user_id).token}"}
     yield {"headers": headers, "ids": ids}
     reset_database(Graph(driver, db))
 

@@ -75,10 +75,10 @@ def live_hub(settings, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]
         write_leads(Graph(driver, db), generate_demo_leads(seed=2025, n=max(MIN_DEMO_LEADS, 150)),
                     radius_m=hub_settings.location_merge_radius_m, mark_for_triage=True)
         for agency, role in (("gendarmerie", "analyst"), ("police", "coordinator")):
-            user = identity.upsert_user(driver, db, agency=agency, role=role, name=f"demo-{role}",
+            user = identity.upsert_user(Graph(driver, db), agency=agency, role=role, name=f"demo-{role}",
                                         contact=f"Permanence CROSS — {agency}")
             tokens[f"{agency}:{role}"] = identity.issue_token(
-                driver, db, user.user_id, ttl=timedelta(hours=2)).token
+                Graph(driver, db), user.user_id, ttl=timedelta(hours=2)).token
     finally:
         driver.close()
 

@@ -65,7 +65,7 @@ def test_create_refuses_a_weak_password_or_a_connector(cli_env, driver, settings
                     "--password-stdin"], cli_env, input="court\n")
     assert short.exit_code == 2 and "au moins 12 caractères" in short.output
     with pytest.raises(Exception, match="inconnu"):
-        identity.get_user(driver, settings.neo4j_database, f"police:{name}")  # nothing half-written
+        identity.get_user(Graph(driver, settings.neo4j_database), f"police:{name}")  # nothing half-written
     connector = invoke(["create", "--agency", "police", "--role", "connector", "--name", name,
                         "--password-stdin"], cli_env, input=f"{PASSWORD}\n")
     assert connector.exit_code == 2 and "crosshub token create" in connector.output
@@ -79,7 +79,7 @@ def test_set_password_disable_and_list(cli_env, driver, settings) -> None:
                    "--password-stdin"], cli_env, input=f"{PASSWORD}\n").exit_code == 0
     session = graph_sessions.create_session(Graph(driver, db), user_id=user_id, client="test",
                                             expires_at=_in(minutes=10))
-    token = identity.issue_token(driver, db, user_id).token
+    token = identity.issue_token(Graph(driver, db), user_id).token
 
     changed = invoke(["set-password", user_id, "--password-stdin"], cli_env,
                      input="un tout autre secret\n")
@@ -97,8 +97,8 @@ def test_set_password_disable_and_list(cli_env, driver, settings) -> None:
 
     disabled = invoke(["disable", user_id], cli_env)
     assert disabled.exit_code == 0 and "1 jeton(s) d'API révoqué(s)" in disabled.stdout
-    assert identity.principal_for_token(driver, db, token) is None
-    assert identity.get_user(driver, db, user_id).disabled
+    assert identity.principal_for_token(Graph(driver, db), token) is None
+    assert identity.get_user(Graph(driver, db), user_id).disabled
     assert invoke(["disable", "police:personne"], cli_env).exit_code == 1
 
 

@@ -51,7 +51,8 @@ def ingest(api: TestClient, driver):
     def run(*payloads: dict, connector: str | None = None) -> list[str]:
         leads = [Lead.model_validate(p) for p in payloads]
         ids = [w.lead_id for w in write_leads(Graph(driver, db), leads)]
-        graph_workflow.after_ingest(driver, db, ids, datetime.now(UTC), connector=connector)
+        graph_workflow.after_ingest(api.app.state.graph, ids, datetime.now(UTC),
+                                    rules=api.app.state.rulebook.triage, connector=connector)
         return ids
 
     return run
@@ -303,7 +304,7 @@ def test_shared_plate_alerts_both_agencies_hit_style(api, ingest, make_user, dri
     ingest(lead(source_agency="gendarmerie", source_ref="GN-H3", vehicles=[{"plate": PLATE}],
                 handling_code="H3", location={"insee_code": "25388", "commune": "Montbéliard"}))
 
-    alerts = graph_workflow.cross_agency_links_for(driver, db, customs)
+    alerts = graph_workflow.cross_agency_links_for(api.app.state.graph, customs)
     assert [(a.entity_kind, a.entity_key, a.agencies) for a in alerts] == [
         ("vehicle", PLATE, ["police", "douanes"])]
     notices = {n.agency: n for n in notices_for(alerts[0].alert_id, "vehicle", PLATE, alerts[0].leads,
@@ -332,7 +333,8 @@ def test_shared_plate_alerts_both_agencies_hit_style(api, ingest, make_user, dri
     assert api.get(f"/api/v1/link-alerts?{J}", headers=make_user("paf", "analyst")).json() == []
 
     # A replay raises no second alert.
-    again = graph_workflow.after_ingest(driver, db, customs, datetime.now(UTC))
+    again = graph_workflow.after_ingest(api.app.state.graph, customs, datetime.now(UTC),
+                                        rules=api.app.state.rulebook.triage)
     assert again.link_alerts == []
     assert len(api.get(f"/api/v1/link-alerts?{J}", headers=make_user("police", "analyst")).json()) == 2
 
@@ -351,7 +353,8 @@ def test_after_ingest_audits_the_combination_before_commit_or_writes_nothing(api
         raise RuntimeError("journal indisponible")
 
     with pytest.raises(RuntimeError):
-        graph_workflow.after_ingest(driver, db, ids, datetime.now(UTC), before_commit=failing)
+        graph_workflow.after_ingest(api.app.state.graph, ids, datetime.now(UTC),
+                                    rules=api.app.state.rulebook.triage, before_commit=failing)
     records, _, _ = driver.execute_query("MATCH (n) WHERE n:LeadStatus OR n:LinkAlert OR n:StatusChange "
                                          "RETURN count(n) AS n")
     assert records[0]["n"] == 0  # rolled back whole
@@ -360,7 +363,8 @@ def test_after_ingest_audits_the_combination_before_commit_or_writes_nothing(api
         event = auditing_workflow.triage_combination("127.0.0.1", actor_of(connector), "gn-feed", report)
         api.app.state.audit.append(event)
 
-    report = graph_workflow.after_ingest(driver, db, ids, datetime.now(UTC), connector="gn-feed",
+    report = graph_workflow.after_ingest(api.app.state.graph, ids, datetime.now(UTC),
+                                         rules=api.app.state.rulebook.triage, connector="gn-feed",
                                          before_commit=log)
     # Same phone, and the same address (the factory's): two entities link the two agencies.
     assert report.scored == 2
@@ -477,9 +481,9 @@ def test_cli_queue_triage_status_operations_alerts(api, ingest, make_user, monke
     monkeypatch.setattr(workflow_cli, "console", Console(width=200))
     ingest(lead(source_ref="CLI-1", vehicles=[{"plate": PLATE, "make": "Renault"}]),
            lead(source_agency="douanes", source_ref="DZ-9", vehicles=[{"plate": PLATE}]))
-    user = identity.upsert_user(driver, hub_settings.neo4j_database, agency="police", role="analyst",
+    user = identity.upsert_user(Graph(driver, hub_settings.neo4j_database), agency="police", role="analyst",
                                 name="cli-agent")
-    token = identity.issue_token(driver, hub_settings.neo4j_database, user.user_id).token
+    token = identity.issue_token(Graph(driver, hub_settings.neo4j_database), user.user_id).token
     env = {"CROSSHUB_TOKEN": token, "COLUMNS": "200"}
     runner = CliRunner()
 

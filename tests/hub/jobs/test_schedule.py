@@ -11,7 +11,7 @@ from hub.app import create_app
 
 def test_hub_schedules_retention_and_briefs_and_the_brief_job_runs(settings, driver, tmp_path, clean_graph):
     own = settings.model_copy(update={"data_dir": tmp_path, "brief_cron": "0 6 * * thu"})
-    identity.upsert_user(driver, own.neo4j_database, agency="police", role="coordinator", name="chef-sched")
+    identity.upsert_user(Graph(driver, own.neo4j_database), agency="police", role="coordinator", name="chef-sched")
     with TestClient(create_app(own)) as client:
         scheduler = client.app.state.scheduler
         jobs = {job.id: job for job in scheduler.get_jobs()}

@@ -1,0 +1,35 @@
+"""Who may call the hub, as the graph gives it back: a user (``Principal``, with the grants active
+at the time of the request when read with them), an API token as issued (shown once), and a
+connector's public signing key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+class Principal(BaseModel):
+    user_id: str
+    name: str
+    agency: str
+    role: str
+    contact: str | None = None
+    password_hash: str | None = None
+    disabled: bool = False
+    # Grants active at the time of the request, read with the identity in one round trip
+    # (None: not loaded — hub/access.py then reads them itself).
+    active_grants: list[Any] | None = None
+
+
+class IssuedToken(BaseModel):
+    token: str  # shown once, never stored
+    user_id: str
+    expires_at: datetime | None
+
+
+class ConnectorKey(BaseModel):
+    key_id: str
+    connector: str
+    agency: str
+    public_key_pem: str

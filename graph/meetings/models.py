@@ -1,0 +1,213 @@
+"""What the weekly CROSS meeting reads and writes (graph/meetings/): the meeting, its actions (as
+stored and as a participant sees them), and the agenda with each of its sections.
+
+Every item derived from leads carries its handling code (the strictest of those leads'); leads a
+participant may only know of appear as hit counts per agency (``HitCount``), never as leads.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from graph.models import NetworkEdge, NetworkNode
+from hub.contract.lead import HandlingCode
+
+ActionStatus = Literal["open", "done", "cancelled"]
+
+
+class Meeting(BaseModel):
+    meeting_id: str
+    departement: str
+    week: str
+    starts_at: datetime
+    ends_at: datetime
+    created_at: datetime
+    created_by: str | None = None
+    status: str = "planned"
+
+
+class ActionView(BaseModel):
+    """An action as a participant sees it. When it is about a lead the participant may not
+    read, its title and links are withheld (``withheld``): who leads, who is tasked, the
+    deadline and the status stay visible, so the meeting can follow it up."""
+
+    action_id: str
+    meeting_id: str
+    week: str | None = None
+    title: str | None = None
+    lead_agency: str
+    tasked: str
+    deadline: date
+    status: ActionStatus
+    done_at: datetime | None = None
+    handling_code: HandlingCode
+    lead_ids: list[str] = Field(default_factory=list)
+    entity_ids: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+    created_by: str | None = None
+    overdue: bool = False
+    withheld: bool = False
+
+
+class NewAction(BaseModel):
+    title: str
+    lead_agency: str
+    tasked: str
+    deadline: date
+    lead_ids: list[str] = Field(default_factory=list)
+    entity_ids: list[str] = Field(default_factory=list)
+    handling_code: HandlingCode | None = None
+
+
+class LeadRef(BaseModel):
+    lead_id: str
+    agency: str
+    kind: str
+    handling_code: HandlingCode
+    reported_at: datetime | None = None
+    insee_code: str | None = None
+    commune: str | None = None
+    access: str = Field(description="niveau d'accès du participant : full ou redacted")
+
+
+class HitCount(BaseModel):
+    """Hit/no-hit: ``agency`` holds ``lead_count`` leads here that the participant may not read."""
+
+    agency: str
+    lead_count: int
+    contact: str | None = None
+
+
+class NewLeadsSummary(BaseModel):
+    visible: int = 0
+    by_agency: dict[str, int] = Field(default_factory=dict)
+    by_kind: dict[str, int] = Field(default_factory=dict)
+    by_commune: dict[str, int] = Field(default_factory=dict, description="insee → nombre")
+    commune_names: dict[str, str] = Field(default_factory=dict)
+    unlocated: int = 0
+    hits: list[HitCount] = Field(default_factory=list)
+    handling_code: HandlingCode = HandlingCode.H0
+
+
+class CrossAgencyLink(BaseModel):
+    entity_id: str
+    kind: str
+    label: str
+    agencies: list[str]
+    leads: list[LeadRef]
+    visible_count: int
+    hits: list[HitCount] = Field(default_factory=list)
+    new_lead_count: int
+    handling_code: HandlingCode
+    link_alert_id: str | None = None
+
+
+class PendingDisclosure(BaseModel):
+    request_id: str
+    lead_id: str
+    owner_agency: str
+    requester_user_id: str | None = None
+    created_at: datetime | None = None
+    lead_access: str
+    handling_code: HandlingCode
+
+
+class DeconflictionItem(BaseModel):
+    alert_id: str
+    opened_at: datetime | None = None
+    agencies: list[str] = Field(default_factory=list)
+    lead_ids: list[str] = Field(default_factory=list)
+    handling_code: HandlingCode
+
+
+class TriageBacklog(BaseModel):
+    visible: int = 0
+    leads: list[LeadRef] = Field(default_factory=list)
+    hits: list[HitCount] = Field(default_factory=list)
+    handling_code: HandlingCode = HandlingCode.H0
+
+
+class HotspotMove(BaseModel):
+    insee_code: str
+    commune: str | None = None
+    count: int
+    baseline_mean: float
+    direction: Literal["hausse", "baisse", "nouveau"]
+    handling_code: HandlingCode
+
+
+class TrendPoint(BaseModel):
+    week: str
+    visible: int
+    hits: int
+
+
+class WeekGraph(BaseModel):
+    """The window's readable leads and the entities they mention: the link chart's input."""
+
+    nodes: list[NetworkNode] = Field(default_factory=list)
+    edges: list[NetworkEdge] = Field(default_factory=list)
+
+
+class Agenda(BaseModel):
+    meeting: Meeting
+    participant_user_id: str
+    participant_agency: str
+    participant_role: str
+    window_start: datetime
+    window_end: datetime
+    generated_at: datetime
+    policy_id: str
+    new_leads: NewLeadsSummary
+    cross_agency_links: list[CrossAgencyLink]
+    cross_agency_links_total: int
+    pending_disclosures: list[PendingDisclosure]
+    deconfliction_alerts: list[DeconflictionItem]
+    triage: TriageBacklog
+    hotspots: list[HotspotMove]
+    actions_due: list[ActionView]
+    actions_decided: list[ActionView]
+    trend: list[TrendPoint]
+
+    def lead_ids(self) -> list[str]:
+        """Every lead the participant reads something of in this agenda (for the audit)."""
+        ids: dict[str, None] = {}
+        for link in self.cross_agency_links:
+            ids.update(dict.fromkeys(r.lead_id for r in link.leads))
+        ids.update(dict.fromkeys(r.lead_id for r in self.triage.leads))
+        for d in self.pending_disclosures:
+            ids[d.lead_id] = None
+        for a in (*self.actions_due, *self.actions_decided):
+            ids.update(dict.fromkeys(a.lead_ids))
+        return list(ids)
+
+    def outcome(self) -> str:
+        """The audit grade of this agenda: full, redacted (some lead read redacted), hit, none."""
+        levels = {r.access for link in self.cross_agency_links for r in link.leads}
+        levels |= {r.access for r in self.triage.leads}
+        if levels:
+            return "full" if levels <= {"full"} else "redacted"
+        if self.lead_ids():
+            return "full"
+        return "hit" if self.hit_count() or self.pending_disclosures else "none"
+
+    def hit_count(self) -> int:
+        return (sum(h.lead_count for h in self.new_leads.hits)
+                + sum(h.lead_count for h in self.triage.hits))
+
+
+class ActionRecord(BaseModel):
+    """An action's own fields, as stored (no lead content): for authorization and audit."""
+
+    action_id: str
+    meeting_id: str
+    lead_agency: str
+    tasked: str
+    deadline: date
+    status: ActionStatus
+    done_at: datetime | None = None
+    handling_code: HandlingCode
+    lead_ids: list[str] = Field(default_factory=list)
