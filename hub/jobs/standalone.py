@@ -29,8 +29,9 @@ def graph_for(settings: Settings, driver: neo4j.Driver | None) -> Iterator[neo4j
         return
     drv = open_driver(settings.graph_config)
     try:
-        wait_ready(drv, settings.neo4j_database, 60)
-        apply_schema(Graph(drv, settings.neo4j_database))
+        graph = Graph(drv, settings.neo4j_database)
+        wait_ready(graph, 60)
+        apply_schema(graph)
         yield drv
     finally:
         drv.close()
