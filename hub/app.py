@@ -31,6 +31,7 @@ from graph.driver import open_driver, wait_ready
 from graph.handle import Graph
 from graph.schema import apply_schema
 from hub.access import current_policy
+from hub.audit import AuditTrail
 from hub.contract.errors import (
     CrossHubError,
     GraphUnavailable,
@@ -45,7 +46,6 @@ from hub.jobs.schedule import start_hub_jobs
 from hub.jobs.triage import triage_loop
 from hub.openapi import allowed_methods, install_docs, install_openapi
 from hub.settings import Settings
-from policies.audit import AuditTrail
 
 log = logging.getLogger("crosshub")
 

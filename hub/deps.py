@@ -20,6 +20,8 @@ from graph import sessions as graph_sessions
 from graph.access import AccessFilter
 from graph.identity import Principal
 from graph.handle import Graph
+from hub.audit import AuditTrail
+from hub.auth.tokens import keys_for as access_token_keys
 from hub.contract.errors import (
     Forbidden,
     MissingJustification,
@@ -28,9 +30,6 @@ from hub.contract.errors import (
 )
 from hub.contract.signing import load_public_key_pem, verify_request
 from hub.settings import Settings
-from policies.audit import AuditTrail
-from policies.audit.models import Actor
-from policies.auth.tokens import keys_for as access_token_keys
 
 
 def get_settings(request: Request) -> Settings:
@@ -154,12 +153,6 @@ async def verified_connector(request: Request, body: bytes, caller: Principal,
     await run_in_threadpool(identity.consume_nonce, graph, verified.nonce,
                             verified.key_id, timedelta(seconds=2 * settings.signature_max_skew_s))
     return VerifiedConnector(key_id=key.key_id, connector=key.connector, agency=key.agency)
-
-
-def actor_of(principal: Principal) -> Actor:
-    return Actor(kind="connector" if principal.role == "connector" else "user",
-                 user_id=principal.user_id, name=principal.name, agency=principal.agency,
-                 role=principal.role)
 
 
 MIN_JUSTIFICATION = 5

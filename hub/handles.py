@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from hub.contract.errors import ConfigurationError
-from policies.audit.keys import PerDirectory, load_or_create_private_file
+from hub.keyfiles import PerDirectory, load_or_create_private_file
 
 KEY_FILE = "hit_handles.key"
 PREFIX = "hit_"

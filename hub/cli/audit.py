@@ -15,20 +15,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from hub.audit import AuditEntry, AuditFilters, query, verify
+from hub.audit.keys import PUBLIC_KEY_FILE
 from hub.contract.errors import CrossHubError
 from hub.contract.lead import Agency
 from hub.settings import Settings
-from policies.audit import (
-    ACTION_LABELS_FR,
-    DECISION_LABELS_FR,
-    AuditAction,
-    AuditEntry,
-    AuditFilters,
-    DecisionOutcome,
-    query,
-    verify,
-)
-from policies.audit.keys import PUBLIC_KEY_FILE
+from policies.audit import ACTION_LABELS_FR, DECISION_LABELS_FR, AuditAction, DecisionOutcome
 
 app = typer.Typer(help="Journal d'audit (art. 25, directive (UE) 2016/680) : intégrité et consultation.",
                   no_args_is_help=True)

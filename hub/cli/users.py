@@ -108,7 +108,7 @@ def set_password(
                                       user_id=user_id)
         graph_sessions.set_password_hash(graph, user_id, password_hash)
         closed = graph_sessions.revoke_user_sessions(graph, user_id)
-        from policies.auth.throttle import keyring_for
+        from hub.auth.throttle import keyring_for
 
         graph_sessions.clear_login_attempts(graph, keyring_for(settings.keys_dir).account(user_id))
     console.print(f"Mot de passe de [bold]{user_id}[/bold] changé ; {closed} session(s) fermée(s).")

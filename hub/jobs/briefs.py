@@ -25,11 +25,11 @@ from graph.access import AccessFilter
 from graph.handle import Graph
 from graph.identity import Principal
 from hub import brief as hub_brief
-from hub.disclosures import system_event
+from hub.audit import AuditTrail
+from hub.audit.events import system_event
 from hub.jobs.standalone import graph_for, trail_for
 from hub.settings import Settings
-from policies.audit import AuditTrail
-from policies.audit.models import AuditAction, DecisionOutcome
+from policies.audit import AuditAction, DecisionOutcome
 
 PARTICIPANT_ROLES = ("analyst", "coordinator")
 

@@ -23,14 +23,14 @@ from fastapi.concurrency import run_in_threadpool
 from graph import grants as graph_grants
 from graph.grants import ExpiredGrant
 from graph.handle import Graph
-from hub import auditing_grants
-from policies.audit import AuditTrail
+from hub.audit import AuditTrail
+from hub.audit.events import SCHEDULER_ORIGIN, grants_expired
 
 log = logging.getLogger("crosshub.grants")
 
 
 def sweep(driver: neo4j.Driver, database: str, audit: AuditTrail, now: datetime | None = None, *,
-          origin: str = auditing_grants.SCHEDULER_ORIGIN,
+          origin: str = SCHEDULER_ORIGIN,
           triggered_by: str | None = None) -> list[ExpiredGrant]:
     """Expire every grant ended at ``now`` (default: the current instant), in batches; each
     batch is audited before it is committed."""
@@ -38,7 +38,7 @@ def sweep(driver: neo4j.Driver, database: str, audit: AuditTrail, now: datetime 
     done: list[ExpiredGrant] = []
 
     def record(batch: list[ExpiredGrant]) -> None:
-        audit.append_many(auditing_grants.grants_expired(batch, origin, triggered_by))
+        audit.append_many(grants_expired(batch, origin, triggered_by))
 
     graph = Graph(driver, database)
     while True:

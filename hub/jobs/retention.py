@@ -20,11 +20,11 @@ from pydantic import BaseModel, Field
 
 from graph import retention as graph_retention
 from graph.handle import Graph
-from hub.disclosures import system_event
+from hub.audit import AuditTrail
+from hub.audit.events import system_event
 from hub.jobs.standalone import graph_for, trail_for
 from hub.settings import Settings
-from policies.audit import AuditTrail
-from policies.audit.models import AuditAction
+from policies.audit import AuditAction
 from policies.retention import (
     RetentionDecision,
     RetentionPolicy,

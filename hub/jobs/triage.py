@@ -21,8 +21,8 @@ from fastapi.concurrency import run_in_threadpool
 from graph import grants as graph_grants
 from graph import workflow as graph_workflow
 from graph.grants import NotificationKind
-from hub import auditing_workflow
-from policies.audit.models import SYSTEM_ACTOR
+from hub.audit.events import triage_combination
+from policies.audit import SYSTEM_ACTOR
 from policies.links import notices_for
 
 log = logging.getLogger("crosshub.triage")
@@ -40,7 +40,7 @@ def triage_pending_once(app: FastAPI) -> int:
 
         def record(report, connector=connector) -> None:
             # Logged before the triage commits: the combination happens only if logged.
-            event = auditing_workflow.triage_combination(None, SYSTEM_ACTOR, connector or "hub", report)
+            event = triage_combination(None, SYSTEM_ACTOR, connector or "hub", report)
             if event is not None:
                 audit.append(event)
 

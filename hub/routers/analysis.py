@@ -56,7 +56,8 @@ from graph.analysis.models import (
 from graph.identity import Principal
 from graph.labels import EntityKind, Rel
 from graph.models import Hit, NetworkNode
-from hub.auditing import log_consultation
+from hub.audit import AuditTrail
+from hub.audit.events import log_consultation
 from hub.deps import (
     AccessDep,
     AuditDep,
@@ -66,7 +67,6 @@ from hub.deps import (
     require_justification,
     require_role,
 )
-from policies.audit import AuditTrail
 
 router = APIRouter(tags=["analyse"])
 

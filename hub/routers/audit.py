@@ -9,11 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from hub.audit import AuditEntry, AuditFilters, query, verify
 from hub.contract.lead import Agency
 from hub.deps import AuditDep, require_role
-from policies.audit import query
-from policies.audit.models import AuditAction, AuditEntry, AuditFilters, DecisionOutcome
-from policies.audit.verify import verify
+from policies.audit import AuditAction, DecisionOutcome
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[require_role("auditor")])
 

@@ -1,9 +1,9 @@
 """People's sessions: login (password → short-lived access token), logout, revocation of one
 session, and an administrator's revocation of everything a user holds (sessions and API tokens).
 
-Wiring only: the rules are in policies/auth/ (passwords, throttling, tokens, providers), storage
-in graph/sessions.py. Every login success, failure and refusal, every logout and revocation is
-appended to the audit trail.
+Wiring only: the rules are in policies/auth/ (passwords, throttling, providers), tokens and key
+files in hub/auth/, storage in graph/sessions.py. Every login success, failure and refusal,
+every logout and revocation is appended to the audit trail.
 
 Audit action: the trail's vocabulary is the six Art. 25 processing operations, none of which is
 "authentication". Until the trail has an action of its own for these events, they are recorded as
@@ -29,10 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 from graph import identity
 from graph import sessions as graph_sessions
 from graph.identity import Principal
+from hub.audit.events import actor_of
+from hub.auth.throttle import keyring_for
+from hub.auth.tokens import AccessClaims, keys_for
 from hub.contract.errors import InvalidInput, NotFound, TooManyRequests
-from hub.deps import AuditDep, CallerDep, DriverDep, GraphDep, SettingsDep, actor_of, require_role
+from hub.deps import AuditDep, CallerDep, DriverDep, GraphDep, SettingsDep, require_role
 from hub.settings import Settings
-from policies.audit.models import (
+from policies.audit import (
     SYSTEM_ACTOR,
     Actor,
     AuditAction,
@@ -47,7 +50,6 @@ from policies.auth.providers import (
     PasswordProvider,
     StoredAccount,
 )
-from policies.auth.tokens import AccessClaims, keys_for
 from policies.models import Role
 
 log = logging.getLogger(__name__)
@@ -232,7 +234,7 @@ async def login(request: Request, body: LoginRequest, graph: GraphDep, settings:
     now = clock()
     user_id = body.user_id
     policy = throttle_policy(settings)
-    keys = throttle.keyring_for(settings.keys_dir).keys(user_id, _client(request))
+    keys = keyring_for(settings.keys_dir).keys(user_id, _client(request))
     # Counted before the password is checked, atomically (policies/auth/throttle.py).
     gate = await run_in_threadpool(graph_sessions.update_login_attempts, graph, keys.all(),
                                    _gate(policy, keys, now))

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from graph import read as graph_read
 from graph.labels import EntityKind, Rel
 from graph.models import Network
-from hub.auditing import log_consultation
+from hub.audit.events import log_consultation
 from hub.deps import (
     AccessDep,
     AuditDep,

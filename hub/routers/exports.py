@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from graph import read as graph_read
 from graph.labels import EntityKind
+from hub.audit.events import log_disclosure
 from hub.deps import (
     AccessDep,
     AuditDep,
@@ -25,7 +26,6 @@ from hub.deps import (
     SettingsDep,
     require_justification,
 )
-from hub.disclosures import log_disclosure
 from hub.exports import ExportFormat, export, handling_code
 
 router = APIRouter(prefix="/api/v1/entities", tags=["entités"])

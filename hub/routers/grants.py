@@ -7,7 +7,7 @@
 * ``/api/v1/notifications`` — what each person was told of those steps;
 * ``POST /api/v1/grants/expire`` — the expiry sweep, for an external scheduler.
 
-Every step is audited (hub/auditing_grants.py says which operation each is) inside the graph
+Every step is audited (hub/audit/events.py says which operation each is) inside the graph
 write, before commit. The policy engine decides what a requester may know of a lead: a request
 for a lead whose outcome is ``none`` gets the same 404 as a lead that does not exist.
 """
@@ -38,7 +38,7 @@ from graph.grants import (
     RequestStatus,
 )
 from graph.identity import Principal
-from hub import auditing_grants
+from hub.audit import events as auditing_grants
 from hub.jobs import grant_expiry
 from hub.handles import MAX_HANDLE_LENGTH, handles_for
 from hub.contract.errors import Conflict, Forbidden, InvalidInput, NotFound

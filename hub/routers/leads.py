@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from graph import leads as graph_leads
 from graph import read as graph_read
 from graph.models import Hit, LeadView
-from hub.auditing import log_collection, log_consultation
+from hub.audit.events import log_collection, log_consultation
 from hub.contract.batch import validate_items
 from hub.contract.errors import InvalidInput, PayloadTooLarge
 from hub.contract.lead import IngestResponse, ItemError, ItemOutcome, ItemResult

@@ -20,7 +20,7 @@ from graph import meetings as graph_meetings
 from graph.identity import Principal
 from graph.meetings import ActionRecord, ActionView, Agenda, Meeting, NewAction
 from hub import brief as hub_brief
-from hub.auditing import log_consultation
+from hub.audit.events import log_alteration, log_consultation, log_disclosure
 from hub.contract.errors import Forbidden
 from hub.contract.lead import Agency, HandlingCode, SanitizedLabel, ShortText
 from hub.deps import (
@@ -31,7 +31,6 @@ from hub.deps import (
     SettingsDep,
     require_role,
 )
-from hub.disclosures import log_alteration, log_disclosure
 
 router = APIRouter(prefix="/api/v1/meetings", tags=["réunions"])
 

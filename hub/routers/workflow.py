@@ -4,7 +4,7 @@ cross-agency link alerts, and deconfliction of planned operations.
 
 Rules live in policies/ (``triage``, ``lifecycle``, ``deconfliction``, ``links``), Cypher in
 graph/workflow.py; this router wires them, checks roles and justifications, and audits
-(hub/auditing_workflow.py says which Art. 25 operation each step is).
+(hub/audit/events.py says which Art. 25 operation each step is).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from graph.workflow import (
     StatusResult,
     TriageView,
 )
-from hub import auditing_workflow as auditing
+from hub.audit import events as auditing
 from hub.contract.errors import Forbidden, InvalidInput
 from hub.contract.lead import Agency, GeoPoint, SanitizedLabel, ShortText
 from hub.contract.normalize import INSEE_CODE

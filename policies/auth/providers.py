@@ -3,7 +3,7 @@
 A provider turns credentials into an ``AuthenticatedIdentity`` (user id, name, agency, role) or
 refuses with ``InvalidCredentials`` — one uniform French message whatever went wrong, so a
 caller cannot tell an unknown account from a wrong password. What happens next is the same for
-every provider: the hub opens a session and issues a short-lived access token (tokens.py).
+every provider: the hub opens a session and issues a short-lived access token (hub/auth/tokens.py).
 
 ``PasswordProvider`` is the one implemented: accounts and argon2id hashes kept by the hub.
 

@@ -38,15 +38,12 @@ import hashlib
 import hmac
 import ipaddress
 import math
-import secrets
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.contract.errors import ConfigurationError
-from policies.audit.keys import PerDirectory, load_or_create_private_file
 
 
 class ThrottlePolicy(BaseModel):
@@ -293,9 +290,6 @@ def login_succeeded(records: LoginRecords, account: str) -> LoginRecords:
 
 # --- naming the records: a keyed hash, never the id or the address in clear -----------------------
 
-KEY_FILE = "login_throttle.key"
-
-
 def client_bucket(address: str) -> str:
     """The unit a client is throttled as: an IPv4 address, an IPv6 /64 (one subscriber's
     allocation: a client rotating through its own /64 stays one client), or the text as given."""
@@ -323,7 +317,8 @@ class ThrottleKeys(BaseModel):
 
 class ThrottleKeyring:
     """HMAC-SHA256 under the hub's own secret: stable across hub processes sharing ``keys_dir``,
-    not reversible by someone reading the graph (a password typed into the id field, an address)."""
+    not reversible by someone reading the graph (a password typed into the id field, an address).
+    The secret is handed in: the hub keeps its file (hub/auth/throttle.py)."""
 
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 32:
@@ -341,11 +336,3 @@ class ThrottleKeyring:
         bucket = client_bucket(client_address)
         return ThrottleKeys(account=self.account(user_id), pair=self._mac("pair", user_id, bucket),
                             client=self._mac("client", bucket))
-
-
-def load_or_create_keyring(keys_dir: Path) -> ThrottleKeyring:
-    return ThrottleKeyring(load_or_create_private_file(
-        keys_dir, KEY_FILE, lambda: secrets.token_bytes(32), "clé de limitation des connexions"))
-
-
-keyring_for = PerDirectory(load_or_create_keyring)  # once per process and directory

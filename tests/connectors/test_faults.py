@@ -24,8 +24,8 @@ from connectors.demo.gendarmerie_feed import RecordStore, StandIn, serve_in_thre
 from connectors.demo.sources.gendarmerie import write_samples as write_gendarmerie
 from connectors.demo.sources.police import write_samples as write_police
 from connectors.state import StateStore
+from hub.audit import verify
 from hub.settings import Settings
-from policies.audit import verify
 from tests.connectors.conftest import LINKAGE_KEY, ROOT, HubProcess, World
 
 N_POLICE = 160  # rows: ~16 batches of 10, so a kill lands with most of the sync still to come

@@ -13,8 +13,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from hub.app import create_app
-from policies.audit import query
-from policies.audit.models import AuditFilters
+from hub.audit import AuditFilters, query
 from tests.graph.analysis_graph import (
     CASSIN_KEY,
     CV1,

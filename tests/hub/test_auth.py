@@ -19,10 +19,11 @@ from graph import identity
 from graph import sessions as graph_sessions
 from graph.handle import Graph
 from hub.app import create_app
+from hub.audit import AuditFilters, query
+from hub.auth import throttle, tokens
 from hub.routers import auth as auth_router
 from hub.settings import Settings
-from policies.audit import AuditFilters, query
-from policies.auth import passwords, throttle, tokens
+from policies.auth import passwords
 from tests.factories import lead
 
 PASSWORD = "cheval correct agrafe"

@@ -17,11 +17,10 @@ from graph.driver import reset_database
 from graph.handle import Graph
 from graph.leads import write_leads
 from graph.models import Network, NetworkEdge, NetworkNode
+from hub.audit import AuditFilters, query
 from hub.contract.lead import Lead
 from hub.exports import ExportFormat, export, handling_code
 from hub.exports.ftm import SCHEMAS, ftm_id, to_entities
-from policies.audit import query
-from policies.audit.models import AuditFilters
 from tests.factories import lead, pseudonym
 
 GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"

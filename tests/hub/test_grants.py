@@ -20,11 +20,12 @@ from graph import identity
 from graph.driver import reset_database
 from graph.handle import Graph
 from graph.leads import write_leads
-from hub.jobs import grant_expiry
 from hub.app import create_app
+from hub.audit import AuditFilters, query
 from hub.contract.lead import Lead
+from hub.jobs import grant_expiry
 from hub.settings import Settings
-from policies.audit import AuditAction, AuditFilters, query
+from policies.audit import AuditAction
 from policies.engine import decide
 from policies.loader import load_policy
 from policies.models import Caller, DisclosureGrant, GuestGrant, Outcome

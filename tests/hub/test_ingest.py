@@ -259,8 +259,7 @@ def test_a_rejected_item_names_its_source_ref_not_an_id(make_connector):
 
 
 def test_collection_is_audited_under_the_internal_source_key(make_connector, hub_settings):
-    from policies.audit import query
-    from policies.audit.models import AuditFilters
+    from hub.audit import AuditFilters, query
 
     police = make_connector("police")
     police.push([lead(source_ref="AUD-COLL-1")])

@@ -24,10 +24,9 @@ from graph.handle import Graph
 from graph.identity import Principal
 from graph.leads import write_leads
 from hub import brief as hub_brief
+from hub.audit import AuditFilters, query
 from hub.contract.errors import InvalidInput
 from hub.contract.lead import Lead
-from policies.audit import query
-from policies.audit.models import AuditFilters
 from tests.factories import lead, pseudonym
 
 W47 = "2025-W47"  # Monday 17 → Sunday 23 November 2025

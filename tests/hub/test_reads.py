@@ -145,8 +145,7 @@ def test_consultation_without_justification_is_400_naming_the_field(client, make
 
 
 def test_consultations_and_collections_are_in_the_audit_trail(client, make_user, chain, hub_settings, ids):
-    from policies.audit import query
-    from policies.audit.models import AuditFilters
+    from hub.audit import AuditFilters, query
 
     h = make_user("gendarmerie", "coordinator", name="chef-audit")
     client.get(f"/api/v1/leads/{ids['douanes:B']}?justification=PV 2025/777", headers=h)

@@ -22,11 +22,12 @@ from graph import workflow as graph_workflow
 from graph.handle import Graph
 from graph.leads import write_leads
 from hub.app import create_app
+from hub.audit import AuditFilters, query
+from hub.audit.events import actor_of
 from hub.cli import workflow as workflow_cli
 from hub.contract.lead import Lead
-from hub.deps import actor_of
 from hub.settings import Settings
-from policies.audit import AuditAction, AuditFilters, query
+from policies.audit import AuditAction
 from policies.links import notices_for
 from tests.factories import BESANCON, LeadIds, lead, pseudonym
 
@@ -341,7 +342,7 @@ def test_shared_plate_alerts_both_agencies_hit_style(api, ingest, make_user, dri
 
 def test_after_ingest_audits_the_combination_before_commit_or_writes_nothing(api, driver):
     from graph.identity import Principal
-    from hub import auditing_workflow
+    from hub.audit import events as auditing_workflow
 
     db = api.app.state.settings.neo4j_database
     leads = [Lead.model_validate(lead(source_ref="PH-1", phones=["06 11 22 33 44"])),

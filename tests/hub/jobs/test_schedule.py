@@ -41,9 +41,8 @@ def test_the_hubs_scheduler_fires_the_retention_job_itself(settings, driver, tmp
 
     from graph.handle import Graph
     from graph.leads import write_leads
+    from hub.audit import AuditFilters, query
     from hub.contract.lead import Lead
-    from policies.audit import query
-    from policies.audit.models import AuditFilters
     from tests.factories import lead
 
     db = settings.neo4j_database

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.auth.throttle import load_or_create_keyring
 from policies.auth.throttle import (
     AttemptRecord,
     ClientRecord,
@@ -23,7 +24,6 @@ from policies.auth.throttle import (
     client_expires_at,
     expires_at,
     is_locked,
-    load_or_create_keyring,
     login_succeeded,
     register_failure,
     register_success,

@@ -18,16 +18,17 @@ from pathlib import Path
 
 import pytest
 
-from policies.audit import AuditAction, AuditFilters, AuditTrail, query, verify
-from tests.policies.audit.logfiles import Dirs, entry, read_lines
+from hub.audit import AuditFilters, AuditTrail, query, verify
+from policies.audit import AuditAction
+from tests.hub.audit.logfiles import Dirs, entry, read_lines
 
 REPO = Path(__file__).parents[3]
 
 CHILD = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from policies.audit import AuditTrail
-    from tests.policies.audit.logfiles import make_event
+    from hub.audit import AuditTrail
+    from tests.hub.audit.logfiles import make_event
 
     audit_dir, keys_dir = Path(sys.argv[1]), Path(sys.argv[2])
     trail = AuditTrail.open(audit_dir=audit_dir, keys_dir=keys_dir, checkpoint_every=25)

@@ -1,13 +1,7 @@
 """The audit trail's single writer: ``AuditTrail`` appends entries durably, chains them by hash,
-signs checkpoints, recovers from a crash on open; ``query`` reads entries back newest first.
-
-Storage (in ``settings.audit_dir``; formats in models.py):
-
-* ``audit.jsonl`` — one ``AuditEntry`` per line, canonical JSON. Append-only: opened with
-  O_APPEND, never rewritten; the only truncation ever made is of a torn last line on open (below).
-* ``checkpoints.jsonl`` — one signed ``Checkpoint`` per line, every ``checkpoint_every`` entries,
-  on demand (``checkpoint()``), at open when entries are unsealed, and at ``close()``.
-* ``audit.lock`` — held with ``fcntl.flock(LOCK_EX)`` for as long as a trail is open.
+signs checkpoints, recovers from a crash on open. It owns the files in ``settings.audit_dir``
+(their layout and format: records.py); the only truncation ever made is of a torn last line on
+open (below).
 
 Durability: ``append``/``append_many`` return only after ``write`` + ``os.fsync`` of the entries
 file (and an fsync of the directory when a file is created), so an acknowledged entry survives a
@@ -36,23 +30,19 @@ every batch written so far by any thread; batches written meanwhile go in the ne
 single thread pays one fsync per ``append`` (a few ms); concurrent appenders share fsyncs, and
 ``append_many`` puts a whole batch under one.
 
-Query scans the file backwards and stops when the page is full, so recent pages are cheap; a
-filter that matches little reads the whole file (about 70 000 lines/s on the development machine:
-10⁶ lines ≈ 15 s). Fine for one CROSS's consultation volume; an index (SQLite beside the log,
-rebuilt from it, never trusted over it) is future work.
+Reading back is query.py (``AuditTrail.query`` reads only what is acknowledged); checking is
+verify.py; the byte-level file handling both sides share is files.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,30 +52,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from pydantic import ValidationError
 
-from hub.contract.errors import AuditUnavailable, ConfigurationError, CrossHubError
-from hub.settings import Settings
-from policies.audit.keys import (
-    ensure_private_dir,
-    fsync_dir,
-    key_id,
-    load_or_create_signing_key,
-)
-from policies.audit.models import (
+from hub.audit.files import acquire_lock, complete_size, last_line, open_append, release_lock
+from hub.audit.keys import key_id, load_or_create_signing_key
+from hub.audit.query import read_entries
+from hub.audit.records import (
     CHECKPOINTS_FILE,
     ENTRIES_FILE,
     FORMAT_VERSION,
     GENESIS_HASH,
     LOCK_FILE,
-    SYSTEM_ACTOR,
-    AuditAction,
     AuditEntry,
-    AuditEvent,
     AuditFilters,
     Checkpoint,
-    Decision,
-    DecisionOutcome,
     b64,
     canonical_json,
     checkpoint_digest,
@@ -93,6 +72,16 @@ from policies.audit.models import (
     entry_hash,
     sha256_hex,
     unb64,
+)
+from hub.contract.errors import AuditUnavailable, ConfigurationError
+from hub.keyfiles import ensure_private_dir, fsync_dir, write_all
+from hub.settings import Settings
+from policies.audit import (
+    SYSTEM_ACTOR,
+    AuditAction,
+    AuditEvent,
+    Decision,
+    DecisionOutcome,
     utc_now,
 )
 
@@ -100,44 +89,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CHECKPOINT_EVERY = 1000
 _EVENT_FIELDS = frozenset(AuditEvent.model_fields)
-_BLOCK = 1 << 16
-
-
-
-
-# --- reading files by line, from the end ---------------------------------------------------------
-
-
-def complete_size(fd: int, size: int) -> int:
-    """Offset just after the last newline: the file minus a torn last line."""
-    pos = size
-    while pos > 0:
-        start = max(0, pos - _BLOCK)
-        chunk = os.pread(fd, pos - start, start)
-        i = chunk.rfind(b"\n")
-        if i >= 0:
-            return start + i + 1
-        pos = start
-    return 0
-
-
-def iter_lines_reverse(fd: int, end: int) -> Iterator[bytes]:
-    """Complete lines (without newline) of ``[0, end)`` from the last to the first; ``end`` must be
-    a line boundary (0 or just after a newline)."""
-    pos = end - 1 if end > 0 else 0  # drop the final newline
-    rest = b""
-    while pos > 0:
-        start = max(0, pos - _BLOCK)
-        parts = (os.pread(fd, pos - start, start) + rest).split(b"\n")
-        rest = parts[0]
-        yield from reversed(parts[1:])
-        pos = start
-    if end > 0:
-        yield rest
-
-
-def _last_line(fd: int, end: int) -> bytes | None:
-    return next(iter_lines_reverse(fd, end), None)
 
 
 def _iso(dt: datetime) -> str:
@@ -221,13 +172,13 @@ class AuditTrail:
             keys_dir = keys_dir or settings.keys_dir
         audit_dir, keys_dir = Path(audit_dir), Path(keys_dir)
         ensure_private_dir(audit_dir)
-        lock_fd = _acquire_lock(audit_dir / LOCK_FILE, lock_timeout_s)
+        lock_fd = acquire_lock(audit_dir / LOCK_FILE, lock_timeout_s)
         fds: list[int] = []
         try:
             key = load_or_create_signing_key(keys_dir)
-            efd, e_created = _open_append(audit_dir / ENTRIES_FILE)
+            efd, e_created = open_append(audit_dir / ENTRIES_FILE)
             fds.append(efd)
-            cfd, c_created = _open_append(audit_dir / CHECKPOINTS_FILE)
+            cfd, c_created = open_append(audit_dir / CHECKPOINTS_FILE)
             fds.append(cfd)
             if e_created or c_created:
                 fsync_dir(audit_dir)  # the new file's directory entry must survive a power cut
@@ -239,7 +190,7 @@ class AuditTrail:
         except BaseException:
             for fd in fds:
                 os.close(fd)
-            _release_lock(lock_fd)
+            release_lock(lock_fd)
             raise
         return trail
 
@@ -259,7 +210,7 @@ class AuditTrail:
             sizes[fd] = good
 
         head = _Head(size=sizes[self._efd])
-        last = _last_line(self._efd, head.size)
+        last = last_line(self._efd, head.size)
         if last is not None:
             body = _parse(last, "dernière entrée du journal d'audit")
             if not isinstance(body.get("seq"), int) or entry_hash(body) != body.get("entry_hash"):
@@ -271,7 +222,7 @@ class AuditTrail:
         self._written = self._synced = head
 
         self._cp_size = sizes[self._cfd]
-        last_cp = _last_line(self._cfd, self._cp_size)
+        last_cp = last_line(self._cfd, self._cp_size)
         if last_cp is not None:
             record = _parse(last_cp, "dernier point de contrôle du journal d'audit")
             try:
@@ -361,7 +312,7 @@ class AuditTrail:
                 bodies.append(body)
             data = b"".join(canonical_json(b) + b"\n" for b in bodies)
             try:
-                _write_all(self._efd, data)  # O_APPEND: lands at the end, after any other batch
+                write_all(self._efd, data)  # O_APPEND: lands at the end, after any other batch
             except OSError as exc:
                 self._fail(exc)
                 raise self._unavailable(exc) from exc
@@ -450,7 +401,7 @@ class AuditTrail:
         body["sig"] = b64(self._key.sign(checkpoint_signing_payload(body)))
         data = canonical_json(body) + b"\n"
         try:
-            _write_all(self._cfd, data)
+            write_all(self._cfd, data)
             os.fsync(self._cfd)
         except OSError as exc:
             with contextlib.suppress(OSError):
@@ -490,7 +441,7 @@ class AuditTrail:
                 self._synced_cond.notify_all()
                 os.close(self._efd)
                 os.close(self._cfd)
-                _release_lock(self._lock_fd)
+                release_lock(self._lock_fd)
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -498,75 +449,7 @@ class AuditTrail:
         """Acknowledged entries matching ``filters``, newest first (see module ``query``)."""
         with self._lock:
             end = self._synced.size if not self._closed else None
-        return _query(self._dir, filters or AuditFilters(), end)
-
-
-# --- reading -------------------------------------------------------------------------------------
-
-
-def query(audit_dir: Path, filters: AuditFilters | None = None) -> list[AuditEntry]:
-    """Entries of the log in ``audit_dir`` matching ``filters``, newest (highest seq) first,
-    ``filters.offset`` matches skipped, at most ``filters.limit`` returned.
-
-    A linear scan from the end of the file (see the module docstring for its cost). Does not
-    verify the chain (``verify`` does): an unreadable line is skipped with a warning. Takes no
-    lock: a line being appended is not read until complete.
-    """
-    return _query(Path(audit_dir), filters or AuditFilters(), None)
-
-
-def _query(audit_dir: Path, f: AuditFilters, end: int | None) -> list[AuditEntry]:
-    """``end``: read only up to this offset (the writer's acknowledged size) when given."""
-    try:
-        fd = os.open(audit_dir / ENTRIES_FILE, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return []
-    out: list[AuditEntry] = []
-    try:
-        if end is None:
-            end = complete_size(fd, os.fstat(fd).st_size)
-        skipped = 0
-        for line in iter_lines_reverse(fd, end):
-            try:
-                body = json.loads(line)
-                if not _matches(body, f):
-                    continue
-                entry = AuditEntry.model_validate(body)
-            except (ValueError, KeyError, TypeError, AttributeError, ValidationError, CrossHubError):
-                log.warning("journal d'audit : ligne illisible ignorée par la recherche")
-                continue
-            if skipped < f.offset:
-                skipped += 1
-                continue
-            out.append(entry)
-            if len(out) >= f.limit:
-                break
-    finally:
-        os.close(fd)
-    return out
-
-
-def _matches(body: dict[str, Any], f: AuditFilters) -> bool:
-    # Cheap tests on the raw dict first: only matches pay for pydantic validation.
-    if f.action is not None and body["action"] != f.action.value:
-        return False
-    if f.outcome is not None and body["decision"]["outcome"] != f.outcome.value:
-        return False
-    if f.user_id is not None and body["actor"]["user_id"] != f.user_id:
-        return False
-    if f.agency is not None and body["actor"]["agency"] != f.agency.value:
-        return False
-    if f.lead_id is not None and f.lead_id not in body["lead_ids"]:
-        return False
-    if f.entity_key is not None and f.entity_key not in body["entity_keys"]:
-        return False
-    if f.since is not None or f.until is not None:
-        at = datetime.fromisoformat(body["at"])
-        if f.since is not None and at < f.since:
-            return False
-        if f.until is not None and at >= f.until:
-            return False
-    return True
+        return read_entries(self._dir, filters or AuditFilters(), end)
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -597,49 +480,3 @@ def _recovery_event(file_name: str, torn: bytes) -> AuditEvent:
             "pid": os.getpid(),
         },
     )
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _open_append(path: Path) -> tuple[int, bool]:
-    """(fd, created). O_RDWR for pread/ftruncate; O_APPEND so every write goes to the end."""
-    flags = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC
-    try:
-        return os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600), True
-    except FileExistsError:
-        return os.open(path, flags), False
-
-
-def _acquire_lock(path: Path, timeout_s: float) -> int:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
-                os.close(fd)
-                raise AuditUnavailable(
-                    f"journal d'audit déjà ouvert en écriture par un autre processus (pid {holder}) : "
-                    "un seul processus du hub écrit le journal"
-                ) from None
-            time.sleep(0.05)
-        except BaseException:
-            os.close(fd)
-            raise
-    # The holder's pid, for the message above only; the flock is what excludes.
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return fd
-
-
-def _release_lock(fd: int) -> None:
-    with contextlib.suppress(OSError):
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    os.close(fd)

@@ -34,8 +34,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict
 
-from policies.audit.keys import key_id, load_public_key
-from policies.audit.models import (
+from hub.audit.keys import key_id, load_public_key
+from hub.audit.records import (
     CHECKPOINTS_FILE,
     ENTRIES_FILE,
     GENESIS_HASH,

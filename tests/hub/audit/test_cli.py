@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.cli.audit import app
-from policies.audit import AuditAction, AuditTrail
-from tests.policies.audit.logfiles import Dirs, dump, entry, make_event, read_lines, rehash, write_lines
+from hub.audit import AuditTrail
+from policies.audit import AuditAction
+from tests.hub.audit.logfiles import Dirs, dump, entry, make_event, read_lines, rehash, write_lines
 
 runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""policies/auth/tokens.py: EdDSA access tokens — issue, verify, tampering, expiry, algorithm
+"""hub/auth/tokens.py: EdDSA access tokens — issue, verify, tampering, expiry, algorithm
 confusion, audience and issuer, and the key file."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from hub.auth import tokens
+from hub.auth.tokens import AccessTokenKeys
 from hub.contract.errors import ConfigurationError, NotAuthenticated
-from policies.auth import tokens
-from policies.auth.tokens import AccessTokenKeys
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from policies.audit import AuditTrail
-from tests.policies.audit.logfiles import Dirs, make_event
+from hub.audit import AuditTrail
+from tests.hub.audit.logfiles import Dirs, make_event
 
 N_ENTRIES = 20
 EVERY = 10

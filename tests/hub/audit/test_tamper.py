@@ -12,9 +12,9 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from policies.audit import verify
-from policies.audit.models import b64, unb64
-from tests.policies.audit.logfiles import (
+from hub.audit import verify
+from hub.audit.records import b64, unb64
+from tests.hub.audit.logfiles import (
     Dirs,
     dump,
     entry,

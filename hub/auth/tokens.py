@@ -1,9 +1,9 @@
 """Short-lived access tokens issued at login: JWTs signed EdDSA (Ed25519) with the hub's key.
 
-Owns the key file ``keys_dir/access_token_ed25519.pem`` (PKCS#8, mode 0600 from its first byte:
-written through ``os.open(..., 0o600)`` and hard-linked into place, so it is never readable by
-others, not even for an instant, and a concurrent first start cannot overwrite it; a key found
-with looser permissions is refused), the claims (``AccessClaims``), issuing and verifying.
+Owns the key file ``keys_dir/access_token_ed25519.pem`` (PKCS#8, mode 0600 from its first byte,
+written by the hub's exclusive key writer — hub/keyfiles.py — so it is never readable by others,
+not even for an instant, and a concurrent first start cannot overwrite it; a key found with
+looser permissions is refused), the claims (``AccessClaims``), issuing and verifying.
 
 A token says who (``sub``, ``agency``, ``role``), which session (``sid``), its own id (``jti``),
 when (``iat``, ``exp``), by whom (``iss`` = crosshub) and for whom (``aud`` = crosshub-api).
@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hub.contract.errors import ConfigurationError, NotAuthenticated
 from hub.contract.lead import Agency
-from policies.audit.keys import PerDirectory, load_or_create_private_file
+from hub.keyfiles import PerDirectory, load_or_create_private_file
 from policies.models import Role
 
 KEY_FILE = "access_token_ed25519.pem"

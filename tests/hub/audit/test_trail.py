@@ -16,22 +16,20 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from hub.contract.errors import ConfigurationError, InvalidInput, MissingJustification
-from hub.contract.lead import Agency
-from hub.settings import Settings
-from policies.audit import (
-    Actor,
-    AuditAction,
+from hub.audit import (
     AuditFilters,
     AuditTrail,
     AuditUnavailable,
-    DecisionOutcome,
     canonical_json,
     query,
     verify,
 )
-from policies.audit.keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, load_or_create_signing_key
-from tests.policies.audit.logfiles import Dirs, entry, make_event, read_lines, write_lines
+from hub.audit.keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, load_or_create_signing_key
+from hub.contract.errors import ConfigurationError, InvalidInput, MissingJustification
+from hub.contract.lead import Agency
+from hub.settings import Settings
+from policies.audit import Actor, AuditAction, DecisionOutcome
+from tests.hub.audit.logfiles import Dirs, entry, make_event, read_lines, write_lines
 
 # --- the format ----------------------------------------------------------------------------------
 
@@ -307,7 +305,7 @@ def test_second_writer_in_the_same_process_is_refused(dirs: Dirs) -> None:
 def test_second_writer_process_is_refused(dirs: Dirs) -> None:
     code = textwrap.dedent(f"""
         from pathlib import Path
-        from policies.audit import AuditTrail, AuditUnavailable
+        from hub.audit import AuditTrail, AuditUnavailable
         try:
             AuditTrail.open(audit_dir=Path({str(dirs.audit)!r}), keys_dir=Path({str(dirs.keys)!r}))
         except AuditUnavailable as exc:

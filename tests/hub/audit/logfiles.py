@@ -12,9 +12,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.contract.lead import Agency
-from policies.audit import Actor, AuditAction, AuditEvent, Decision, DecisionOutcome
-from policies.audit.models import (
+from hub.audit.records import (
     CHECKPOINTS_FILE,
     ENTRIES_FILE,
     b64,
@@ -23,6 +21,8 @@ from policies.audit.models import (
     checkpoint_signing_payload,
     entry_hash,
 )
+from hub.contract.lead import Agency
+from policies.audit import Actor, AuditAction, AuditEvent, Decision, DecisionOutcome
 
 AGENCIES = [Agency.POLICE, Agency.GENDARMERIE, Agency.DOUANES]
 
@@ -97,7 +97,7 @@ def rewrite_chain(bodies: list[dict[str, Any]], start_seq: int = 1) -> list[byte
 def resign_checkpoints(dirs: Dirs, key: Ed25519PrivateKey) -> None:
     """Re-sign every checkpoint (recomputing entry hashes from the current entries) with ``key``:
     what an attacker holding *a* key — but not ours — can do."""
-    from policies.audit.keys import key_id
+    from hub.audit.keys import key_id
 
     hashes = {entry(line)["seq"]: entry(line)["entry_hash"] for line in read_lines(dirs.entries)}
     prev = "0" * 64
@@ -117,8 +117,8 @@ def run_writer_without_close(dirs: Dirs, n: int, every: int) -> None:
     code = textwrap.dedent(f"""
         import os
         from pathlib import Path
-        from policies.audit import AuditTrail
-        from tests.policies.audit.logfiles import make_event
+        from hub.audit import AuditTrail
+        from tests.hub.audit.logfiles import make_event
         trail = AuditTrail.open(audit_dir=Path({str(dirs.audit)!r}), keys_dir=Path({str(dirs.keys)!r}),
                                 checkpoint_every={every})
         for i in range({n}):
