@@ -38,7 +38,9 @@ Which Art. 25 operation each step is, and why:
   justified by the chief's reason; a **revocation** and an **expiry** are *alterations* that end
   a disclosure; an expiry is done by the hub itself (system actor).
 
-Logins, logouts and revocations (action ``authentication``) are built by hub/routers/auth.py.
+Logins, logouts and revocations are not processing of personal data: action ``authentication``
+about an account (and a session), ``personal_data=False``, ``details.event`` naming what happened
+(login_success, login_failure, login_throttled, logout, session_revoked, user_revoked_all).
 """
 
 from __future__ import annotations
@@ -152,6 +154,15 @@ async def log_alteration(request: Request, audit: AuditTrail, caller: Principal,
         rule_id, lead_ids=lead_ids[:MAX_IDS], entity_keys=entity_keys[:MAX_IDS],
         personal_data=personal_data, details=details or {},
     ))
+
+
+def authentication(client: str | None, actor: Actor, *, event: str, outcome: DecisionOutcome,
+                   rule_id: str, user_id: str, session_id: str | None = None,
+                   details: Details | None = None) -> AuditEvent:
+    """A login (success, failure, throttled), a logout or a revocation (hub/routers/auth.py)."""
+    keys = [f"user:{user_id}"] + ([f"session:{session_id}"] if session_id else [])
+    return _event(AuditAction.AUTHENTICATION, actor, client, outcome, rule_id, entity_keys=keys,
+                  personal_data=False, details={"event": event, **(details or {})})
 
 
 # --- the hub on its own ---------------------------------------------------------------------------

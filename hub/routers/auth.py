@@ -5,12 +5,9 @@ Wiring only: the rules are in policies/auth/ (passwords, throttling, providers),
 files in hub/auth/, storage in graph/sessions.py. Every login success, failure and refusal,
 every logout and revocation is appended to the audit trail.
 
-Audit action: the trail's vocabulary is the six Art. 25 processing operations, none of which is
-"authentication". Until the trail has an action of its own for these events, they are recorded as
-``alteration`` of hub bookkeeping (each one does write: a session, a failed-login counter, a
-revocation), with ``personal_data=False`` and ``details.event`` naming what happened
-(login_success, login_failure, login_throttled, logout, session_revoked, user_revoked_all).
-``AUTH_AUDIT_ACTION`` is the one place to change.
+Audit: each event is built by ``hub.audit.events.authentication`` — action ``authentication``,
+``personal_data=False``, ``details.event`` naming what happened (login_success, login_failure,
+login_throttled, logout, session_revoked, user_revoked_all).
 """
 
 from __future__ import annotations
@@ -29,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 from graph import identity
 from graph import sessions as graph_sessions
 from graph.identity import Principal
-from hub.audit.events import actor_of
+from hub.audit.events import actor_of, authentication
 from hub.auth.throttle import keyring_for
 from hub.auth.tokens import AccessClaims, keys_for
 from hub.contract.errors import InvalidInput, NotFound, TooManyRequests
@@ -38,9 +35,6 @@ from hub.settings import Settings
 from policies.audit import (
     SYSTEM_ACTOR,
     Actor,
-    AuditAction,
-    AuditEvent,
-    Decision,
     DecisionOutcome,
 )
 from policies.auth import passwords, throttle
@@ -55,8 +49,6 @@ from policies.models import Role
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/auth", tags=["authentification"])
-
-AUTH_AUDIT_ACTION = AuditAction.AUTHENTICATION  # see the module docstring
 
 UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200,
                                           pattern=r"^[^\x00-\x1f\x7f]+$")]
@@ -201,12 +193,9 @@ def _forgive(policy: throttle.LoginThrottlePolicy, keys: throttle.ThrottleKeys):
 async def _record(request: Request, audit, *, actor: Actor, event: str, outcome: DecisionOutcome,
                   rule_id: str, user_id: str, session_id: str | None = None,
                   details: dict[str, str | int | bool | None] | None = None) -> None:
-    keys = [f"user:{user_id}"] + ([f"session:{session_id}"] if session_id else [])
-    await run_in_threadpool(audit.append, AuditEvent(
-        action=AUTH_AUDIT_ACTION, actor=actor, entity_keys=keys, client_address=_client(request),
-        decision=Decision(outcome=outcome, rule_id=rule_id), personal_data=False,
-        details={"event": event, **(details or {})},
-    ))
+    await run_in_threadpool(audit.append, authentication(
+        _client(request), actor, event=event, outcome=outcome, rule_id=rule_id, user_id=user_id,
+        session_id=session_id, details=details))
 
 
 def _session_view(record: graph_sessions.SessionRecord) -> SessionView:
