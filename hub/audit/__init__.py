@@ -8,9 +8,10 @@ checkpoints; ``verify`` (verify.py) checks a log from its files alone; ``query``
 entries back, newest first.
 
 Layout: records.py (stored entry, checkpoint, query filters and the on-disk format), trail.py
-(writing, recovery, locking), files.py (appending, the lock, reading lines from the end),
-query.py (reading back), verify.py (integrity check), keys.py (the signing key), events.py (the
-events the hub's operations record — imported on its own: it knows the API and the graph).
+(writing, locking, group commit), recovery.py (cutting a torn tail and checking it on open),
+files.py (appending, the lock, reading lines from the end), query.py (reading back), verify.py
+(integrity check), keys.py (the signing key), events.py (the events the hub's operations record
+— imported on its own: it knows the API and the graph).
 See docs/decisions/0003-audit-trail.md for why and for what it does not protect against.
 """
 

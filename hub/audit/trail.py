@@ -11,6 +11,7 @@ consulting user): what is acknowledged was logged, what was not must not have ha
 Crash recovery: a crash mid-write can leave a partial last line (no final newline). Its append
 never returned, so it was never acknowledged: ``open`` truncates it, then records that recovery
 as an audit entry of its own (action ``log_recovery``, with the size and SHA-256 of what was cut).
+How the tails are read and checked on open is recovery.py.
 
 Concurrency: a ``threading.Lock`` serializes appends inside the process; the flock makes the
 trail single-writer across processes — a second hub process (or a second ``AuditTrail`` on the
@@ -31,19 +32,16 @@ single thread pays one fsync per ``append`` (a few ms); concurrent appenders sha
 ``append_many`` puts a whole batch under one.
 
 Reading back is query.py (``AuditTrail.query`` reads only what is acknowledged); checking is
-verify.py; the byte-level file handling both sides share is files.py.
+verify.py; the byte-level file handling they share is files.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import socket
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,9 +51,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from hub.audit.files import acquire_lock, complete_size, last_line, open_append, release_lock
+from hub.audit.files import acquire_lock, open_append, release_lock
 from hub.audit.keys import key_id, load_or_create_signing_key
 from hub.audit.query import read_entries
+from hub.audit.recovery import Head, recover, recovery_event
 from hub.audit.records import (
     CHECKPOINTS_FILE,
     ENTRIES_FILE,
@@ -70,20 +69,11 @@ from hub.audit.records import (
     checkpoint_digest,
     checkpoint_signing_payload,
     entry_hash,
-    sha256_hex,
-    unb64,
 )
-from hub.contract.errors import AuditUnavailable, ConfigurationError
+from hub.contract.errors import AuditUnavailable
 from hub.keyfiles import ensure_private_dir, fsync_dir, write_all
 from hub.settings import Settings
-from policies.audit import (
-    SYSTEM_ACTOR,
-    AuditAction,
-    AuditEvent,
-    Decision,
-    DecisionOutcome,
-    utc_now,
-)
+from policies.audit import AuditEvent, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -97,15 +87,6 @@ def _iso(dt: datetime) -> str:
 
 
 # --- the writer ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Head:
-    """A position in the entries file: its size, and the last entry's seq and hash there."""
-
-    size: int = 0
-    seq: int = 0
-    hash: str = GENESIS_HASH
 
 
 class AuditTrail:
@@ -137,8 +118,8 @@ class AuditTrail:
         self._closed = False
         self._broken: BaseException | None = None
         # Entries are written (page cache) then synced (disk); only synced ones are acknowledged.
-        self._written = _Head()
-        self._synced = _Head()
+        self._written = Head()
+        self._synced = Head()
         self._syncing = False  # a leader is in fsync, with the lock released
         self._cp_size = 0
         self._cp: Checkpoint | None = None
@@ -195,55 +176,11 @@ class AuditTrail:
         return trail
 
     def _recover_and_load(self) -> None:
-        torn: list[tuple[str, bytes]] = []
-        sizes: dict[int, int] = {}
-        for name, fd in ((ENTRIES_FILE, self._efd), (CHECKPOINTS_FILE, self._cfd)):
-            size = os.fstat(fd).st_size
-            good = complete_size(fd, size)
-            if good < size:
-                # Unacknowledged by construction (append returns after the newline is fsynced).
-                torn.append((name, os.pread(fd, size - good, good)))
-                os.ftruncate(fd, good)
-                os.fsync(fd)
-                log.warning("journal d'audit : ligne finale incomplète de %s (%d octets) tronquée",
-                            name, size - good)
-            sizes[fd] = good
-
-        head = _Head(size=sizes[self._efd])
-        last = last_line(self._efd, head.size)
-        if last is not None:
-            body = _parse(last, "dernière entrée du journal d'audit")
-            if not isinstance(body.get("seq"), int) or entry_hash(body) != body.get("entry_hash"):
-                raise ConfigurationError(
-                    f"dernière entrée du journal d'audit altérée ({self._dir / ENTRIES_FILE}) : "
-                    "lancer « crosshub audit verify »"
-                )
-            head = _Head(size=head.size, seq=body["seq"], hash=body["entry_hash"])
-        self._written = self._synced = head
-
-        self._cp_size = sizes[self._cfd]
-        last_cp = last_line(self._cfd, self._cp_size)
-        if last_cp is not None:
-            record = _parse(last_cp, "dernier point de contrôle du journal d'audit")
-            try:
-                cp = Checkpoint.model_validate(record)
-                self._key.public_key().verify(unb64(cp.sig), checkpoint_signing_payload(record))
-            except Exception as exc:  # ValidationError, InvalidSignature, binascii.Error
-                raise ConfigurationError(
-                    "dernier point de contrôle du journal d'audit invalide (signature ou format) : "
-                    "lancer « crosshub audit verify »"
-                ) from exc
-            if cp.seq > head.seq or (cp.seq == head.seq and cp.entry_hash != head.hash):
-                # Entries the key signed for are gone or changed: never write after that silently.
-                raise ConfigurationError(
-                    f"journal d'audit tronqué ou réécrit : le point de contrôle signé n° {cp.n} "
-                    f"couvre l'entrée n° {cp.seq}, le journal s'arrête à l'entrée n° {head.seq} "
-                    "— lancer « crosshub audit verify »"
-                )
-            self._cp, self._cp_digest = cp, checkpoint_digest(record)
-
-        if torn:
-            self.append_many([_recovery_event(name, data) for name, data in torn])
+        resume = recover(self._efd, self._cfd, self._key.public_key(), self._dir)
+        self._written = self._synced = resume.head
+        self._cp_size, self._cp, self._cp_digest = resume.cp_size, resume.cp, resume.cp_digest
+        if resume.torn:
+            self.append_many([recovery_event(name, data) for name, data in resume.torn])
         if self._synced.seq > self.sealed_seq:
             # Seal what survived (a crash, or a run that never reached close()).
             self.checkpoint()
@@ -316,7 +253,7 @@ class AuditTrail:
             except OSError as exc:
                 self._fail(exc)
                 raise self._unavailable(exc) from exc
-            self._written = _Head(self._written.size + len(data), seq, prev)
+            self._written = Head(self._written.size + len(data), seq, prev)
             self._wait_synced(self._written.size)
             if self._synced.seq - self.sealed_seq >= self._every:
                 try:
@@ -450,33 +387,3 @@ class AuditTrail:
         with self._lock:
             end = self._synced.size if not self._closed else None
         return read_entries(self._dir, filters or AuditFilters(), end)
-
-
-# --- helpers -------------------------------------------------------------------------------------
-
-
-def _parse(line: bytes, what: str) -> dict[str, Any]:
-    try:
-        body = json.loads(line)
-    except ValueError as exc:
-        raise ConfigurationError(f"{what} illisible : lancer « crosshub audit verify »") from exc
-    if not isinstance(body, dict):
-        raise ConfigurationError(f"{what} illisible : lancer « crosshub audit verify »")
-    return body
-
-
-def _recovery_event(file_name: str, torn: bytes) -> AuditEvent:
-    return AuditEvent(
-        action=AuditAction.LOG_RECOVERY,
-        actor=SYSTEM_ACTOR,
-        decision=Decision(outcome=DecisionOutcome.NOT_APPLICABLE, rule_id="audit.recovery"),
-        personal_data=False,
-        details={
-            "file": file_name,
-            "reason": "ligne finale incomplète (écriture interrompue, jamais acquittée) tronquée",
-            "truncated_bytes": len(torn),
-            "truncated_sha256": sha256_hex(torn),
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-        },
-    )
