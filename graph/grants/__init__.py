@@ -1,7 +1,7 @@
 """Where access grants live in the graph, and the workflow that creates and ends them — one
 module per aggregate (``guests``, ``disclosures``, ``notifications``, the ``expiry`` sweep, the
-per-request ``active`` read, entity ``keys`` and ``lookups``), records in ``models``, the
-workflow's rules in ``rules`` and its French wording in ``wording``.
+per-request ``active`` read, entity ``keys`` and ``lookups``), records in ``models``. The rules
+these grants follow and their French wording are policy: ``policies/grants.py``.
 
 Owns three kinds of bookkeeping nodes (never traversed by analysis reads):
 
@@ -34,14 +34,18 @@ from graph.grants.disclosures import (
     get_disclosure_request,
     list_disclosure_requests,
 )
-from graph.grants.expiry import expire_grants
+from graph.grants.expiry import EXPIRY_BATCH, expire_grants
 from graph.grants.guests import (
     create_guest_grant,
     get_guest_grant,
     list_guest_grants,
     revoke_guest_grant,
 )
-from graph.grants.keys import entity_key_expression, lead_entity_keys_expression, parse_entity_key
+from graph.grants.keys import (
+    entity_key_expression,
+    lead_entity_keys_expression,
+    parse_entity_key,
+)
 from graph.grants.lookups import (
     existing_entity_keys,
     known_entity_keys,
@@ -60,18 +64,11 @@ from graph.grants.models import (
     NotificationKind,
     RequestStatus,
 )
-from graph.grants.notifications import list_notifications, mark_notification_read, notify_agencies
-from graph.grants.rules import (
-    AGENCY_NOTIFICATION_ROLES,
-    APPROVER_ROLES,
-    EXPIRY_BATCH,
-    GUEST_ENTITY_KINDS,
-    MAX_GUEST_ENTITIES,
-    MAX_GUEST_GRANT,
-    MAX_GUEST_LEADS,
-    REQUESTER_ROLES,
+from graph.grants.notifications import (
+    list_notifications,
+    mark_notification_read,
+    notify_agencies,
 )
-from graph.grants.wording import paris
 from graph.labels import Label
 from graph.schema import unique_constraint
 
@@ -103,8 +100,7 @@ SCHEMA: list[str] = [
 ]
 
 __all__ = [
-    "AGENCY_NOTIFICATION_ROLES", "APPROVER_ROLES", "EXPIRY_BATCH", "GUEST_ENTITY_KINDS",
-    "MAX_GUEST_ENTITIES", "MAX_GUEST_GRANT", "MAX_GUEST_LEADS", "REQUESTER_ROLES", "SCHEMA",
+    "EXPIRY_BATCH", "SCHEMA",
     "DisclosureRequestRecord", "ExpiredGrant", "GrantStatus", "GuestGrantRecord", "NewGuestGrant",
     "Notification", "NotificationKind", "RequestStatus", "active_grants_for",
     "create_disclosure_request", "create_guest_grant", "decide_disclosure_request",
@@ -112,6 +108,6 @@ __all__ = [
     "get_guest_grant", "grants_from", "grants_projection", "known_entity_keys", "known_lead_ids",
     "lead_entity_keys_expression", "lead_marking", "lead_markings", "leads_on_entity",
     "list_disclosure_requests", "list_guest_grants", "list_notifications",
-    "mark_notification_read", "notify_agencies", "parse_entity_key", "paris",
+    "mark_notification_read", "notify_agencies", "parse_entity_key",
     "revoke_guest_grant",
 ]

@@ -16,7 +16,6 @@ from typing import Any
 
 import neo4j
 
-from graph.grants import wording
 from graph.grants._common import lock, new_id
 from graph.grants.models import DisclosureRequestRecord, NotificationKind, RequestStatus
 from graph.grants.notifications import notify
@@ -24,6 +23,8 @@ from graph.handle import Graph
 from graph.labels import Label
 from graph.records import plain, utc
 from hub.contract.errors import Conflict, Forbidden, InvalidInput, NotFound
+from policies import grants as wording
+from policies.models import Policy
 
 _REQUEST_FIELDS = tuple(DisclosureRequestRecord.model_fields)
 
@@ -93,13 +94,14 @@ def _pending_conflict(lead_id: str, request_id: str | None) -> Conflict:
 
 def decide_disclosure_request(
     graph: Graph, request_id: str, *, approve: bool, decided_by: str,
-    decided_by_name: str, decider_agency: str, now: datetime, valid_until: datetime | None = None,
+    decided_by_name: str, decider_agency: str, decider_role: str, policy: Policy,
+    now: datetime, valid_until: datetime | None = None,
     reason: str | None = None,
     before_commit: Callable[[DisclosureRequestRecord], None] | None = None,
 ) -> DisclosureRequestRecord:
-    """Approve or decline a pending request, as a member of the owning agency (the caller has
-    checked the role is one of ``APPROVER_ROLES``). 404 unknown; 403 another agency's request;
-    409 already decided. The requester is notified."""
+    """Approve or decline a pending request, if ``policies.grants.may_decide_disclosure`` lets
+    the decider (a role holding ``disclosure.decide``, of the lead's originating agency). 404
+    unknown; 403 not theirs to decide; 409 already decided. The requester is notified."""
     now = utc(now)
     if valid_until is not None and utc(valid_until) <= now:
         raise InvalidInput("fin de validité déjà passée", details=[
@@ -110,10 +112,12 @@ def decide_disclosure_request(
         if current is None:
             raise NotFound(f"demande de communication inconnue : {request_id}")
         record = request_record(current)
-        if record.owner_agency != decider_agency:
+        may = wording.may_decide_disclosure(policy, decider_role, decider_agency, record.owner_agency)
+        if not may.allowed:
             raise Forbidden(
                 f"seul le service d'origine de la piste ({record.owner_agency}) peut statuer "
-                f"sur cette demande")
+                f"sur cette demande" if may.rule == "originator-control"
+                else f"opération non autorisée : {may.reason_fr}")
         if record.status is not RequestStatus.REQUESTED:
             status_fr = wording.STATUS_FR[record.status]
             raise Conflict(f"demande {request_id} déjà traitée ({status_fr})",

@@ -10,14 +10,16 @@ from datetime import datetime
 
 import neo4j
 
-from graph.grants import wording
 from graph.grants.disclosures import request_record
 from graph.grants.models import ExpiredGrant, NotificationKind
 from graph.grants.notifications import notify
-from graph.grants.rules import EXPIRY_BATCH
 from graph.handle import Graph
 from graph.labels import Label
 from graph.records import plain, utc
+from policies import grants as wording
+
+# Grants ended per expire_grants call (one transaction); a sweep calls again while full.
+EXPIRY_BATCH = 1000
 
 
 def expire_grants(

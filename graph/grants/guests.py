@@ -12,14 +12,19 @@ from typing import Any
 
 import neo4j
 
-from graph.grants import wording
 from graph.grants._common import lock, new_id
-from graph.grants.models import GrantStatus, GuestGrantRecord, NewGuestGrant, NotificationKind
+from graph.grants.models import (
+    GrantStatus,
+    GuestGrantRecord,
+    NewGuestGrant,
+    NotificationKind,
+)
 from graph.grants.notifications import notify
 from graph.handle import Graph
 from graph.labels import Label
 from graph.records import plain, utc
 from hub.contract.errors import Conflict, NotFound
+from policies import grants as wording
 
 _GUEST_FIELDS = (
     "grant_id", "grantee_user_id", "grantee_name", "lead_ids", "entity_keys", "valid_from",

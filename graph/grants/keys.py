@@ -7,8 +7,11 @@ reads the graph: graph/access.py takes it without a circle.
 
 from __future__ import annotations
 
-from graph.grants.rules import GUEST_ENTITY_KINDS
 from graph.labels import EntityKind
+from policies.grants import GUEST_ENTITY_KINDS as _GUEST_KIND_NAMES
+
+# The kinds a guest grant may name (policies/grants.py), as the graph's entity kinds.
+GUEST_ENTITY_KINDS: tuple[EntityKind, ...] = tuple(EntityKind(k) for k in _GUEST_KIND_NAMES)
 
 
 def entity_key_expression(var: str = "x") -> str:

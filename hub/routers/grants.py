@@ -3,7 +3,7 @@
 * guest grants (CROSS non permanente): ``/api/v1/guest-grants`` — created and revoked by the
   CROSS chief, seen by the chief (all) and by each guest (their own);
 * hit/no-hit disclosure: ``/api/v1/disclosure-requests`` — a caller who got a hit asks the
-  owning agency, which approves or declines (``graph.grants.APPROVER_ROLES`` of that agency);
+  owning agency, which approves or declines (a role holding ``disclosure.decide`` in that agency, ``policies.grants``);
 * ``/api/v1/notifications`` — what each person was told of those steps;
 * ``POST /api/v1/grants/expire`` — the expiry sweep, for an external scheduler.
 
@@ -19,43 +19,46 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from graph import grants as graph_grants
 from graph import identity
 from graph import read as graph_read
 from graph.grants import (
-    AGENCY_NOTIFICATION_ROLES,
-    APPROVER_ROLES,
-    MAX_GUEST_ENTITIES,
-    MAX_GUEST_GRANT,
-    MAX_GUEST_LEADS,
-    REQUESTER_ROLES,
     DisclosureRequestRecord,
     GuestGrantRecord,
     NewGuestGrant,
     Notification,
     RequestStatus,
 )
+from graph.handle import Graph
 from graph.identity import Principal
 from hub.audit import events as auditing_grants
-from hub.jobs import grant_expiry
-from hub.handles import MAX_HANDLE_LENGTH, handles_for
 from hub.contract.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.deps import (
     AccessDep,
     AuditDep,
     CallerDep,
     DriverDep,
+    GraphDep,
     JustificationText,
+    RulebookDep,
     SettingsDep,
     require_justification,
-    require_role,
+    requires,
 )
+from hub.handles import MAX_HANDLE_LENGTH, handles_for
+from hub.jobs import grant_expiry
 from policies.engine import decide
-from policies.loader import load_policy
+from policies.grants import MAX_GUEST_ENTITIES, MAX_GUEST_GRANT, MAX_GUEST_LEADS, widens
 from policies.models import (
-    OUTCOME_ORDER,
     Caller,
     Decision,
     DisclosureGrant,
@@ -65,6 +68,8 @@ from policies.models import (
     Policy,
     Role,
 )
+from policies.permissions import Action, permission
+from policies.rulebook import Rulebook
 
 router = APIRouter(prefix="/api/v1", tags=["autorisations"])
 
@@ -126,14 +131,9 @@ class ExpiryOut(BaseModel):
 # --- dependencies and helpers -------------------------------------------------------------------
 
 
-def get_policy(request: Request) -> Policy:
-    """The access policy, loaded once per app and kept on ``app.state.policy`` (set there by
-    ``create_app`` if it loads it itself)."""
-    policy = getattr(request.app.state, "policy", None)
-    if policy is None:
-        policy = load_policy()
-        request.app.state.policy = policy
-    return policy
+def _agency_wide(rulebook: Rulebook, caller: Principal) -> bool:
+    """Whether the caller reads the agency's notifications, not only their own (roles.yaml)."""
+    return permission(rulebook.policy, caller.role, Action.READ_AGENCY_NOTIFICATIONS).allowed
 
 
 def _client(request: Request) -> str | None:
@@ -149,16 +149,6 @@ def _caller(principal: Principal) -> Caller:
                   role=Role(principal.role))
 
 
-def _gains(before: Decision, after: Decision) -> bool:
-    """Whether ``after`` shows the caller more than ``before``: a higher level, or the same
-    redacted level with fewer hidden properties (a disclosure opens the narrative)."""
-    b, a = OUTCOME_ORDER[before.outcome], OUTCOME_ORDER[after.outcome]
-    if a != b:
-        return a > b
-    return (before.outcome is Outcome.REDACTED
-            and set(after.hidden_properties) < set(before.hidden_properties))
-
-
 # --- guest grants -------------------------------------------------------------------------------
 
 
@@ -170,17 +160,16 @@ def _gains(before: Decision, after: Decision) -> bool:
                 "comme communication au référent ; le référent est notifié.",
 )
 async def create_guest_grant(
-    request: Request, body: GuestGrantIn, driver: DriverDep, settings: SettingsDep,
-    audit: AuditDep, caller: Annotated[Principal, require_role("coordinator")],
+    request: Request, body: GuestGrantIn, graph: GraphDep,
+    audit: AuditDep, caller: Annotated[Principal, requires(Action.GRANT_GUESTS)],
     access: AccessDep,
 ) -> GuestGrantRecord:
-    db = settings.neo4j_database
     now = _now()
     details: list[dict[str, str]] = []
 
     grantee: Principal | None = None
     try:
-        grantee = await run_in_threadpool(identity.get_user, driver, db, body.grantee_user_id)
+        grantee = await run_in_threadpool(identity.get_user, graph, body.grantee_user_id)
     except NotFound:
         details.append({"field": "grantee_user_id", "reason": "utilisateur inconnu"})
     if grantee is not None and (grantee.role != Role.GUEST_REFERENT or grantee.disabled):
@@ -200,7 +189,7 @@ async def create_guest_grant(
     # guest's level on every lead is still the policy's (guest rules: H0/H1 redacted, H2 hit,
     # H3 and embargo nothing), decided at each read, not the chief's.
     lead_ids = list(dict.fromkeys(body.lead_ids))
-    known_leads = await run_in_threadpool(graph_grants.known_lead_ids, driver, db, lead_ids, access)
+    known_leads = await run_in_threadpool(graph_grants.known_lead_ids, graph, lead_ids, access)
     for i, lead_id in enumerate(body.lead_ids):
         if lead_id not in known_leads:
             details.append({"field": f"lead_ids[{i}]", "reason": f"piste inconnue : {lead_id}"})
@@ -217,8 +206,7 @@ async def create_guest_grant(
             details.append({"field": f"entity_keys[{i}]", "reason": exc.message})
     entity_keys = list(dict.fromkeys(key for _, key in entities))
     if entity_keys:
-        found = await run_in_threadpool(graph_grants.known_entity_keys, driver, db, entity_keys,
-                                        access)
+        found = await run_in_threadpool(graph_grants.known_entity_keys, graph, entity_keys, access)
         details += [{"field": f"entity_keys[{i}]", "reason": f"entité inconnue : {key}"}
                     for i, key in entities if key not in found]
 
@@ -241,7 +229,7 @@ async def create_guest_grant(
         granted_by=caller.user_id, granted_by_name=caller.name, reason=body.reason,
     )
     return await run_in_threadpool(
-        graph_grants.create_guest_grant, driver, db, new, now,
+        graph_grants.create_guest_grant, graph, new, now,
         lambda rec: audit.append(auditing_grants.guest_grant_created(client, caller, rec)),
     )
 
@@ -253,15 +241,15 @@ async def create_guest_grant(
                 "référent invité ne voit que les siennes.",
 )
 async def list_guest_grants(
-    driver: DriverDep, settings: SettingsDep,
-    caller: Annotated[Principal, require_role("coordinator", "guest_referent")],
+    graph: GraphDep,
+    caller: Annotated[Principal, requires(Action.LIST_GRANTS)],
     grantee: Annotated[str | None, Query(max_length=200, description="Filtrer par invité")] = None,
     active: Annotated[bool, Query(description="Seulement celles en vigueur")] = False,
 ) -> list[GuestGrantRecord]:
     if caller.role == Role.GUEST_REFERENT:
         grantee = caller.user_id  # a guest sees their own grants, whatever they ask
     return await run_in_threadpool(
-        lambda: graph_grants.list_guest_grants(driver, settings.neo4j_database, _now(),
+        lambda: graph_grants.list_guest_grants(graph, _now(),
                                                grantee_user_id=grantee, active_only=active))
 
 
@@ -271,13 +259,13 @@ async def list_guest_grants(
 )
 async def revoke_guest_grant(
     request: Request, grant_id: Annotated[str, Path(min_length=1, max_length=100)],
-    driver: DriverDep, settings: SettingsDep, audit: AuditDep,
-    caller: Annotated[Principal, require_role("coordinator")],
+    graph: GraphDep, audit: AuditDep,
+    caller: Annotated[Principal, requires(Action.GRANT_GUESTS)],
     body: RevokeIn | None = None,
 ) -> GuestGrantRecord:
     client = _client(request)
     return await run_in_threadpool(lambda: graph_grants.revoke_guest_grant(
-        driver, settings.neo4j_database, grant_id, revoked_by=caller.user_id,
+        graph, grant_id, revoked_by=caller.user_id,
         revoked_by_name=caller.name, reason=body.reason if body else None, now=_now(),
         before_commit=lambda rec: audit.append(auditing_grants.guest_grant_revoked(client, caller, rec)),
     ))
@@ -292,7 +280,7 @@ async def revoke_guest_grant(
 )
 async def expire_grants(
     request: Request, driver: DriverDep, settings: SettingsDep, audit: AuditDep,
-    caller: Annotated[Principal, require_role("administrator", "coordinator")],
+    caller: Annotated[Principal, requires(Action.EXPIRE_GRANTS)],
 ) -> ExpiryOut:
     expired = await run_in_threadpool(lambda: grant_expiry.sweep(
         driver, settings.neo4j_database, audit, origin=_client(request) or "inconnue",
@@ -312,18 +300,17 @@ async def expire_grants(
                 "même réponse 404.",
 )
 async def create_disclosure_request(
-    request: Request, body: DisclosureRequestIn, driver: DriverDep, settings: SettingsDep,
-    audit: AuditDep, caller: Annotated[Principal, require_role(*REQUESTER_ROLES)],
-    access: AccessDep,
+    request: Request, body: DisclosureRequestIn, graph: GraphDep, settings: SettingsDep,
+    audit: AuditDep, caller: Annotated[Principal, requires(Action.REQUEST_DISCLOSURE)],
+    access: AccessDep, rulebook: RulebookDep,
 ) -> DisclosureRequestRecord:
     justification = require_justification(body.justification)
-    db = settings.neo4j_database
     now = _now()
     client = _client(request)
-    policy = get_policy(request)
+    policy = rulebook.policy
     who = _caller(caller)
     grants: list[GuestGrant | DisclosureGrant] = await run_in_threadpool(
-        graph_grants.active_grants_for, driver, db, caller.user_id, now)
+        graph_grants.active_grants_for, graph, caller.user_id, now)
     named = body.lead_id if body.lead_id is not None else body.hit
     assert named is not None
 
@@ -353,10 +340,10 @@ async def create_disclosure_request(
             # The leads the entity hit counted (graph.read.asserting_leads), those the caller
             # may know of only as hits through their compiled filter.
             candidates = await run_in_threadpool(
-                graph_grants.leads_on_entity, driver, db, subject[1], subject[2], access)
+                graph_grants.leads_on_entity, graph, subject[1], subject[2], access)
         else:
             raise await unknown()
-    markings = await run_in_threadpool(graph_grants.lead_markings, driver, db, candidates)
+    markings = await run_in_threadpool(graph_grants.lead_markings, graph, candidates)
     decided = [(markings[c], decide(who, markings[c], policy, grants, now=now))
                for c in candidates if c in markings]
     known = [(m, d) for m, d in decided if d.outcome is not Outcome.NONE]
@@ -367,7 +354,7 @@ async def create_disclosure_request(
         raise await unknown(decided[0][1].rule_id if decided and not aggregated
                             else auditing_grants.RULE_UNKNOWN_LEAD)
     records = [await _request_one(request, marking, current, who, grants, justification,
-                                  driver, db, audit, caller, now, policy, single=len(known) == 1)
+                                  graph, audit, caller, now, policy, single=len(known) == 1)
                for marking, current in known]
     created = [r for r in records if r is not None]
     if not created:  # several leads behind a hit, none a request could open further
@@ -378,7 +365,7 @@ async def create_disclosure_request(
 
 async def _request_one(request: Request, marking: LeadMarking, current: Decision, who: Caller,
                        grants: list[GuestGrant | DisclosureGrant], justification: str,
-                       driver: Any, db: str, audit: Any, caller: Principal,
+                       graph: Graph, audit: Any, caller: Principal,
                        now: datetime, policy: Policy, *, single: bool
                        ) -> DisclosureRequestRecord | None:
     """Request one lead the caller may know of. A single lead that no disclosure could open
@@ -391,7 +378,7 @@ async def _request_one(request: Request, marking: LeadMarking, current: Decision
         grant_id="hypothetical", lead_id=marking.lead_id, requester_user_id=caller.user_id,
         owner_agency=marking.originating_agency, approved_by="hypothetical", approved_at=now)
     opened = decide(who, marking, policy, [*grants, hypothetical], now=now)
-    if not _gains(current, opened):
+    if not widens(current, opened):
         await run_in_threadpool(audit.append, auditing_grants.disclosure_request_refused(
             client, caller, marking.lead_id, justification, current.outcome.value,
             current.rule_id))
@@ -402,7 +389,7 @@ async def _request_one(request: Request, marking: LeadMarking, current: Decision
             details=[{"field": "lead_id", "reason": "aucun accès supplémentaire possible par ce moyen"}])
     try:
         return await run_in_threadpool(lambda: graph_grants.create_disclosure_request(
-            driver, db, lead_id=marking.lead_id, requester_user_id=caller.user_id,
+            graph, lead_id=marking.lead_id, requester_user_id=caller.user_id,
             requester_name=caller.name, requester_agency=caller.agency, justification=justification,
             now=now, before_commit=lambda rec: audit.append(
                 auditing_grants.disclosure_requested(client, caller, rec, current)),
@@ -420,19 +407,18 @@ async def _request_one(request: Request, marking: LeadMarking, current: Decision
                 "attente) ; `box=mine` : vos propres demandes.",
 )
 async def list_disclosure_requests(
-    driver: DriverDep, settings: SettingsDep, caller: CallerDep,
+    graph: GraphDep, caller: CallerDep, rulebook: RulebookDep,
     box: Annotated[Literal["inbox", "mine"], Query(description="inbox | mine")] = "mine",
     status_: Annotated[RequestStatus | None, Query(alias="status")] = None,
 ) -> list[DisclosureRequestRecord]:
-    db = settings.neo4j_database
     if box == "inbox":
-        if caller.role not in APPROVER_ROLES:
-            raise Forbidden(f"rôle « {caller.role} » non autorisé à traiter les demandes de "
-                            "communication")
+        decision = permission(rulebook.policy, caller.role, Action.DECIDE_DISCLOSURE)
+        if not decision.allowed:
+            raise Forbidden(f"opération non autorisée : {decision.reason_fr}")
         return await run_in_threadpool(lambda: graph_grants.list_disclosure_requests(
-            driver, db, owner_agency=caller.agency, status=status_ or RequestStatus.REQUESTED))
+            graph, owner_agency=caller.agency, status=status_ or RequestStatus.REQUESTED))
     return await run_in_threadpool(lambda: graph_grants.list_disclosure_requests(
-        driver, db, requester_user_id=caller.user_id, status=status_))
+        graph, requester_user_id=caller.user_id, status=status_))
 
 
 RequestId = Annotated[str, Path(min_length=1, max_length=100)]
@@ -445,16 +431,16 @@ RequestId = Annotated[str, Path(min_length=1, max_length=100)]
                 "Journalisé comme communication au demandeur, qui est notifié.",
 )
 async def approve_disclosure_request(
-    request: Request, request_id: RequestId, driver: DriverDep, settings: SettingsDep,
-    audit: AuditDep, caller: Annotated[Principal, require_role(*APPROVER_ROLES)],
-    body: ApproveIn | None = None,
+    request: Request, request_id: RequestId, graph: GraphDep,
+    audit: AuditDep, caller: Annotated[Principal, requires(Action.DECIDE_DISCLOSURE)],
+    rulebook: RulebookDep, body: ApproveIn | None = None,
 ) -> DisclosureRequestRecord:
     body = body or ApproveIn()
     client = _client(request)
     return await run_in_threadpool(lambda: graph_grants.decide_disclosure_request(
-        driver, settings.neo4j_database, request_id, approve=True, decided_by=caller.user_id,
-        decided_by_name=caller.name, decider_agency=caller.agency, now=_now(),
-        valid_until=body.valid_until, reason=body.reason,
+        graph, request_id, approve=True, decided_by=caller.user_id,
+        decided_by_name=caller.name, decider_agency=caller.agency, decider_role=caller.role,
+        policy=rulebook.policy, now=_now(), valid_until=body.valid_until, reason=body.reason,
         before_commit=lambda rec: audit.append(auditing_grants.disclosure_approved(client, caller, rec)),
     ))
 
@@ -466,14 +452,15 @@ async def approve_disclosure_request(
                 "transmis au demandeur.",
 )
 async def decline_disclosure_request(
-    request: Request, request_id: RequestId, body: DeclineIn, driver: DriverDep,
-    settings: SettingsDep, audit: AuditDep,
-    caller: Annotated[Principal, require_role(*APPROVER_ROLES)],
+    request: Request, request_id: RequestId, body: DeclineIn, graph: GraphDep,
+    audit: AuditDep,
+    caller: Annotated[Principal, requires(Action.DECIDE_DISCLOSURE)], rulebook: RulebookDep,
 ) -> DisclosureRequestRecord:
     client = _client(request)
     return await run_in_threadpool(lambda: graph_grants.decide_disclosure_request(
-        driver, settings.neo4j_database, request_id, approve=False, decided_by=caller.user_id,
-        decided_by_name=caller.name, decider_agency=caller.agency, now=_now(), reason=body.reason,
+        graph, request_id, approve=False, decided_by=caller.user_id,
+        decided_by_name=caller.name, decider_agency=caller.agency, decider_role=caller.role,
+        policy=rulebook.policy, now=_now(), reason=body.reason,
         before_commit=lambda rec: audit.append(auditing_grants.disclosure_declined(client, caller, rec)),
     ))
 
@@ -488,12 +475,12 @@ async def decline_disclosure_request(
                 "service (nouvelles demandes de communication).",
 )
 async def list_notifications(
-    driver: DriverDep, settings: SettingsDep, caller: CallerDep,
+    graph: GraphDep, caller: CallerDep, rulebook: RulebookDep,
     unread: Annotated[bool, Query(description="Seulement les non lues")] = False,
 ) -> list[Notification]:
     return await run_in_threadpool(lambda: graph_grants.list_notifications(
-        driver, settings.neo4j_database, user_id=caller.user_id, agency=caller.agency,
-        agency_wide=caller.role in AGENCY_NOTIFICATION_ROLES, unread_only=unread))
+        graph, user_id=caller.user_id, agency=caller.agency,
+        agency_wide=_agency_wide(rulebook, caller), unread_only=unread))
 
 
 @router.post(
@@ -502,8 +489,8 @@ async def list_notifications(
 )
 async def mark_notification_read(
     notification_id: Annotated[str, Path(min_length=1, max_length=100)],
-    driver: DriverDep, settings: SettingsDep, caller: CallerDep,
+    graph: GraphDep, caller: CallerDep, rulebook: RulebookDep,
 ) -> Notification:
     return await run_in_threadpool(lambda: graph_grants.mark_notification_read(
-        driver, settings.neo4j_database, notification_id, user_id=caller.user_id,
-        agency=caller.agency, agency_wide=caller.role in AGENCY_NOTIFICATION_ROLES, now=_now()))
+        graph, notification_id, user_id=caller.user_id,
+        agency=caller.agency, agency_wide=_agency_wide(rulebook, caller), now=_now()))

@@ -16,9 +16,11 @@ from graph.leads import write_leads
 from graph.schema import apply_schema
 from hub.contract.errors import Conflict
 from hub.contract.lead import Lead
+from policies.loader import load_policy
 from policies.models import DisclosureGrant, GuestGrant
 from tests.factories import lead, public_id
 
+POLICY = load_policy()
 T0 = datetime(2025, 10, 14, 8, 0, tzinfo=UTC)
 
 
@@ -76,10 +78,12 @@ def test_disclosures_count_from_approval_until_their_end(graph):
     at = T0 + timedelta(hours=1)
     g.decide_disclosure_request(Graph(driver, db), approved.request_id, approve=True,
                                 decided_by="police:chef", decided_by_name="Chef",
-                                decider_agency="police", now=at, valid_until=at + timedelta(days=1))
+                                decider_agency="police", decider_role="coordinator",
+                                policy=POLICY, now=at, valid_until=at + timedelta(days=1))
     g.decide_disclosure_request(Graph(driver, db), declined.request_id, approve=False,
                                 decided_by="police:chef", decided_by_name="Chef",
-                                decider_agency="police", now=at, reason="non")
+                                decider_agency="police", decider_role="coordinator",
+                                policy=POLICY, now=at, reason="non")
     assert g.active_grants_for(Graph(driver, db), "gendarmerie:a", T0) == []  # before the approval
     [grant] = g.active_grants_for(Graph(driver, db), "gendarmerie:a", at)
     assert isinstance(grant, DisclosureGrant) and grant.owner_agency.value == "police"
@@ -123,7 +127,8 @@ def test_a_request_is_decided_once_even_concurrently(graph):
         try:
             g.decide_disclosure_request(Graph(driver, db), req.request_id, approve=approve,
                                         decided_by="police:x", decided_by_name="X",
-                                        decider_agency="police", now=T0, reason="motif")
+                                        decider_agency="police", decider_role="analyst",
+                                        policy=POLICY, now=T0, reason="motif")
             outcomes.append("approved" if approve else "declined")
         except Conflict:
             outcomes.append("conflict")

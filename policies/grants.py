@@ -1,22 +1,59 @@
-"""What a person reads about their grants: the French text of each notification, and the French
-name of a request's status. Pure (no graph, no clock), kept in one module so it can move to
-policies/ with the grant rules (graph/grants/rules.py)."""
+"""The rules of grants that widen access, and what a person reads about them. Pure: no graph, no
+clock, no HTTP — the hub and graph/grants/ apply them.
+
+* Guest grants (a CROSS non permanente calls a referent in now and then): bounded in time
+  (``MAX_GUEST_GRANT``: longer is a membership, not an invitation) and in scope (at most
+  ``MAX_GUEST_LEADS`` leads and ``MAX_GUEST_ENTITIES`` entities, of ``GUEST_ENTITY_KINDS`` only:
+  not substances, communes or agencies, which thousands of leads share).
+* Disclosure requests: who may decide is ``may_decide_disclosure`` — a role holding
+  ``disclosure.decide`` (roles.yaml) *of the lead's originating agency*. Originator control: the
+  service that holds the lead decides; a coordinator of another service may not (nobody discloses
+  another agency's lead). A request is accepted only if its approval would show the requester
+  more (``widens``), asked of the engine with the very grant an approval would create.
+* The French text of each notification and of a request's status.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from graph.grants.models import RequestStatus
+from policies.models import OUTCOME_ORDER, Decision, Outcome, Policy
+from policies.permissions import Action, Permission, permission
 
 _PARIS = ZoneInfo("Europe/Paris")
 
+MAX_GUEST_GRANT = timedelta(days=90)
+MAX_GUEST_LEADS = 500
+MAX_GUEST_ENTITIES = 100
+# Entity kinds by their graph names (graph.labels.EntityKind values).
+GUEST_ENTITY_KINDS: tuple[str, ...] = ("vehicle", "person", "phone", "location", "deal_point", "seizure")
+
 STATUS_FR = {
-    RequestStatus.REQUESTED: "en attente",
-    RequestStatus.APPROVED: "acceptée",
-    RequestStatus.DECLINED: "refusée",
-    RequestStatus.EXPIRED: "expirée",
+    "requested": "en attente",
+    "approved": "acceptée",
+    "declined": "refusée",
+    "expired": "expirée",
 }
+
+
+def may_decide_disclosure(policy: Policy, role: str, agency: str, owner_agency: str) -> Permission:
+    """Whether a caller of ``role`` in ``agency`` may approve or decline a request for a lead of
+    ``owner_agency``: the role must hold ``disclosure.decide``, and only in the owning agency."""
+    decision = permission(policy, role, Action.DECIDE_DISCLOSURE)
+    if decision.allowed and agency != owner_agency:
+        return Permission(False, role, Action.DECIDE_DISCLOSURE, "originator-control")
+    return decision
+
+
+def widens(before: Decision, after: Decision) -> bool:
+    """Whether ``after`` shows the caller more than ``before``: a higher level, or the same
+    redacted level with fewer hidden properties (a disclosure opens the narrative)."""
+    b, a = OUTCOME_ORDER[before.outcome], OUTCOME_ORDER[after.outcome]
+    if a != b:
+        return a > b
+    return (before.outcome is Outcome.REDACTED
+            and set(after.hidden_properties) < set(before.hidden_properties))
 
 
 def paris(value: datetime) -> str:
