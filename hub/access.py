@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime
-from functools import lru_cache
 
 import neo4j
 
@@ -19,21 +18,12 @@ from graph import access as graph_access
 from graph.access import AccessFilter
 from graph.identity import Principal
 from policies.engine import compile_scope
-from policies.loader import load_policy
 from policies.models import Caller, DisclosureGrant, GuestGrant, Policy
 
 _CACHE_SIZE = 1024
 _cache: dict[tuple, AccessFilter] = {}
 _lock = threading.Lock()
 
-
-@lru_cache(maxsize=1)
-def current_policy() -> Policy:
-    """The packaged policy, loaded and validated once per process (``crosshub policy check``
-    validates it before deployment)."""
-    return load_policy()
-
-    from graph.handle import Graph
 
 def caller_of(principal: Principal) -> Caller:
     return Caller(user_id=principal.user_id, name=principal.name, agency=principal.agency,
@@ -43,6 +33,7 @@ def caller_of(principal: Principal) -> Caller:
 def active_grants(driver: neo4j.Driver, database: str, user_id: str,
                   now: datetime) -> list[GuestGrant | DisclosureGrant]:
     from graph.grants import active_grants_for
+    from graph.handle import Graph
 
     return active_grants_for(Graph(driver, database), user_id, now)
 
@@ -54,11 +45,10 @@ def access_filter_for(
     now: datetime | None = None,
     *,
     grants: list[GuestGrant | DisclosureGrant] | None = None,
-    policy: Policy | None = None,
+    policy: Policy,
 ) -> AccessFilter:
-    """The caller's read filter at ``now``."""
+    """The caller's read filter at ``now`` under ``policy`` (the app's rulebook's)."""
     now = now or datetime.now(UTC)
-    policy = policy or current_policy()
     caller = caller_of(principal)
     if grants is None:
         # Normally read with the caller's identity (one round trip, hub/deps.get_caller).

@@ -30,7 +30,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from graph.driver import open_driver, wait_ready
 from graph.handle import Graph
 from graph.schema import apply_schema
-from hub.access import current_policy
 from hub.audit import AuditTrail
 from hub.contract.errors import (
     CrossHubError,
@@ -41,11 +40,13 @@ from hub.contract.errors import (
 )
 from hub.contract.validation import field_path, french_reason
 from hub.deps import missing_justification
+from hub.errors import HttpError, error_response
 from hub.jobs.grant_expiry import expiry_loop
 from hub.jobs.schedule import start_hub_jobs
 from hub.jobs.triage import triage_loop
 from hub.openapi import allowed_methods, install_docs, install_openapi
 from hub.settings import Settings
+from policies.rulebook import load_rulebook
 
 log = logging.getLogger("crosshub")
 
@@ -54,7 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The audit trail first: nothing is served that could not be logged.
         audit = AuditTrail.open(settings, lock_timeout_s=10.0)
-        driver = open_driver(settings)
+        driver = open_driver(settings.graph_config)
         try:
             graph = Graph(driver, settings.neo4j_database)
             await run_in_threadpool(wait_ready, graph, 60)
@@ -93,7 +94,8 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.policy = current_policy()  # validated once; `crosshub policy check` before deploying
+    # Every rule, loaded and validated once per app (`crosshub policy check` before deploying).
+    app.state.rulebook = load_rulebook(settings.rules_dir)
     _install_error_handlers(app)
     # Limits before work (body size, JSON depth, control characters): before routing and auth.
     from hub.limits import RequestLimits
@@ -129,49 +131,42 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _error_response(exc: CrossHubError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    if exc.retryable:
-        headers = {**(headers or {}), "Retry-After": str(exc.retry_after_s or 5)}
-    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CrossHubError)
     async def hub_error(_: Request, exc: CrossHubError) -> JSONResponse:
-        return _error_response(exc)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         # The justification a consultation requires: 400 naming the field, as documented.
         if any(tuple(e["loc"])[-1:] == ("justification",) for e in errors):
-            return _error_response(missing_justification())
+            return error_response(missing_justification())
         details = [{"field": "(corps)" if e.get("type") == "json_invalid" else field_path(tuple(e["loc"])),
                     "reason": french_reason(e)} for e in errors]
-        return _error_response(InvalidInput("requête invalide", details=details))
+        return error_response(InvalidInput("requête invalide", details=details))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # The router's own answers (unknown path, method not allowed) and Starlette's.
         path = request.url.path
         if exc.status_code == 404:
-            return _error_response(NotFound(f"ressource inconnue : {path}"))
+            return error_response(NotFound(f"ressource inconnue : {path}"))
         if exc.status_code == 400 and exc.detail == _FASTAPI_BODY_UNREADABLE:
             # A body FastAPI cannot even decode (not UTF-8…): malformed, like bad JSON.
-            return _error_response(InvalidInput("requête invalide", details=[
+            return error_response(InvalidInput("requête invalide", details=[
                 {"field": "(corps)", "reason": "corps illisible : JSON en UTF-8 attendu"}]))
         if exc.status_code == 405:
             allowed = allowed_methods(request.app, request.scope.get("path", path))
-            response = _error_response(MethodNotAllowed(
+            response = error_response(MethodNotAllowed(
                 f"méthode {request.method} non permise sur {path} "
                 f"(permises : {', '.join(allowed) or 'aucune'})"))
             response.headers["Allow"] = ", ".join(allowed)
             return response
-        error = CrossHubError(str(exc.detail) if exc.detail else "requête refusée")
-        error.status_code = exc.status_code
-        error.code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        response = _error_response(error)
+        error = HttpError(str(exc.detail) if exc.detail else "requête refusée",
+                          status=exc.status_code,
+                          code=_HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}"))
+        response = error_response(error)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
@@ -187,14 +182,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def body_invalid(_: Request, exc: ValidationError) -> JSONResponse:
         details = [{"field": field_path(tuple(e["loc"])), "reason": french_reason(e)}
                    for e in exc.errors()]
-        return _error_response(InvalidInput("données invalides", details=details))
+        return error_response(InvalidInput("données invalides", details=details))
 
     @app.exception_handler(neo4j.exceptions.ServiceUnavailable)
     @app.exception_handler(neo4j.exceptions.SessionExpired)
     @app.exception_handler(neo4j.exceptions.TransientError)
     async def graph_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("graph unavailable: %s", type(exc).__name__)
-        return _error_response(GraphUnavailable("graphe indisponible : réessayer plus tard"))
+        return error_response(GraphUnavailable("graphe indisponible : réessayer plus tard"))
 
 
 _FASTAPI_BODY_UNREADABLE = "There was an error parsing the body"

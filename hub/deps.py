@@ -7,6 +7,7 @@ Nothing here connects on import; everything comes from ``app.state``, filled by 
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Annotated
 
 import neo4j
@@ -18,8 +19,8 @@ from pydantic import BaseModel, Field, StringConstraints
 from graph import identity
 from graph import sessions as graph_sessions
 from graph.access import AccessFilter
-from graph.identity import Principal
 from graph.handle import Graph
+from graph.identity import Principal
 from hub.audit import AuditTrail
 from hub.auth.tokens import keys_for as access_token_keys
 from hub.contract.errors import (
@@ -30,6 +31,8 @@ from hub.contract.errors import (
 )
 from hub.contract.signing import load_public_key_pem, verify_request
 from hub.settings import Settings
+from policies.permissions import Action, permission
+from policies.rulebook import Rulebook
 
 
 def get_settings(request: Request) -> Settings:
@@ -44,6 +47,10 @@ def get_graph(request: Request) -> Graph:
     return request.app.state.graph
 
 
+def get_rulebook(request: Request) -> Rulebook:
+    return request.app.state.rulebook
+
+
 def get_audit(request: Request) -> AuditTrail:
     return request.app.state.audit
 
@@ -52,6 +59,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 AuditDep = Annotated[AuditTrail, Depends(get_audit)]
 DriverDep = Annotated[neo4j.Driver, Depends(get_driver)]
 GraphDep = Annotated[Graph, Depends(get_graph)]
+RulebookDep = Annotated[Rulebook, Depends(get_rulebook)]
 
 _bearer = HTTPBearer(auto_error=False, description="Jeton d'accès CROSS Hub")
 
@@ -90,25 +98,30 @@ async def get_caller(
 CallerDep = Annotated[Principal, Depends(get_caller)]
 
 
-def require_role(*roles: str):
-    """A dependency that admits only callers holding one of ``roles``."""
+def requires(action: Action):
+    """A dependency that admits only callers whose role may do ``action`` (``may:`` in
+    roles.yaml, decided by policies.permissions); the route names the action, never roles."""
 
-    async def check(caller: CallerDep) -> Principal:
-        if caller.role not in roles:
-            raise Forbidden(f"rôle « {caller.role} » non autorisé pour cette opération")
+    async def check(caller: CallerDep, rulebook: RulebookDep) -> Principal:
+        decision = permission(rulebook.policy, caller.role, action)
+        if not decision.allowed:
+            raise Forbidden(f"opération non autorisée : {decision.reason_fr}")
         return caller
 
+    check.required_action = action  # read by the tests and the docs: which action a route needs
     return Depends(check)
 
 
-async def get_access_filter(caller: CallerDep, driver: DriverDep, settings: SettingsDep) -> AccessFilter:
+async def get_access_filter(caller: CallerDep, driver: DriverDep, settings: SettingsDep,
+                            rulebook: RulebookDep) -> AccessFilter:
     """The caller's read policy compiled into Cypher (hub/access.py, graph/access.py)."""
     from dataclasses import replace
 
     from hub.access import access_filter_for
     from hub.handles import handles_for
 
-    compiled = await run_in_threadpool(access_filter_for, driver, settings.neo4j_database, caller)
+    compiled = await run_in_threadpool(partial(access_filter_for, driver, settings.neo4j_database,
+                                               caller, policy=rulebook.policy))
     # Hits carry the caller's handle, sealed for the caller's agency (hub/handles.py).
     return replace(compiled, seal=handles_for(settings.keys_dir).sealer(caller.agency))
 
@@ -128,7 +141,7 @@ async def verified_connector(request: Request, body: bytes, caller: Principal,
     *of that same connector* (its name and agency), fresh and never seen before (replay-proof).
     A key belongs to one connector: another connector's key, even of the same agency, is
     refused."""
-    if caller.role != "connector":
+    if not permission(get_rulebook(request).policy, caller.role, Action.PUSH_LEADS).allowed:
         raise Forbidden("seuls les connecteurs versent des pistes")
     graph = Graph(driver, settings.neo4j_database)
 

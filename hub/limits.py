@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.contract.errors import CrossHubError, InvalidInput, PayloadTooLarge

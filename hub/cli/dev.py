@@ -53,9 +53,9 @@ def dev(
     settings = Settings()
     if settings.uses_local_neo4j:
         with console.status("Démarrage de Neo4j (premier lancement : téléchargement via Maven)…"):
-            endpoint = LocalNeo4j(settings).start()
+            endpoint = LocalNeo4j(settings.graph_config).start()
         console.print(f"Neo4j local : [bold]{endpoint.uri}[/bold]")
-    driver = open_driver(settings)
+    driver = open_driver(settings.graph_config)
     db = settings.neo4j_database
     graph = Graph(driver, db)
     try:
@@ -128,7 +128,7 @@ def _load_via_connectors(settings, url: str, seed: int) -> None:
     keys = settings.keys_dir / "demo-connectors"
     keys.mkdir(parents=True, exist_ok=True, mode=0o700)
     credentials = {}
-    driver = open_driver(settings)
+    driver = open_driver(settings.graph_config)
     graph = Graph(driver, db)
     try:
         for name, agency in DEMO_CONNECTORS.items():

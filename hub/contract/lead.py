@@ -28,6 +28,12 @@ from pydantic import (
     model_validator,
 )
 
+from hub.contract.identifiers import (
+    check_no_control_chars,
+    check_no_identifiers,
+    control_chars_in,
+    control_reason,
+)
 from hub.contract.normalize import (
     INSEE_CODE,
     normalize_foreign_plate,
@@ -35,12 +41,6 @@ from hub.contract.normalize import (
     normalize_plate,
     normalize_quantity,
     territory_of,
-)
-from hub.contract.identifiers import (
-    check_no_control_chars,
-    check_no_identifiers,
-    control_chars_in,
-    control_reason,
 )
 
 SCHEMA_VERSION = "1.0"

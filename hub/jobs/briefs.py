@@ -30,8 +30,9 @@ from hub.audit.events import system_event
 from hub.jobs.standalone import graph_for, trail_for
 from hub.settings import Settings
 from policies.audit import AuditAction, DecisionOutcome
-
-PARTICIPANT_ROLES = ("analyst", "coordinator")
+from policies.models import Policy
+from policies.permissions import Action, roles_that_may
+from policies.rulebook import Rulebook
 
 
 class BriefFiles(BaseModel):
@@ -45,16 +46,20 @@ class BriefFiles(BaseModel):
 AccessFor = Callable[[neo4j.Driver, str, Principal], AccessFilter]
 
 
-def _policy_access_for(driver: neo4j.Driver, database: str, principal: Principal) -> AccessFilter:
+def _policy_access_for(policy: Policy) -> AccessFor:
     from hub.access import access_filter_for
 
-    return access_filter_for(driver, database, principal)
+    def access_for(driver: neo4j.Driver, database: str, principal: Principal) -> AccessFilter:
+        return access_filter_for(driver, database, principal, policy=policy)
+
+    return access_for
 
 
-def participants(driver: neo4j.Driver, database: str) -> list[Principal]:
-    """Who gets a copy: active analysts and coordinators."""
+def participants(driver: neo4j.Driver, database: str, policy: Policy) -> list[Principal]:
+    """Who gets a copy: the active accounts whose role may receive the brief (roles.yaml)."""
+    roles = roles_that_may(policy, Action.RECEIVE_BRIEF)
     return [u for u in identity.list_users(Graph(driver, database))
-            if u.role in PARTICIPANT_ROLES and not u.disabled]
+            if u.role in roles and not u.disabled]
 
 
 def write_brief(settings: Settings, driver: neo4j.Driver, trail: AuditTrail, meeting: graph_meetings.Meeting,
@@ -87,6 +92,7 @@ def write_brief(settings: Settings, driver: neo4j.Driver, trail: AuditTrail, mee
 
 def generate_weekly_briefs(settings: Settings, *, week: str | None = None, departement: str | None = None,
                            out_dir: Path | None = None, user_ids: list[str] | None = None,
+                           rulebook: Rulebook,
                            driver: neo4j.Driver | None = None, audit: AuditTrail | None = None,
                            access_for: AccessFor | None = None, now: datetime | None = None,
                            origin: str = "scheduler") -> list[BriefFiles]:
@@ -96,13 +102,13 @@ def generate_weekly_briefs(settings: Settings, *, week: str | None = None, depar
     now = now or datetime.now(UTC)
     week = week or graph_meetings.iso_week_of(now)
     departement = departement or settings.cross_departement
-    access_for = access_for or _policy_access_for
+    access_for = access_for or _policy_access_for(rulebook.policy)
     db = settings.neo4j_database
     with graph_for(settings, driver) as drv:
         meeting, _ = graph_meetings.ensure_meeting(Graph(drv, db), departement, week, created_by="crosshub",
                                                    now=now)
         people = ([identity.get_user(Graph(drv, db), uid) for uid in user_ids] if user_ids
-                  else participants(drv, db))
+                  else participants(drv, db, rulebook.policy))
         target = out_dir or settings.data_dir / "briefs" / meeting.meeting_id
         justification = f"Comité hebdomadaire de la CROSS {departement}, semaine {week} : note de séance"
         files = []

@@ -29,10 +29,11 @@ def start_hub_jobs(app: FastAPI, settings: Settings) -> BackgroundScheduler | No
     scheduler = BackgroundScheduler(timezone=PARIS, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
     common = {"driver": app.state.driver, "audit": app.state.audit}
+    rulebook = app.state.rulebook
     scheduler.add_job(retention.run_retention, CronTrigger.from_crontab(settings.retention_cron, timezone=PARIS),
-                      args=[settings], kwargs=common, id="retention", replace_existing=True)
+                      args=[settings], kwargs={**common, "policy": rulebook.retention}, id="retention", replace_existing=True)
     scheduler.add_job(briefs.generate_weekly_briefs, CronTrigger.from_crontab(settings.brief_cron, timezone=PARIS),
-                      args=[settings], kwargs=common, id="weekly-briefs", replace_existing=True)
+                      args=[settings], kwargs={**common, "rulebook": rulebook}, id="weekly-briefs", replace_existing=True)
     scheduler.start()
     log.info("hub jobs scheduled: retention %r, briefs %r", settings.retention_cron, settings.brief_cron)
     return scheduler

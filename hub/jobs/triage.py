@@ -51,7 +51,7 @@ def triage_pending_once(app: FastAPI) -> int:
              {"alert_id": n.alert_id, "entity_key": n.entity_key})
             for alert in report.link_alerts
             for n in notices_for(alert.alert_id, alert.entity_kind, alert.entity_key, alert.leads,
-                                 now=now)
+                                 now=now, policy=app.state.rulebook.policy)
         ]
         graph_grants.notify_agencies(graph, notices, now)
         graph_workflow.triage_done(graph, lead_ids)

@@ -65,13 +65,13 @@ from hub.deps import (
     JustificationDep,
     SettingsDep,
     require_justification,
-    require_role,
+    requires,
 )
+from policies.permissions import Action
 
 router = APIRouter(tags=["analyse"])
 
-READERS = ("analyst", "coordinator", "guest_referent")
-Reader = Annotated[Principal, require_role(*READERS)]
+Reader = Annotated[Principal, requires(Action.RUN_ANALYSES)]
 
 
 async def _audit(request: Request, audit: AuditTrail, caller: Principal, access: AccessFilter,

@@ -11,10 +11,11 @@ from pydantic import BaseModel
 
 from hub.audit import AuditEntry, AuditFilters, query, verify
 from hub.contract.lead import Agency
-from hub.deps import AuditDep, require_role
+from hub.deps import AuditDep, requires
 from policies.audit import AuditAction, DecisionOutcome
+from policies.permissions import Action
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[require_role("auditor")])
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[requires(Action.READ_AUDIT)])
 
 
 @router.get("", response_model=list[AuditEntry], summary="Consulter le journal d'audit",

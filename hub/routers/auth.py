@@ -30,7 +30,14 @@ from hub.audit.events import actor_of, authentication
 from hub.auth.throttle import keyring_for
 from hub.auth.tokens import AccessClaims, keys_for
 from hub.contract.errors import InvalidInput, NotFound, TooManyRequests
-from hub.deps import AuditDep, CallerDep, DriverDep, GraphDep, SettingsDep, require_role
+from hub.deps import (
+    AuditDep,
+    CallerDep,
+    GraphDep,
+    RulebookDep,
+    SettingsDep,
+    requires,
+)
 from hub.settings import Settings
 from policies.audit import (
     SYSTEM_ACTOR,
@@ -44,7 +51,7 @@ from policies.auth.providers import (
     PasswordProvider,
     StoredAccount,
 )
-from policies.models import Role
+from policies.permissions import Action, permission
 
 log = logging.getLogger(__name__)
 
@@ -300,10 +307,10 @@ async def logout(request: Request, caller: CallerDep, graph: GraphDep, audit: Au
              description="Par l'administrateur, ou par le titulaire de la session.")
 async def revoke_session(
     request: Request, session_id: Annotated[str, Path(min_length=8, max_length=100)],
-    caller: CallerDep, graph: GraphDep, audit: AuditDep,
+    caller: CallerDep, graph: GraphDep, audit: AuditDep, rulebook: RulebookDep,
 ) -> SessionView:
     record = await run_in_threadpool(graph_sessions.get_session, graph, session_id)
-    is_admin = caller.role == Role.ADMINISTRATOR
+    is_admin = permission(rulebook.policy, caller.role, Action.REVOKE_SESSIONS).allowed
     if record is None or (not is_admin and record.user_id != caller.user_id):
         # Someone else's session is "unknown" to a non-administrator: ids are not confirmed.
         await _record(request, audit, actor=actor_of(caller), event="session_revoked",
@@ -328,7 +335,7 @@ async def revoke_session(
                          "« crosshub users disable »).")
 async def revoke_all(
     request: Request, user_id: Annotated[str, Path(min_length=3, max_length=200)],
-    caller: Annotated[Principal, require_role(Role.ADMINISTRATOR.value)],
+    caller: Annotated[Principal, requires(Action.REVOKE_SESSIONS)],
     graph: GraphDep, audit: AuditDep,
 ) -> RevokeAllResponse:
     await run_in_threadpool(identity.get_user, graph, user_id)  # NotFound, in French

@@ -17,9 +17,10 @@ from hub.deps import (
     GraphDep,
     SettingsDep,
     read_body,
-    require_role,
+    requires,
     verified_connector,
 )
+from policies.permissions import Action
 
 router = APIRouter(prefix="/api/v1/connectors", tags=["connecteurs"])
 
@@ -45,7 +46,7 @@ class ConnectorRuns(BaseModel):
 
 
 @router.get("", summary="Dernières exécutions des connecteurs", response_model=list[ConnectorRuns],
-            dependencies=[require_role("administrator")])
+            dependencies=[requires(Action.MANAGE_CONNECTORS)])
 async def list_runs(graph: GraphDep) -> list[ConnectorRuns]:
     rows = await run_in_threadpool(identity.connector_runs, graph)
     return [ConnectorRuns.model_validate(row) for row in rows]

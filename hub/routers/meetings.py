@@ -29,14 +29,14 @@ from hub.deps import (
     GraphDep,
     JustificationDep,
     SettingsDep,
-    require_role,
+    requires,
 )
+from policies.permissions import Action
 
 router = APIRouter(prefix="/api/v1/meetings", tags=["réunions"])
 
-PARTICIPANT_ROLES = ("analyst", "coordinator", "guest_referent")
-CoordinatorDep = Annotated[Principal, require_role("coordinator")]
-ParticipantDep = Annotated[Principal, require_role(*PARTICIPANT_ROLES)]
+CoordinatorDep = Annotated[Principal, requires(Action.RUN_MEETINGS)]
+ParticipantDep = Annotated[Principal, requires(Action.ATTEND_MEETINGS)]
 MeetingId = Annotated[str, Path(min_length=6, max_length=32, pattern=r"^[0-9AB]{2,3}-\d{4}-W\d{2}$",
                                 description="<département>-<semaine ISO>, p. ex. 25-2025-W47")]
 

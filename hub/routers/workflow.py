@@ -3,7 +3,7 @@ lifecycle (status changes and their history), hit rates per source channel and c
 cross-agency link alerts, and deconfliction of planned operations.
 
 Rules live in policies/ (``triage``, ``lifecycle``, ``deconfliction``, ``links``), Cypher in
-graph/workflow.py; this router wires them, checks roles and justifications, and audits
+graph/workflow/; this router wires them, checks roles and justifications, and audits
 (hub/audit/events.py says which Art. 25 operation each step is).
 """
 
@@ -42,27 +42,26 @@ from hub.contract.normalize import INSEE_CODE
 from hub.deps import (
     AccessDep,
     AuditDep,
-    DriverDep,
+    GraphDep,
     JustificationDep,
-    SettingsDep,
-    require_role,
+    RulebookDep,
+    requires,
 )
 from policies import lifecycle
 from policies.deconfliction import (
     OperationKind,
     check_window,
-    default_deconfliction_rules,
     normalize_targets,
 )
 from policies.lifecycle import LeadState, StatusRequest
-from policies.triage import HitRates, default_triage_rules, hit_rates
+from policies.permissions import Action
+from policies.triage import HitRates, hit_rates
 
 router = APIRouter(prefix="/api/v1", tags=["triage et déconfliction"])
 
 # Who works leads and operations: the CROSS's analysts and coordinators (not guests, auditors,
 # administrators or connectors).
-WORKFLOW_ROLES = ("analyst", "coordinator")
-Worker = Annotated[Principal, require_role(*WORKFLOW_ROLES)]
+Worker = Annotated[Principal, requires(Action.WORK_LEADS)]
 LeadId = Annotated[str, Path(min_length=3, max_length=160, description="Identifiant de piste (service:référence)")]
 
 
@@ -82,11 +81,11 @@ def _now() -> datetime:
         "connaissez que par un « hit » n'indique que son service et le contact) ; état du suivi. "
         "Consultation justifiée et journalisée."),
 )
-async def get_triage(request: Request, lead_id: LeadId, driver: DriverDep, settings: SettingsDep,
-                     access: AccessDep, audit: AuditDep, caller: Worker,
+async def get_triage(request: Request, lead_id: LeadId, graph: GraphDep,
+                     access: AccessDep, audit: AuditDep, caller: Worker, rulebook: RulebookDep,
                      reason: JustificationDep) -> TriageView:
-    view = await run_in_threadpool(graph_workflow.triage, driver, settings.neo4j_database, lead_id,
-                                   access, _now())
+    view = await run_in_threadpool(graph_workflow.triage, graph, lead_id, access, _now(),
+                                   rules=rulebook.triage)
     await auditing.log_consultation(
         request, audit, caller, outcome=view.access, rule_id=access.policy_id, justification=reason,
         lead_ids=[lead_id, *(d.lead_id for d in view.duplicates)],
@@ -103,7 +102,7 @@ async def get_triage(request: Request, lead_id: LeadId, driver: DriverDep, setti
         "ni récit ni entité : identifiants, nature, canal, commune, score."),
 )
 async def triage_queue(
-    request: Request, driver: DriverDep, settings: SettingsDep, access: AccessDep, audit: AuditDep,
+    request: Request, graph: GraphDep, access: AccessDep, audit: AuditDep,
     caller: Worker,
     state: Annotated[LeadState, Query(description="État des pistes listées")] = LeadState.NEW,
     order: Annotated[Literal["score", "received", "updated"], Query(description="Ordre")] = "score",
@@ -111,7 +110,7 @@ async def triage_queue(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> list[QueueItem]:
-    items = await run_in_threadpool(graph_workflow.queue, driver, settings.neo4j_database, access,
+    items = await run_in_threadpool(graph_workflow.queue, graph, access,
                                     state=state, order=order, agency=agency.value if agency else None,
                                     limit=limit, offset=offset)
     await auditing.log_consultation(
@@ -139,9 +138,9 @@ class StatusIn(StatusRequest):
         "le service attributaire peut passer la piste à « exploitée » puis « clôturée ». "
         "Chaque changement est attribué, historisé et journalisé comme modification."),
 )
-async def change_status(request: Request, lead_id: LeadId, body: StatusIn, driver: DriverDep,
-                        settings: SettingsDep, access: AccessDep, audit: AuditDep,
-                        caller: Worker) -> StatusResult:
+async def change_status(request: Request, lead_id: LeadId, body: StatusIn, graph: GraphDep,
+                        access: AccessDep, audit: AuditDep,
+                        caller: Worker, rulebook: RulebookDep) -> StatusResult:
     lifecycle.validate_request(body)
     actor = lifecycle.Actor(user_id=caller.user_id, agency=caller.agency, role=caller.role)
     client = auditing.client_of(request)
@@ -151,8 +150,8 @@ async def change_status(request: Request, lead_id: LeadId, body: StatusIn, drive
 
     try:
         return await run_in_threadpool(
-            graph_workflow.change_status, driver, settings.neo4j_database, lead_id, body, actor,
-            caller.name, access, _now(), rules=default_triage_rules(), before_commit=log)
+            graph_workflow.change_status, graph, lead_id, body, actor,
+            caller.name, access, _now(), rules=rulebook.triage, before_commit=log)
     except Forbidden as exc:
         await run_in_threadpool(audit.append, auditing.status_refused(
             client, caller, lead_id, body.state.value, exc.message))
@@ -165,11 +164,10 @@ async def change_status(request: Request, lead_id: LeadId, body: StatusIn, drive
     description="Chaque changement d'état, du plus ancien au plus récent : qui (nom, service, rôle), "
                 "quand, pourquoi (commentaire, issue, motif, attributaire). Consultation justifiée.",
 )
-async def get_history(request: Request, lead_id: LeadId, driver: DriverDep, settings: SettingsDep,
+async def get_history(request: Request, lead_id: LeadId, graph: GraphDep,
                       access: AccessDep, audit: AuditDep, caller: Worker,
                       reason: JustificationDep) -> list[StatusChangeRecord]:
-    level, changes = await run_in_threadpool(graph_workflow.history, driver, settings.neo4j_database,
-                                             lead_id, access)
+    level, changes = await run_in_threadpool(graph_workflow.history, graph, lead_id, access)
     await auditing.log_consultation(request, audit, caller, outcome=level, rule_id=access.policy_id,
                                     justification=reason, lead_ids=[lead_id],
                                     details={"step": "status_history", "changes": len(changes)})
@@ -188,15 +186,15 @@ async def get_history(request: Request, lead_id: LeadId, driver: DriverDep, sett
         "Seules comptent les pistes dont vous pouvez connaître l'existence."),
 )
 async def get_hit_rates(
-    driver: DriverDep, settings: SettingsDep, access: AccessDep, caller: Worker,
+    graph: GraphDep, access: AccessDep, caller: Worker, rulebook: RulebookDep,
     since: Annotated[AwareDatetime | None, Query(description="Début (ISO 8601 avec fuseau)")] = None,
     until: Annotated[AwareDatetime | None, Query(description="Fin exclue (ISO 8601 avec fuseau)")] = None,
 ) -> HitRates:
     if since and until and until <= since:
         raise InvalidInput("période vide", details=[{"field": "until", "reason": "doit être postérieure à since"}])
-    rows = await run_in_threadpool(graph_workflow.resolution_counts, driver, settings.neo4j_database,
-                                   access, since=since, until=until)
-    return hit_rates(rows, default_triage_rules(), since=since, until=until)
+    rows = await run_in_threadpool(graph_workflow.resolution_counts, graph, access, since=since,
+                                   until=until)
+    return hit_rates(rows, rulebook.triage, since=since, until=until)
 
 
 # --- link alerts --------------------------------------------------------------------------------
@@ -210,13 +208,13 @@ async def get_hit_rates(
         "combien de pistes et qui contacter (« hit »), jamais leur contenu. Consultation justifiée."),
 )
 async def get_link_alerts(
-    request: Request, driver: DriverDep, settings: SettingsDep, access: AccessDep, audit: AuditDep,
-    caller: Worker, reason: JustificationDep,
+    request: Request, graph: GraphDep, access: AccessDep, audit: AuditDep,
+    caller: Worker, rulebook: RulebookDep, reason: JustificationDep,
     since: Annotated[AwareDatetime | None, Query(description="Alertes levées depuis")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[LinkAlertView]:
-    views = await run_in_threadpool(graph_workflow.link_alerts_for, driver, settings.neo4j_database,
-                                    caller.agency, access, since=since, limit=limit)
+    views = await run_in_threadpool(graph_workflow.link_alerts_for, graph, caller.agency, access,
+                                    policy=rulebook.policy, since=since, limit=limit)
     await auditing.log_consultation(
         request, audit, caller, outcome="hit" if views else "none", rule_id=access.policy_id,
         justification=reason, lead_ids=sorted({i for v in views for i in v.own_lead_ids}),
@@ -287,10 +285,10 @@ class AcknowledgeOut(BaseModel):
         "un lieu ouvre une alerte de déconfliction pour les deux services, avant que quiconque "
         "n'agisse ; elle reste ouverte jusqu'à l'acquittement de chacun."),
 )
-async def register_operation(request: Request, body: OperationIn, driver: DriverDep,
-                             settings: SettingsDep, audit: AuditDep, access: AccessDep,
-                             caller: Worker) -> OperationRegistered:
-    rules = default_deconfliction_rules()
+async def register_operation(request: Request, body: OperationIn, graph: GraphDep,
+                             audit: AuditDep, access: AccessDep,
+                             caller: Worker, rulebook: RulebookDep) -> OperationRegistered:
+    rules = rulebook.deconfliction
     now = _now()
     check_window(body.starts_at, body.ends_at, now, rules)
     targets = normalize_targets(body.targets)
@@ -313,11 +311,11 @@ async def register_operation(request: Request, body: OperationIn, driver: Driver
             audit.append(event)
 
     operation, alerts = await run_in_threadpool(
-        graph_workflow.register_operation, driver, settings.neo4j_database, op, rules, before_commit=log)
+        graph_workflow.register_operation, graph, op, rules, before_commit=log)
     views = []
     if alerts:
-        mine = await run_in_threadpool(graph_workflow.deconfliction_alerts_for, driver,
-                                       settings.neo4j_database, caller.agency, open_only=True,
+        mine = await run_in_threadpool(graph_workflow.deconfliction_alerts_for, graph,
+                                       caller.agency, policy=rulebook.policy, open_only=True,
                                        contacts=access.contacts)
         ids = {a.alert_id for a in alerts}
         views = [v for v in mine if v.alert_id in ids]
@@ -331,12 +329,12 @@ async def register_operation(request: Request, body: OperationIn, driver: Driver
                 "personnelles).",
 )
 async def list_operations(
-    request: Request, driver: DriverDep, settings: SettingsDep, audit: AuditDep, caller: Worker,
+    request: Request, graph: GraphDep, audit: AuditDep, caller: Worker,
     reason: JustificationDep,
     include_past: Annotated[bool, Query(description="Inclure les opérations terminées")] = False,
 ) -> list[OperationRecord]:
-    ops = await run_in_threadpool(graph_workflow.list_operations, driver, settings.neo4j_database,
-                                  caller.agency, now=_now(), include_past=include_past)
+    ops = await run_in_threadpool(graph_workflow.list_operations, graph, caller.agency, now=_now(),
+                                  include_past=include_past)
     await auditing.log_consultation(
         request, audit, caller, outcome="full", rule_id=auditing.RULE_OPERATION, justification=reason,
         entity_keys=sorted({f"operation:{o.operation_id}" for o in ops} | {t for o in ops for t in o.targets}),
@@ -354,12 +352,12 @@ async def list_operations(
         "acquittement. Consultation justifiée."),
 )
 async def list_deconfliction_alerts(
-    request: Request, driver: DriverDep, settings: SettingsDep, audit: AuditDep, access: AccessDep,
-    caller: Worker, reason: JustificationDep,
+    request: Request, graph: GraphDep, audit: AuditDep, access: AccessDep,
+    caller: Worker, rulebook: RulebookDep, reason: JustificationDep,
     open: Annotated[bool, Query(description="Seulement les alertes ouvertes")] = True,
 ) -> list[DeconflictionAlertView]:
-    views = await run_in_threadpool(graph_workflow.deconfliction_alerts_for, driver,
-                                    settings.neo4j_database, caller.agency, open_only=open,
+    views = await run_in_threadpool(graph_workflow.deconfliction_alerts_for, graph,
+                                    caller.agency, policy=rulebook.policy, open_only=open,
                                     contacts=access.contacts)
     await auditing.log_consultation(
         request, audit, caller, outcome="full", rule_id=auditing.RULE_DECONFLICTION, justification=reason,
@@ -376,8 +374,8 @@ async def list_deconfliction_alerts(
                 "L'alerte se ferme quand chaque service l'a acquittée. Un second acquittement du "
                 "même service ne change rien.",
 )
-async def acknowledge(request: Request, body: AcknowledgeIn, driver: DriverDep, settings: SettingsDep,
-                      audit: AuditDep, access: AccessDep, caller: Worker,
+async def acknowledge(request: Request, body: AcknowledgeIn, graph: GraphDep,
+                      audit: AuditDep, access: AccessDep, caller: Worker, rulebook: RulebookDep,
                       alert_id: Annotated[str, Path(min_length=3, max_length=80)]) -> AcknowledgeOut:
     client = auditing.client_of(request)
 
@@ -386,7 +384,7 @@ async def acknowledge(request: Request, body: AcknowledgeIn, driver: DriverDep, 
 
     view, changed = await run_in_threadpool(
         lambda: graph_workflow.acknowledge_alert(
-            driver, settings.neo4j_database, alert_id, agency=caller.agency, user_id=caller.user_id,
+            graph, alert_id, policy=rulebook.policy, agency=caller.agency, user_id=caller.user_id,
             user_name=caller.name, note=body.note, now=_now(), contacts=access.contacts,
             before_commit=log))
     return AcknowledgeOut(alert=view, changed=changed)

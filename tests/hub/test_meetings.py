@@ -396,8 +396,9 @@ def test_two_participants_get_different_policy_correct_briefs(briefs):
 def test_briefs_with_the_real_policy_show_each_lead_as_the_engine_decides(world, settings, graph):
     """Participant copies built with the packaged policy (hub/access.py → policies.engine):
     each lead the agenda lists, hits or omits is exactly what ``decide`` says."""
-    from hub.access import access_filter_for, current_policy
+    from hub.access import access_filter_for
     from policies.engine import decide
+    from policies.loader import load_policy
     from policies.models import Caller, LeadMarking, Outcome
 
     db = settings.neo4j_database
@@ -406,10 +407,10 @@ def test_briefs_with_the_real_policy_show_each_lead_as_the_engine_decides(world,
     doubs_w47 = {"police:P1", "gendarmerie:G1", "douanes:D1", "police:P2", "gendarmerie:G2"}
     for agency in ("police", "gendarmerie", "douanes"):
         who = person(agency)
-        access = access_filter_for(world, db, who, now, grants=[])
+        access = access_filter_for(world, db, who, now, grants=[], policy=load_policy())
         agenda, week = agenda_for(graph, who, access)
         caller = Caller(user_id=who.user_id, name=who.name, agency=agency, role="analyst")
-        outcome = {i: decide(caller, LeadMarking.from_lead(leads[i], lead_id=IDS[i]), current_policy(),
+        outcome = {i: decide(caller, LeadMarking.from_lead(leads[i], lead_id=IDS[i]), load_policy(),
                              now=now).outcome
                    for i in doubs_w47}
         readable = {i for i, o in outcome.items() if o in (Outcome.FULL, Outcome.REDACTED)}

@@ -309,7 +309,8 @@ def test_shared_plate_alerts_both_agencies_hit_style(api, ingest, make_user, dri
     assert [(a.entity_kind, a.entity_key, a.agencies) for a in alerts] == [
         ("vehicle", PLATE, ["police", "douanes"])]
     notices = {n.agency: n for n in notices_for(alerts[0].alert_id, "vehicle", PLATE, alerts[0].leads,
-                                                now=datetime.now(UTC))}
+                                                now=datetime.now(UTC),
+                                                policy=api.app.state.rulebook.policy)}
     assert notices["police"].message_fr.startswith("Les Douanes détiennent 1 piste sur ce véhicule (AB-123-CD).")
 
     pn = api.get(f"/api/v1/link-alerts?{J}", headers=make_user("police", "analyst")).json()
