@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from graph import identity
+from graph.handle import Graph
 from hub.app import create_app
 
 
