@@ -1,5 +1,6 @@
 """Schema migrations: uniqueness constraints on every MERGE key, lookup indexes, and the schema
-version recorded in the graph. Applied idempotently at start-up (``apply_schema``).
+version recorded in the graph. Applied idempotently at start-up (``graph.setup.apply_schema``,
+which also registers every module's own constraints and indexes).
 
 Each migration is a list of idempotent statements (``IF NOT EXISTS``, or data rewrites that
 skip what is already done); the version node records the highest applied, so a newer hub adds
@@ -129,33 +130,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 
 CURRENT_VERSION = MIGRATIONS[-1][0]
 
-# Graph modules that own nodes of their own declare their constraints and indexes as a
-# module-level ``SCHEMA: list[str]`` of idempotent statements (``IF NOT EXISTS``); they are
-# applied at every start-up after the numbered migrations, and their digest is recorded.
-SCHEMA_MODULES = (
-    "graph.sessions",
-    "graph.grants",
-    "graph.analysis",
-    "graph.workflow",
-    "graph.meetings",
-)
-
-
-def module_statements() -> list[str]:
-    import importlib
-
-    statements: list[str] = []
-    for name in SCHEMA_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        statements.extend(getattr(module, "SCHEMA", []))
-    return statements
-
-
 def current_version(graph: Graph) -> int:
     record = graph.read(lambda tx: tx.run(
         "MATCH (s:SchemaVersion {name: $name}) RETURN s.version AS version",
@@ -169,8 +143,10 @@ def _run(graph: Graph, statement: str, **params: Any) -> None:
     graph.write(lambda tx: tx.run(statement, params).consume())
 
 
-def apply_schema(graph: Graph) -> int:
-    """Bring the graph's schema to ``CURRENT_VERSION``; return the version now in force."""
+def apply_schema(graph: Graph, module_statements: list[str]) -> int:
+    """Bring the graph's schema to ``CURRENT_VERSION``, then apply ``module_statements`` (the
+    constraints and indexes the graph modules declare, gathered by ``graph.setup``); return the
+    version now in force."""
     found = current_version(graph)
     if found > CURRENT_VERSION:
         raise ConfigurationError(
@@ -194,7 +170,7 @@ def apply_schema(graph: Graph) -> int:
             version=version,
             description=description,
         )
-    extra = module_statements()
+    extra = module_statements
     for statement in extra:
         _run(graph, statement)
     digest = hashlib.sha256("\n".join(extra).encode()).hexdigest()[:16]

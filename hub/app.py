@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from graph.driver import open_driver, wait_ready
 from graph.handle import Graph
-from graph.schema import apply_schema
+from graph.setup import apply_schema
 from hub.audit import AuditTrail
 from hub.contract.errors import (
     CrossHubError,

@@ -26,7 +26,7 @@ from graph.analysis.paths import shortest_paths
 from graph.analysis.search import FULLTEXT_INDEX, search
 from graph.analysis.timeline import timeline
 
-# Applied at start-up by graph/schema.py (SCHEMA_MODULES). The french analyzer (Lucene's
+# Applied at start-up by graph/setup.py (MODULE_SCHEMAS). The french analyzer (Lucene's
 # FrenchAnalyzer: elision, stop words, light stemming) is listed by
 # db.index.fulltext.listAvailableAnalyzers() in Neo4j 5.26.
 SCHEMA: list[str] = [

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from graph.driver import open_driver, wait_ready
 from graph.handle import Graph
-from graph.schema import apply_schema
+from graph.setup import apply_schema
 from hub.settings import Settings
 
 console = Console()

@@ -16,7 +16,7 @@ import neo4j
 
 from graph.driver import open_driver, wait_ready
 from graph.handle import Graph
-from graph.schema import apply_schema
+from graph.setup import apply_schema
 from hub.audit import AuditTrail
 from hub.settings import Settings
 

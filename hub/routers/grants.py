@@ -40,7 +40,7 @@ from graph.grants import (
 )
 from graph.handle import Graph
 from graph.identity import Principal
-from hub.audit import events as auditing_grants
+from hub.audit import events as auditing
 from hub.contract.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.deps import (
     AccessDep,
@@ -230,7 +230,7 @@ async def create_guest_grant(
     )
     return await run_in_threadpool(
         graph_grants.create_guest_grant, graph, new, now,
-        lambda rec: audit.append(auditing_grants.guest_grant_created(client, caller, rec)),
+        lambda rec: audit.append(auditing.guest_grant_created(client, caller, rec)),
     )
 
 
@@ -267,7 +267,7 @@ async def revoke_guest_grant(
     return await run_in_threadpool(lambda: graph_grants.revoke_guest_grant(
         graph, grant_id, revoked_by=caller.user_id,
         revoked_by_name=caller.name, reason=body.reason if body else None, now=_now(),
-        before_commit=lambda rec: audit.append(auditing_grants.guest_grant_revoked(client, caller, rec)),
+        before_commit=lambda rec: audit.append(auditing.guest_grant_revoked(client, caller, rec)),
     ))
 
 
@@ -314,9 +314,9 @@ async def create_disclosure_request(
     named = body.lead_id if body.lead_id is not None else body.hit
     assert named is not None
 
-    async def unknown(rule_id: str = auditing_grants.RULE_UNKNOWN_LEAD) -> NotFound:
+    async def unknown(rule_id: str = auditing.RULE_UNKNOWN_LEAD) -> NotFound:
         # The trail keeps the attempt (a handle is named by its first characters only).
-        await run_in_threadpool(audit.append, auditing_grants.disclosure_request_refused(
+        await run_in_threadpool(audit.append, auditing.disclosure_request_refused(
             client, caller, named if body.lead_id is not None else named[:64], justification,
             Outcome.NONE.value, rule_id))
         # Word for word what a read of an unknown lead answers (graph.read.get_lead), whether
@@ -352,7 +352,7 @@ async def create_disclosure_request(
         known = [(m, d) for m, d in known if d.outcome is Outcome.HIT]
     if not known:
         raise await unknown(decided[0][1].rule_id if decided and not aggregated
-                            else auditing_grants.RULE_UNKNOWN_LEAD)
+                            else auditing.RULE_UNKNOWN_LEAD)
     records = [await _request_one(request, marking, current, who, grants, justification,
                                   graph, audit, caller, now, policy, single=len(known) == 1)
                for marking, current in known]
@@ -379,7 +379,7 @@ async def _request_one(request: Request, marking: LeadMarking, current: Decision
         owner_agency=marking.originating_agency, approved_by="hypothetical", approved_at=now)
     opened = decide(who, marking, policy, [*grants, hypothetical], now=now)
     if not widens(current, opened):
-        await run_in_threadpool(audit.append, auditing_grants.disclosure_request_refused(
+        await run_in_threadpool(audit.append, auditing.disclosure_request_refused(
             client, caller, marking.lead_id, justification, current.outcome.value,
             current.rule_id))
         if not single:
@@ -392,7 +392,7 @@ async def _request_one(request: Request, marking: LeadMarking, current: Decision
             graph, lead_id=marking.lead_id, requester_user_id=caller.user_id,
             requester_name=caller.name, requester_agency=caller.agency, justification=justification,
             now=now, before_commit=lambda rec: audit.append(
-                auditing_grants.disclosure_requested(client, caller, rec, current)),
+                auditing.disclosure_requested(client, caller, rec, current)),
         ))
     except Conflict:
         if single:
@@ -441,7 +441,7 @@ async def approve_disclosure_request(
         graph, request_id, approve=True, decided_by=caller.user_id,
         decided_by_name=caller.name, decider_agency=caller.agency, decider_role=caller.role,
         policy=rulebook.policy, now=_now(), valid_until=body.valid_until, reason=body.reason,
-        before_commit=lambda rec: audit.append(auditing_grants.disclosure_approved(client, caller, rec)),
+        before_commit=lambda rec: audit.append(auditing.disclosure_approved(client, caller, rec)),
     ))
 
 
@@ -461,7 +461,7 @@ async def decline_disclosure_request(
         graph, request_id, approve=False, decided_by=caller.user_id,
         decided_by_name=caller.name, decider_agency=caller.agency, decider_role=caller.role,
         policy=rulebook.policy, now=_now(), reason=body.reason,
-        before_commit=lambda rec: audit.append(auditing_grants.disclosure_declined(client, caller, rec)),
+        before_commit=lambda rec: audit.append(auditing.disclosure_declined(client, caller, rec)),
     ))
 
 

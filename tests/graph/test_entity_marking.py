@@ -31,7 +31,7 @@ from graph.driver import reset_database
 from graph.handle import Graph
 from graph.identity import Principal
 from graph.leads import write_leads
-from graph.schema import apply_schema
+from graph.setup import apply_schema
 from hub.access import access_filter_for
 from hub.contract.errors import NotFound
 from hub.contract.lead import Lead

@@ -13,7 +13,7 @@ from graph import grants as g
 from graph import identity
 from graph.handle import Graph
 from graph.leads import write_leads
-from graph.schema import apply_schema
+from graph.setup import apply_schema
 from hub.contract.errors import Conflict
 from hub.contract.lead import Lead
 from policies.loader import load_policy

@@ -14,7 +14,8 @@ from graph.access import LEAD_PROPERTIES, AccessFilter
 from graph.handle import Graph
 from graph.leads import write_leads
 from graph.read import get_lead
-from graph.schema import CURRENT_VERSION, SCHEMA_NAME, apply_schema
+from graph.schema import CURRENT_VERSION, SCHEMA_NAME
+from graph.setup import apply_schema
 from hub.contract.lead import Lead
 from tests.factories import lead, pseudonym
 

@@ -31,7 +31,7 @@ from graph import identity
 from graph.driver import reset_database
 from graph.handle import Graph
 from graph.leads import write_leads
-from graph.schema import apply_schema
+from graph.setup import apply_schema
 from hub.contract.lead import Lead
 from tests.factories import lead, pseudonym
 

@@ -500,7 +500,7 @@ def test_cli_brief_writes_html_and_pdf_per_participant(world, settings, tmp_path
     # The participant's policy: the hand-built filter (hub.access.access_filter_for is what runs
     # in production; replaced here so this test checks the command, not the policy).
     fake = types.ModuleType("hub.access")
-    fake.access_filter_for = lambda driver, database, principal, now=None: analyst_filter(principal.agency)
+    fake.access_filter_for = lambda driver, database, principal, now=None, **_: analyst_filter(principal.agency)
     monkeypatch.setitem(sys.modules, "hub.access", fake)
     monkeypatch.setenv("CROSSHUB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("NEO4J_URI", settings.neo4j_uri)

@@ -61,7 +61,7 @@ def live_hub(settings, tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]
     from graph.driver import open_driver, reset_database
     from graph.handle import Graph
     from graph.leads import write_leads
-    from graph.schema import apply_schema
+    from graph.setup import apply_schema
     from hub.app import create_app
 
     hub_settings = settings.model_copy(update={

@@ -1,0 +1,29 @@
+"""Everything the graph needs before anyone reads or writes it: the numbered migrations
+(graph/schema.py) and the constraints and indexes each graph module declares as its ``SCHEMA``,
+registered here by name — one list a reader can see, no discovery by import path. A module that
+owns nodes of its own adds its ``SCHEMA`` to ``MODULE_SCHEMAS``.
+"""
+
+from __future__ import annotations
+
+from graph import analysis, grants, meetings, sessions, workflow
+from graph import schema as migrations
+from graph.handle import Graph
+
+MODULE_SCHEMAS: dict[str, list[str]] = {
+    "graph.sessions": sessions.SCHEMA,
+    "graph.grants": grants.SCHEMA,
+    "graph.analysis": analysis.SCHEMA,
+    "graph.workflow": workflow.SCHEMA,
+    "graph.meetings": meetings.SCHEMA,
+}
+
+
+def module_statements() -> list[str]:
+    return [statement for statements in MODULE_SCHEMAS.values() for statement in statements]
+
+
+def apply_schema(graph: Graph) -> int:
+    """Migrate the graph to the current schema version and apply every module's constraints and
+    indexes; idempotent (run at every start-up). Returns the version in force."""
+    return migrations.apply_schema(graph, module_statements())
