@@ -817,7 +817,7 @@ def main() -> None:
                                            name="bench-analysis")
             unrestricted = AccessFilter.unrestricted()
             filters = {"unrestricted": lambda: unrestricted,
-                       "gendarmerie analyst": lambda: access_filter_for(driver, db, analyst, policy=load_policy())}
+                       "gendarmerie analyst": lambda: access_filter_for(Graph(driver, db), analyst, policy=load_policy())}
             rng = random.Random(args.seed + 1)
             chosen = {"net2", "net3", "path", "copresence", "hotspots"}
             if args.only:

@@ -71,7 +71,7 @@ def main() -> None:
 
             who = Principal(user_id=f"{args.agency}:bench", name="Bench", agency=args.agency, role=args.role)
             now = datetime(2025, 11, 24, 7, tzinfo=UTC)
-            access = access_filter_for(driver, db, who, now, grants=[], policy=POLICY)
+            access = access_filter_for(Graph(driver, db), who, now, grants=[], policy=POLICY)
             # Warm-up (not counted): plans cached, pages in memory, so neither side pays for them.
             gm.build_agenda(Graph(driver, db), meeting, who, access, include_unlocated=True, now=now)
             totals, baseline = [], []

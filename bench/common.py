@@ -18,8 +18,8 @@ import httpx
 from graph import identity
 from graph.driver import open_driver, reset_database, wait_ready
 from graph.handle import Graph
-from graph.setup import apply_schema
 from graph.server import LocalNeo4j
+from graph.setup import apply_schema
 from hub.contract.signing import generate_keypair, key_id_of, load_public_key_pem
 from hub.settings import Settings
 

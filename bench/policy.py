@@ -105,13 +105,13 @@ def main() -> None:
         rng = random.Random(3)
         anchors = [rng.choice(plates) for _ in range(args.queries)]
         now = datetime.now(UTC)
-        by_hand = written_out(access_filter_for(driver, db, identity.principal_for_token(graph, token), now,
+        by_hand = written_out(access_filter_for(graph, identity.principal_for_token(graph, token), now,
                                              policy=POLICY),
                               now)
 
         def compiled_path() -> AccessFilter:
             caller = identity.principal_for_token(graph, token)
-            return access_filter_for(driver, db, caller, now, policy=POLICY)
+            return access_filter_for(Graph(driver, db), caller, now, policy=POLICY)
 
         def by_hand_path() -> AccessFilter:
             identity.principal_for_token(graph, token)  # authentication, as on path (b)

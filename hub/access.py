@@ -12,10 +12,10 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import neo4j
-
 from graph import access as graph_access
 from graph.access import AccessFilter
+from graph.grants import active_grants_for
+from graph.handle import Graph
 from graph.identity import Principal
 from policies.engine import compile_scope
 from policies.models import Caller, DisclosureGrant, GuestGrant, Policy
@@ -30,17 +30,12 @@ def caller_of(principal: Principal) -> Caller:
                   role=principal.role)
 
 
-def active_grants(driver: neo4j.Driver, database: str, user_id: str,
-                  now: datetime) -> list[GuestGrant | DisclosureGrant]:
-    from graph.grants import active_grants_for
-    from graph.handle import Graph
-
-    return active_grants_for(Graph(driver, database), user_id, now)
+def active_grants(graph: Graph, user_id: str, now: datetime) -> list[GuestGrant | DisclosureGrant]:
+    return active_grants_for(graph, user_id, now)
 
 
 def access_filter_for(
-    driver: neo4j.Driver,
-    database: str,
+    graph: Graph,
     principal: Principal,
     now: datetime | None = None,
     *,
@@ -53,7 +48,7 @@ def access_filter_for(
     if grants is None:
         # Normally read with the caller's identity (one round trip, hub/deps.get_caller).
         grants = (principal.active_grants if principal.active_grants is not None
-                  else active_grants(driver, database, principal.user_id, now))
+                  else active_grants(graph, principal.user_id, now))
     key = (
         policy.digest, caller.role, caller.agency,
         caller.user_id if grants else "",

@@ -1,5 +1,6 @@
 """Request-scoped dependencies, handed out as ``Annotated`` aliases: the settings, the one Neo4j
-driver of the process (opened in the app's lifespan), and the authenticated caller.
+graph handle of the process (the one driver, opened in the app's lifespan), the rulebook, and the
+authenticated caller.
 
 Nothing here connects on import; everything comes from ``app.state``, filled by ``create_app``.
 """
@@ -10,7 +11,6 @@ from datetime import timedelta
 from functools import partial
 from typing import Annotated
 
-import neo4j
 from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -39,10 +39,6 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_driver(request: Request) -> neo4j.Driver:
-    return request.app.state.driver
-
-
 def get_graph(request: Request) -> Graph:
     return request.app.state.graph
 
@@ -57,7 +53,6 @@ def get_audit(request: Request) -> AuditTrail:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AuditDep = Annotated[AuditTrail, Depends(get_audit)]
-DriverDep = Annotated[neo4j.Driver, Depends(get_driver)]
 GraphDep = Annotated[Graph, Depends(get_graph)]
 RulebookDep = Annotated[Rulebook, Depends(get_rulebook)]
 
@@ -112,7 +107,7 @@ def requires(action: Action):
     return Depends(check)
 
 
-async def get_access_filter(caller: CallerDep, driver: DriverDep, settings: SettingsDep,
+async def get_access_filter(caller: CallerDep, graph: GraphDep, settings: SettingsDep,
                             rulebook: RulebookDep) -> AccessFilter:
     """The caller's read policy compiled into Cypher (hub/access.py, graph/access.py)."""
     from dataclasses import replace
@@ -120,8 +115,8 @@ async def get_access_filter(caller: CallerDep, driver: DriverDep, settings: Sett
     from hub.access import access_filter_for
     from hub.handles import handles_for
 
-    compiled = await run_in_threadpool(partial(access_filter_for, driver, settings.neo4j_database,
-                                               caller, policy=rulebook.policy))
+    compiled = await run_in_threadpool(partial(access_filter_for, graph, caller,
+                                               policy=rulebook.policy))
     # Hits carry the caller's handle, sealed for the caller's agency (hub/handles.py).
     return replace(compiled, seal=handles_for(settings.keys_dir).sealer(caller.agency))
 
@@ -136,14 +131,13 @@ class VerifiedConnector(BaseModel):
 
 
 async def verified_connector(request: Request, body: bytes, caller: Principal,
-                             driver: neo4j.Driver, settings: Settings) -> VerifiedConnector:
+                             graph: Graph, settings: Settings) -> VerifiedConnector:
     """Admit a push only from a connector identity whose request is signed by a registered key
     *of that same connector* (its name and agency), fresh and never seen before (replay-proof).
     A key belongs to one connector: another connector's key, even of the same agency, is
     refused."""
     if not permission(get_rulebook(request).policy, caller.role, Action.PUSH_LEADS).allowed:
         raise Forbidden("seuls les connecteurs versent des pistes")
-    graph = Graph(driver, settings.neo4j_database)
 
     found: list[identity.ConnectorKey] = []
 

@@ -159,7 +159,7 @@ def error_statuses(route: APIRoute, method: str) -> set[int]:
         statuses.add(409)
     if has_body:
         statuses.add(413)
-    if _uses(route, deps.get_driver) or _uses(route, deps.get_graph) or _uses(route, deps.get_audit):
+    if _uses(route, deps.get_graph) or _uses(route, deps.get_audit):
         if authenticated or route.path_format != "/healthz":
             statuses.add(503)
     return statuses

@@ -34,7 +34,13 @@ from hub.audit.records import (
     unb64,
 )
 from hub.contract.errors import ConfigurationError
-from policies.audit import SYSTEM_ACTOR, AuditAction, AuditEvent, Decision, DecisionOutcome
+from policies.audit import (
+    SYSTEM_ACTOR,
+    AuditAction,
+    AuditEvent,
+    Decision,
+    DecisionOutcome,
+)
 
 log = logging.getLogger(__name__)
 

@@ -54,7 +54,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from hub.audit.files import acquire_lock, open_append, release_lock
 from hub.audit.keys import key_id, load_or_create_signing_key
 from hub.audit.query import read_entries
-from hub.audit.recovery import Head, recover, recovery_event
 from hub.audit.records import (
     CHECKPOINTS_FILE,
     ENTRIES_FILE,
@@ -70,6 +69,7 @@ from hub.audit.records import (
     checkpoint_signing_payload,
     entry_hash,
 )
+from hub.audit.recovery import Head, recover, recovery_event
 from hub.contract.errors import AuditUnavailable
 from hub.keyfiles import ensure_private_dir, fsync_dir, write_all
 from hub.settings import Settings

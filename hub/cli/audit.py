@@ -20,7 +20,12 @@ from hub.audit.keys import PUBLIC_KEY_FILE
 from hub.contract.errors import CrossHubError
 from hub.contract.lead import Agency
 from hub.settings import Settings
-from policies.audit import ACTION_LABELS_FR, DECISION_LABELS_FR, AuditAction, DecisionOutcome
+from policies.audit import (
+    ACTION_LABELS_FR,
+    DECISION_LABELS_FR,
+    AuditAction,
+    DecisionOutcome,
+)
 
 app = typer.Typer(help="Journal d'audit (art. 25, directive (UE) 2016/680) : intégrité et consultation.",
                   no_args_is_help=True)

@@ -1,11 +1,10 @@
-"""What every CLI command that touches the graph needs: the settings and a ready driver."""
+"""What every CLI command that touches the graph needs: the settings and a ready graph handle."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import neo4j
 from rich.console import Console
 
 from graph.driver import open_driver, wait_ready
@@ -18,13 +17,13 @@ err_console = Console(stderr=True)
 
 
 @contextmanager
-def graph_session(settings: Settings | None = None) -> Iterator[tuple[Settings, neo4j.Driver]]:
+def graph_session(settings: Settings | None = None) -> Iterator[tuple[Settings, Graph]]:
     settings = settings or Settings()
     driver = open_driver(settings.graph_config)
     try:
         graph = Graph(driver, settings.neo4j_database)
         wait_ready(graph, 60)
         apply_schema(graph)
-        yield settings, driver
+        yield settings, graph
     finally:
         driver.close()

@@ -295,7 +295,6 @@ def register(
 ) -> None:
     """Hub side: register a connector's public key and issue its API token (printed once)."""
     from graph import identity
-    from graph.handle import Graph
     from hub.cli.common import graph_session
     from hub.contract.lead import Agency
     from hub.contract.signing import key_id_of, load_public_key_pem
@@ -303,8 +302,8 @@ def register(
     pem = public_key.read_text()
     key_id = key_id_of(load_public_key_pem(pem))
     agency_code = Agency(agency).value
-    with graph_session() as (settings, driver):
-        graph = Graph(driver, settings.neo4j_database)
+    with graph_session() as (settings, graph):
+        graph = graph
         identity.register_connector_key(graph, identity.ConnectorKey(
             key_id=key_id, connector=name, agency=agency_code, public_key_pem=pem))
         user = identity.upsert_user(graph, agency=agency_code, role="connector", name=name)

@@ -45,8 +45,8 @@ def dev(
     from graph.driver import open_driver, reset_database, wait_ready
     from graph.handle import Graph
     from graph.leads import write_leads
-    from graph.setup import apply_schema
     from graph.server import LocalNeo4j
+    from graph.setup import apply_schema
     from hub.app import create_app
     from hub.settings import Settings
 

@@ -44,7 +44,6 @@ def explain(
     sent), resolved on the hub side."""
     from graph import identity
     from graph.grants import lead_marking
-    from graph.handle import Graph
     from graph.leads import public_lead_ids
     from hub.access import active_grants, caller_of
     from hub.cli.common import graph_session
@@ -54,22 +53,21 @@ def explain(
     from policies.rulebook import load_rulebook
 
     now = datetime.now(UTC)
-    with graph_session() as (settings, driver):
-        db = settings.neo4j_database
+    with graph_session() as (settings, graph):
         try:
-            principal = identity.get_user(Graph(driver, db), user)
+            principal = identity.get_user(graph, user)
             lead_id = lead
             agency, sep, ref = lead.partition(":")
             if sep and ref and agency in {a.value for a in Agency}:
                 key = source_key(agency, ref)
-                lead_id = public_lead_ids(Graph(driver, db), [key]).get(key, lead)
-            marking = lead_marking(Graph(driver, db), lead_id)
+                lead_id = public_lead_ids(graph, [key]).get(key, lead)
+            marking = lead_marking(graph, lead_id)
             if marking is None:
                 raise NotFound(f"piste inconnue : {lead}")
         except NotFound as exc:
             err_console.print(f"[red]{exc.message}[/red]")
             raise typer.Exit(1) from exc
-        grants = active_grants(driver, db, principal.user_id, now)
+        grants = active_grants(graph, principal.user_id, now)
     decision = decide(caller_of(principal), marking, load_rulebook(Settings().rules_dir).policy, grants,
                       now=now)
     table = Table(show_header=False)

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from graph import identity
-from graph.handle import Graph
 from hub.cli.common import console, err_console, graph_session
 from hub.contract.lead import Agency
 
@@ -31,8 +30,8 @@ def create(
     if role not in ROLES:
         err_console.print(f"[red]Rôle inconnu « {role} »[/red] : {', '.join(ROLES)}")
         raise typer.Exit(2)
-    with graph_session() as (settings, driver):
-        graph = Graph(driver, settings.neo4j_database)
+    with graph_session() as (settings, graph):
+        graph = graph
         user = identity.upsert_user(graph, agency=agency.value, role=role, name=name,
                                     contact=contact)
         issued = identity.issue_token(graph, user.user_id,
@@ -45,8 +44,8 @@ def create(
 
 @app.command("revoke")
 def revoke(token: Annotated[str, typer.Argument(help="Le jeton à révoquer")]) -> None:
-    with graph_session() as (settings, driver):
-        if not identity.revoke_token(Graph(driver, settings.neo4j_database), token):
+    with graph_session() as (settings, graph):
+        if not identity.revoke_token(graph, token):
             err_console.print("[yellow]Jeton inconnu ou déjà révoqué[/yellow]")
             raise typer.Exit(1)
     console.print("Jeton révoqué.")
@@ -55,8 +54,8 @@ def revoke(token: Annotated[str, typer.Argument(help="Le jeton à révoquer")]) 
 @app.command("users")
 def users() -> None:
     """List users and connector identities."""
-    with graph_session() as (settings, driver):
-        rows = identity.list_users(Graph(driver, settings.neo4j_database))
+    with graph_session() as (settings, graph):
+        rows = identity.list_users(graph)
     table = Table("utilisateur", "service", "rôle", "désactivé")
     for u in rows:
         table.add_row(u.user_id, u.agency, u.role, "oui" if u.disabled else "")

@@ -16,7 +16,6 @@ from rich.table import Table
 
 from graph import identity
 from graph import sessions as graph_sessions
-from graph.handle import Graph
 from hub.cli.common import console, err_console, graph_session
 from hub.contract.errors import NotFound
 from hub.contract.lead import Agency
@@ -71,10 +70,9 @@ def create(
     if not name:
         err_console.print("[red]Nom vide[/red]")
         raise typer.Exit(2)
-    with graph_session() as (settings, driver):
-        db = settings.neo4j_database
+    with graph_session() as (settings, graph):
         try:
-            identity.get_user(Graph(driver, db), user_id)
+            identity.get_user(graph, user_id)
         except NotFound:
             pass
         else:
@@ -82,7 +80,7 @@ def create(
                               "« crosshub users set-password » pour changer son mot de passe.")
             raise typer.Exit(3)
         password_hash = _checked_hash(_read_password(password_stdin), name=name, user_id=user_id)
-        identity.upsert_user(Graph(driver, db), agency=agency.value, role=role.value, name=name,
+        identity.upsert_user(graph, agency=agency.value, role=role.value, name=name,
                              contact=contact, password_hash=password_hash)
     console.print(f"Utilisateur [bold]{user_id}[/bold] créé ({role.value}).")
 
@@ -93,9 +91,8 @@ def set_password(
     password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a new password; the user's open sessions are closed and failed logins forgiven."""
-    with graph_session() as (settings, driver):
-        db = settings.neo4j_database
-        graph = Graph(driver, db)
+    with graph_session() as (settings, graph):
+        graph = graph
         try:
             user = identity.get_user(graph, user_id)
         except NotFound:
@@ -117,9 +114,8 @@ def set_password(
 @app.command("disable")
 def disable(user_id: Annotated[str, typer.Argument(help="Identifiant service:nom")]) -> None:
     """Disable an account and revoke its sessions and API tokens."""
-    with graph_session() as (settings, driver):
-        db = settings.neo4j_database
-        graph = Graph(driver, db)
+    with graph_session() as (settings, graph):
+        graph = graph
         try:
             graph_sessions.set_user_disabled(graph, user_id, True)
         except NotFound:
@@ -134,10 +130,9 @@ def disable(user_id: Annotated[str, typer.Argument(help="Identifiant service:nom
 @app.command("list")
 def list_users() -> None:
     """List accounts: role, whether a password is set, disabled, open sessions."""
-    with graph_session() as (settings, driver):
-        db = settings.neo4j_database
-        rows = identity.list_users(Graph(driver, db))
-        open_sessions = graph_sessions.active_session_counts(Graph(driver, db))
+    with graph_session() as (settings, graph):
+        rows = identity.list_users(graph)
+        open_sessions = graph_sessions.active_session_counts(graph)
     table = Table("utilisateur", "nom", "service", "rôle", "mot de passe", "désactivé",
                   "sessions ouvertes")
     for u in rows:

@@ -43,30 +43,30 @@ class BriefFiles(BaseModel):
     lead_count: int
 
 
-AccessFor = Callable[[neo4j.Driver, str, Principal], AccessFilter]
+AccessFor = Callable[[Graph, Principal], AccessFilter]
 
 
 def _policy_access_for(policy: Policy) -> AccessFor:
     from hub.access import access_filter_for
 
-    def access_for(driver: neo4j.Driver, database: str, principal: Principal) -> AccessFilter:
-        return access_filter_for(driver, database, principal, policy=policy)
+    def access_for(graph: Graph, principal: Principal) -> AccessFilter:
+        return access_filter_for(graph, principal, policy=policy)
 
     return access_for
 
 
-def participants(driver: neo4j.Driver, database: str, policy: Policy) -> list[Principal]:
+def participants(graph: Graph, policy: Policy) -> list[Principal]:
     """Who gets a copy: the active accounts whose role may receive the brief (roles.yaml)."""
     roles = roles_that_may(policy, Action.RECEIVE_BRIEF)
-    return [u for u in identity.list_users(Graph(driver, database))
+    return [u for u in identity.list_users(graph)
             if u.role in roles and not u.disabled]
 
 
-def write_brief(settings: Settings, driver: neo4j.Driver, trail: AuditTrail, meeting: graph_meetings.Meeting,
+def write_brief(settings: Settings, graph: Graph, trail: AuditTrail, meeting: graph_meetings.Meeting,
                 participant: Principal, access: AccessFilter, out_dir: Path, *,
                 justification: str, origin: str, now: datetime | None = None) -> BriefFiles:
     """Build one participant's copy with their filter, log its disclosure to them, write it."""
-    brief = hub_brief.build_brief(Graph(driver, settings.neo4j_database), meeting, participant, access,
+    brief = hub_brief.build_brief(graph, meeting, participant, access,
                                   include_unlocated=meeting.departement == settings.cross_departement,
                                   now=now)
     html = hub_brief.render_html(brief)
@@ -105,15 +105,15 @@ def generate_weekly_briefs(settings: Settings, *, week: str | None = None, depar
     access_for = access_for or _policy_access_for(rulebook.policy)
     db = settings.neo4j_database
     with graph_for(settings, driver) as drv:
-        meeting, _ = graph_meetings.ensure_meeting(Graph(drv, db), departement, week, created_by="crosshub",
-                                                   now=now)
-        people = ([identity.get_user(Graph(drv, db), uid) for uid in user_ids] if user_ids
-                  else participants(drv, db, rulebook.policy))
+        graph = Graph(drv, db)
+        meeting, _ = graph_meetings.ensure_meeting(graph, departement, week, created_by="crosshub", now=now)
+        people = ([identity.get_user(graph, uid) for uid in user_ids] if user_ids
+                  else participants(graph, rulebook.policy))
         target = out_dir or settings.data_dir / "briefs" / meeting.meeting_id
         justification = f"Comité hebdomadaire de la CROSS {departement}, semaine {week} : note de séance"
         files = []
         with trail_for(settings, audit) as trail:
             for person in people:
-                files.append(write_brief(settings, drv, trail, meeting, person, access_for(drv, db, person),
+                files.append(write_brief(settings, graph, trail, meeting, person, access_for(graph, person),
                                          target, justification=justification, origin=origin, now=now))
         return files

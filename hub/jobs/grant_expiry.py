@@ -16,7 +16,6 @@ import contextlib
 import logging
 from datetime import UTC, datetime
 
-import neo4j
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
@@ -29,7 +28,7 @@ from hub.audit.events import SCHEDULER_ORIGIN, grants_expired
 log = logging.getLogger("crosshub.grants")
 
 
-def sweep(driver: neo4j.Driver, database: str, audit: AuditTrail, now: datetime | None = None, *,
+def sweep(graph: Graph, audit: AuditTrail, now: datetime | None = None, *,
           origin: str = SCHEDULER_ORIGIN,
           triggered_by: str | None = None) -> list[ExpiredGrant]:
     """Expire every grant ended at ``now`` (default: the current instant), in batches; each
@@ -40,7 +39,6 @@ def sweep(driver: neo4j.Driver, database: str, audit: AuditTrail, now: datetime 
     def record(batch: list[ExpiredGrant]) -> None:
         audit.append_many(grants_expired(batch, origin, triggered_by))
 
-    graph = Graph(driver, database)
     while True:
         batch = graph_grants.expire_grants(graph, now, before_commit=record)
         done.extend(batch)
@@ -55,7 +53,7 @@ async def expiry_loop(app: FastAPI, stop: asyncio.Event, interval_s: float = 60.
     while not stop.is_set():
         try:
             expired = await run_in_threadpool(
-                sweep, app.state.driver, app.state.settings.neo4j_database, app.state.audit)
+                sweep, app.state.graph, app.state.audit)
             if expired:
                 log.info("grants expired: %s", ", ".join(g.grant_id for g in expired))
         except Exception:

@@ -13,7 +13,6 @@ from hub.contract.errors import Forbidden
 from hub.contract.runs import RunRecord
 from hub.deps import (
     CallerDep,
-    DriverDep,
     GraphDep,
     SettingsDep,
     read_body,
@@ -27,10 +26,10 @@ router = APIRouter(prefix="/api/v1/connectors", tags=["connecteurs"])
 
 @router.post("/{name}/runs", status_code=204, summary="Déclarer une exécution de connecteur")
 async def report_run(name: Annotated[str, Path(pattern=r"^[a-z0-9_\-]{1,40}$")], request: Request,
-                     driver: DriverDep, graph: GraphDep, settings: SettingsDep,
+                     graph: GraphDep, settings: SettingsDep,
                      caller: CallerDep) -> None:
     body = await read_body(request, 1024 * 1024)
-    connector = await verified_connector(request, body, caller, driver, settings)
+    connector = await verified_connector(request, body, caller, graph, settings)
     if connector.connector != name:
         raise Forbidden(f"la clé de signature appartient au connecteur « {connector.connector} »")
     report = RunRecord.model_validate_json(body)

@@ -46,7 +46,6 @@ from hub.deps import (
     AccessDep,
     AuditDep,
     CallerDep,
-    DriverDep,
     GraphDep,
     JustificationText,
     RulebookDep,
@@ -279,11 +278,11 @@ async def revoke_guest_grant(
                 "cesse de toute façon à l'échéance.",
 )
 async def expire_grants(
-    request: Request, driver: DriverDep, settings: SettingsDep, audit: AuditDep,
+    request: Request, graph: GraphDep, audit: AuditDep,
     caller: Annotated[Principal, requires(Action.EXPIRE_GRANTS)],
 ) -> ExpiryOut:
     expired = await run_in_threadpool(lambda: grant_expiry.sweep(
-        driver, settings.neo4j_database, audit, origin=_client(request) or "inconnue",
+        graph, audit, origin=_client(request) or "inconnue",
         triggered_by=caller.user_id))
     return ExpiryOut(expired=[g.grant_id for g in expired])
 

@@ -19,7 +19,6 @@ from hub.deps import (
     AccessDep,
     AuditDep,
     CallerDep,
-    DriverDep,
     GraphDep,
     JustificationDep,
     SettingsDep,
@@ -65,10 +64,10 @@ def _parse_envelope(body: bytes, max_batch: int) -> list[Any]:
         "Idempotent sur (service, référence source, version)."
     ),
 )
-async def ingest_leads(request: Request, driver: DriverDep, graph: GraphDep, settings: SettingsDep,
+async def ingest_leads(request: Request, graph: GraphDep, settings: SettingsDep,
                        caller: CallerDep, audit: AuditDep) -> IngestResponse:
     body = await read_body(request, settings.max_body_bytes)
-    connector = await verified_connector(request, body, caller, driver, settings)
+    connector = await verified_connector(request, body, caller, graph, settings)
     items = _parse_envelope(body, settings.max_batch_size)
     valid, rejected = validate_items(items, allowed_agencies={connector.agency})
     if valid:

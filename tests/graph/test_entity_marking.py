@@ -132,7 +132,7 @@ def world(driver) -> type[World]:
 def _filter(driver, role: str, agency: str = "gendarmerie") -> AccessFilter:
     principal = Principal(user_id=f"{agency}:marking-{role}", name=f"marking-{role}", agency=agency,
                           role=role)
-    return access_filter_for(driver, DB, principal, grants=[], policy=load_policy())
+    return access_filter_for(Graph(driver, DB), principal, grants=[], policy=load_policy())
 
 
 def caller(driver, who: str) -> AccessFilter:

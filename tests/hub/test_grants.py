@@ -223,10 +223,10 @@ def test_expiry_sweep_marks_notifies_and_audits(api, user, driver, db, audit_dir
     assert approved.status_code == 200, approved.text
 
     at = now + timedelta(hours=3)
-    expired = grant_expiry.sweep(driver, db, api.app.state.audit, at)
+    expired = grant_expiry.sweep(Graph(driver, db), api.app.state.audit, at)
     ids = {g.grant_id for g in expired}
     assert {grant["grant_id"], req["request_id"]} <= ids
-    assert grant_expiry.sweep(driver, db, api.app.state.audit, at) == []  # once
+    assert grant_expiry.sweep(Graph(driver, db), api.app.state.audit, at) == []  # once
 
     assert graph_grants.get_guest_grant(Graph(driver, db), grant["grant_id"], at).status == "expired"
     mine = api.get("/api/v1/disclosure-requests?box=mine", headers=requester.headers).json()

@@ -212,7 +212,6 @@ def test_other_departement_leads_count_in_links_but_not_in_the_agenda(world, set
 
 
 def test_disclosures_deconfliction_triage_hotspots_and_trend(world, settings, graph):
-    db = settings.neo4j_database
     agenda, _ = agenda_for(graph, person("police"), analyst_filter("police"))
     # DR-1 (on D1, a hit for the police) is shown; DR-2 (on G2, H3) is not; DR-3 is not pending.
     assert [(d.request_id, d.lead_access, d.handling_code) for d in agenda.pending_disclosures] == [("DR-1", "hit", "H2")]
@@ -247,7 +246,6 @@ def test_week_graph_has_only_readable_leads(world, settings, graph):
 
 
 def test_actions_overdue_come_back_until_done(world, settings, graph):
-    db = settings.neo4j_database
     w45, created = gm.ensure_meeting(graph, "25", "2025-W46", created_by="test")
     assert not created and w45.meeting_id == "25-2025-W46"
     coordinator = coordinator_filter("police")
@@ -288,7 +286,6 @@ def test_actions_overdue_come_back_until_done(world, settings, graph):
 
 
 def test_window_catches_up_skipped_meetings(world, settings, graph):
-    db = settings.neo4j_database
     w47 = gm.unsaved_meeting("88", W47)
     agenda, _ = gm.build_agenda(graph, w47, person("police"), analyst_filter("police"))
     assert agenda.window_start == gm.week_bounds(W47)[0] and agenda.new_leads.visible == 1
@@ -330,7 +327,6 @@ def test_create_action_refuses_what_its_author_cannot_read(world, settings, grap
 
 @pytest.fixture(scope="module")
 def briefs(world, settings, graph):
-    db = settings.neo4j_database
     out = {}
     for agency in ("police", "gendarmerie"):
         b = hub_brief.build_brief(graph, gm.unsaved_meeting("25", W47), person(agency),
@@ -407,7 +403,7 @@ def test_briefs_with_the_real_policy_show_each_lead_as_the_engine_decides(world,
     doubs_w47 = {"police:P1", "gendarmerie:G1", "douanes:D1", "police:P2", "gendarmerie:G2"}
     for agency in ("police", "gendarmerie", "douanes"):
         who = person(agency)
-        access = access_filter_for(world, db, who, now, grants=[], policy=load_policy())
+        access = access_filter_for(Graph(world, db), who, now, grants=[], policy=load_policy())
         agenda, week = agenda_for(graph, who, access)
         caller = Caller(user_id=who.user_id, name=who.name, agency=agency, role="analyst")
         outcome = {i: decide(caller, LeadMarking.from_lead(leads[i], lead_id=IDS[i]), load_policy(),
@@ -500,7 +496,7 @@ def test_cli_brief_writes_html_and_pdf_per_participant(world, settings, tmp_path
     # The participant's policy: the hand-built filter (hub.access.access_filter_for is what runs
     # in production; replaced here so this test checks the command, not the policy).
     fake = types.ModuleType("hub.access")
-    fake.access_filter_for = lambda driver, database, principal, now=None, **_: analyst_filter(principal.agency)
+    fake.access_filter_for = lambda graph, principal, now=None, **_: analyst_filter(principal.agency)
     monkeypatch.setitem(sys.modules, "hub.access", fake)
     monkeypatch.setenv("CROSSHUB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("NEO4J_URI", settings.neo4j_uri)
