@@ -108,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
         audit,
         auth,
         connectors,
+        disclosures,
         entities,
         exports,
         grants,
@@ -123,6 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(connectors.router)
     app.include_router(audit.router)
     app.include_router(grants.router)
+    app.include_router(disclosures.router)
     app.include_router(auth.router)
     app.include_router(analysis.router)
     app.include_router(meetings.router)

@@ -1,0 +1,319 @@
+"""Hit/no-hit disclosure, and what people are told: ``/api/v1/disclosure-requests`` — a caller
+who got a hit asks the owning agency, which approves or declines (``policies.grants``: a role
+holding ``disclosure.decide``, of the lead's own agency); ``/api/v1/notifications`` — what each
+person was told of those steps and of guest grants.
+
+Every step is audited (hub/audit/events.py) inside the graph write, before commit. The policy
+engine decides what a requester may know of a lead: a request for a lead whose outcome is
+``none`` gets the same 404 as a lead that does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from graph import grants as graph_grants
+from graph.grants import (
+    DisclosureRequestRecord,
+    Notification,
+    RequestStatus,
+)
+from graph.handle import Graph
+from graph.identity import Principal
+from hub.access import caller_of
+from hub.audit import events as auditing
+from hub.contract.errors import Conflict, Forbidden, NotFound
+from hub.deps import (
+    AccessDep,
+    AuditDep,
+    CallerDep,
+    GraphDep,
+    JustificationText,
+    RulebookDep,
+    SettingsDep,
+    require_justification,
+    requires,
+)
+from hub.handles import MAX_HANDLE_LENGTH, handles_for
+from policies.engine import decide
+from policies.grants import widens
+from policies.models import (
+    Caller,
+    Decision,
+    DisclosureGrant,
+    GuestGrant,
+    LeadMarking,
+    Outcome,
+    Policy,
+)
+from policies.permissions import Action, permission
+from policies.rulebook import Rulebook
+
+router = APIRouter(prefix="/api/v1", tags=["autorisations"])
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=2000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DisclosureRequestIn(_In):
+    lead_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=160)] | None = None
+    hit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
+                                          max_length=MAX_HANDLE_LENGTH)] | None = Field(
+        default=None, description="Poignée du hit reçu (champ « handle » d'un hit), à la place de "
+                                  "lead_id")
+    # Required; absent or too short: 400 naming the field, as for every consultation.
+    justification: JustificationText
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> DisclosureRequestIn:
+        if (self.lead_id is None) == (self.hit is None):
+            raise ValueError("préciser soit lead_id, soit hit (la poignée d'un hit)")
+        return self
+
+
+class ApproveIn(_In):
+    valid_until: AwareDatetime | None = Field(
+        default=None, description="Fin de la communication (défaut : sans terme)")
+    reason: ShortText | None = None
+
+
+class DeclineIn(_In):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
+
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _agency_wide(rulebook: Rulebook, caller: Principal) -> bool:
+    """Whether the caller reads the agency's notifications, not only their own (roles.yaml)."""
+    return permission(rulebook.policy, caller.role, Action.READ_AGENCY_NOTIFICATIONS).allowed
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- disclosure requests ------------------------------------------------------------------------
+
+
+@router.post(
+    "/disclosure-requests", response_model=DisclosureRequestRecord,
+    status_code=status.HTTP_201_CREATED,
+    summary="Demander la communication d'une piste (suite à un hit)",
+    description="Le service d'origine de la piste est notifié et l'accepte ou la refuse. Une "
+                "piste inconnue, ou dont vous ne pouvez pas même connaître l'existence, donne la "
+                "même réponse 404.",
+)
+async def create_disclosure_request(
+    request: Request, body: DisclosureRequestIn, graph: GraphDep, settings: SettingsDep,
+    audit: AuditDep, caller: Annotated[Principal, requires(Action.REQUEST_DISCLOSURE)],
+    access: AccessDep, rulebook: RulebookDep,
+) -> DisclosureRequestRecord:
+    justification = require_justification(body.justification)
+    now = _now()
+    client = auditing.client_of(request)
+    policy = rulebook.policy
+    who = caller_of(caller)
+    grants: list[GuestGrant | DisclosureGrant] = await run_in_threadpool(
+        graph_grants.active_grants_for, graph, caller.user_id, now)
+    named = body.lead_id if body.lead_id is not None else body.hit
+    assert named is not None
+
+    async def unknown(rule_id: str = auditing.RULE_UNKNOWN_LEAD) -> NotFound:
+        # The trail keeps the attempt (a handle is named by its first characters only).
+        await run_in_threadpool(audit.append, auditing.disclosure_request_refused(
+            client, caller, named if body.lead_id is not None else named[:64], justification,
+            Outcome.NONE.value, rule_id))
+        # Word for word what a read of an unknown lead answers (graph.read.get_lead), whether
+        # the lead does not exist, may not be known of, or the handle is forged, altered or
+        # another agency's.
+        return NotFound(f"piste inconnue : {named}")
+
+    # The leads named: the one lead, or those a hit handle stands for (a hit on one lead, or
+    # an agency's leads counted on an entity that the caller may know of only as hits).
+    aggregated = False
+    if body.lead_id is not None:
+        candidates = [body.lead_id]
+    else:
+        subject = handles_for(settings.keys_dir).open(body.hit or "", caller.agency)
+        if subject is None or subject[0] not in ("lead", "entity"):
+            raise await unknown()
+        if subject[0] == "lead" and len(subject) == 2:
+            candidates = [subject[1]]
+        elif subject[0] == "entity" and len(subject) == 3:
+            aggregated = True
+            # The leads the entity hit counted (graph.read.asserting_leads), those the caller
+            # may know of only as hits through their compiled filter.
+            candidates = await run_in_threadpool(
+                graph_grants.leads_on_entity, graph, subject[1], subject[2], access)
+        else:
+            raise await unknown()
+    markings = await run_in_threadpool(graph_grants.lead_markings, graph, candidates)
+    decided = [(markings[c], decide(who, markings[c], policy, grants, now=now))
+               for c in candidates if c in markings]
+    known = [(m, d) for m, d in decided if d.outcome is not Outcome.NONE]
+    if aggregated:
+        # An agency's leads counted on an entity: those the caller was shown as hits only.
+        known = [(m, d) for m, d in known if d.outcome is Outcome.HIT]
+    if not known:
+        raise await unknown(decided[0][1].rule_id if decided and not aggregated
+                            else auditing.RULE_UNKNOWN_LEAD)
+    records = [await _request_one(request, marking, current, who, grants, justification,
+                                  graph, audit, caller, now, policy, single=len(known) == 1)
+               for marking, current in known]
+    created = [r for r in records if r is not None]
+    if not created:  # several leads behind a hit, none a request could open further
+        raise Conflict("une communication ne vous donnerait pas davantage sur ces pistes",
+                       details=[{"field": "hit", "reason": "aucun accès supplémentaire possible par ce moyen"}])
+    return created[0]
+
+
+async def _request_one(request: Request, marking: LeadMarking, current: Decision, who: Caller,
+                       grants: list[GuestGrant | DisclosureGrant], justification: str,
+                       graph: Graph, audit: Any, caller: Principal,
+                       now: datetime, policy: Policy, *, single: bool
+                       ) -> DisclosureRequestRecord | None:
+    """Request one lead the caller may know of. A single lead that no disclosure could open
+    further, or already pending, is an error (409); among several behind one hit, it is skipped
+    (None)."""
+    client = auditing.client_of(request)
+    # Would the owner's approval change anything? Asked of the engine with the very grant an
+    # approval would create, so the answer follows the policy (H3, embargo, own lead...).
+    hypothetical = DisclosureGrant(
+        grant_id="hypothetical", lead_id=marking.lead_id, requester_user_id=caller.user_id,
+        owner_agency=marking.originating_agency, approved_by="hypothetical", approved_at=now)
+    opened = decide(who, marking, policy, [*grants, hypothetical], now=now)
+    if not widens(current, opened):
+        await run_in_threadpool(audit.append, auditing.disclosure_request_refused(
+            client, caller, marking.lead_id, justification, current.outcome.value,
+            current.rule_id))
+        if not single:
+            return None
+        raise Conflict(
+            f"une communication ne vous donnerait pas davantage sur cette piste : {current.reason_fr}",
+            details=[{"field": "lead_id", "reason": "aucun accès supplémentaire possible par ce moyen"}])
+    try:
+        return await run_in_threadpool(lambda: graph_grants.create_disclosure_request(
+            graph, lead_id=marking.lead_id, requester_user_id=caller.user_id,
+            requester_name=caller.name, requester_agency=caller.agency, justification=justification,
+            now=now, before_commit=lambda rec: audit.append(
+                auditing.disclosure_requested(client, caller, rec, current)),
+        ))
+    except Conflict:
+        if single:
+            raise
+        return None
+
+
+@router.get(
+    "/disclosure-requests", response_model=list[DisclosureRequestRecord],
+    summary="Demandes de communication",
+    description="`box=inbox` : les demandes adressées à votre service (par défaut celles en "
+                "attente) ; `box=mine` : vos propres demandes.",
+)
+async def list_disclosure_requests(
+    graph: GraphDep, caller: CallerDep, rulebook: RulebookDep,
+    box: Annotated[Literal["inbox", "mine"], Query(description="inbox | mine")] = "mine",
+    status_: Annotated[RequestStatus | None, Query(alias="status")] = None,
+) -> list[DisclosureRequestRecord]:
+    if box == "inbox":
+        decision = permission(rulebook.policy, caller.role, Action.DECIDE_DISCLOSURE)
+        if not decision.allowed:
+            raise Forbidden(f"opération non autorisée : {decision.reason_fr}")
+        return await run_in_threadpool(lambda: graph_grants.list_disclosure_requests(
+            graph, owner_agency=caller.agency, status=status_ or RequestStatus.REQUESTED))
+    return await run_in_threadpool(lambda: graph_grants.list_disclosure_requests(
+        graph, requester_user_id=caller.user_id, status=status_))
+
+
+RequestId = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+@router.post(
+    "/disclosure-requests/{request_id}/approve", response_model=DisclosureRequestRecord,
+    summary="Accepter une demande de communication",
+    description="Réservé aux analystes et coordinateurs du service d'origine de la piste. "
+                "Journalisé comme communication au demandeur, qui est notifié.",
+)
+async def approve_disclosure_request(
+    request: Request, request_id: RequestId, graph: GraphDep,
+    audit: AuditDep, caller: Annotated[Principal, requires(Action.DECIDE_DISCLOSURE)],
+    rulebook: RulebookDep, body: ApproveIn | None = None,
+) -> DisclosureRequestRecord:
+    body = body or ApproveIn()
+    client = auditing.client_of(request)
+    return await run_in_threadpool(lambda: graph_grants.decide_disclosure_request(
+        graph, request_id, approve=True, decided_by=caller.user_id,
+        decided_by_name=caller.name, decider_agency=caller.agency, decider_role=caller.role,
+        policy=rulebook.policy, now=_now(), valid_until=body.valid_until, reason=body.reason,
+        before_commit=lambda rec: audit.append(auditing.disclosure_approved(client, caller, rec)),
+    ))
+
+
+@router.post(
+    "/disclosure-requests/{request_id}/decline", response_model=DisclosureRequestRecord,
+    summary="Refuser une demande de communication",
+    description="Réservé aux analystes et coordinateurs du service d'origine ; motif obligatoire, "
+                "transmis au demandeur.",
+)
+async def decline_disclosure_request(
+    request: Request, request_id: RequestId, body: DeclineIn, graph: GraphDep,
+    audit: AuditDep,
+    caller: Annotated[Principal, requires(Action.DECIDE_DISCLOSURE)], rulebook: RulebookDep,
+) -> DisclosureRequestRecord:
+    client = auditing.client_of(request)
+    return await run_in_threadpool(lambda: graph_grants.decide_disclosure_request(
+        graph, request_id, approve=False, decided_by=caller.user_id,
+        decided_by_name=caller.name, decider_agency=caller.agency, decider_role=caller.role,
+        policy=rulebook.policy, now=_now(), reason=body.reason,
+        before_commit=lambda rec: audit.append(auditing.disclosure_declined(client, caller, rec)),
+    ))
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+@router.get(
+    "/notifications", response_model=list[Notification],
+    summary="Vos notifications",
+    description="Les vôtres, et pour les analystes et coordinateurs celles adressées à leur "
+                "service (nouvelles demandes de communication).",
+)
+async def list_notifications(
+    graph: GraphDep, caller: CallerDep, rulebook: RulebookDep,
+    unread: Annotated[bool, Query(description="Seulement les non lues")] = False,
+) -> list[Notification]:
+    return await run_in_threadpool(lambda: graph_grants.list_notifications(
+        graph, user_id=caller.user_id, agency=caller.agency,
+        agency_wide=_agency_wide(rulebook, caller), unread_only=unread))
+
+
+@router.post(
+    "/notifications/{notification_id}/read", response_model=Notification,
+    summary="Marquer une notification comme lue",
+)
+async def mark_notification_read(
+    notification_id: Annotated[str, Path(min_length=1, max_length=100)],
+    graph: GraphDep, caller: CallerDep, rulebook: RulebookDep,
+) -> Notification:
+    return await run_in_threadpool(lambda: graph_grants.mark_notification_read(
+        graph, notification_id, user_id=caller.user_id,
+        agency=caller.agency, agency_wide=_agency_wide(rulebook, caller), now=_now()))
