@@ -17,8 +17,6 @@ from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import (
     AwareDatetime,
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     model_validator,
@@ -47,6 +45,7 @@ from hub.deps import (
     requires,
 )
 from hub.handles import MAX_HANDLE_LENGTH, handles_for
+from hub.routers.inputs import ShortText, StrictIn
 from policies.engine import decide
 from policies.grants import widens
 from policies.models import (
@@ -63,16 +62,9 @@ from policies.rulebook import Rulebook
 
 router = APIRouter(prefix="/api/v1", tags=["autorisations"])
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=2000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class DisclosureRequestIn(_In):
+class DisclosureRequestIn(StrictIn):
     lead_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=160)] | None = None
     hit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
                                           max_length=MAX_HANDLE_LENGTH)] | None = Field(
@@ -88,13 +80,13 @@ class DisclosureRequestIn(_In):
         return self
 
 
-class ApproveIn(_In):
+class ApproveIn(StrictIn):
     valid_until: AwareDatetime | None = Field(
         default=None, description="Fin de la communication (défaut : sans terme)")
     reason: ShortText | None = None
 
 
-class DeclineIn(_In):
+class DeclineIn(StrictIn):
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
 
 

@@ -16,9 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import (
     AwareDatetime,
     BaseModel,
-    ConfigDict,
     Field,
-    StringConstraints,
 )
 
 from graph import grants as graph_grants
@@ -38,6 +36,7 @@ from hub.deps import (
     requires,
 )
 from hub.jobs import grant_expiry
+from hub.routers.inputs import Ident, Reason, ShortText, StrictIn
 from policies.grants import MAX_GUEST_ENTITIES, MAX_GUEST_GRANT, MAX_GUEST_LEADS
 from policies.models import (
     Role,
@@ -46,16 +45,9 @@ from policies.permissions import Action
 
 router = APIRouter(prefix="/api/v1", tags=["autorisations"])
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=2000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
-Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class GuestGrantIn(_In):
+class GuestGrantIn(StrictIn):
     grantee_user_id: Ident = Field(description="Identifiant du référent invité (rôle guest_referent)")
     lead_ids: list[Ident] = Field(default_factory=list, max_length=MAX_GUEST_LEADS)
     entity_keys: list[Ident] = Field(
@@ -67,7 +59,7 @@ class GuestGrantIn(_In):
     reason: Reason = Field(description="Motif de l'invitation (journalisé comme justification)")
 
 
-class RevokeIn(_In):
+class RevokeIn(StrictIn):
     reason: ShortText | None = None
 
 

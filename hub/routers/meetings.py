@@ -31,6 +31,7 @@ from hub.deps import (
     SettingsDep,
     requires,
 )
+from hub.routers.inputs import StrictIn
 from policies.permissions import Action
 
 router = APIRouter(prefix="/api/v1/meetings", tags=["réunions"])
@@ -66,10 +67,9 @@ class MeetingRequest(BaseModel):
         return v
 
 
-class ActionRequest(BaseModel):
+class ActionRequest(StrictIn):
     """A decision of the meeting: who leads, who is tasked, by when, about what."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     title: SanitizedLabel = Field(description="Intitulé de l'action (sans identifiant brut)")
     lead_agency: Agency = Field(description="Service pilote")
     tasked: ShortText = Field(description="Service ou unité chargé(e)")
@@ -81,8 +81,7 @@ class ActionRequest(BaseModel):
         default=None, description="Au moins aussi strict que celui des pistes visées (sinon relevé)")
 
 
-class ActionPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ActionPatch(StrictIn):
     status: Literal["open", "done", "cancelled"] | None = None
     deadline: date | None = None
     tasked: ShortText | None = None

@@ -17,7 +17,6 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import (
     AwareDatetime,
     BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
@@ -47,6 +46,7 @@ from hub.deps import (
     RulebookDep,
     requires,
 )
+from hub.routers.inputs import StrictIn
 from policies import lifecycle
 from policies.deconfliction import (
     OperationKind,
@@ -226,11 +226,7 @@ async def get_link_alerts(
 # --- operations and deconfliction ---------------------------------------------------------------
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class OperationPlaceIn(_In):
+class OperationPlaceIn(StrictIn):
     insee_code: str = Field(description="Code INSEE de la commune")
     commune: ShortText | None = None
     location_key: Annotated[str, StringConstraints(min_length=3, max_length=300)] | None = Field(
@@ -247,7 +243,7 @@ class OperationPlaceIn(_In):
         return v
 
 
-class OperationIn(_In):
+class OperationIn(StrictIn):
     kind: OperationKind = Field(description="surveillance, controlled_delivery, arrest ou search")
     title: SanitizedLabel | None = Field(default=None, description="Intitulé (jamais montré aux autres services)")
     unit: ShortText = Field(description="Unité qui conduit l'opération")
@@ -265,7 +261,7 @@ class OperationRegistered(BaseModel):
     alerts: list[DeconflictionAlertView] = Field(description="Conflits ouverts par cette déclaration")
 
 
-class AcknowledgeIn(_In):
+class AcknowledgeIn(StrictIn):
     note: Annotated[str, StringConstraints(max_length=2000)] = Field(
         default="", description="Ce qui a été convenu avec l'autre service")
 
