@@ -6,6 +6,9 @@ name) that every graph function takes instead of a ``(driver, database)`` pair.
 - ``write_once``: one explicit write transaction, NOT retried — for work whose ``before_commit``
   callback (an audit append) must run exactly once per attempt the caller sees.
 - ``write``: a managed write transaction, retried on transient errors (idempotent work only).
+- ``query``: one statement in its own managed transaction (the driver's ``execute_query``: retried,
+  routed to a reader when ``read_``, causally chained through the driver's bookmark manager),
+  returning the records.
 - ``session``: a raw session, for the few graph modules that stream or chunk their own work.
 
 The handle owns nothing: the driver is opened and closed by whoever opened it (the app's lifespan,
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import neo4j
 
@@ -33,6 +36,13 @@ class Graph:
             return self.driver.session(database=self.database,
                                        default_access_mode=neo4j.READ_ACCESS)
         return self.driver.session(database=self.database)
+
+    def query(self, cypher: str, parameters: dict[str, Any] | None = None, *, read_: bool = False,
+              **params: Any) -> list[neo4j.Record]:
+        records, _, _ = self.driver.execute_query(
+            cypher, parameters, database_=self.database,
+            routing_=neo4j.RoutingControl.READ if read_ else neo4j.RoutingControl.WRITE, **params)
+        return records
 
     def read(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
         with self.session(read_only=True) as session:

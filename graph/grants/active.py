@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import neo4j
-
 from graph.handle import Graph
 from graph.labels import Label
 from graph.records import plain, utc
@@ -51,8 +49,8 @@ def grants_from(guest: list[dict[str, Any]],
 def active_grants_for(graph: Graph, user_id: str, now: datetime) -> list[GuestGrant | DisclosureGrant]:
     """Every grant of ``user_id`` active at ``now`` (see ``grants_projection``): one read query
     on indexed properties."""
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         f"RETURN {grants_projection('$uid')}",
-        uid=user_id, now=utc(now), database_=graph.database, routing_=neo4j.RoutingControl.READ,
+        uid=user_id, now=utc(now), read_=True,
     )
     return grants_from(records[0]["guest_grants"], records[0]["disclosure_grants"])

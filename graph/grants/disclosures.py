@@ -152,9 +152,9 @@ def decide_disclosure_request(
 
 
 def get_disclosure_request(graph: Graph, request_id: str) -> DisclosureRequestRecord:
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         f"MATCH (r:{Label.DISCLOSURE_REQUEST.value} {{request_id: $id}}) RETURN r {{.*}} AS r",
-        id=request_id, database_=graph.database, routing_=neo4j.RoutingControl.READ,
+        id=request_id, read_=True,
     )
     if not records:
         raise NotFound(f"demande de communication inconnue : {request_id}")
@@ -168,13 +168,13 @@ def list_disclosure_requests(
     """The owner's inbox (``owner_agency``) or a requester's own requests, newest first."""
     if (owner_agency is None) == (requester_user_id is None):
         raise ValueError("exactly one of owner_agency, requester_user_id")
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         f"MATCH (r:{Label.DISCLOSURE_REQUEST.value}) "
         f"WHERE ($owner IS NULL OR r.owner_agency = $owner) "
         f"  AND ($uid IS NULL OR r.requester_user_id = $uid) "
         f"  AND ($status IS NULL OR r.status = $status) "
         f"RETURN r {{.*}} AS r ORDER BY r.requested_at DESC LIMIT $limit",
         owner=owner_agency, uid=requester_user_id, status=status.value if status else None,
-        limit=limit, database_=graph.database, routing_=neo4j.RoutingControl.READ,
+        limit=limit, read_=True,
     )
     return [request_record(r["r"]) for r in records]

@@ -82,9 +82,9 @@ def create_guest_grant(
 
 
 def get_guest_grant(graph: Graph, grant_id: str, now: datetime) -> GuestGrantRecord:
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         f"MATCH (g:{Label.GUEST_GRANT.value} {{grant_id: $id}}) RETURN g {{.*}} AS g",
-        id=grant_id, database_=graph.database, routing_=neo4j.RoutingControl.READ,
+        id=grant_id, read_=True,
     )
     if not records:
         raise NotFound(f"autorisation d'invité inconnue : {grant_id}")
@@ -98,13 +98,13 @@ def list_guest_grants(
     """Guest grants, newest first: all of them, or one grantee's; ``active_only`` keeps those
     in force at ``now``."""
     now = utc(now)
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         f"MATCH (g:{Label.GUEST_GRANT.value}) "
         f"WHERE ($uid IS NULL OR g.grantee_user_id = $uid) "
         f"  AND (NOT $active OR (g.revoked_at IS NULL AND g.valid_from <= $now AND g.valid_until > $now)) "
         f"RETURN g {{.*}} AS g ORDER BY g.granted_at DESC LIMIT $limit",
         uid=grantee_user_id, active=active_only, now=now, limit=limit,
-        database_=graph.database, routing_=neo4j.RoutingControl.READ,
+        read_=True,
     )
     return [_guest_record(r["g"], now) for r in records]
 

@@ -76,7 +76,7 @@ def list_notifications(
     """A user's notifications, newest first: their own, plus (``agency_wide``: the caller is
     one of ``AGENCY_NOTIFICATION_ROLES``) those addressed to their whole agency. An agency
     notification is read once for the agency: whoever marks it read marks it for all."""
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         f"CALL () {{ "
         f"  MATCH (n:{Label.NOTIFICATION.value}) WHERE n.user_id = $uid RETURN n "
         f"  UNION "
@@ -86,7 +86,7 @@ def list_notifications(
         f"WITH n WHERE NOT $unread OR n.read_at IS NULL "
         f"RETURN n {{.*}} AS n ORDER BY n.created_at DESC LIMIT $limit",
         uid=user_id, agency=agency, agency_wide=agency_wide, unread=unread_only, limit=limit,
-        database_=graph.database, routing_=neo4j.RoutingControl.READ,
+        read_=True,
     )
     return [_notification(r["n"]) for r in records]
 
@@ -97,11 +97,10 @@ def mark_notification_read(
 ) -> Notification:
     """Mark read (idempotent: the first reading time stays). 404 when the notification does
     not exist or is not the caller's to see — the same answer, so ids reveal nothing."""
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         f"MATCH (n:{Label.NOTIFICATION.value} {{notification_id: $id}}) WHERE {_visible('n')} "
         f"SET n.read_at = coalesce(n.read_at, $now) RETURN n {{.*}} AS n",
         id=notification_id, uid=user_id, agency=agency, agency_wide=agency_wide, now=utc(now),
-        database_=graph.database,
     )
     if not records:
         raise NotFound(f"notification inconnue : {notification_id}")

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+
 class Principal(BaseModel):
     user_id: str
     name: str

@@ -10,8 +10,6 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import neo4j
-
 from graph.handle import Graph
 from graph.identity.models import IssuedToken, Principal
 from hub.contract.errors import NotFound
@@ -30,7 +28,7 @@ def user_id_for(agency: str, name: str) -> str:
 def upsert_user(graph: Graph, *, agency: str, role: str, name: str,
                 contact: str | None = None, password_hash: str | None = None) -> Principal:
     uid = user_id_for(agency, name)
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         "MERGE (u:User {user_id: $uid}) "
         "ON CREATE SET u.created_at = datetime(), u.disabled = false "
         # A disabled account stays disabled: re-enabling is a deliberate act, not a side effect.
@@ -39,15 +37,14 @@ def upsert_user(graph: Graph, *, agency: str, role: str, name: str,
         "    u.password_hash = coalesce($password_hash, u.password_hash) "
         "RETURN u {.*} AS u",
         uid=uid, name=name, agency=agency, role=role, contact=contact, password_hash=password_hash,
-        database_=graph.database,
     )
     return _principal(records[0]["u"])
 
 
 def get_user(graph: Graph, user_id: str) -> Principal:
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         "MATCH (u:User {user_id: $uid}) RETURN u {.*} AS u", uid=user_id,
-        database_=graph.database, routing_=neo4j.RoutingControl.READ,
+        read_=True,
     )
     if not records:
         raise NotFound(f"utilisateur inconnu : {user_id}")
@@ -55,9 +52,9 @@ def get_user(graph: Graph, user_id: str) -> Principal:
 
 
 def list_users(graph: Graph) -> list[Principal]:
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         "MATCH (u:User) RETURN u {.*} AS u ORDER BY u.user_id",
-        database_=graph.database, routing_=neo4j.RoutingControl.READ,
+        read_=True,
     )
     return [_principal(r["u"]) for r in records]
 
@@ -66,13 +63,12 @@ def issue_token(graph: Graph, user_id: str,
                 ttl: timedelta | None = None, purpose: str = "api") -> IssuedToken:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires_at = datetime.now(UTC) + ttl if ttl else None
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         "MATCH (u:User {user_id: $uid}) "
         "CREATE (t:ApiToken {token_hash: $hash, user_id: $uid, created_at: datetime(), "
         "        expires_at: $expires_at, purpose: $purpose}) "
         "RETURN count(t) AS n",
         uid=user_id, hash=hash_token(token), expires_at=expires_at, purpose=purpose,
-        database_=graph.database,
     )
     if records[0]["n"] == 0:
         raise NotFound(f"utilisateur inconnu : {user_id}")
@@ -84,14 +80,13 @@ def principal_for_token(graph: Graph, token: str) -> Principal | None:
     revoked, expired, disabled). The one graph round trip of a request's identity."""
     from graph.grants import grants_from, grants_projection
 
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         "MATCH (t:ApiToken {token_hash: $hash}) "
         "WHERE t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $now) "
         "MATCH (u:User {user_id: t.user_id}) WHERE NOT coalesce(u.disabled, false) "
         # the hash never rides along with a request
         f"RETURN u {{.*, password_hash: null}} AS u, {grants_projection('u.user_id')}",
-        hash=hash_token(token), now=datetime.now(UTC), database_=graph.database,
-        routing_=neo4j.RoutingControl.READ,
+        hash=hash_token(token), now=datetime.now(UTC), read_=True,
     )
     if not records:
         return None
@@ -102,19 +97,19 @@ def principal_for_token(graph: Graph, token: str) -> Principal | None:
 
 
 def revoke_token(graph: Graph, token: str) -> bool:
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         "MATCH (t:ApiToken {token_hash: $hash}) WHERE t.revoked_at IS NULL "
         "SET t.revoked_at = datetime() RETURN count(t) AS n",
-        hash=hash_token(token), database_=graph.database,
+        hash=hash_token(token),
     )
     return records[0]["n"] > 0
 
 
 def revoke_user_tokens(graph: Graph, user_id: str) -> int:
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         "MATCH (t:ApiToken {user_id: $uid}) WHERE t.revoked_at IS NULL "
         "SET t.revoked_at = datetime() RETURN count(t) AS n",
-        uid=user_id, database_=graph.database,
+        uid=user_id,
     )
     return records[0]["n"]
 

@@ -25,7 +25,12 @@ from graph.labels import KEY_PROPERTY, Label
 from graph.meetings._common import strictest
 from graph.meetings.actions import create_action, get_action, update_action
 from graph.meetings.agenda import build_agenda
-from graph.meetings.meeting import ensure_meeting, get_meeting, list_meetings, unsaved_meeting
+from graph.meetings.meeting import (
+    ensure_meeting,
+    get_meeting,
+    list_meetings,
+    unsaved_meeting,
+)
 from graph.meetings.models import (
     ActionRecord,
     ActionStatus,

@@ -11,7 +11,8 @@ from typing import Any
 
 import neo4j
 
-from graph.access import NONE, AccessFilter, shown as public_level
+from graph.access import NONE, AccessFilter
+from graph.access import shown as public_level
 from graph.identity import Principal
 from graph.labels import KEY_PROPERTY, LABEL_KIND, EntityKind, Rel
 from graph.meetings.models import HitCount, LeadRef, Meeting

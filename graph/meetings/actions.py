@@ -14,11 +14,22 @@ import neo4j
 from graph.access import HIT, NONE, AccessFilter
 from graph.handle import Graph
 from graph.labels import EntityKind
-from graph.meetings._common import ENTITY_PROPS, AgendaContext, entity_identity, strictest
+from graph.meetings._common import (
+    ENTITY_PROPS,
+    AgendaContext,
+    entity_identity,
+    strictest,
+)
 from graph.meetings.meeting import meeting_of
 from graph.meetings.models import ActionRecord, ActionStatus, ActionView, NewAction
 from graph.meetings.weeks import PARIS
-from graph.read import REFERENCE_KINDS, asserting_leads, entity_anchor, level_params, normalize_entity_key
+from graph.read import (
+    REFERENCE_KINDS,
+    asserting_leads,
+    entity_anchor,
+    level_params,
+    normalize_entity_key,
+)
 from graph.records import native, utc
 from hub.contract.errors import InvalidInput, NotFound
 
@@ -108,11 +119,11 @@ def create_action(graph: Graph, meeting_id: str, action: NewAction,
 
 
 def get_action(graph: Graph, action_id: str) -> ActionRecord:
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         "MATCH (a:Action {action_id: $aid}) "
         "RETURN a {.action_id, .meeting_id, .lead_agency, .tasked, .deadline, .status, .done_at, .handling_code, "
         "  lead_ids: [(a)-[:ABOUT]->(l:Lead) | l.lead_id]} AS a",
-        aid=action_id, database_=graph.database, routing_=neo4j.RoutingControl.READ,
+        aid=action_id, read_=True,
     )
     if not records:
         raise NotFound(f"action inconnue : {action_id}")
@@ -125,7 +136,7 @@ def update_action(graph: Graph, action_id: str, *,
     """Change an action's status (``done`` stamps ``done_at``; reopening clears it), deadline or
     tasked unit."""
     now = now or datetime.now(UTC)
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         "MATCH (a:Action {action_id: $aid}) "
         "SET a.status = coalesce($status, a.status), a.deadline = coalesce($deadline, a.deadline), "
         "  a.tasked = coalesce($tasked, a.tasked), "
@@ -133,7 +144,6 @@ def update_action(graph: Graph, action_id: str, *,
         "    THEN coalesce(a.done_at, $now) ELSE null END, a.updated_at = $now "
         "RETURN a.action_id AS aid",
         aid=action_id, status=status, deadline=deadline, tasked=tasked, now=utc(now),
-        database_=graph.database,
     )
     if not records:
         raise NotFound(f"action inconnue : {action_id}")

@@ -11,10 +11,16 @@ from datetime import UTC, datetime, timedelta
 
 import neo4j
 
-from graph.access import HIT, AccessFilter, shown as public_level
+from graph.access import HIT, AccessFilter
+from graph.access import shown as public_level
 from graph.handle import Graph
 from graph.identity import Principal
-from graph.meetings._common import CHART_RELS, ENTITY_PROPS, AgendaContext, entity_identity
+from graph.meetings._common import (
+    CHART_RELS,
+    ENTITY_PROPS,
+    AgendaContext,
+    entity_identity,
+)
 from graph.meetings.actions import agenda_actions
 from graph.meetings.models import Agenda, Meeting, WeekGraph
 from graph.meetings.sections import (

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import neo4j
-
 from graph.handle import Graph
 from graph.meetings.models import Meeting
 from graph.meetings.weeks import check_departement, week_bounds
@@ -27,22 +25,22 @@ def ensure_meeting(graph: Graph, departement: str, week: str, *,
     departement = check_departement(departement)
     starts, ends = week_bounds(week)
     now = now or datetime.now(UTC)
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         "MERGE (m:Meeting {meeting_id: $mid}) "
         "ON CREATE SET m.departement = $dept, m.week = $week, m.starts_at = $starts, "
         "  m.ends_at = $ends, m.created_at = $now, m.created_by = $by, m.status = 'planned', m._new = true "
         "WITH m, coalesce(m._new, false) AS created REMOVE m._new "
         "RETURN m {.*} AS m, created",
         mid=f"{departement}-{week}", dept=departement, week=week, starts=utc(starts),
-        ends=utc(ends), now=utc(now), by=created_by, database_=graph.database,
+        ends=utc(ends), now=utc(now), by=created_by,
     )
     return meeting_of(records[0]["m"]), records[0]["created"]
 
 
 def get_meeting(graph: Graph, meeting_id: str) -> Meeting:
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         "MATCH (m:Meeting {meeting_id: $mid}) RETURN m {.*} AS m", mid=meeting_id,
-        database_=graph.database, routing_=neo4j.RoutingControl.READ,
+        read_=True,
     )
     if not records:
         raise NotFound(f"réunion inconnue : {meeting_id}")
@@ -58,9 +56,8 @@ def unsaved_meeting(departement: str, week: str, now: datetime | None = None) ->
 
 
 def list_meetings(graph: Graph, departement: str, limit: int = 20) -> list[Meeting]:
-    records, _, _ = graph.driver.execute_query(
+    records = graph.query(
         "MATCH (m:Meeting) WHERE m.departement = $dept RETURN m {.*} AS m ORDER BY m.starts_at DESC LIMIT $limit",
-        dept=check_departement(departement), limit=limit, database_=graph.database,
-        routing_=neo4j.RoutingControl.READ,
+        dept=check_departement(departement), limit=limit, read_=True,
     )
     return [meeting_of(r["m"]) for r in records]

@@ -15,7 +15,8 @@ from typing import Any
 
 import neo4j
 
-from graph.access import HIT, NONE, shown as public_level
+from graph.access import HIT, NONE
+from graph.access import shown as public_level
 from graph.labels import Label
 from graph.meetings._common import (
     ENTITY_PROPS,

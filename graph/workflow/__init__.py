@@ -71,7 +71,13 @@ from graph.workflow.operations import (
     register_operation,
 )
 from graph.workflow.pending import pending_triage, triage_done
-from graph.workflow.status import QUEUE_ORDERS, change_status, history, queue, resolution_counts
+from graph.workflow.status import (
+    QUEUE_ORDERS,
+    change_status,
+    history,
+    queue,
+    resolution_counts,
+)
 from graph.workflow.triage import after_ingest, score_leads, triage
 
 SCHEMA: list[str] = [

@@ -34,7 +34,12 @@ from graph.workflow.models import (
 )
 from hub.contract.errors import NotFound
 from hub.contract.lead import AGENCY_LABELS_FR, Agency
-from policies.deconfliction import OPERATION_KIND_LABELS_FR, Clash, DeconflictionRules, clashes
+from policies.deconfliction import (
+    OPERATION_KIND_LABELS_FR,
+    Clash,
+    DeconflictionRules,
+    clashes,
+)
 from policies.models import Policy
 
 
