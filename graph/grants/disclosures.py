@@ -21,7 +21,7 @@ from graph.grants.models import DisclosureRequestRecord, NotificationKind, Reque
 from graph.grants.notifications import notify
 from graph.handle import Graph
 from graph.labels import Label
-from graph.records import plain, utc
+from graph.records import node_by_key, plain, utc
 from hub.contract.errors import Conflict, Forbidden, InvalidInput, NotFound
 from policies import grants as wording
 from policies.models import Policy
@@ -152,13 +152,8 @@ def decide_disclosure_request(
 
 
 def get_disclosure_request(graph: Graph, request_id: str) -> DisclosureRequestRecord:
-    records = graph.query(
-        f"MATCH (r:{Label.DISCLOSURE_REQUEST.value} {{request_id: $id}}) RETURN r {{.*}} AS r",
-        id=request_id, read_=True,
-    )
-    if not records:
-        raise NotFound(f"demande de communication inconnue : {request_id}")
-    return request_record(records[0]["r"])
+    return request_record(node_by_key(graph, Label.DISCLOSURE_REQUEST, request_id,
+                                      "demande de communication inconnue"))
 
 
 def list_disclosure_requests(

@@ -22,7 +22,7 @@ from graph.grants.models import (
 from graph.grants.notifications import notify
 from graph.handle import Graph
 from graph.labels import Label
-from graph.records import plain, utc
+from graph.records import node_by_key, plain, utc
 from hub.contract.errors import Conflict, NotFound
 from policies import grants as wording
 
@@ -82,13 +82,8 @@ def create_guest_grant(
 
 
 def get_guest_grant(graph: Graph, grant_id: str, now: datetime) -> GuestGrantRecord:
-    records = graph.query(
-        f"MATCH (g:{Label.GUEST_GRANT.value} {{grant_id: $id}}) RETURN g {{.*}} AS g",
-        id=grant_id, read_=True,
-    )
-    if not records:
-        raise NotFound(f"autorisation d'invité inconnue : {grant_id}")
-    return _guest_record(records[0]["g"], utc(now))
+    return _guest_record(node_by_key(graph, Label.GUEST_GRANT, grant_id,
+                                     "autorisation d'invité inconnue"), utc(now))
 
 
 def list_guest_grants(

@@ -12,6 +12,8 @@ from typing import Any
 
 from graph.handle import Graph
 from graph.identity.models import IssuedToken, Principal
+from graph.labels import Label
+from graph.records import node_by_key
 from hub.contract.errors import NotFound
 
 TOKEN_PREFIX = "chx_"
@@ -42,13 +44,7 @@ def upsert_user(graph: Graph, *, agency: str, role: str, name: str,
 
 
 def get_user(graph: Graph, user_id: str) -> Principal:
-    records = graph.query(
-        "MATCH (u:User {user_id: $uid}) RETURN u {.*} AS u", uid=user_id,
-        read_=True,
-    )
-    if not records:
-        raise NotFound(f"utilisateur inconnu : {user_id}")
-    return _principal(records[0]["u"])
+    return _principal(node_by_key(graph, Label.USER, user_id, "utilisateur inconnu"))
 
 
 def list_users(graph: Graph) -> list[Principal]:

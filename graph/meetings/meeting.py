@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from graph.handle import Graph
+from graph.labels import Label
 from graph.meetings.models import Meeting
 from graph.meetings.weeks import check_departement, week_bounds
-from graph.records import native, utc
-from hub.contract.errors import NotFound
+from graph.records import native, node_by_key, utc
 
 
 def meeting_of(m: dict[str, Any]) -> Meeting:
@@ -38,13 +38,7 @@ def ensure_meeting(graph: Graph, departement: str, week: str, *,
 
 
 def get_meeting(graph: Graph, meeting_id: str) -> Meeting:
-    records = graph.query(
-        "MATCH (m:Meeting {meeting_id: $mid}) RETURN m {.*} AS m", mid=meeting_id,
-        read_=True,
-    )
-    if not records:
-        raise NotFound(f"réunion inconnue : {meeting_id}")
-    return meeting_of(records[0]["m"])
+    return meeting_of(node_by_key(graph, Label.MEETING, meeting_id, "réunion inconnue"))
 
 
 def unsaved_meeting(departement: str, week: str, now: datetime | None = None) -> Meeting:
