@@ -30,10 +30,6 @@ def caller_of(principal: Principal) -> Caller:
                   role=principal.role)
 
 
-def active_grants(graph: Graph, user_id: str, now: datetime) -> list[GuestGrant | DisclosureGrant]:
-    return active_grants_for(graph, user_id, now)
-
-
 def access_filter_for(
     graph: Graph,
     principal: Principal,
@@ -48,7 +44,7 @@ def access_filter_for(
     if grants is None:
         # Normally read with the caller's identity (one round trip, hub/deps.get_caller).
         grants = (principal.active_grants if principal.active_grants is not None
-                  else active_grants(graph, principal.user_id, now))
+                  else active_grants_for(graph, principal.user_id, now))
     key = (
         policy.digest, caller.role, caller.agency,
         caller.user_id if grants else "",

@@ -100,7 +100,7 @@ def requires(action: Action):
     async def check(caller: CallerDep, rulebook: RulebookDep) -> Principal:
         decision = permission(rulebook.policy, caller.role, action)
         if not decision.allowed:
-            raise Forbidden(f"opération non autorisée : {decision.reason_fr}")
+            raise Forbidden(decision.refusal_fr)
         return caller
 
     check.required_action = action  # read by the tests and the docs: which action a route needs

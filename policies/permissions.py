@@ -67,6 +67,11 @@ class Permission:
         verb = "peut" if self.allowed else "ne peut pas"
         return f"le rôle « {self.role} » {verb} {ACTION_LABELS_FR[self.action]}"
 
+    @property
+    def refusal_fr(self) -> str:
+        """What a refused caller reads (the 403's message)."""
+        return f"opération non autorisée : {self.reason_fr}"
+
 
 def permission(policy: Policy, role: str, action: Action) -> Permission:
     """Whether ``role`` may do ``action`` under ``policy``: allowed only when roles.yaml lists the

@@ -117,7 +117,7 @@ def decide_disclosure_request(
             raise Forbidden(
                 f"seul le service d'origine de la piste ({record.owner_agency}) peut statuer "
                 f"sur cette demande" if may.rule == "originator-control"
-                else f"opération non autorisée : {may.reason_fr}")
+                else may.refusal_fr)
         if record.status is not RequestStatus.REQUESTED:
             status_fr = wording.STATUS_FR[record.status]
             raise Conflict(f"demande {request_id} déjà traitée ({status_fr})",

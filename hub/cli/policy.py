@@ -43,9 +43,9 @@ def explain(
     lead's public id, or its source reference as ``agency:source_ref`` (what the connector
     sent), resolved on the hub side."""
     from graph import identity
-    from graph.grants import lead_marking
+    from graph.grants import active_grants_for, lead_marking
     from graph.leads import public_lead_ids
-    from hub.access import active_grants, caller_of
+    from hub.access import caller_of
     from hub.cli.common import graph_session
     from hub.contract.lead import Agency, source_key
     from hub.settings import Settings
@@ -67,7 +67,7 @@ def explain(
         except NotFound as exc:
             err_console.print(f"[red]{exc.message}[/red]")
             raise typer.Exit(1) from exc
-        grants = active_grants(graph, principal.user_id, now)
+        grants = active_grants_for(graph, principal.user_id, now)
     decision = decide(caller_of(principal), marking, load_rulebook(Settings().rules_dir).policy, grants,
                       now=now)
     table = Table(show_header=False)

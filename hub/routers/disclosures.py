@@ -229,7 +229,7 @@ async def list_disclosure_requests(
     if box == "inbox":
         decision = permission(rulebook.policy, caller.role, Action.DECIDE_DISCLOSURE)
         if not decision.allowed:
-            raise Forbidden(f"opération non autorisée : {decision.reason_fr}")
+            raise Forbidden(decision.refusal_fr)
         return await run_in_threadpool(lambda: graph_grants.list_disclosure_requests(
             graph, owner_agency=caller.agency, status=status_ or RequestStatus.REQUESTED))
     return await run_in_threadpool(lambda: graph_grants.list_disclosure_requests(
