@@ -462,3 +462,16 @@ def public_lead_ids(graph: Graph, source_keys: list[str]) -> dict[str, str]:
         "RETURN key, l.lead_id AS lead_id",
         keys=keys,
     )})
+
+
+def lead_aliases(graph: Graph, lead_id: str) -> list[str]:
+    """Every id the lead named ``lead_id`` is known by — its public id and, for a lead migrated
+    from schema 1, its old ``<agency>:<source_ref>`` id (ADR 0007) — given either one; an audit
+    entry written before the migration names the old one. Auditors only: never an API answer."""
+    rows = graph.query(
+        "MATCH (l:Lead {lead_id: $id}) RETURN l.lead_id AS public, l.legacy_lead_id AS legacy "
+        "UNION MATCH (l:Lead {legacy_lead_id: $id}) RETURN l.lead_id AS public, "
+        "l.legacy_lead_id AS legacy", id=lead_id, read_=True)
+    found = [v for r in rows for v in (r["public"], r["legacy"]) if v]
+    return list(dict.fromkeys([lead_id, *found]))
+

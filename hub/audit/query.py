@@ -80,7 +80,8 @@ def _matches(body: dict[str, Any], f: AuditFilters) -> bool:
         return False
     if f.agency is not None and body["actor"]["agency"] != f.agency.value:
         return False
-    if f.lead_id is not None and f.lead_id not in body["lead_ids"]:
+    if f.lead_id is not None and (f.lead_id not in body["lead_ids"]
+                                  and not set(f.lead_aliases) & set(body["lead_ids"])):
         return False
     if f.entity_key is not None and f.entity_key not in body["entity_keys"]:
         return False

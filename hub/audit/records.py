@@ -118,6 +118,9 @@ class AuditFilters(StrictModel):
     agency: Agency | None = None
     action: AuditAction | None = None
     lead_id: str | None = None
+    # Other ids the same lead is known by (its pre-migration id, ADR 0007): an entry naming any
+    # of them matches ``lead_id`` too.
+    lead_aliases: list[str] = Field(default_factory=list)
     entity_key: str | None = None
     outcome: DecisionOutcome | None = None
     limit: int = Field(default=100, ge=1, le=10_000)

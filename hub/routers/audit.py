@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from graph.leads import lead_aliases
 from hub.audit import AuditEntry, AuditFilters, query, verify
 from hub.contract.lead import Agency
-from hub.deps import AuditDep, requires
+from hub.deps import AuditDep, GraphDep, requires
 from policies.audit import AuditAction, DecisionOutcome
 from policies.permissions import Action
 
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[require
             description="Entrées du journal, les plus récentes d'abord, filtrables. Réservé aux "
                         "auditeurs (art. 25 de la directive (UE) 2016/680).")
 async def list_entries(
-    audit: AuditDep,
+    audit: AuditDep, graph: GraphDep,
     since: datetime | None = None,
     until: datetime | None = None,
     user_id: str | None = None,
@@ -34,9 +35,11 @@ async def list_entries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[AuditEntry]:
+    # A lead migrated to an opaque id (ADR 0007) is found under either id.
+    aliases = await run_in_threadpool(lead_aliases, graph, lead_id) if lead_id else []
     filters = AuditFilters(since=since, until=until, user_id=user_id, agency=agency, action=action,
-                           lead_id=lead_id, entity_key=entity_key, outcome=outcome, limit=limit,
-                           offset=offset)
+                           lead_id=lead_id, lead_aliases=aliases, entity_key=entity_key,
+                           outcome=outcome, limit=limit, offset=offset)
     return await run_in_threadpool(query, audit.audit_dir, filters)
 
 
