@@ -11,11 +11,12 @@ from rich.table import Table
 from graph import identity
 from hub.cli.common import console, err_console, graph_session
 from hub.contract.lead import Agency
+from policies.models import Role
 
 app = typer.Typer(help="Jetons d'accès à l'API (affichés une seule fois, conservés hachés).",
                   no_args_is_help=True)
 
-ROLES = ("analyst", "coordinator", "connector", "auditor", "administrator", "guest_referent")
+ROLES = tuple(role.value for role in Role)  # the closed vocabulary of policies.models
 
 
 @app.command("create")
