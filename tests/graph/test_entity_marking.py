@@ -14,8 +14,6 @@ from rules.yaml, not from what the code returns."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from graph import analysis as an
@@ -37,18 +35,11 @@ from hub.contract.errors import NotFound
 from hub.contract.lead import Lead
 from policies.loader import load_policy
 from tests.factories import lead, pseudonym
+from tests.oracles import GENDARMERIE_SEES_POLICE_LEAD, MARKINGS
 
 DB = "neo4j"
-FUTURE = (datetime.now(UTC) + timedelta(days=30)).isoformat()
 
 # One police lead per marking, each with its own plate, place and seizure.
-MARKINGS = {
-    "H0": {"handling_code": "H0"},
-    "H1": {"handling_code": "H1"},
-    "H2": {"handling_code": "H2"},
-    "H3": {"handling_code": "H3"},
-    "EMB": {"handling_code": "H0", "embargo_until": FUTURE},
-}
 PLATE = {"H0": "PA-100-AA", "H1": "PA-101-AA", "H2": "PA-102-AA", "H3": "PA-103-AA", "EMB": "PA-104-AA"}
 PHONE = {"H0": "+33610000000", "H1": "+33610000001", "H2": "+33610000002", "H3": "+33610000003",
          "EMB": "+33610000004"}
@@ -56,18 +47,10 @@ UNKNOWN_PLATE = "ZZ-998-ZZ"  # same length as every plate above; nobody holds it
 UNKNOWN_PHONE = "+33619999999"
 CASH = {"H0": "1000", "H1": "1001", "H2": "1002", "H3": "1003", "EMB": "1004"}
 
-# Expected level of a police lead for a gendarmerie caller (rules.yaml): other agencies'
-# analysts redacted on H0/H1, hit on H2, nothing on H3 or under embargo; the coordinator full on
-# H0-H2, hit on H3, nothing under embargo; guests without a grant, auditors, administrators:
-# nothing. A police analyst (own agency) sees everything.
-EXPECTED = {
-    "analyst": {"H0": "redacted", "H1": "redacted", "H2": "hit", "H3": "none", "EMB": "none"},
-    "coordinator": {"H0": "full", "H1": "full", "H2": "full", "H3": "hit", "EMB": "none"},
-    "guest_referent": dict.fromkeys(MARKINGS, "none"),
-    "auditor": dict.fromkeys(MARKINGS, "none"),
-    "administrator": dict.fromkeys(MARKINGS, "none"),
-    "own_analyst": dict.fromkeys(MARKINGS, "full"),
-}
+# Expected level of a police lead for each gendarmerie caller: the shared table of tests/oracles.py
+# ("own" is a police analyst, called own_analyst here).
+EXPECTED = {("own_analyst" if who == "own" else who): levels
+            for who, levels in GENDARMERIE_SEES_POLICE_LEAD.items()}
 
 # SAME_AS: H3 lead A1 cites NEWP with alias OLDP; H1 lead A2 cites OLDP. H1 lead B1 cites NEW2
 # with alias OLD2; H3 lead B2 cites OLD2.

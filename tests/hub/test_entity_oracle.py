@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import xml.etree.ElementTree as ET
 import zipfile
-from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -29,14 +28,11 @@ from graph.leads import write_leads
 from graph.setup import apply_schema
 from hub.contract.lead import Lead
 from tests.factories import lead
+from tests.oracles import GENDARMERIE_SEES_POLICE_LEAD, MARKINGS
 
 DB = "neo4j"
 JUSTIFY = "justification=PV-2025-0042"
-FUTURE = (datetime.now(UTC) + timedelta(days=30)).isoformat()
 
-MARKINGS = {"H0": {"handling_code": "H0"}, "H1": {"handling_code": "H1"},
-            "H2": {"handling_code": "H2"}, "H3": {"handling_code": "H3"},
-            "EMB": {"handling_code": "H0", "embargo_until": FUTURE}}
 INDEX = {name: i for i, name in enumerate(MARKINGS)}
 PLATE = {name: f"PB-10{i}-AA" for name, i in INDEX.items()}
 PHONE = {name: f"+3361100000{i}" for name, i in INDEX.items()}
@@ -46,18 +42,7 @@ ADDRESS = {name: f"{i + 1} rue de l'Oracle" for name, i in INDEX.items()}
 MIX_PLATE = "PB-200-AA"
 MIX_PHONE = "+33611000099"  # the H1 mix lead's phone: the readable other end of a path
 
-# Roles of the gendarmerie and what each may know of a police lead (rules.yaml): analysts of
-# another agency redacted on H0/H1, hit on H2, nothing on H3 or under embargo; the CROSS chief
-# full on H0-H2, hit on H3, nothing under embargo; a guest without a grant, an auditor, an
-# administrator: nothing. "own" is a police analyst: everything.
-EXPECTED = {
-    "analyst": {"H0": "redacted", "H1": "redacted", "H2": "hit", "H3": "none", "EMB": "none"},
-    "coordinator": {"H0": "full", "H1": "full", "H2": "full", "H3": "hit", "EMB": "none"},
-    "guest_referent": dict.fromkeys(MARKINGS, "none"),
-    "auditor": dict.fromkeys(MARKINGS, "none"),
-    "administrator": dict.fromkeys(MARKINGS, "none"),
-    "own": dict.fromkeys(MARKINGS, "full"),
-}
+EXPECTED = GENDARMERIE_SEES_POLICE_LEAD  # tests/oracles.py, written from rules.yaml
 # Analyses are for reading roles only (hub/routers/analysis.py): others get 403 either way.
 READERS = {"analyst", "coordinator", "guest_referent", "own"}
 
