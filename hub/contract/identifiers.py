@@ -26,8 +26,9 @@ Then:
 * **e-mails**: the usual ``local@domain.tld``, and obfuscated ones (``[at]``, ``(at)``, `` at ``,
   ``arobase``, ``(@)``, ``[dot]``, ``(point)``, `` point ``, spaces around ``@`` and ``.``), which
   must end with a common top-level domain or name a common mail provider (``@gmail``).
-* **IBANs**: letters-digits runs whose prefix passes ``schwifty``'s checks (country, length,
-  structure, mod-97 checksum), any case, any spacing.
+* **IBANs**: letters-digits runs whose prefix passes ``schwifty``'s checks of country, length
+  and account structure, any case, any spacing — with or without valid mod-97 check digits (a
+  mistyped IBAN still names the account).
 * **IP addresses**: IPv4 (also with ``[.]`` / ``(dot)``) and IPv6, checked by ``ipaddress``.
 
 What the detector leaves alone, by construction: plates (letters break digit runs), times
@@ -49,7 +50,7 @@ from typing import Annotated
 import phonenumbers
 from pydantic import AfterValidator
 from schwifty import IBAN
-from schwifty.exceptions import InvalidCountryCode, SchwiftyException
+from schwifty.exceptions import InvalidChecksumDigits, InvalidCountryCode, SchwiftyException
 
 PHONE, EMAIL, IBAN_KIND, IP = "phone", "email", "iban", "ip"
 KINDS = (PHONE, EMAIL, IBAN_KIND, IP)
@@ -385,6 +386,10 @@ def _ibans(m: _Mapped) -> list[tuple[int, int]]:
                 IBAN(compact[:length])
             except InvalidCountryCode:
                 break
+            except InvalidChecksumDigits:
+                # Country, length and account structure all fit: an IBAN with a typo still names
+                # the account (schwifty checks the check digits last).
+                pass
             except (SchwiftyException, ValueError):
                 continue
             end = cand.start() + chars[length - 1].end()

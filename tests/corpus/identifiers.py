@@ -122,6 +122,9 @@ HOSTILE: list[Sample] = [
     H("narrative", "Il répond au 12 rue Bersot et se fait payer sur FR76 3000 6000 0112 3456 7890 189.", "iban"),
     H("narrative", "Virement sur " + _zw("FR7630006000011234567890189") + ".", "iban"),
     H("deal_point.label", "Paiement FR7630006000011234567890189", "iban"),
+    # Mistyped check digits or account digit: still the account (right country, length, structure).
+    H("narrative", "Virement sur FR76 3000 6000 0112 3456 7890 188 chaque lundi.", "iban"),
+    H("narrative", "Compte anglais GB12 BANK 1234 5678 9012 34 pour les virements.", "iban"),
     # --- IP addresses --------------------------------------------------------------------------
     H("narrative", "Signalement envoyé depuis 192.168.1.20.", "ip"),
     H("narrative", "Connexion du déclarant depuis 203.0.113.77 hier soir.", "ip"),

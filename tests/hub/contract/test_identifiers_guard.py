@@ -74,9 +74,15 @@ def test_findings_are_spans_of_the_original_text() -> None:
         == "Tél [TEL] puis [EMAIL]."
 
 
-def test_iban_needs_a_real_checksum() -> None:
+def test_an_iban_is_its_country_length_and_structure_even_with_a_typo() -> None:
+    """A mistyped IBAN still names the account: the check digits are not what makes it one.
+    What is not an IBAN: an unknown country, a wrong length, letters where the bank code is."""
     assert identifier_kinds_in("FR76 3000 6000 0112 3456 7890 189") == ["IBAN"]
-    assert identifier_kinds_in("FR76 3000 6000 0112 3456 7890 188") == []  # one digit off
+    assert identifier_kinds_in("FR76 3000 6000 0112 3456 7890 188") == ["IBAN"]  # one digit off
+    assert identifier_kinds_in("FR77 3000 6000 0112 3456 7890 189") == ["IBAN"]  # check digits off
+    assert identifier_kinds_in("XX76 3000 6000 0112 3456 7890 189") == []  # no such country
+    assert identifier_kinds_in("FR76 3000 6000 0112 3") == []  # too short for France
+    assert identifier_kinds_in("FR76 ABCD 6000 0112 3456 7890 189") == []  # bank code is digits
 
 
 # --- control characters -------------------------------------------------------------------------
