@@ -100,6 +100,9 @@ def create_app(settings: Settings) -> FastAPI:
     # Limits before work (body size, JSON depth, control characters): before routing and auth.
     from hub.limits import RequestLimits
     app.add_middleware(RequestLimits, settings=settings)
+    # Outermost: every answer, refusals of the limits included, carries the security headers.
+    from hub.web.security import SecurityHeaders
+    app.add_middleware(SecurityHeaders)
     install_openapi(app)
     install_docs(app)
 
@@ -130,6 +133,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(meetings.router)
     app.include_router(exports.router)
     app.include_router(workflow.router)
+    # The analysts' web application: pages under /, static files bundled at set-up.
+    from hub.web import install_web
+    install_web(app)
     return app
 
 

@@ -24,6 +24,7 @@ from graph.identity import Principal
 from hub.audit import AuditTrail
 from hub.auth.tokens import keys_for as access_token_keys
 from hub.contract.errors import (
+    CsrfRefused,
     Forbidden,
     MissingJustification,
     NotAuthenticated,
@@ -31,6 +32,7 @@ from hub.contract.errors import (
 )
 from hub.contract.signing import load_public_key_pem, verify_request
 from hub.settings import Settings
+from hub.web.session import CSRF_HEADER, SESSION_COOKIE, csrf_keys_for
 from policies.permissions import Action, permission
 from policies.rulebook import Rulebook
 
@@ -69,11 +71,20 @@ async def get_caller(
     hash) or an access token issued at login (a JWT: signature, issuer, audience and expiry
     checked here, then one graph read that its session is open and its user active). The access
     token's claims are left in ``request.state.access_claims`` (None for an API token) for the
-    session endpoints."""
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise NotAuthenticated("authentification requise : en-tête Authorization: Bearer <jeton>")
-    token = credentials.credentials
+    session endpoints.
+
+    A browser signed in to the web application presents the same access token in its session
+    cookie instead (hub/web/session.py): read the same way, and a mutation so authenticated
+    must carry the session's anti-CSRF token and come from the hub's own origin."""
     request.state.access_claims = None
+    if credentials is not None and credentials.scheme.lower() == "bearer" and credentials.credentials:
+        token = credentials.credentials
+        from_cookie = False
+    elif (cookie := request.cookies.get(SESSION_COOKIE)) and not cookie.startswith(
+            identity.TOKEN_PREFIX):
+        token, from_cookie = cookie, True
+    else:
+        raise NotAuthenticated("authentification requise : en-tête Authorization: Bearer <jeton>")
     if token.startswith(identity.TOKEN_PREFIX):
         principal = await run_in_threadpool(identity.principal_for_token, graph, token)
     else:
@@ -81,6 +92,8 @@ async def get_caller(
             claims = access_token_keys(settings.keys_dir).verify(token)
         except NotAuthenticated:
             raise NotAuthenticated("jeton inconnu, expiré ou révoqué") from None
+        if from_cookie and request.method not in _SAFE_METHODS:
+            _check_csrf(request, settings, claims.sid)
         principal = await run_in_threadpool(
             graph_sessions.principal_for_session, graph, claims.sid, claims.sub,
         )
@@ -88,6 +101,22 @@ async def get_caller(
     if principal is None:
         raise NotAuthenticated("jeton inconnu, expiré ou révoqué")
     return principal
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _check_csrf(request: Request, settings: Settings, session_id: str) -> None:
+    """A mutation by a browser session: its own origin (when the browser says), and the
+    session's anti-CSRF token in the header (pages) or the form field (hub/web/views.py)."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        raise CsrfRefused("requête refusée : elle ne vient pas d'une page du hub",
+                          details=[{"field": "Origin", "reason": "origine étrangère au hub"}])
+    presented = request.headers.get(CSRF_HEADER) or getattr(request.state, "csrf_form_token", None)
+    if not csrf_keys_for(settings.keys_dir).session_token_ok(session_id, presented):
+        raise CsrfRefused("jeton anti-CSRF manquant ou invalide : recharger la page et recommencer",
+                          details=[{"field": CSRF_HEADER, "reason": "jeton de la session attendu"}])
 
 
 CallerDep = Annotated[Principal, Depends(get_caller)]

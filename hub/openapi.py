@@ -21,6 +21,7 @@ itself when the ``swagger-ui-bundle`` package is installed (no CDN: the hub runs
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -330,6 +331,32 @@ def _assets_dir() -> Any:
     return directory
 
 
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+_INLINE_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+def _with_own_csp(response: Any, *, inline_styles: bool = False) -> Any:
+    """The documentation pages' own Content-Security-Policy: the hub's, plus the hash of each
+    inline start-up script FastAPI writes into them (nothing else inline runs)."""
+    import base64
+    import hashlib
+
+    from hub.web.security import CSP
+
+    html = bytes(response.body).decode()
+
+    def hashes(pattern: re.Pattern[str]) -> str:
+        return " ".join("'sha256-" + base64.b64encode(hashlib.sha256(m.encode()).digest()).decode()
+                        + "'" for m in pattern.findall(html))
+
+    scripts = hashes(_INLINE_SCRIPT)
+    styles = "'unsafe-inline'" if inline_styles else hashes(_INLINE_STYLE)
+    policy = CSP.replace("script-src 'self'", f"script-src 'self' {scripts}".rstrip())
+    policy = policy.replace("style-src 'self'", f"style-src 'self' {styles}".rstrip())
+    response.headers["Content-Security-Policy"] = policy
+    return response
+
+
 def install_docs(app: FastAPI) -> None:
     """``/docs`` (Swagger UI) and ``/redoc``, their scripts and styles served by the hub."""
     from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -348,13 +375,15 @@ def install_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=title,
-                                   **swagger_kwargs)
+        return _with_own_csp(get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=title, **swagger_kwargs))
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url=app.openapi_url or "/openapi.json", title=title,
-                              **redoc_kwargs)
+        # ReDoc styles itself with <style> elements it creates: inline styles on this page only.
+        return _with_own_csp(get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=title, **redoc_kwargs),
+            inline_styles=True)
 
     contents: dict[str, bytes] = {}
 

@@ -47,3 +47,29 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The browser the web application's tests drive (Debian's chromium; Playwright's own download is
+# not reachable here), found by path or CROSSHUB_CHROMIUM.
+if [ -z "${CROSSHUB_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: chromium missing (apt-get install chromium as root, or set CROSSHUB_CHROMIUM)" >&2
+    exit 1
+  fi
+  echo "setup: installing chromium" >&2
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+fi
+
+# The web application's front end: npm packages exactly as locked (package-lock.json, integrity
+# hashes; install scripts off by .npmrc), bundled by esbuild into hub/web/static. Redone when the
+# lock or a source changed since the last build.
+web=hub/web/frontend
+built=hub/web/static/.built
+command -v npm >/dev/null 2>&1 || { echo "setup: npm (Node.js >= 18) required for the web application" >&2; exit 1; }
+if [ ! -f "$built" ] || [ -n "$(find "$web/package-lock.json" "$web/build.mjs" "$web/src" -newer "$built" -print -quit)" ]; then
+  if [ ! -d "$web/node_modules" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+    (cd "$web" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+  fi
+  (cd "$web" && node build.mjs)
+  touch "$built"
+fi

@@ -7,6 +7,7 @@ the demo tokens, and serves the API on loopback.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from datetime import timedelta
@@ -42,6 +43,7 @@ def dev(
 
     from connectors.demo.story import generate_demo_leads
     from graph import identity
+    from graph import sessions as graph_sessions
     from graph.driver import open_driver, reset_database, wait_ready
     from graph.handle import Graph
     from graph.leads import write_leads
@@ -49,6 +51,7 @@ def dev(
     from graph.setup import apply_schema
     from hub.app import create_app
     from hub.settings import Settings
+    from policies.auth import passwords
 
     settings = Settings()
     if settings.uses_local_neo4j:
@@ -73,23 +76,31 @@ def dev(
                 write_leads(graph, batch, radius_m=settings.location_merge_radius_m,
                             mark_for_triage=True)  # triaged by the hub once it serves
                 progress.advance(task, len(batch))
-        tokens: list[tuple[str, str]] = []
+        tokens: list[tuple[str, str, str]] = []
         for agency in DEMO_AGENCIES:
             for role in DEMO_ROLES:
                 user = identity.upsert_user(graph, agency=agency, role=role,
                                             name=f"demo-{role}",
                                             contact=f"Permanence CROSS — {agency}")
                 issued = identity.issue_token(graph, user.user_id, ttl=timedelta(days=7))
-                tokens.append((user.user_id, issued.token))
+                # A fresh random password per run, for signing in from the browser; printed
+                # once, stored only as its argon2id hash.
+                password = secrets.token_urlsafe(12)
+                graph_sessions.set_password_hash(graph, user.user_id,
+                                                 passwords.hash_password(password))
+                tokens.append((user.user_id, password, issued.token))
     finally:
         driver.close()
     url = f"http://127.0.0.1:{port}"
-    console.print("Utilisateurs de démonstration et leurs jetons (valables 7 jours) :")
-    width = max(len(uid) for uid, _ in tokens)
-    for uid, token in tokens:
+    console.print(f"Application web : [bold]{url}[/bold] — se connecter avec un identifiant et "
+                  "son mot de passe ci-dessous.")
+    console.print("Utilisateurs de démonstration : identifiant, mot de passe (navigateur), "
+                  "jeton d'API (valable 7 jours) :")
+    width = max(len(uid) for uid, _, _ in tokens)
+    for uid, password, token in tokens:
         # Plain print: a rich table would cut the tokens to the terminal's width.
-        print(f"  {uid:<{width}}  {token}")
-    console.print(f"API : [bold]{url}[/bold]  —  documentation : {url}/docs")
+        print(f"  {uid:<{width}}  {password}  {token}")
+    console.print(f"API : [bold]{url}/api/v1[/bold]  —  documentation : {url}/docs")
     console.print(f'Exemple : curl -H "Authorization: Bearer <jeton>" '
                   f"{url}/api/v1/entities/vehicle/<immatriculation>/network?depth=2")
     if not (serve or via_connectors):

@@ -88,6 +88,12 @@ class Forbidden(CrossHubError):
     code = "forbidden"
 
 
+class CsrfRefused(Forbidden):
+    """A browser mutation without its session's anti-CSRF token, or from another origin."""
+
+    code = "csrf_refused"
+
+
 class NotFound(CrossHubError):
     code = "not_found"
 

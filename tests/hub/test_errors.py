@@ -15,6 +15,7 @@ EXPECTED = {
     "MissingJustification": 400,  # documented: a consultation without justification is 400
     "NotAuthenticated": 401,
     "Forbidden": 403,
+    "CsrfRefused": 403,  # a forged or token-less browser mutation is refused, not unauthenticated
     "NotFound": 404,
     "MethodNotAllowed": 405,
     "Conflict": 409,
