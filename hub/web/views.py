@@ -65,6 +65,8 @@ class Page:
     action: Action | None
     consults: bool = True
     in_menu: bool = True
+    # Or: any one of these actions opens the page (its sections show what each allows).
+    any_of: tuple[Action, ...] = ()
 
 
 PAGES: tuple[Page, ...] = (
@@ -75,7 +77,8 @@ PAGES: tuple[Page, ...] = (
     Page("/deconfliction", "Déconfliction", "deconfliction", Action.WORK_LEADS),
     Page("/communications", "Communications", "disclosures", Action.REQUEST_DISCLOSURE),
     Page("/reunions", "Réunion CROSS", "meetings", Action.ATTEND_MEETINGS),
-    Page("/administration", "Administration", "admin", Action.MANAGE_CONNECTORS, consults=False),
+    Page("/administration", "Administration", "admin", None, consults=False,
+         any_of=(Action.MANAGE_CONNECTORS, Action.LIST_GRANTS, Action.REVOKE_SESSIONS)),
     Page("/journal", "Journal d'audit", "audit", Action.READ_AUDIT, consults=False),
 )
 # Pages reached from another (a lead, an entity, a timeline), not from the menu.
@@ -89,6 +92,12 @@ DETAIL_PAGES: tuple[Page, ...] = (
 def _may(request: Request, principal: Principal, action: Action | None) -> bool:
     return action is None or permission(request.app.state.rulebook.policy, principal.role,
                                         action).allowed
+
+
+def _may_open(request: Request, principal: Principal, page: Page) -> bool:
+    if page.any_of:
+        return any(_may(request, principal, a) for a in page.any_of)
+    return _may(request, principal, page.action)
 
 
 def _role_label(request: Request, role: str) -> str:
@@ -144,7 +153,7 @@ def _context(request: Request, principal: Principal, **extra: Any) -> dict[str, 
         "motif": _motif(request),
         "csrf_token": csrf,
         "csrf_field": CSRF_FIELD,
-        "menu": [p for p in PAGES if p.in_menu and _may(request, principal, p.action)],
+        "menu": [p for p in PAGES if p.in_menu and _may_open(request, principal, p)],
         "current_path": request.url.path,
         **extra,
     }
@@ -158,7 +167,7 @@ async def _page(request: Request, page: Page, **params: str) -> Response:
     principal = await _principal(request)
     if principal is None:
         return _to_login(request, expired=bool(request.cookies.get(SESSION_COOKIE)))
-    if not _may(request, principal, page.action):
+    if not _may_open(request, principal, page):
         return render(request, "refused.html", 403, **_context(request, principal, page=page))
     if page.consults and _motif(request) is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -5,7 +5,7 @@
 //  - static/js/      one ES module per page (src/pages/*.js), our code and the libraries it uses
 //  - static/css/     our own stylesheet (src/app.css)
 import { build } from "esbuild";
-import { cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -13,7 +13,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "..", "static");
 const modules = join(here, "node_modules");
 
-rmSync(out, { recursive: true, force: true });
+// Written over, not wiped first: a hub serving from this directory never sees it empty.
 mkdirSync(out, { recursive: true });
 
 const dsfr = join(modules, "@gouvfr", "dsfr", "dist");
