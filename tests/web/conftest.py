@@ -217,7 +217,7 @@ def open_page(browser: Any, live_hub: LiveHub):
         context = browser.new_context(locale="fr-FR", timezone_id="Europe/Paris")
         watched = Watched(hub_host=live_hub.url)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        page.set_default_timeout(30_000)
         page.on("console", watched.on_console)
         page.on("request", lambda r: None if r.url.startswith((live_hub.url, "data:", "blob:"))
                 else watched.foreign_requests.append(r.url))

@@ -43,4 +43,5 @@ async function render() {
   }
 }
 
-render();
+// data-state="ready" once everything the page asked for has been drawn (tests wait on it).
+render().finally(() => { root.dataset.state = "ready"; });

@@ -31,9 +31,9 @@ function linked(lead) {
   return items;
 }
 
-function field(lead, name, render) {
+function field(lead, name, show) {
   if ((lead.redacted || []).includes(name)) return withheld(name);
-  return render();
+  return show();
 }
 
 async function render() {
@@ -51,7 +51,9 @@ async function render() {
     return;
   }
   document.getElementById("page-title").textContent = `Piste ${lead.lead_id}`;
-  const evaluation = [lead.source_reliability, lead.information_credibility].filter(Boolean).join("") || "non évaluée";
+  const evaluationWithheld = (lead.redacted || []).some((f) => ["evaluation", "source_reliability", "information_credibility"].includes(f));
+  const evaluation = evaluationWithheld ? "retenue par le service émetteur"
+    : [lead.source_reliability, lead.information_credibility].filter(Boolean).join("") || "non évaluée";
   root.append(h("div", { class: `ch-marking ch-marking--${lead.handling_code}`, role: "note",
                          "aria-label": "Marquage de la piste" },
     `${HANDLING[lead.handling_code] || lead.handling_code} · Évaluation ${evaluation} · ${agency(lead.source_agency)}`,
@@ -80,8 +82,7 @@ async function render() {
   const workflow = h("section", { "aria-labelledby": "titre-tri" }, h("h2", { class: "fr-h4 fr-mt-4w", id: "titre-tri" }, "Tri et historique"));
   const hitsBox = h("section", { "aria-labelledby": "titre-hits" }, h("h2", { class: "fr-h4 fr-mt-4w", id: "titre-hits" }, "Détenu aussi par d'autres services"));
   root.append(workflow, hitsBox);
-  loadWorkflow(workflow);
-  loadHits(hitsBox, entities.slice(0, 6));
+  await Promise.all([loadWorkflow(workflow), loadHits(hitsBox, entities.slice(0, 6))]);
 }
 
 async function loadWorkflow(box) {
@@ -118,4 +119,5 @@ async function loadHits(box, entities) {
   if (!count) box.append(h("p", {}, "Aucun autre service ne signale détenir ces entités."));
 }
 
-render();
+// data-state="ready" once everything the page asked for has been drawn (tests wait on it).
+render().finally(() => { root.dataset.state = "ready"; });

@@ -73,6 +73,7 @@ function render() {
 
 async function run(out, q, kind) {
   clear(out).append(h("p", { class: "ch-loading", role: "status" }, "Recherche en cours…"));
+  root.dataset.state = "loading";
   try {
     const query = { q, kind, limit: 50 };
     if (kind === "plate") query.fuzzy = "confusable";
@@ -80,6 +81,7 @@ async function run(out, q, kind) {
   } catch (err) {
     clear(out).append(alertBox("error", errorMessage(err)));
   }
+  root.dataset.state = "ready";
 }
 
 window.addEventListener("popstate", render);
