@@ -36,7 +36,9 @@ export function alertBox(kind, message) {
 export function errorMessage(err) {
   if (err?.status === 403) return `Accès refusé : ${err.message}`;
   if (err?.status === 404) return "Rien à afficher : cet élément est inconnu ou ne vous est pas accessible.";
-  if (err?.details?.length) return `${err.message} (${err.details.map((d) => `${d.field} : ${d.reason}`).join(" ; ")})`;
+  // Details the message does not already say (the API often states the reason in both).
+  const extra = (err?.details || []).filter((d) => d.reason && !(err.message || "").includes(d.reason));
+  if (extra.length) return `${err.message} (${extra.map((d) => `${d.field} : ${d.reason}`).join(" ; ")})`;
   return err?.message || "Erreur inattendue.";
 }
 
