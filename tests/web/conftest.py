@@ -219,6 +219,7 @@ def open_page(browser: Any, live_hub: LiveHub):
         page = context.new_page()
         page.set_default_timeout(30_000)
         page.on("console", watched.on_console)
+        page.on("pageerror", lambda exc: watched.console_errors.append(f"exception: {exc}"))
         page.on("request", lambda r: None if r.url.startswith((live_hub.url, "data:", "blob:"))
                 else watched.foreign_requests.append(r.url))
         page.on("response", watched.on_response)
