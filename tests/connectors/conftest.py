@@ -63,7 +63,8 @@ class HubProcess:
         self.log_path = data_dir / "hub.log"
         self.starts = 0
 
-    def start(self, timeout_s: float = 60.0) -> HubProcess:
+    # Generous: a loaded CI machine can take over a minute to import and open the graph.
+    def start(self, timeout_s: float = 180.0) -> HubProcess:
         assert self.proc is None, "already running"
         s = self.settings
         env = {**os.environ, "PYTHONPATH": str(ROOT), "NEO4J_URI": s.neo4j_uri or "",
