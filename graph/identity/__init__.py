@@ -17,6 +17,7 @@ from graph.identity.connectors import (
 from graph.identity.models import ConnectorKey, IssuedToken, Principal
 from graph.identity.users import (
     TOKEN_PREFIX,
+    active_token_counts,
     get_user,
     hash_token,
     issue_token,
@@ -29,7 +30,8 @@ from graph.identity.users import (
 )
 
 __all__ = [
-    "TOKEN_PREFIX", "ConnectorKey", "IssuedToken", "Principal", "connector_runs", "consume_nonce",
+    "TOKEN_PREFIX", "ConnectorKey", "IssuedToken", "Principal", "active_token_counts", "connector_runs",
+    "consume_nonce",
     "get_connector_key", "get_user", "hash_token", "issue_token", "list_users",
     "principal_for_token", "record_connector_run", "register_connector_key", "revoke_token",
     "revoke_user_tokens", "upsert_user", "user_id_for",

@@ -110,6 +110,16 @@ def revoke_user_tokens(graph: Graph, user_id: str) -> int:
     return records[0]["n"]
 
 
+def active_token_counts(graph: Graph) -> dict[str, int]:
+    """user_id → number of API tokens neither revoked nor expired (users without any absent)."""
+    records = graph.query(
+        "MATCH (t:ApiToken) WHERE t.revoked_at IS NULL "
+        "AND (t.expires_at IS NULL OR t.expires_at > $now) "
+        "RETURN t.user_id AS uid, count(*) AS n",
+        now=datetime.now(UTC), read_=True,
+    )
+    return {r["uid"]: r["n"] for r in records}
+
 
 def _principal(u: dict[str, Any]) -> Principal:
     return Principal(**{k: v for k, v in u.items() if k in Principal.model_fields})
