@@ -107,6 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_docs(app)
 
     from hub.routers import (
+        admin,
         analysis,
         audit,
         auth,
@@ -133,6 +134,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(meetings.router)
     app.include_router(exports.router)
     app.include_router(workflow.router)
+    app.include_router(admin.router)
     # The analysts' web application: pages under /, static files bundled at set-up.
     from hub.web import install_web
     install_web(app)

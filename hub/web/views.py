@@ -67,6 +67,8 @@ class Page:
     in_menu: bool = True
     # Or: any one of these actions opens the page (its sections show what each allows).
     any_of: tuple[Action, ...] = ()
+    # Settings the page's module needs, handed over as data-* attributes (never a secret).
+    settings_data: tuple[str, ...] = ()
 
 
 PAGES: tuple[Page, ...] = (
@@ -76,7 +78,8 @@ PAGES: tuple[Page, ...] = (
     Page("/tri", "Tri des pistes", "triage", Action.WORK_LEADS),
     Page("/deconfliction", "Déconfliction", "deconfliction", Action.WORK_LEADS),
     Page("/communications", "Communications", "disclosures", Action.REQUEST_DISCLOSURE),
-    Page("/reunions", "Réunion CROSS", "meetings", Action.ATTEND_MEETINGS),
+    Page("/reunions", "Réunion CROSS", "meetings", Action.ATTEND_MEETINGS,
+         settings_data=("cross_departement",)),
     Page("/administration", "Administration", "admin", None, consults=False,
          any_of=(Action.MANAGE_CONNECTORS, Action.LIST_GRANTS, Action.REVOKE_SESSIONS)),
     Page("/journal", "Journal d'audit", "audit", Action.READ_AUDIT, consults=False),
@@ -172,7 +175,10 @@ async def _page(request: Request, page: Page, **params: str) -> Response:
     if page.consults and _motif(request) is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse("/motif?" + urlencode({"suite": target}), status_code=303)
-    return render(request, "page.html", **_context(request, principal, page=page, params=params))
+    settings = request.app.state.settings
+    data = {**{name.removeprefix("cross_"): str(getattr(settings, name))
+               for name in page.settings_data}, **params}
+    return render(request, "page.html", **_context(request, principal, page=page, params=data))
 
 
 def _register(page: Page) -> None:

@@ -128,6 +128,7 @@ EXEMPT: dict[str, str] = {
     "/api/v1/guest-grants": "grant records of the chief / the guest themselves, keyed by nothing",
     "/api/v1/disclosure-requests": "the caller's own requests and those addressed to their agency",
     "/api/v1/notifications": "the caller's own notifications",
+    "/api/v1/admin/users": "accounts for administrators (sessions.revoke): no lead content",
     "/api/v1/analysis/hotspots": "counts per commune and place (places with one lead left out), no key",
     "/api/v1/meetings": "meetings of the caller's CROSS, keyed by nothing",
     "/api/v1/meetings/{meeting_id}/agenda": "keyed by a meeting; per-participant copies are tests/hub/test_meetings.py",
