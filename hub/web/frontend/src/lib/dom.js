@@ -43,7 +43,8 @@ export function errorMessage(err) {
 }
 
 export function table(caption, headers, rows) {
-  return h("div", { class: "fr-table fr-table--no-caption" },
+  // The DSFR table wrapper scrolls on narrow screens: focusable, so the keyboard can scroll it.
+  return h("div", { class: "fr-table fr-table--no-caption", tabindex: "0" },
     h("table", {},
       h("caption", {}, caption),
       h("thead", {}, h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)))),
