@@ -255,9 +255,12 @@ async function start() {
         h("p", {}, h("a", { class: "fr-link", href: "/" }, "Aller à la recherche")));
       return;
     }
+    performance.mark("chart:fetch-start");
     const nets = await Promise.all(starts.map(network));
+    performance.mark("chart:fetched");
     anchor = nets[0].anchor;
     render(nets, leadAnchor);
+    performance.mark("chart:drawn");
   } catch (err) {
     clear(root).append(alertBox("error", errorMessage(err)));
   }
@@ -276,9 +279,10 @@ function render(nets, leadAnchor) {
       h("div", { class: "fr-col-12 fr-col-lg-4 ch-side" }, panel, results, filtersBox)),
     list, live);
   init();
+  // addBatch lays the first batch out (and fits it): no second layout here.
   const added = addBatch(nets.flatMap(networkElements), "départ", null);
   undo.length = 0;  // the point of departure is not a step one can undo
-  refresh(true);
+  undoButton.disabled = true;
   for (const id of [anchor, leadAnchor]) cy.getElementById(id || "").addClass("anchor");
   nets.forEach((n) => cy.getElementById(n.anchor).addClass("expanded"));
   if (nets.some((n) => n.truncated)) messages.append(alertBox("warning", "Voisinage tronqué par le hub (trop de nœuds) : filtrez par type de lien."));
