@@ -75,6 +75,27 @@ class Settings(BaseSettings):
     # The CROSS this hub serves: département code (Doubs = 25).
     cross_departement: str = "25"
 
+    # The map page's basemap (CROSSHUB_MAP_STYLE_URL): an XYZ raster tile URL template with
+    # {z}, {x}, {y} (and optionally {s}), e.g. the IGN Plan served on the State network. It is
+    # the only request the browser ever makes outside the hub, and only when set; unset, the map
+    # draws on a plain background with communes placed at the centre of their known places.
+    # The Content-Security-Policy must allow the tile host (img-src) for the tiles to load.
+    # CROSSHUB_MAP_ATTRIBUTION: the credit the tile provider requires, shown under the map.
+    map_style_url: str | None = None
+    map_attribution: str | None = None
+
+    @field_validator("map_style_url")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith(("https://", "http://")) or not all(
+                part in value for part in ("{z}", "{x}", "{y}")):
+            raise ValueError("map_style_url : un modèle d'URL de tuiles raster XYZ est attendu "
+                             "(http(s)://…/{z}/{x}/{y}…)")
+        return value
+
     # Connector request signatures: accepted clock skew and nonce lifetime, seconds.
     signature_max_skew_s: int = Field(default=300, ge=10, le=3600)
 

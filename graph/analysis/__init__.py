@@ -14,13 +14,15 @@ Shared rules (see each module for its own):
   search is bounded too (past it the answer says ``truncated``).
 
 Public API: ``search``, ``shortest_paths``, ``copresence``, ``hotspots``, ``timeline``,
-``central_actors``, ``betweenness``, and the models of ``graph.analysis.models``.
+``central_actors``, ``betweenness``, ``map_layers`` (the département map as GeoJSON), and the
+models of ``graph.analysis.models``.
 """
 
 from __future__ import annotations
 
 from graph.analysis.central import betweenness, central_actors
 from graph.analysis.copresence import copresence
+from graph.analysis.geo import map_layers
 from graph.analysis.hotspots import hotspots
 from graph.analysis.paths import shortest_paths
 from graph.analysis.search import FULLTEXT_INDEX, search
@@ -45,6 +47,6 @@ SCHEMA: list[str] = [
 ]
 
 __all__ = [
-    "SCHEMA", "betweenness", "central_actors", "copresence", "hotspots", "search",
+    "SCHEMA", "betweenness", "central_actors", "copresence", "hotspots", "map_layers", "search",
     "shortest_paths", "timeline",
 ]

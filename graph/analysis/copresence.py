@@ -13,11 +13,15 @@ With ``fuzzy_plates``, two vehicles whose plates are one confusable character ap
 Only leads the caller may read, with times they may read, are used; leads at hit level on the
 selected places come back as hit counts per agency and Location (hit/no-hit on the place, as
 the network read shows them), whatever their time, so nothing is derived from their contents.
+
+Answers place what they can: the disc's centre and radius, and the coordinates of every examined
+Location that has a point (``locations``, and ``point_a``/``point_b`` on each piece of evidence),
+from readable leads only — a Location known only through hit-level leads is never placed.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,9 +46,10 @@ from graph.analysis.models import (
     CopresencePair,
     CopresenceParams,
     CopresenceResult,
+    PlacedLocation,
 )
 from graph.handle import Graph
-from graph.models import NetworkNode
+from graph.models import NetworkNode, PointView
 from hub.contract.errors import InvalidInput
 
 MAX_EVIDENCE = 10
@@ -66,6 +71,7 @@ def copresence(graph: Graph, access: AccessFilter,
             f"WITH DISTINCT loc, l, {access.case_expression} AS access WHERE access IN $an_timed "
             f"WITH loc, l, {LEAD_TIME} AS t WHERE t >= $since AND t < $until "
             f"RETURN loc.key AS location, l.lead_id AS lead_id, t, "
+            f"  loc.point.latitude AS lat, loc.point.longitude AS lon, "
             f"  [(l)-[:{ACTOR_LINKS}]->(x) | {{eid: elementId(x), labels: labels(x), props: properties(x)}}] AS actors "
             f"ORDER BY t, lead_id LIMIT $cap",
             # UTC: stored times are UTC, and the driver packs fixed offsets only.
@@ -84,14 +90,39 @@ def copresence(graph: Graph, access: AccessFilter,
         for r in hit_rows:
             hits[(f"location:{r['location']}", r["agency"])] += r["n"]
         truncated = len(rows) > MAX_COPRESENCE_LEADS
-        pairs, cut = _pairs(rows[:MAX_COPRESENCE_LEADS], params, per_location)
+        examined = rows[:MAX_COPRESENCE_LEADS]
+        pairs, cut = _pairs(examined, params, per_location)
+        located = _located(examined)
+        per_key = Counter(r["location"] for r in examined)
+        for pair in pairs:
+            for e in pair.evidence:
+                e.point_a, e.point_b = located.get(e.location_a), located.get(e.location_b)
         return CopresenceResult(
+            center=_center(params, located), radius_m=params.radius_m,
+            locations=[PlacedLocation(key=key, point=pt, lead_count=per_key[key])
+                       for key, pt in sorted(located.items())],
             place=place, since=params.since, until=params.until, window_min=params.window_min,
             lead_count=min(len(rows), MAX_COPRESENCE_LEADS), pairs=pairs[: params.limit],
             hits=hits_of(hits, access), truncated=truncated or cut or len(pairs) > params.limit,
         )
 
     return run_read(graph, work, field="until")
+
+
+def _located(rows: list[Any]) -> dict[str, PointView]:
+    """Location key → point, for the examined Locations (readable leads) that have one."""
+    return {r["location"]: PointView(lat=r["lat"], lon=r["lon"])
+            for r in rows if r["lat"] is not None}
+
+
+def _center(params: CopresenceParams, located: dict[str, PointView]) -> PointView | None:
+    if params.lat is not None and params.lon is not None:
+        return PointView(lat=params.lat, lon=params.lon)  # the caller's own disc
+    if not located:
+        return None
+    points = list(located.values())
+    return PointView(lat=round(sum(p.lat for p in points) / len(points), 6),
+                     lon=round(sum(p.lon for p in points) / len(points), 6))
 
 
 def _place(params: CopresenceParams) -> tuple[str, str, dict[str, Any], bool]:

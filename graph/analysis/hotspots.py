@@ -9,6 +9,12 @@ An answer holds counts per place and per commune — no lead, no person, no vehi
 place appears only with at least ``MIN_PLACE_LEADS`` leads over both periods: a hotspot is a
 repeated pattern, and a single lead at an address (a home search, say) stays behind the
 justified consultation of that lead.
+
+Entries carry coordinates where the graph has a point: a place its own; a commune the centre of
+its ranked places (those with at least ``MIN_PLACE_LEADS`` leads) that have a point, and the
+centres of their leads in each period (``recent_centroid``, ``previous_centroid``): together, the
+way a commune's activity moved. Places with a single lead never weigh in, so no centre can
+reveal one.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from graph.access import AccessFilter
 from graph.analysis._common import LEAD_TIME, access_params, run_read
 from graph.analysis.models import HotspotEntry, HotspotParams, HotspotsResult, Trend
 from graph.handle import Graph
+from graph.models import PointView
 
 MIN_PLACE_LEADS = 2
 FLAT_TOLERANCE_PCT = 10.0  # a daily rate within ±10 % of the previous one is "flat"
@@ -57,6 +64,7 @@ def hotspots(graph: Graph, access: AccessFilter,
             f"WITH c, loc, l, {access.case_expression} AS access WHERE access IN $an_timed "
             f"WITH c, loc, {LEAD_TIME} AS t WHERE t >= $start AND t < $end "
             f"RETURN loc.key AS key, loc.address AS address, loc.place_label AS place_label, "
+            f"  loc.point.latitude AS lat, loc.point.longitude AS lon, "
             f"  c.insee_code AS insee, c.name AS commune, "
             f"  sum(CASE WHEN t >= $recent THEN 1 ELSE 0 END) AS recent, "
             f"  sum(CASE WHEN t < $recent THEN 1 ELSE 0 END) AS previous",
@@ -65,22 +73,45 @@ def hotspots(graph: Graph, access: AccessFilter,
         )]
 
     rows = run_read(graph, work, field="days")
-    places, communes = [], defaultdict(lambda: {"recent": 0, "previous": 0, "label": ""})
+    places, communes = [], defaultdict(lambda: {"recent": 0, "previous": 0, "label": "", "ranked": []})
     for r in rows:
         commune = communes[r["insee"]]
         commune["recent"] += r["recent"]
         commune["previous"] += r["previous"]
         commune["label"] = r["commune"] or r["insee"]
         if r["recent"] + r["previous"] >= MIN_PLACE_LEADS:
-            places.append(_entry(r["key"], _place_label(r), r["insee"], r["recent"], r["previous"],
-                                 days, compare_days))
-    commune_entries = [_entry(insee, c["label"], insee, c["recent"], c["previous"], days, compare_days)
-                       for insee, c in communes.items() if c["recent"] + c["previous"] > 0]
+            entry = _entry(r["key"], _place_label(r), r["insee"], r["recent"], r["previous"],
+                           days, compare_days)
+            if r["lat"] is not None:
+                point = PointView(lat=r["lat"], lon=r["lon"])
+                entry.point = point
+                entry.recent_centroid = point if r["recent"] else None
+                entry.previous_centroid = point if r["previous"] else None
+                commune["ranked"].append((point, r["recent"], r["previous"]))
+            places.append(entry)
+    commune_entries = []
+    for insee, c in communes.items():
+        if c["recent"] + c["previous"] == 0:
+            continue
+        entry = _entry(insee, c["label"], insee, c["recent"], c["previous"], days, compare_days)
+        ranked = c["ranked"]
+        entry.point = _centre([(p, 1) for p, _, _ in ranked])
+        entry.recent_centroid = _centre([(p, n) for p, n, _ in ranked])
+        entry.previous_centroid = _centre([(p, n) for p, _, n in ranked])
+        commune_entries.append(entry)
     return HotspotsResult(
         departement=params.departement, recent_from=recent_from, recent_to=now,
         previous_from=previous_from, min_place_leads=MIN_PLACE_LEADS,
         places=_ranked(places)[: params.limit], communes=_ranked(commune_entries)[: params.limit],
     )
+
+
+def _centre(weighted: list[tuple[PointView, int]]) -> PointView | None:
+    total = sum(w for _, w in weighted)
+    if not total:
+        return None
+    return PointView(lat=round(sum(p.lat * w for p, w in weighted) / total, 6),
+                     lon=round(sum(p.lon * w for p, w in weighted) / total, 6))
 
 
 def _place_label(r: dict[str, Any]) -> str:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from graph.labels import EntityKind, Rel
-from graph.models import Hit, NetworkEdge, NetworkNode
+from graph.models import Hit, NetworkEdge, NetworkNode, PointView
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -35,6 +35,7 @@ MAX_PAIRS = 500  # co-presence pairs returned
 MAX_HOTSPOTS = 100  # places (and communes) returned
 MAX_TIMELINE = 1000  # timeline entries returned
 MAX_ACTORS = 100  # central actors returned
+MAX_MAP_LEADS = 2000  # leads placed on one map answer
 
 # Work bounds, not parameters: past them an analysis stops and says ``truncated``.
 QUERY_TIMEOUT_S = 20.0  # per read transaction; beyond → 422 asking for a narrower request
@@ -198,6 +199,14 @@ class CopresenceEvidence(BaseModel):
     gap_minutes: float
     location_a: str
     location_b: str
+    point_a: PointView | None = Field(default=None, description="Coordonnées du lieu A, si connues")
+    point_b: PointView | None = Field(default=None, description="Coordonnées du lieu B, si connues")
+
+
+class PlacedLocation(BaseModel):
+    key: str
+    point: PointView
+    lead_count: int = Field(description="Pistes consultables examinées en ce lieu")
 
 
 class CopresencePair(BaseModel):
@@ -223,6 +232,12 @@ class CopresenceResult(BaseModel):
     pairs: list[CopresencePair] = Field(default_factory=list)
     hits: list[Hit] = Field(default_factory=list)
     truncated: bool = False
+    center: PointView | None = Field(default=None, description=(
+        "Centre du lieu : celui du cercle demandé, le point du lieu, ou pour une commune le "
+        "centre des lieux examinés qui ont des coordonnées"))
+    radius_m: float | None = Field(default=None, description="Rayon du cercle demandé (mètres)")
+    locations: list[PlacedLocation] = Field(default_factory=list, description=(
+        "Lieux examinés qui ont des coordonnées (pistes consultables seulement)"))
 
 
 # --- hotspots ------------------------------------------------------------------------------------
@@ -258,6 +273,13 @@ class HotspotEntry(BaseModel):
     previous_per_day: float
     change_pct: float | None = Field(default=None, description="Variation du rythme quotidien")
     trend: Trend
+    point: PointView | None = Field(default=None, description=(
+        "Lieu : ses coordonnées ; commune : centre de ses lieux classés (au moins deux pistes) "
+        "qui ont des coordonnées"))
+    recent_centroid: PointView | None = Field(default=None, description=(
+        "Centre des pistes de la période récente (lieux classés pondérés par leurs pistes)"))
+    previous_centroid: PointView | None = Field(default=None, description=(
+        "Centre des pistes de la période précédente : avec recent_centroid, le déplacement"))
 
 
 class HotspotsResult(BaseModel):
@@ -268,6 +290,67 @@ class HotspotsResult(BaseModel):
     min_place_leads: int
     places: list[HotspotEntry] = Field(default_factory=list)
     communes: list[HotspotEntry] = Field(default_factory=list)
+
+
+# --- map ---------------------------------------------------------------------------------------
+
+
+class MapParams(_Params):
+    departement: str | None = Field(default=None, pattern=r"^(?:\d{2}|2[AB]|97\d)$")
+    days: int | None = Field(default=None, ge=1, le=MAX_SPAN_DAYS)
+    limit: int = Field(default=500, ge=1, le=MAX_MAP_LEADS)
+    now: datetime | None = None
+    operations_of: str | None = Field(default=None, description="Service dont on place les opérations")
+
+    @field_validator("now")
+    @classmethod
+    def _tz(cls, v: datetime | None) -> datetime | None:
+        return _paris_if_naive(v)
+
+
+class GeoPoint(BaseModel):
+    type: Literal["Point"] = "Point"
+    coordinates: tuple[float, float] = Field(description="[longitude, latitude] (GeoJSON)")
+
+
+MapKind = Literal["commune", "lead", "deal_point", "operation"]
+
+
+class MapProperties(BaseModel):
+    kind: MapKind
+    key: str = Field(description="Identifiant : code INSEE, piste, clé du point de deal, opération")
+    label: str
+    insee_code: str | None = None
+    commune: str | None = None
+    agency: str | None = None
+    agencies: list[str] = Field(default_factory=list)
+    placement: Literal["point", "commune", "centroid"] | None = Field(default=None, description=(
+        "point : coordonnées du lieu ; commune : centre de la commune faute de point ; "
+        "centroid : centre des lieux connus"))
+    lead_count: int | None = None
+    handling_code: str | None = None
+    nature: str | None = Field(default=None, description="Nature de la piste ou de l'opération")
+    location_key: str | None = None
+    at: datetime | None = Field(default=None, description="Heure de la piste, si la politique la montre")
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    radius_m: float | None = None
+    status: str | None = None
+
+
+class MapFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: str
+    geometry: GeoPoint | None = Field(description="Nul : aucune coordonnée connue")
+    properties: MapProperties
+
+
+class MapResult(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    departement: str | None
+    since: datetime | None = None
+    features: list[MapFeature] = Field(default_factory=list)
+    truncated: bool = Field(default=False, description="Pistes au-delà de limit non rendues")
 
 
 # --- timeline ------------------------------------------------------------------------------------

@@ -9,6 +9,12 @@ the caller may read, with no lead, person, vehicle or phone; places with a singl
 out (graph/analysis/hotspots.py), so an address tied to one lead is only reachable through a
 justified, audited read. They are meant for the weekly meeting's dashboard.
 
+Answers that place things carry coordinates where the graph has a point: hotspots (each entry's
+point and, for a commune, the centres of its recent and previous leads: the movement),
+co-presence (the disc, the examined places), and the map (GeoJSON: communes, leads, deal points,
+the caller's agency's active operations — a justified, audited consultation). ``map-config``
+tells the map page its basemap (``CROSSHUB_MAP_STYLE_URL``), or that it has none.
+
 Bounds are the constants of ``graph.analysis.models``: beyond them, 422 naming the field.
 Connectors, auditors and administrators have no business reading leads: analysts, the CROSS
 chief and guest referents only (what each sees is still the policy's call).
@@ -21,6 +27,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
 
 from graph import analysis
 from graph.access import AccessFilter
@@ -30,6 +37,7 @@ from graph.analysis.models import (
     MAX_GAP_HOURS,
     MAX_HOPS,
     MAX_HOTSPOTS,
+    MAX_MAP_LEADS,
     MAX_PAIRS,
     MAX_PATHS,
     MAX_RADIUS_M,
@@ -45,6 +53,8 @@ from graph.analysis.models import (
     FuzzyMode,
     HotspotParams,
     HotspotsResult,
+    MapParams,
+    MapResult,
     PathParams,
     PathsResult,
     SearchKind,
@@ -63,11 +73,12 @@ from hub.deps import (
     AuditDep,
     GraphDep,
     JustificationDep,
+    RulebookDep,
     SettingsDep,
     require_justification,
     requires,
 )
-from policies.permissions import Action
+from policies.permissions import Action, permission
 
 router = APIRouter(tags=["analyse"])
 
@@ -248,6 +259,60 @@ async def hotspots(
     params = HotspotParams(departement=dep, days=days, compare_days=compare_days, limit=limit,
                            now=as_of)
     return await run_in_threadpool(analysis.hotspots, graph, access, params)
+
+
+# --- map ----------------------------------------------------------------------------------------
+
+
+class MapConfig(BaseModel):
+    tiles_url: str | None = Field(description=(
+        "Modèle d'URL de tuiles raster XYZ ({z}/{x}/{y}) du fond de carte ; nul : aucun fond, "
+        "la carte ne fait aucune requête hors du hub"))
+    attribution: str | None = Field(description="Mention exigée par le fournisseur des tuiles")
+
+
+@router.get(
+    "/api/v1/analysis/map-config", response_model=MapConfig, summary="Fond de carte",
+    description="Le fond de carte configuré (`CROSSHUB_MAP_STYLE_URL`), ou aucun.")
+async def map_config(settings: SettingsDep, caller: Reader) -> MapConfig:
+    return MapConfig(tiles_url=settings.map_style_url, attribution=settings.map_attribution)
+
+
+@router.get(
+    "/api/v1/analysis/map", response_model=MapResult, summary="Carte du département",
+    description=(
+        "Collection GeoJSON (coordonnées [longitude, latitude]) : les communes où vous pouvez "
+        "consulter une piste, placées au centre de leurs lieux connus ; les pistes consultables "
+        "(au point de leur lieu, sinon au centre de la commune) ; les points de deal qu'elles "
+        "citent ; les opérations actives de votre service si vous traitez des pistes. Un lieu, "
+        "une commune ou un point de deal que seules des pistes non consultables citent n'y "
+        "figure pas. Avec `days`, seules les pistes des `days` derniers jours dont l'heure vous "
+        f"est consultable. Consultation justifiée et journalisée. Au plus {MAX_MAP_LEADS} pistes."),
+)
+async def map_view(
+    request: Request, graph: GraphDep, settings: SettingsDep, access: AccessDep,
+    caller: Reader, audit: AuditDep, rulebook: RulebookDep, justification: JustificationDep,
+    departement: Annotated[str | None, Query(
+        description="Département (par défaut celui de la CROSS ; « tous » pour la France entière)")] = None,
+    days: Annotated[int | None, Query(ge=1, le=MAX_SPAN_DAYS, description="Période (jours)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_MAP_LEADS, description="Pistes rendues")] = 500,
+) -> MapResult:
+    reason = require_justification(justification)
+    dep = None if departement == "tous" else (departement or settings.cross_departement)
+    works = permission(rulebook.policy, caller.role, Action.WORK_LEADS).allowed
+    params = MapParams(departement=dep, days=days, limit=limit,
+                       operations_of=caller.agency if works else None)
+    result = await run_in_threadpool(analysis.map_layers, graph, access, params)
+    kinds = [f.properties.kind for f in result.features]
+    leads = [f.properties for f in result.features if f.properties.kind == "lead"]
+    others = [f.id for f in result.features if f.properties.kind != "lead"]
+    outcome = ("redacted" if any(p.status != "full" for p in leads)
+               else "full" if leads or others else "none")
+    await log_consultation(
+        request, audit, caller, justification=reason, outcome=outcome, rule_id=access.policy_id,
+        lead_ids=[p.key for p in leads], entity_keys=[f"map:{dep or 'tous'}", *others],
+        details={"analysis": "map", **{k: kinds.count(k) for k in sorted(set(kinds))}})
+    return result
 
 
 # --- timeline ------------------------------------------------------------------------------------
