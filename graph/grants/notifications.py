@@ -4,6 +4,14 @@ text (graph/grants/wording.py, policies.links), flat properties (``payload_<key>
 
 Agency-wide notifications (``user_id`` null) are read by the agency's roles that may answer
 them (``rules.AGENCY_NOTIFICATION_ROLES``), and read once for the agency.
+
+Each notification carries ``seq``, its number in commit order, the cursor of the live stream
+(``GET /api/v1/notifications/stream``): ``notify`` takes the next number from one ledger node
+and holds that node's write lock until its transaction ends, so numbers are handed out in the
+order transactions commit and a reader who has seen ``seq`` = n has already seen every
+committed notification numbered below n, whichever hub process wrote it. ``notify`` is the
+last write of its transaction (the callers lock what they change first), so the ledger is
+always the last lock taken and cannot close a deadlock circle.
 """
 
 from __future__ import annotations
@@ -22,6 +30,10 @@ from graph.records import plain, utc
 from hub.contract.errors import NotFound
 
 _PAYLOAD_PREFIX = "payload_"
+# The ledger numbering notifications: a singleton bookkeeping node keyed by name, the kind the
+# operation ledger is (graph/workflow/operations.py), with its own name.
+_LEDGER_LABEL = Label.OPERATION_LEDGER.value
+_LEDGER_NAME = "notifications"
 _PAYLOAD_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -38,7 +50,10 @@ def notify(tx: neo4j.Transaction, *, agency: str, user_id: str | None, kind: Not
         if not _PAYLOAD_KEY.match(key):
             raise ValueError(f"invalid notification payload key {key!r}")
         props[_PAYLOAD_PREFIX + key] = value
-    tx.run(f"CREATE (n:{Label.NOTIFICATION.value}) SET n = $props", props=props).consume()
+    tx.run(f"MERGE (s:{_LEDGER_LABEL} {{name: $ledger}}) "
+           f"SET s.seq = coalesce(s.seq, 0) + 1 "
+           f"WITH s CREATE (n:{Label.NOTIFICATION.value}) SET n = $props, n.seq = s.seq",
+           ledger=_LEDGER_NAME, props=props).consume()
 
 
 
@@ -105,3 +120,36 @@ def mark_notification_read(
     if not records:
         raise NotFound(f"notification inconnue : {notification_id}")
     return _notification(records[0]["n"])
+
+
+# --- the live stream's reads ---------------------------------------------------------------------
+
+
+def notification_cursor(graph: Graph) -> int:
+    """The number of the last notification committed (0: none yet): a stream that starts now
+    starts after it."""
+    records = graph.query(
+        f"MATCH (s:{_LEDGER_LABEL} {{name: $ledger}}) RETURN s.seq AS seq",
+        ledger=_LEDGER_NAME, read_=True)
+    return int(records[0]["seq"] or 0) if records else 0
+
+
+def notifications_after(
+    graph: Graph, *, user_id: str, agency: str, agency_wide: bool, after: int, limit: int = 100,
+) -> list[tuple[int, Notification]]:
+    """The caller's notifications numbered after ``after`` — the same visibility as
+    ``list_notifications`` (their own; their agency's too when ``agency_wide``) — oldest
+    first, at most ``limit``, each with its number (the stream's cursor)."""
+    records = graph.query(
+        f"CALL () {{ "
+        f"  MATCH (n:{Label.NOTIFICATION.value}) WHERE n.user_id = $uid AND n.seq > $after "
+        f"  RETURN n "
+        f"  UNION "
+        f"  MATCH (n:{Label.NOTIFICATION.value}) WHERE $agency_wide AND n.agency = $agency "
+        f"    AND n.user_id IS NULL AND n.seq > $after RETURN n "
+        f"}} "
+        f"RETURN n.seq AS seq, n {{.*}} AS n ORDER BY seq LIMIT $limit",
+        uid=user_id, agency=agency, agency_wide=agency_wide, after=after, limit=limit,
+        read_=True,
+    )
+    return [(int(r["seq"]), _notification(r["n"])) for r in records]

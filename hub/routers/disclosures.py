@@ -1,7 +1,8 @@
 """Hit/no-hit disclosure, and what people are told: ``/api/v1/disclosure-requests`` — a caller
 who got a hit asks the owning agency, which approves or declines (``policies.grants``: a role
 holding ``disclosure.decide``, of the lead's own agency); ``/api/v1/notifications`` — what each
-person was told of those steps and of guest grants.
+person was told of those steps and of guest grants, listed or live (``/notifications/stream``,
+server-sent events, below).
 
 Every step is audited (hub/audit/events.py) inside the graph write, before commit. The policy
 engine decides what a requester may know of a lead: a request for a lead whose outcome is
@@ -10,11 +11,16 @@ engine decides what a requester may know of a lead: a request for a lead whose o
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Header, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import (
     AwareDatetime,
     Field,
@@ -28,6 +34,7 @@ from graph.grants import (
     Notification,
     RequestStatus,
 )
+from graph.grants.notifications import notification_cursor, notifications_after
 from graph.handle import Graph
 from graph.identity import Principal
 from hub.access import caller_of
@@ -61,6 +68,7 @@ from policies.permissions import Action, permission
 from policies.rulebook import Rulebook
 
 router = APIRouter(prefix="/api/v1", tags=["autorisations"])
+log = logging.getLogger("crosshub.notifications")
 
 
 
@@ -309,3 +317,86 @@ async def mark_notification_read(
     return await run_in_threadpool(lambda: graph_grants.mark_notification_read(
         graph, notification_id, user_id=caller.user_id,
         agency=caller.agency, agency_wide=_agency_wide(rulebook, caller), now=_now()))
+
+
+# --- live notifications (server-sent events) ------------------------------------------------------
+
+# How often an open stream asks the graph for what is new (every hub process writes there).
+STREAM_POLL_S = 1.5
+# The longest a stream stays open. The browser's EventSource then reconnects by itself after
+# STREAM_RETRY_MS, sending back the last id it received (Last-Event-ID), so nothing is lost;
+# meanwhile the caller is authenticated again (a revoked session stops within this bound) and
+# a server that stops waits at most this long for an open stream (uvicorn waits for open
+# responses before the app's own shutdown: it cannot tell the stream it is leaving).
+STREAM_MAX_SECONDS = 25
+STREAM_RETRY_MS = 1500
+# A comment line every ~15 s keeps proxies from closing a quiet stream: FastAPI's SSE
+# responses insert it themselves (fastapi.routing._PING_INTERVAL).
+MAX_CURSOR = 10**15
+STREAM_BATCH = 100
+EVENT_STREAM = "text/event-stream"
+
+
+def _wants_stream(request: Request) -> bool:
+    """A client that asks for an event stream (EventSource always sends this Accept) gets it
+    live; any other gets what is pending after its cursor, then the end of the stream."""
+    return any(part.split(";")[0].strip().lower() == EVENT_STREAM
+               for part in request.headers.get("accept", "").split(","))
+
+
+@router.get(
+    "/notifications/stream", response_class=EventSourceResponse,
+    responses={200: {"description": "Flux d'événements (`text/event-stream`) : le curseur "
+                                    "d'abord, puis une notification par événement"}},
+    summary="Vos notifications en direct (server-sent events)",
+    description=(
+        "Flux `text/event-stream` des notifications visibles par vous (les mêmes que "
+        "`GET /api/v1/notifications`), dans l'ordre où elles ont été enregistrées par "
+        "n'importe quel processus du hub. Chaque notification est un événement `notification` "
+        "dont `data` est la notification en JSON et `id` son numéro : le curseur. Reprendre "
+        "après un curseur : en-tête `Last-Event-ID` (ce que fait EventSource en se "
+        "reconnectant) ou paramètre `since` ; sans curseur, le flux part de maintenant et son "
+        "premier événement (sans données) porte le curseur courant. Un commentaire est envoyé "
+        "toutes les 15 s environ. Le flux se ferme au plus tard après `max_seconds` secondes "
+        f"({STREAM_MAX_SECONDS} au plus) et indique `retry` : EventSource se reconnecte seul. "
+        "Un client qui n'annonce pas `Accept: text/event-stream` reçoit ce qui est en attente "
+        "après son curseur, puis la fin du flux."),
+)
+async def stream_notifications(
+    request: Request, graph: GraphDep, caller: CallerDep, rulebook: RulebookDep,
+    since: Annotated[int | None, Query(
+        ge=0, le=MAX_CURSOR, description="Curseur : livrer ce qui suit ce numéro")] = None,
+    last_event_id: Annotated[str | None, Header(
+        alias="Last-Event-ID", pattern=r"^[0-9]{1,15}$",
+        description="Curseur renvoyé par EventSource à la reconnexion (prioritaire sur since)",
+    )] = None,
+    max_seconds: Annotated[int, Query(
+        ge=1, le=STREAM_MAX_SECONDS, description="Durée de vie du flux, en secondes")
+    ] = STREAM_MAX_SECONDS,
+) -> AsyncIterator[Notification]:
+    agency_wide = _agency_wide(rulebook, caller)
+    cursor = int(last_event_id) if last_event_id is not None else since
+    if cursor is None:
+        cursor = await run_in_threadpool(notification_cursor, graph)
+    # The first event carries no data: it tells the client its cursor and how soon to come back.
+    yield ServerSentEvent(id=str(cursor), retry=STREAM_RETRY_MS)
+    live = _wants_stream(request)
+    deadline = time.monotonic() + max_seconds
+    while True:
+        try:
+            batch = await run_in_threadpool(lambda after=cursor: notifications_after(
+                graph, user_id=caller.user_id, agency=caller.agency, agency_wide=agency_wide,
+                after=after, limit=STREAM_BATCH))
+        except Exception:  # noqa: BLE001 - the graph went away: end; the client comes back
+            log.warning("notification stream: graph read failed, stream closed", exc_info=True)
+            return
+        for seq, notification in batch:
+            cursor = seq
+            yield ServerSentEvent(event="notification", id=str(seq), data=notification)
+        full = len(batch) >= STREAM_BATCH  # more are waiting: read again at once
+        if time.monotonic() >= deadline or (not live and not full):
+            return
+        if not full:
+            await asyncio.sleep(max(0.0, min(STREAM_POLL_S, deadline - time.monotonic())))
+        if await request.is_disconnected():
+            return
