@@ -116,7 +116,8 @@ def _secure(request: Request) -> bool:
 
 async def _principal(request: Request) -> Principal | None:
     """The signed-in user of this browser (its session cookie, read by the API's own
-    ``get_caller``), or None."""
+    ``get_caller``), or None. On a form post, a failed anti-CSRF check is raised (CsrfRefused),
+    never taken for signed out."""
     if not request.cookies.get(SESSION_COOKIE):
         return None
     try:
@@ -270,7 +271,7 @@ async def logout_submit(request: Request) -> Response:
     form = await _form(request)
     request.state.csrf_form_token = form.get(CSRF_FIELD)
     try:  # the anti-CSRF token is checked by get_caller (a mutation by cookie)
-        principal = await _principal_for_mutation(request)
+        principal = await _principal(request)
     except CrossHubError as exc:
         return HTMLResponse(_plain_refusal(exc.message), status_code=403)
     if principal is not None:
@@ -299,7 +300,7 @@ async def motif_submit(request: Request) -> Response:
     form = await _form(request)
     request.state.csrf_form_token = form.get(CSRF_FIELD)
     try:
-        principal = await _principal_for_mutation(request)
+        principal = await _principal(request)
     except CrossHubError as exc:
         return HTMLResponse(_plain_refusal(exc.message), status_code=403)
     if principal is None:
@@ -321,16 +322,6 @@ async def motif_submit(request: Request) -> Response:
     response = RedirectResponse(suite, status_code=303)
     response.set_cookie(MOTIF_COOKIE, quote(value.strip(), safe=""), **cookie_args(_secure(request)))
     return response
-
-
-async def _principal_for_mutation(request: Request) -> Principal | None:
-    """Like ``_principal``, but a failed anti-CSRF check is raised, not taken for signed out."""
-    if not request.cookies.get(SESSION_COOKIE):
-        return None
-    try:
-        return await get_caller(request, request.app.state.graph, request.app.state.settings, None)
-    except NotAuthenticated:
-        return None
 
 
 def _plain_refusal(message: str) -> str:
