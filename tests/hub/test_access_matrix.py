@@ -129,6 +129,13 @@ EXEMPT: dict[str, str] = {
     "/api/v1/disclosure-requests": "the caller's own requests and those addressed to their agency",
     "/api/v1/notifications": "the caller's own notifications",
     "/api/v1/admin/users": "accounts for administrators (sessions.revoke): no lead content",
+    "/api/v1/notifications/stream": "the caller's own notifications, streamed (same visibility as "
+                                    "/api/v1/notifications; tests/hub/test_notification_stream.py "
+                                    "checks another agency's stream holds none of their bytes)",
+    "/api/v1/analysis/map-config": "the basemap's configuration: no lead content",
+    "/api/v1/analysis/map": "GeoJSON of what the caller may read, keyed by nothing: not yet a "
+                            "Variant of this sweep; tests/hub/test_map_api.py checks that places "
+                            "only H2/H3 leads assert are absent from its raw bytes",
     "/api/v1/analysis/hotspots": "counts per commune and place (places with one lead left out), no key",
     "/api/v1/meetings": "meetings of the caller's CROSS, keyed by nothing",
     "/api/v1/meetings/{meeting_id}/agenda": "keyed by a meeting; per-participant copies are tests/hub/test_meetings.py",
