@@ -101,8 +101,8 @@ def create_app(settings: Settings) -> FastAPI:
     from hub.limits import RequestLimits
     app.add_middleware(RequestLimits, settings=settings)
     # Outermost: every answer, refusals of the limits included, carries the security headers.
-    from hub.web.security import SecurityHeaders
-    app.add_middleware(SecurityHeaders)
+    from hub.web.security import SecurityHeaders, csp_for
+    app.add_middleware(SecurityHeaders, csp=csp_for(settings.map_style_url))
     install_openapi(app)
     install_docs(app)
 

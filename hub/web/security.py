@@ -8,6 +8,8 @@ script by hash, hub/openapi.py); nothing else is relaxed.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -24,9 +26,20 @@ HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
+def csp_for(map_tiles_url: str | None) -> str:
+    """The hub's policy; a configured basemap (``CROSSHUB_MAP_STYLE_URL``) adds its origin to
+    ``img-src`` only, so its tiles load and nothing else from that host can."""
+    if not map_tiles_url:
+        return CSP
+    parts = urlsplit(map_tiles_url)
+    origin = f"{parts.scheme}://{parts.netloc.split('{')[0]}"
+    return CSP.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {origin}")
+
+
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, csp: str = CSP) -> None:
         self.app = app
+        self._csp = csp.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,7 +51,7 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 if b"content-security-policy" not in present:
-                    headers.append((b"content-security-policy", CSP.encode()))
+                    headers.append((b"content-security-policy", self._csp))
                 headers.extend((n, v) for n, v in HEADERS if n not in present)
                 message = {**message, "headers": headers}
             await send(message)
