@@ -55,7 +55,9 @@ def push_world(make_pusher) -> None:
 
 
 def test_a_gendarmerie_analyst_reads_the_map_with_the_keyboard_and_without_the_canvas(
-        open_page, make_web_user, make_pusher, live_hub):
+        clean_graph, open_page, make_web_user, make_pusher, live_hub):
+    # The graph is wiped first: the secrets below are real communes, which leads other tests
+    # left readable in the same worker's graph could legitimately name.
     push_world(make_pusher)
     user = make_web_user("gendarmerie", "analyst")
     page, watched = open_page(user)
