@@ -106,3 +106,19 @@ export function boot() {
   }
   return document.getElementById("app");
 }
+
+// `busy(work)`: runs work with #app marked data-state=loading, and ready once no work is pending
+// (tests and bench/ui.py wait on it).
+export function busyTracker(root) {
+  let pending = 0;
+  return async (work) => {
+    pending += 1;
+    root.dataset.state = "loading";
+    try {
+      return await work();
+    } finally {
+      pending -= 1;
+      if (!pending) root.dataset.state = "ready";
+    }
+  };
+}

@@ -5,22 +5,12 @@
 import { api, when } from "../lib/api.js";
 import { agency } from "../lib/labels.js";
 import { alertBox, badge, clear, errorMessage, h, table } from "../lib/dom.js";
-import { boot } from "../lib/shell.js";
+import { boot, busyTracker } from "../lib/shell.js";
 
 const root = boot();
 
 // data-state="ready" once everything the page asked for has been drawn (tests wait on it).
-let pending = 0;
-async function busy(work) {
-  pending += 1;
-  root.dataset.state = "loading";
-  try {
-    return await work();
-  } finally {
-    pending -= 1;
-    if (!pending) root.dataset.state = "ready";
-  }
-}
+const busy = busyTracker(root);
 
 const KINDS = {
   surveillance: "Surveillance", controlled_delivery: "Livraison surveillée", arrest: "Interpellation",

@@ -9,23 +9,13 @@
 import { api, when } from "../lib/api.js";
 import { AGENCIES, agency, kind as entityKind } from "../lib/labels.js";
 import { alertBox, clear, errorMessage, h, table } from "../lib/dom.js";
-import { boot } from "../lib/shell.js";
+import { boot, busyTracker } from "../lib/shell.js";
 
 const root = boot();
 const PAGE_SIZE = 25;
 
 // data-state="ready" once everything the page asked for has been drawn (tests wait on it).
-let pending = 0;
-async function busy(work) {
-  pending += 1;
-  root.dataset.state = "loading";
-  try {
-    return await work();
-  } finally {
-    pending -= 1;
-    if (!pending) root.dataset.state = "ready";
-  }
-}
+const busy = busyTracker(root);
 
 // Vocabularies of the API (codes → French). Labels only: which of them applies is the API's call.
 const STATES = {
