@@ -67,7 +67,9 @@ def _wait_rows(page, at_least: int) -> None:
 
 
 def test_analyst_charts_a_plate_expands_by_keyboard_and_requests_the_hit(
-        open_page, make_web_user, make_pusher, live_hub):
+        clean_graph, open_page, make_web_user, make_pusher, live_hub):
+    # The graph is wiped first: Place Cassin is the factories' default place, so leads other
+    # tests left in the same worker's graph would be one expansion away too (CI saw 4 leads).
     ids = _seed(make_pusher, PLATE, "KL-789-MN", CANARY)
     user = make_web_user("gendarmerie", "analyst")
     page, watched = open_page(user)
@@ -156,7 +158,7 @@ def test_analyst_charts_a_plate_expands_by_keyboard_and_requests_the_hit(
 
 
 def test_chart_exports_a_png_and_the_timeline_lists_the_plate_leads(
-        open_page, make_web_user, make_pusher, live_hub):
+        clean_graph, open_page, make_web_user, make_pusher, live_hub):
     plate, other = "GH-456-JK", "MN-321-PQ"
     ids = _seed(make_pusher, plate, other, "Canari-ü91 autre récit")
     user = make_web_user("gendarmerie", "analyst")

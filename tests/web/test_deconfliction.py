@@ -53,7 +53,7 @@ def _fill_operation(page, *, unit: str, starts: datetime, ends: datetime, plate:
     page.fill("#op-plaques", plate)
 
 
-def test_declare_an_operation_see_the_clash_and_acknowledge_it(open_page, make_web_user, live_hub):
+def test_declare_an_operation_see_the_clash_and_acknowledge_it(clean_graph, open_page, make_web_user, live_hub):
     police = make_web_user("police", "analyst")
     gendarme = make_web_user("gendarmerie", "analyst")
     gendarmerie_token = identity.issue_token(live_hub.graph, gendarme.user_id).token
