@@ -77,12 +77,16 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@cache
 def modules() -> dict[str, Path]:
+    # Cached: written_imports asks it once per imported name, and walking the tree every time
+    # made this file the slowest of the suite (286 s on CI).
     found = {_module_name(p): p for top in TOP for p in sorted((ROOT / top).rglob("*.py"))}
     assert len(found) > 150, "the packages were not found where expected"
     return found
 
 
+@cache
 def written_imports(path: Path) -> list[tuple[int, str, bool]]:
     """(line, absolute module name, runs) for everything ``path`` imports; ``runs`` is False for
     an import under ``if TYPE_CHECKING:`` (a dependency for the rooms, never executed)."""
