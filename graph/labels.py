@@ -47,6 +47,9 @@ class Label(StrEnum):
     OPERATION = "Operation"
     DECONFLICTION_ALERT = "DeconflictionAlert"
     OPERATION_LEDGER = "OperationLedger"  # one node: serializes operation registrations
+    # Jobs run once across hub processes (graph/leases.py): a lease per job, a record per run.
+    JOB_LEASE = "JobLease"
+    JOB_RUN = "JobRun"
 
 
 class Rel(StrEnum):
@@ -119,6 +122,8 @@ KEY_PROPERTY: dict[Label, str] = {
     Label.OPERATION: "operation_id",
     Label.DECONFLICTION_ALERT: "alert_id",
     Label.OPERATION_LEDGER: "name",
+    Label.JOB_LEASE: "job",
+    Label.JOB_RUN: "run_key",
 }
 
 _KIND_LABEL: dict[EntityKind, Label] = {

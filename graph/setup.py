@@ -6,7 +6,7 @@ owns nodes of its own adds its ``SCHEMA`` to ``MODULE_SCHEMAS``.
 
 from __future__ import annotations
 
-from graph import analysis, grants, meetings, sessions, workflow
+from graph import analysis, grants, leases, meetings, sessions, workflow
 from graph import schema as migrations
 from graph.handle import Graph
 
@@ -16,6 +16,7 @@ MODULE_SCHEMAS: dict[str, list[str]] = {
     "graph.analysis": analysis.SCHEMA,
     "graph.workflow": workflow.SCHEMA,
     "graph.meetings": meetings.SCHEMA,
+    "graph.leases": leases.SCHEMA,
 }
 
 

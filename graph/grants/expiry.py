@@ -33,23 +33,39 @@ def expire_grants(
     now = utc(now)
 
     def work(tx: neo4j.Transaction) -> list[ExpiredGrant]:
-        guests = tx.run(
+        # Two statements per kind: pick candidates, then lock each (sorted) and check it again
+        # before marking it, so of two sweeps racing (two hub processes) one ends each grant.
+        guest_ids = [r["id"] for r in tx.run(
             f"MATCH (g:{Label.GUEST_GRANT.value}) "
             f"WHERE g.valid_until <= $now AND g.revoked_at IS NULL AND g.expired_at IS NULL "
-            f"WITH g ORDER BY g.valid_until LIMIT $limit "
+            f"WITH g ORDER BY g.valid_until LIMIT $limit RETURN g.grant_id AS id",
+            now=now, limit=limit)]
+        guests = tx.run(
+            f"UNWIND $ids AS id MATCH (g:{Label.GUEST_GRANT.value} {{grant_id: id}}) "
+            f"SET g._lock = true "
+            f"WITH g, g.revoked_at IS NULL AND g.expired_at IS NULL AS due "
+            f"REMOVE g._lock "
+            f"WITH g WHERE due "
             f"SET g.expired_at = $now "
             f"WITH g OPTIONAL MATCH (u:{Label.USER.value} {{user_id: g.grantee_user_id}}) "
-            f"RETURN g {{.*}} AS g, u.agency AS agency",
-            now=now, limit=limit,
-        ).data()
-        disclosures = tx.run(
+            f"RETURN g {{.*}} AS g, u.agency AS agency ORDER BY g.valid_until",
+            now=now, ids=sorted(guest_ids),
+        ).data() if guest_ids else []
+        request_ids = [r["id"] for r in tx.run(
             f"MATCH (r:{Label.DISCLOSURE_REQUEST.value}) "
             f"WHERE r.valid_until <= $now AND r.status = 'approved' "
-            f"WITH r ORDER BY r.valid_until LIMIT $limit "
+            f"WITH r ORDER BY r.valid_until LIMIT $limit RETURN r.request_id AS id",
+            now=now, limit=limit)]
+        disclosures = tx.run(
+            f"UNWIND $ids AS id MATCH (r:{Label.DISCLOSURE_REQUEST.value} {{request_id: id}}) "
+            f"SET r._lock = true "
+            f"WITH r, r.status = 'approved' AS due "
+            f"REMOVE r._lock "
+            f"WITH r WHERE due "
             f"SET r.status = 'expired', r.expired_at = $now "
-            f"RETURN r {{.*}} AS r",
-            now=now, limit=limit,
-        ).data()
+            f"RETURN r {{.*}} AS r ORDER BY r.valid_until",
+            now=now, ids=sorted(request_ids),
+        ).data() if request_ids else []
         expired: list[ExpiredGrant] = []
         for row in guests:
             g = plain(row["g"])

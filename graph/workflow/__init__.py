@@ -70,7 +70,7 @@ from graph.workflow.operations import (
     new_operation_id,
     register_operation,
 )
-from graph.workflow.pending import pending_triage, triage_done
+from graph.workflow.pending import CLAIM_TTL_S, claim_pending, pending_triage, triage_done
 from graph.workflow.status import (
     QUEUE_ORDERS,
     change_status,
@@ -97,12 +97,13 @@ SCHEMA: list[str] = [
 ]
 
 __all__ = [
-    "MAX_CANDIDATES_PER_LEAD", "MAX_LEADS_PER_LINK", "QUEUE_ORDERS", "SCHEMA", "SYSTEM_USER",
-    "AckView", "Acknowledgement", "AfterIngestReport", "DeconflictionAlertRecord",
+    "CLAIM_TTL_S", "MAX_CANDIDATES_PER_LEAD", "MAX_LEADS_PER_LINK", "QUEUE_ORDERS", "SCHEMA",
+    "SYSTEM_USER", "AckView", "Acknowledgement", "AfterIngestReport", "DeconflictionAlertRecord",
     "DeconflictionAlertView", "DuplicateView", "LinkAlert", "LinkAlertView", "OperationPlace",
     "OperationRecord", "OtherOperation", "QueueItem", "Shown", "StatusChangeRecord",
     "StatusResult", "TriageView", "acknowledge_alert", "after_ingest", "change_status",
-    "cross_agency_links_for", "deconfliction_alerts_for", "history", "link_alerts_for",
-    "list_operations", "new_operation_id", "pending_triage", "queue", "register_operation",
+    "claim_pending", "cross_agency_links_for", "deconfliction_alerts_for", "history",
+    "link_alerts_for", "list_operations", "new_operation_id", "pending_triage", "queue",
+    "register_operation",
     "resolution_counts", "score_leads", "shown", "triage", "triage_done",
 ]

@@ -12,7 +12,7 @@ pass its ``AuditTrail`` (``app.state.audit``); standalone, it opens it itself (s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -95,10 +95,13 @@ def generate_weekly_briefs(settings: Settings, *, week: str | None = None, depar
                            rulebook: Rulebook,
                            driver: neo4j.Driver | None = None, audit: AuditTrail | None = None,
                            access_for: AccessFor | None = None, now: datetime | None = None,
-                           origin: str = "scheduler") -> list[BriefFiles]:
-    """One brief per participant for the CROSS's meeting of ``week`` (default: the current ISO
-    week, Europe/Paris — schedule it on the meeting's eve). Files go to
-    ``out_dir`` (default ``<data_dir>/briefs/<meeting_id>/``)."""
+                           origin: str = "scheduler", skip_user_ids: Collection[str] = (),
+                           on_written: Callable[[BriefFiles], None] | None = None) -> list[BriefFiles]:
+    """One brief per participant for the CROSS's meeting of ``week`` (default: the ISO week of
+    ``now``, Europe/Paris — schedule it on the meeting's eve). Files go to
+    ``out_dir`` (default ``<data_dir>/briefs/<meeting_id>/``). ``skip_user_ids``: participants
+    whose copy is already written (a run taken over, hub/jobs/once.py); ``on_written`` is told of
+    each copy once logged and written."""
     now = now or datetime.now(UTC)
     week = week or graph_meetings.iso_week_of(now)
     departement = departement or settings.cross_departement
@@ -114,6 +117,11 @@ def generate_weekly_briefs(settings: Settings, *, week: str | None = None, depar
         files = []
         with trail_for(settings, audit) as trail:
             for person in people:
-                files.append(write_brief(settings, graph, trail, meeting, person, access_for(graph, person),
-                                         target, justification=justification, origin=origin, now=now))
+                if person.user_id in skip_user_ids:
+                    continue
+                written = write_brief(settings, graph, trail, meeting, person, access_for(graph, person),
+                                      target, justification=justification, origin=origin, now=now)
+                files.append(written)
+                if on_written:
+                    on_written(written)
         return files

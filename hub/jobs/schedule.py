@@ -1,26 +1,57 @@
 """The hub's own scheduled jobs: the retention purge (daily) and the weekly meeting briefs.
 
-They run inside the hub process because both write to the audit trail, which has a single
-writer (the hub holds its lock); a second hub on the same data dir cannot start, so jobs never
-run twice. APScheduler 3.x with an in-memory job store: the jobs are fixed and come from the
-settings at each start, so there is nothing to persist; ``coalesce`` and ``max_instances=1``
-keep a slow run from overlapping the next, and a misfire grace lets a run missed during a
-restart still happen.
+Every hub process runs its own APScheduler 3.x with an in-memory job store — the jobs are fixed
+and come from the settings at each start, so there is nothing to persist, and a job store shared
+between schedulers would not make a job run once (docs/decisions/0013). What does is the graph:
+the scheduler calls ``ScheduledRuns.fire`` (hub/jobs/once.py), which claims the (job, due time)
+run in the graph before running the body, so with N hubs each due time runs once; a run whose hub
+died is taken over by another hub's ``job-takeover`` job (every ``RESUME_S``), which also runs
+what fell due while the job's lease was busy. The bodies run as of their due time, not the wall
+clock, so a taker does the same work. ``coalesce`` and ``max_instances=1`` keep a slow run from
+overlapping the next in one process, and a misfire grace lets a run missed during a restart
+still happen.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import FastAPI
 
+from graph.leases import holder_id
 from hub.jobs import briefs, retention
+from hub.jobs.once import RESUME_S, RunProgress, ScheduledJob, ScheduledRuns
 from hub.settings import Settings
 
 log = logging.getLogger("crosshub.schedule")
 PARIS = "Europe/Paris"
+
+
+def scheduled_runs(app: FastAPI, settings: Settings, holder: str | None = None) -> ScheduledRuns:
+    """The hub's scheduled jobs, each body run as of its due time with the hub's driver and
+    trail; ``holder`` names this process in the graph (default: ``graph.leases.holder_id()``)."""
+    common = {"driver": app.state.driver, "audit": app.state.audit}
+    rulebook = app.state.rulebook
+
+    def purge(due: datetime, progress: RunProgress) -> retention.RetentionReport:
+        # Idempotent: a taker re-plans from what is still due (erased leads are gone).
+        return retention.run_retention(settings, now=due, policy=rulebook.retention, **common)
+
+    def weekly_briefs(due: datetime, progress: RunProgress) -> list[briefs.BriefFiles]:
+        # A taker skips the participants whose copy was already written and logged.
+        return briefs.generate_weekly_briefs(
+            settings, now=due, rulebook=rulebook, skip_user_ids=progress.done,
+            on_written=lambda files: progress.mark(files.user_id), **common)
+
+    return ScheduledRuns(app.state.graph, [
+        ScheduledJob("retention", CronTrigger.from_crontab(settings.retention_cron, timezone=PARIS), purge),
+        ScheduledJob("weekly-briefs", CronTrigger.from_crontab(settings.brief_cron, timezone=PARIS),
+                     weekly_briefs),
+    ], holder or holder_id())
 
 
 def start_hub_jobs(app: FastAPI, settings: Settings) -> BackgroundScheduler | None:
@@ -28,12 +59,11 @@ def start_hub_jobs(app: FastAPI, settings: Settings) -> BackgroundScheduler | No
         return None
     scheduler = BackgroundScheduler(timezone=PARIS, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
-    common = {"driver": app.state.driver, "audit": app.state.audit}
-    rulebook = app.state.rulebook
-    scheduler.add_job(retention.run_retention, CronTrigger.from_crontab(settings.retention_cron, timezone=PARIS),
-                      args=[settings], kwargs={**common, "policy": rulebook.retention}, id="retention", replace_existing=True)
-    scheduler.add_job(briefs.generate_weekly_briefs, CronTrigger.from_crontab(settings.brief_cron, timezone=PARIS),
-                      args=[settings], kwargs={**common, "rulebook": rulebook}, id="weekly-briefs", replace_existing=True)
+    runs = scheduled_runs(app, settings)
+    for name, job in runs.jobs.items():
+        scheduler.add_job(runs.fire, job.trigger, args=[name], id=name, replace_existing=True)
+    scheduler.add_job(runs.resume, IntervalTrigger(seconds=RESUME_S), id="job-takeover",
+                      replace_existing=True)
     scheduler.start()
     log.info("hub jobs scheduled: retention %r, briefs %r", settings.retention_cron, settings.brief_cron)
     return scheduler

@@ -4,8 +4,14 @@ never what).
 
 Ingest only marks leads pending (in its own write transaction) and wakes this loop, so a
 connector's acknowledgement never waits for triage, and a crash between the two loses nothing:
-pending leads are picked up at the next start. ``after_ingest`` is idempotent, so a lead triaged
-twice after a crash raises no second alert.
+pending leads are picked up at the next start.
+
+With N hub processes on one graph, the worker of the process holding the graph lease ``triage``
+drains the queue (hub/jobs/once.py) — woken by its own ingest, and polling every ``POLL_S`` for
+leads other hubs wrote; the others idle and take over once the lease lapses. Each batch is also
+*claimed* in the graph (``claim_pending``), so should two workers ever overlap (a stalled
+holder, a direct ``triage_pending_once``) a lead is triaged by one of them only: one link alert,
+one notice. A worker dead mid-batch leaves claims that lapse (``CLAIM_TTL_S``), then are retaken.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
@@ -21,19 +28,25 @@ from fastapi.concurrency import run_in_threadpool
 from graph import grants as graph_grants
 from graph import workflow as graph_workflow
 from graph.grants import NotificationKind
+from graph.leases import holder_id
 from hub.audit.events import triage_combination
+from hub.jobs.once import LEASE_TTL_S, RENEW_S, LoopLease
 from policies.audit import SYSTEM_ACTOR
 from policies.links import notices_for
 
 log = logging.getLogger("crosshub.triage")
 
 BATCH = 2000
+LEASE_JOB = "triage"
+POLL_S = 2.0  # the holder looks for leads ingested through other hubs (they wake only their own)
 
 
-def triage_pending_once(app: FastAPI) -> int:
-    """Triage one batch of pending leads; return how many were triaged."""
+def triage_pending_once(app: FastAPI, holder: str | None = None) -> int:
+    """Claim and triage one batch of pending leads; return how many were triaged."""
     graph, audit = app.state.graph, app.state.audit
-    pending = graph_workflow.pending_triage(graph, BATCH)
+    # A claimant per call: two workers of one process (one holder id) never share a claim.
+    claimant = f"{holder or holder_id()}/{secrets.token_hex(4)}"
+    pending = graph_workflow.claim_pending(graph, claimant, BATCH)
     done = 0
     for connector, lead_ids in pending.items():
         now = datetime.now(UTC)
@@ -60,16 +73,28 @@ def triage_pending_once(app: FastAPI) -> int:
 
 
 async def triage_loop(app: FastAPI, wakeup: asyncio.Event, stop: asyncio.Event,
-                      idle_s: float = 30.0) -> None:
-    """Drain pending leads whenever woken (or every ``idle_s``) until ``stop`` is set. Shutdown
-    sets ``stop`` and ``wakeup`` and *awaits* this coroutine instead of cancelling it: a
-    cancelled task would leave its worker thread using the driver while the lifespan closes it."""
-    while not stop.is_set():
-        try:
-            while not stop.is_set() and await run_in_threadpool(triage_pending_once, app):
-                pass  # drain the backlog batch by batch
-        except Exception:  # noqa: BLE001 — the loop must outlive a bad batch; leads stay pending
-            log.exception("triage failed; pending leads stay pending and are retried")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wakeup.wait(), timeout=idle_s)
-        wakeup.clear()
+                      idle_s: float = 30.0, *, holder: str | None = None,
+                      lease_ttl_s: float = LEASE_TTL_S, renew_s: float = RENEW_S) -> None:
+    """While this process holds the ``triage`` lease, drain pending leads whenever woken (or
+    every ``min(idle_s, POLL_S)``); without it, try to take it every ``renew_s`` or when woken;
+    until ``stop`` is set. Shutdown sets ``stop`` and ``wakeup`` and *awaits* this coroutine
+    instead of cancelling it: a cancelled task would leave its worker thread using the driver
+    while the lifespan closes it. Stopping releases the lease for another hub."""
+    who = holder or holder_id()
+    lease = LoopLease(app.state.graph, LEASE_JOB, who, ttl_s=lease_ttl_s, renew_s=renew_s)
+    try:
+        while not stop.is_set():
+            try:
+                # Drain the backlog batch by batch, checking the lease between batches.
+                while (not stop.is_set() and await run_in_threadpool(lease.hold)
+                       and await run_in_threadpool(lease.run, triage_pending_once, app, who)):
+                    pass
+            except Exception:  # noqa: BLE001 — the loop must outlive a bad batch; leads stay pending
+                log.exception("triage failed; pending leads stay pending and are retried")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(),
+                                       timeout=min(idle_s, POLL_S) if lease.held else renew_s)
+            wakeup.clear()
+    finally:
+        with contextlib.suppress(Exception):
+            await run_in_threadpool(lease.release)

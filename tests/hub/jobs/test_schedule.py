@@ -16,7 +16,8 @@ def test_hub_schedules_retention_and_briefs_and_the_brief_job_runs(settings, dri
     with TestClient(create_app(own)) as client:
         scheduler = client.app.state.scheduler
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"retention", "weekly-briefs"}
+        # The two jobs, and the one that takes over their runs left by a dead hub (ADR 0013).
+        assert set(jobs) == {"retention", "weekly-briefs", "job-takeover"}
         assert jobs["weekly-briefs"].next_run_time.strftime("%a %H:%M") == "Thu 06:00"
         assert str(jobs["retention"].next_run_time.tzinfo) == "Europe/Paris"
         job = jobs["weekly-briefs"]
