@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from graph.driver import open_driver, wait_ready
 from graph.handle import Graph
 from graph.setup import apply_schema
-from hub.audit import AuditTrail
+from hub.audit import WriterKind, open_writer
 from hub.contract.errors import (
     CrossHubError,
     GraphUnavailable,
@@ -54,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The audit trail first: nothing is served that could not be logged.
-        audit = AuditTrail.open(settings, lock_timeout_s=10.0)
+        audit = open_writer(settings, kind=WriterKind.HUB)
         driver = open_driver(settings.graph_config)
         try:
             graph = Graph(driver, settings.neo4j_database)

@@ -143,9 +143,22 @@ class Settings(BaseSettings):
     def neo4j_home(self) -> Path:
         return self.data_dir / "neo4j"
 
+    # Where the audit trail's segments live (ADR 0012). Hubs on several hosts point it at one
+    # shared directory (each writer writes only its own segment); default: ``data_dir/audit``.
+    audit_path: Path | None = None
+    # The auditors' SQLite index of the trail; must be on a local disk (never NFS). Default:
+    # ``<audit dir>-index.sqlite`` beside the audit directory.
+    audit_index_path: Path | None = None
+
     @property
     def audit_dir(self) -> Path:
-        return self.data_dir / "audit"
+        return self.audit_path or self.data_dir / "audit"
+
+    @property
+    def audit_index(self) -> Path:
+        from hub.audit.index import default_index_path  # noqa: PLC0415 — settings stay import-light
+
+        return self.audit_index_path or default_index_path(self.audit_dir)
 
     @property
     def keys_dir(self) -> Path:

@@ -44,6 +44,8 @@ class AuditAction(StrEnum):
     AUTHENTICATION = "authentication"
     # The trail itself: a torn last line (crash mid-write) was truncated on open.
     LOG_RECOVERY = "log_recovery"
+    # The trail itself: a writer opened its own segment (ADR 0012), naming the segment before it.
+    LOG_OPENED = "log_opened"
 
 
 ACTION_LABELS_FR: dict[AuditAction, str] = {
@@ -55,11 +57,12 @@ ACTION_LABELS_FR: dict[AuditAction, str] = {
     AuditAction.ERASURE: "Effacement",
     AuditAction.AUTHENTICATION: "Authentification",
     AuditAction.LOG_RECOVERY: "Reprise du journal",
+    AuditAction.LOG_OPENED: "Ouverture d'un segment du journal",
 }
 
 # Art. 25: logs of consultation and disclosure must show the justification and the recipients.
 JUSTIFIED_ACTIONS = frozenset({AuditAction.CONSULTATION, AuditAction.DISCLOSURE})
-SYSTEM_ACTIONS = frozenset({AuditAction.LOG_RECOVERY})
+SYSTEM_ACTIONS = frozenset({AuditAction.LOG_RECOVERY, AuditAction.LOG_OPENED})
 
 
 class DecisionOutcome(StrEnum):

@@ -1,12 +1,17 @@
-"""Reading the audit trail back: ``query(audit_dir, filters)`` — entries newest first.
+"""Reading the audit trail back, newest first.
 
-Query scans the entries file backwards and stops when the page is full, so recent pages are
-cheap; a filter that matches little reads the whole file (about 70 000 lines/s on the
-development machine: 10⁶ lines ≈ 15 s). Fine for one CROSS's consultation volume; an index
-(SQLite beside the log, rebuilt from it, never trusted over it) is future work.
+``query(audit_dir, filters)`` answers across every writer's segment (ADR 0012) through the
+SQLite index (index.py): refreshed from the segments first, so what any hub — on any host writing
+to the shared directory — acknowledged is found; filtered by B-tree indexes (a filtered query over
+10⁶ entries answers in milliseconds, ``bench/audit.py``); and every entry returned is read back
+from its segment and re-hashed, never taken from the index alone. Entries come back as
+``TrailEntry``: the stored entry plus the segment it was read from.
 
-Readers take no lock: they read complete lines only (files.py), so they are safe beside the
-running writer, or on a copy.
+``read_entries`` is the scan of one chain's file from its end (a writer reading its own segment:
+``AuditTrail.query``), kept for a lone chain and for tests.
+
+Readers take no lock on the segments: they read complete lines only (files.py), so they are safe
+beside running writers, or on a copy.
 """
 
 from __future__ import annotations
@@ -21,21 +26,46 @@ from typing import Any
 from pydantic import ValidationError
 
 from hub.audit.files import complete_size, iter_lines_reverse
-from hub.audit.records import ENTRIES_FILE, AuditEntry, AuditFilters
+from hub.audit.index import AuditIndex, read_indexed
+from hub.audit.layout import list_segments
+from hub.audit.records import ENTRIES_FILE, AuditEntry, AuditFilters, TrailEntry
 from hub.contract.errors import CrossHubError
 
 log = logging.getLogger(__name__)
 
 
-def query(audit_dir: Path, filters: AuditFilters | None = None) -> list[AuditEntry]:
-    """Entries of the log in ``audit_dir`` matching ``filters``, newest (highest seq) first,
+def query(audit_dir: Path, filters: AuditFilters | None = None, *,
+          index_path: Path | None = None) -> list[TrailEntry]:
+    """Entries of the trail in ``audit_dir`` matching ``filters``, newest (last recorded) first,
     ``filters.offset`` matches skipped, at most ``filters.limit`` returned.
 
-    A linear scan from the end of the file (see the module docstring for its cost). Does not
-    verify the chain (``verify`` does): an unreadable line is skipped with a warning. Takes no
-    lock: a line being appended is not read until complete.
-    """
-    return read_entries(Path(audit_dir), filters or AuditFilters(), None)
+    Does not verify the chains (``verify`` does), but never returns an entry whose line no
+    longer hashes to what the index recorded: its segment is re-indexed from the file and the
+    query asked again."""
+    f = filters or AuditFilters()
+    index = AuditIndex(Path(audit_dir), index_path)
+    out: list[TrailEntry] = []
+    for _ in range(2):
+        index.refresh()
+        segments = {seg.name: seg for seg in list_segments(Path(audit_dir))}
+        stale: set[str] = set()
+        out = []
+        for name, _seq, offset, length, digest in index.locate(f, f.limit, f.offset):
+            seg = segments.get(name)
+            body = read_indexed(seg, offset, length, digest) if seg is not None else None
+            if body is None or not _matches(body, f):
+                stale.add(name)
+                continue
+            try:
+                out.append(TrailEntry.model_validate({**body, "segment": name}))
+            except (ValidationError, CrossHubError):
+                log.warning("journal d'audit : entrée illisible ignorée par la recherche (segment %s)", name)
+        if not stale:
+            return out
+        log.warning("index d'audit périmé pour %s : relu depuis les segments", ", ".join(sorted(stale)))
+        for name in stale:
+            index.forget(name)
+    return out
 
 
 def read_entries(audit_dir: Path, f: AuditFilters, end: int | None) -> list[AuditEntry]:

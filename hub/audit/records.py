@@ -96,6 +96,13 @@ class AuditEntry(AuditEvent):
     entry_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
+class TrailEntry(AuditEntry):
+    """An entry as read back from the trail: the stored entry and the writer's segment holding it
+    (``seq`` counts within that segment)."""
+
+    segment: str = Field(description="Segment d'écriture (processus du hub ou commande) qui l'a enregistrée")
+
+
 class Checkpoint(StrictModel):
     """A signed statement "the chain up to entry n° ``seq`` ends with ``entry_hash``"."""
 

@@ -53,6 +53,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from hub.audit.files import acquire_lock, open_append, release_lock
 from hub.audit.keys import key_id, load_or_create_signing_key
+from hub.audit.layout import CLOSED_MARKER
 from hub.audit.query import read_entries
 from hub.audit.records import (
     CHECKPOINTS_FILE,
@@ -124,6 +125,9 @@ class AuditTrail:
         self._cp_size = 0
         self._cp: Checkpoint | None = None
         self._cp_digest = GENESIS_HASH
+        # The writer id when this trail is one writer's segment (writer.py, ADR 0012): closing it
+        # cleanly then marks the segment closed, so no later writer needs to adopt it.
+        self.segment: str | None = None
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -373,6 +377,11 @@ class AuditTrail:
                         self._fail(exc)
                 if self._broken is None and self._synced.seq > self.sealed_seq:
                     self._checkpoint_locked()
+                if self._broken is None and self.segment is not None:
+                    marker = os.open(self._dir / CLOSED_MARKER,
+                                     os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                    os.close(marker)
+                    fsync_dir(self._dir)
             finally:
                 self._closed = True
                 self._synced_cond.notify_all()

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict
 
 from hub.audit.keys import key_id, load_public_key
+from hub.audit.layout import INITIAL_SEGMENT, is_writer_id, list_segments
 from hub.audit.records import (
     CHECKPOINTS_FILE,
     ENTRIES_FILE,
@@ -56,6 +57,9 @@ ProblemKind = Literal[
     "checkpoint_mismatch",  # a signed checkpoint disagrees with the entry it covers
     "truncated",  # a signed checkpoint covers entries past the end of the log
     "bad_checkpoint",  # checkpoint unreadable, forged, wrongly signed or out of sequence
+    "segment_missing",  # a segment a later writer saw (its log_opened entry) is gone
+    "witness_mismatch",  # a segment no longer holds the head a later writer saw
+    "bad_segment",  # a directory under segments/ that no writer made
 ]
 
 
@@ -68,17 +72,32 @@ class Problem(BaseModel):
     file: Literal["entries", "checkpoints"] = "entries"
     checkpoint: int | None = None  # checkpoint n°, when one is involved
     reason: str  # French, short: "empreinte altérée"
+    segment: str | None = None  # the writer's segment (ADR 0012); None for a lone chain
 
     @property
     def message(self) -> str:
-        """What a person reads: « entrée n° 42 (ligne 42) : empreinte altérée »."""
+        """What a person reads: « segment S : entrée n° 42 (ligne 42) : empreinte altérée »."""
+        where = f"segment {self.segment} : " if self.segment else ""
+        if self.kind in ("segment_missing", "bad_segment"):
+            return f"{where}{self.reason}"
         if self.file == "checkpoints":
-            return (f"point de contrôle n° {self.checkpoint} (ligne {self.line} de "
+            return (f"{where}point de contrôle n° {self.checkpoint} (ligne {self.line} de "
                     f"{CHECKPOINTS_FILE}, entrée n° {self.seq}) : {self.reason}")
-        return f"entrée n° {self.seq} (ligne {self.line}) : {self.reason}"
+        return f"{where}entrée n° {self.seq} (ligne {self.line}) : {self.reason}"
 
     def __str__(self) -> str:
         return self.message
+
+
+class SegmentReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    ok: bool
+    entries: int
+    sealed_seq: int
+    checkpoints: int
+    closed: bool
 
 
 class VerifyReport(BaseModel):
@@ -93,6 +112,8 @@ class VerifyReport(BaseModel):
     first_bad: Problem | None = None
     problems: list[Problem] = []
     warnings: list[str] = []
+    # One line per writer's segment (ADR 0012); empty for a lone chain (ADR 0003).
+    segments: list[SegmentReport] = []
 
     @property
     def unsealed(self) -> int:
@@ -103,8 +124,14 @@ class VerifyReport(BaseModel):
         if not self.ok:
             assert self.first_bad is not None
             return f"journal d'audit ALTÉRÉ — {self.first_bad.message}"
-        text = (f"journal d'audit intègre : {self.entries} entrée(s), {self.checkpoints} point(s) "
-                f"de contrôle signé(s), scellé jusqu'à l'entrée n° {self.sealed_seq}")
+        if self.segments:
+            open_now = sum(not s.closed for s in self.segments)
+            text = (f"journal d'audit intègre : {len(self.segments)} segment(s) d'écriture "
+                    f"({open_now} ouvert(s)), {self.entries} entrée(s), {self.checkpoints} point(s) "
+                    f"de contrôle signé(s), {self.sealed_seq} entrée(s) scellée(s)")
+        else:
+            text = (f"journal d'audit intègre : {self.entries} entrée(s), {self.checkpoints} point(s) "
+                    f"de contrôle signé(s), scellé jusqu'à l'entrée n° {self.sealed_seq}")
         if self.unsealed:
             text += f" ; {self.unsealed} entrée(s) postérieure(s) au dernier point de contrôle"
         return text
@@ -116,11 +143,105 @@ def verify(
     *,
     checkpoints_file: Path | str | None = None,
 ) -> VerifyReport:
-    """Check the whole log in ``audit_dir`` against ``public_key`` (key object, PEM bytes, a PEM
-    file, or a keys directory). ``checkpoints_file`` replaces the local checkpoints file, e.g.
-    with the auditors' exported copy."""
+    """Check the whole trail in ``audit_dir`` — every writer's segment (ADR 0012) — against
+    ``public_key`` (key object, PEM bytes, a PEM file, or a keys directory).
+
+    ``checkpoints_file`` replaces the local checkpoints, e.g. with the auditors' exported copy:
+    for a lone chain, that file; for a trail of segments, a directory holding
+    ``<segment>/checkpoints.jsonl`` per exported segment (others are checked against their own).
+
+    Each segment is checked as a chain of its own (``verify_chain``), then the links between
+    segments: the first entry of each segment names the segment created before it and the head
+    it saw there, so a deleted segment, or one cut or rewritten below what a later writer saw,
+    is named."""
     pub = load_public_key(public_key)
     audit_dir = Path(audit_dir)
+    segments = list_segments(audit_dir)
+    if all(seg.name == INITIAL_SEGMENT for seg in segments):
+        return verify_chain(audit_dir, pub, checkpoints_file=checkpoints_file)
+
+    links: dict[str, tuple[str, int, str]] = {}  # segment -> (the one before it, seq, hash seen)
+    wanted: dict[str, dict[int, str]] = {}
+    for seg in segments:
+        link = _opening_link(seg.entries)
+        if link is not None:
+            links[seg.name] = link
+            wanted.setdefault(link[0], {})[link[1]] = link[2]
+    exported = Path(checkpoints_file) if checkpoints_file else None
+    problems: list[Problem] = []
+    warnings: list[str] = []
+    parts: list[SegmentReport] = []
+    seen_at: dict[str, dict[int, str]] = {}
+    heads: dict[str, int] = {}
+    totals = {"entries": 0, "sealed": 0, "checkpoints": 0}
+    for seg in segments:
+        if seg.name != INITIAL_SEGMENT and not is_writer_id(seg.name):
+            problems.append(Problem(kind="bad_segment", seq=0, line=0, segment=seg.name,
+                                    reason="répertoire de segment qu'aucun processus du hub n'a créé"))
+        cp_copy = exported / seg.name / CHECKPOINTS_FILE if exported is not None else None
+        seen: dict[int, str] = {}
+        report = verify_chain(seg.path, pub,
+                              checkpoints_file=cp_copy if cp_copy and cp_copy.exists() else None,
+                              wanted=set(wanted.get(seg.name, {})), seen=seen)
+        seen_at[seg.name], heads[seg.name] = seen, report.head_seq
+        problems += [p.model_copy(update={"segment": seg.name}) for p in report.problems]
+        warnings += [f"segment {seg.name} : {w}" for w in report.warnings]
+        parts.append(SegmentReport(name=seg.name, ok=report.ok, entries=report.entries,
+                                   sealed_seq=report.sealed_seq, checkpoints=report.checkpoints,
+                                   closed=seg.closed))
+        totals["entries"] += report.entries
+        totals["sealed"] += report.sealed_seq
+        totals["checkpoints"] += report.checkpoints
+    for name, (before, seq, digest) in links.items():
+        if before not in heads:
+            problems.append(Problem(
+                kind="segment_missing", seq=seq, line=0, segment=before,
+                reason=f"segment supprimé — le segment {name} l'a vu à son ouverture (entrée n° {seq})"))
+        elif seq and seen_at[before].get(seq) != digest:
+            cut = seq > heads[before]
+            problems.append(Problem(
+                kind="truncated" if cut else "witness_mismatch", seq=seq, line=seq, segment=before,
+                reason=(f"le segment {name} l'a vue à son ouverture ; "
+                        + ("elle a disparu (segment tronqué)" if cut else
+                           "elle a changé depuis (segment réécrit)"))))
+    problems.sort(key=lambda p: (p.segment or "", p.seq, p.file != "entries"))
+    return VerifyReport(
+        ok=not problems, entries=totals["entries"], head_seq=totals["entries"], head_hash=GENESIS_HASH,
+        checkpoints=totals["checkpoints"], sealed_seq=totals["sealed"],
+        first_bad=problems[0] if problems else None, problems=problems, warnings=warnings,
+        segments=parts,
+    )
+
+
+def _opening_link(entries: Path) -> tuple[str, int, str] | None:
+    """(segment before, seq, hash) named by a segment's first entry, if it is a ``log_opened``."""
+    try:
+        with entries.open("rb") as f:
+            first = f.readline()
+    except FileNotFoundError:
+        return None
+    body = _load(first)
+    details = body.get("details") if isinstance(body, dict) and body.get("action") == "log_opened" else None
+    if not isinstance(details, dict) or not isinstance(details.get("previous_segment"), str):
+        return None
+    seq, digest = details.get("previous_seq"), details.get("previous_hash")
+    if not isinstance(seq, int) or not isinstance(digest, str):
+        return None
+    return details["previous_segment"], seq, digest
+
+
+def verify_chain(
+    directory: Path | str,
+    public_key: Ed25519PublicKey | Path | str | bytes,
+    *,
+    checkpoints_file: Path | str | None = None,
+    wanted: set[int] | None = None,
+    seen: dict[int, str] | None = None,
+) -> VerifyReport:
+    """Check one hash chain (the files of one segment, or of the ADR 0003 trail) against
+    ``public_key``. The hashes of the good entries numbered in ``wanted`` are put in ``seen``."""
+    pub = load_public_key(public_key)
+    audit_dir = Path(directory)
     cp_path = Path(checkpoints_file) if checkpoints_file else audit_dir / CHECKPOINTS_FILE
     warnings: list[str] = []
     problems: list[Problem] = []
@@ -130,7 +251,8 @@ def verify(
         problems.append(cp_problem)
     by_seq = {cp.seq: cp for cp in checkpoints}
 
-    head_seq, head_hash, entry_problem = _check_entries(audit_dir / ENTRIES_FILE, by_seq, warnings)
+    head_seq, head_hash, entry_problem = _check_entries(audit_dir / ENTRIES_FILE, by_seq, warnings,
+                                                        wanted or set(), seen if seen is not None else {})
     if entry_problem:
         problems.append(entry_problem)
     elif checkpoints and checkpoints[-1].seq > head_seq:
@@ -203,7 +325,8 @@ def _cp_problem(record: Any, n: int, line: int, reason: str) -> Problem:
 
 
 def _check_entries(
-    path: Path, by_seq: dict[int, Checkpoint], warnings: list[str]
+    path: Path, by_seq: dict[int, Checkpoint], warnings: list[str],
+    wanted: set[int], seen: dict[int, str],
 ) -> tuple[int, str, Problem | None]:
     """(last good seq, its hash, first problem). Stops at the first problem:
     after a break, nothing further down is anchored to anything trusted."""
@@ -259,6 +382,8 @@ def _check_entries(
                             "réécrites à ce numéro ou avant"),
                 )
             prev, expected = body["entry_hash"], expected + 1
+            if seq in wanted:
+                seen[seq] = prev
     return expected - 1, prev, None
 
 

@@ -1,7 +1,9 @@
 """``crosshub audit``: verify the audit trail's integrity, and list its entries.
 
-Read-only: neither command opens the trail as a writer (that takes the single-writer lock a
-running hub holds), so both are safe to run beside the hub, or on a copy for the auditors.
+Read-only: neither command opens a segment of the trail for writing, so both are safe to run
+beside the hubs, or on a copy for the auditors. ``list`` reads through the auditors' index
+(refreshed from the segments first, rebuilt if deleted; ``--index`` to put it elsewhere, e.g.
+when reading an auditor's copy).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from hub.audit import AuditEntry, AuditFilters, query, verify
+from hub.audit import AuditFilters, TrailEntry, query, verify
+from hub.audit.index import default_index_path
 from hub.audit.keys import PUBLIC_KEY_FILE
 from hub.contract.errors import CrossHubError
 from hub.contract.lead import Agency
@@ -78,7 +81,13 @@ def verify_cmd(
                   highlight=False)
     for problem in report.problems[1:]:
         console.print(f"  aussi : {escape(str(problem))}", highlight=False)
-    console.print(f"Entrées vérifiées intègres : n° 1 à {report.head_seq}.", highlight=False)
+    if report.segments:
+        for seg in report.segments:
+            state = "intègre" if seg.ok else "ALTÉRÉ"
+            console.print(f"  segment {escape(seg.name)} : {state}, {seg.entries} entrée(s) vérifiée(s)",
+                          highlight=False)
+    else:
+        console.print(f"Entrées vérifiées intègres : n° 1 à {report.head_seq}.", highlight=False)
     raise typer.Exit(1)
 
 
@@ -112,7 +121,8 @@ def _list(
         agency=agency, action=action, lead_id=lead, entity_key=entity, outcome=outcome,
         limit=limit, offset=offset,
     )
-    entries = query(_audit_dir(audit_dir), filters)
+    index = default_index_path(audit_dir) if audit_dir else Settings().audit_index
+    entries = query(_audit_dir(audit_dir), filters, index_path=index)
     console, _ = _consoles()
     if as_json:
         for e in entries:
@@ -128,8 +138,8 @@ def _short(items: list[str], n: int = 3) -> str:
     return ", ".join(items[:n]) + (f" (+{len(items) - n})" if len(items) > n else "")
 
 
-def _table(entries: list[AuditEntry]) -> Table:
-    table = Table("n°", "date (UTC)", "action", "qui", "objet", "origine", "décision", "justification",
+def _table(entries: list[TrailEntry]) -> Table:
+    table = Table("segment", "n°", "date (UTC)", "action", "qui", "objet", "origine", "décision", "justification",
                   "destinataires")
     for e in entries:
         who = f"{e.actor.name} ({e.actor.user_id}"
@@ -138,6 +148,7 @@ def _table(entries: list[AuditEntry]) -> Table:
         objet = _short(e.lead_ids + e.entity_keys) or _short([f"{k}={v}" for k, v in e.details.items()])
         # Every cell is data, some typed by users: escaped so "[...]" is never read as markup.
         cells = [
+            e.segment,
             str(e.seq),
             e.at.strftime("%Y-%m-%d %H:%M:%S"),
             ACTION_LABELS_FR[e.action],

@@ -1,10 +1,7 @@
 """What a job opens for itself when it runs outside the hub (the CLI): a Neo4j driver, waited
-for and with the schema applied, and the audit trail as its single writer. Inside the hub the
-job is handed the hub's own (``app.state.driver``, ``app.state.audit``) and these yield them
-unchanged.
-
-The trail has a single writer per directory: opened here it fails with ``AuditUnavailable``
-while a hub holds it — nothing is then erased or written.
+for and with the schema applied, and a segment of the audit trail of its own (ADR 0012), so it
+logs while hubs serve. Inside the hub the job is handed the hub's own (``app.state.driver``,
+``app.state.audit``) and these yield them unchanged.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ import neo4j
 from graph.driver import open_driver, wait_ready
 from graph.handle import Graph
 from graph.setup import apply_schema
-from hub.audit import AuditTrail
+from hub.audit import AuditTrail, WriterKind, open_writer
 from hub.settings import Settings
 
 
@@ -43,5 +40,5 @@ def trail_for(settings: Settings, audit: AuditTrail | None) -> Iterator[AuditTra
     if audit is not None:
         yield audit
         return
-    with AuditTrail.open(settings, lock_timeout_s=10.0) as trail:
+    with open_writer(settings, kind=WriterKind.CLI) as trail:
         yield trail

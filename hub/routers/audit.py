@@ -10,20 +10,22 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from graph.leads import lead_aliases
-from hub.audit import AuditEntry, AuditFilters, query, verify
+from hub.audit import AuditFilters, TrailEntry, query, verify
 from hub.contract.lead import Agency
-from hub.deps import AuditDep, GraphDep, requires
+from hub.deps import AuditDep, GraphDep, SettingsDep, requires
 from policies.audit import AuditAction, DecisionOutcome
 from policies.permissions import Action
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], dependencies=[requires(Action.READ_AUDIT)])
 
 
-@router.get("", response_model=list[AuditEntry], summary="Consulter le journal d'audit",
-            description="Entrées du journal, les plus récentes d'abord, filtrables. Réservé aux "
-                        "auditeurs (art. 25 de la directive (UE) 2016/680).")
+@router.get("", response_model=list[TrailEntry], summary="Consulter le journal d'audit",
+            description="Entrées du journal de tous les processus du hub (chacun écrit son "
+                        "segment, `segment` ; `seq` numérote dans le segment), les plus récentes "
+                        "d'abord, filtrables. Réservé aux auditeurs (art. 25 de la directive (UE) "
+                        "2016/680).")
 async def list_entries(
-    audit: AuditDep, graph: GraphDep,
+    settings: SettingsDep, graph: GraphDep,
     since: datetime | None = None,
     until: datetime | None = None,
     user_id: str | None = None,
@@ -34,24 +36,41 @@ async def list_entries(
     outcome: DecisionOutcome | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[AuditEntry]:
+) -> list[TrailEntry]:
     # A lead migrated to an opaque id (ADR 0007) is found under either id.
     aliases = await run_in_threadpool(lead_aliases, graph, lead_id) if lead_id else []
     filters = AuditFilters(since=since, until=until, user_id=user_id, agency=agency, action=action,
                            lead_id=lead_id, lead_aliases=aliases, entity_key=entity_key,
                            outcome=outcome, limit=limit, offset=offset)
-    return await run_in_threadpool(query, audit.audit_dir, filters)
+    return await run_in_threadpool(
+        lambda: query(settings.audit_dir, filters, index_path=settings.audit_index))
+
+
+class SegmentIntegrity(BaseModel):
+    name: str
+    ok: bool
+    entries: int
+    sealed_seq: int
+    closed: bool
 
 
 class IntegrityReport(BaseModel):
     ok: bool
-    head_seq: int
-    sealed_seq: int
+    head_seq: int  # entries checked good, all segments together
+    sealed_seq: int  # entries covered by a signed checkpoint, all segments together
     summary: str
+    problems: list[str]  # each names its segment and entry, in French
+    segments: list[SegmentIntegrity]
 
 
-@router.get("/integrity", response_model=IntegrityReport, summary="Vérifier l'intégrité du journal")
-async def integrity(audit: AuditDep) -> IntegrityReport:
-    report = await run_in_threadpool(verify, audit.audit_dir, audit.public_key)
-    return IntegrityReport(ok=report.ok, head_seq=report.head_seq, sealed_seq=report.sealed_seq,
-                           summary=report.summary_fr())
+@router.get("/integrity", response_model=IntegrityReport, summary="Vérifier l'intégrité du journal",
+            description="Vérifie chaque segment de chaque processus d'écriture (chaînage, "
+                        "empreintes, points de contrôle signés) et les liens entre segments ; "
+                        "nomme le segment et l'entrée de chaque anomalie.")
+async def integrity(audit: AuditDep, settings: SettingsDep) -> IntegrityReport:
+    report = await run_in_threadpool(verify, settings.audit_dir, audit.public_key)
+    return IntegrityReport(
+        ok=report.ok, head_seq=report.head_seq, sealed_seq=report.sealed_seq,
+        summary=report.summary_fr(), problems=[p.message for p in report.problems],
+        segments=[SegmentIntegrity(name=s.name, ok=s.ok, entries=s.entries, sealed_seq=s.sealed_seq,
+                                   closed=s.closed) for s in report.segments])

@@ -25,6 +25,7 @@ from connectors.demo.sources.gendarmerie import write_samples as write_gendarmer
 from connectors.demo.sources.police import write_samples as write_police
 from connectors.state import StateStore
 from hub.audit import verify
+from hub.audit.layout import list_segments
 from hub.settings import Settings
 from tests.connectors.conftest import LINKAGE_KEY, ROOT, HubProcess, World
 
@@ -110,7 +111,9 @@ def test_hub_killed_mid_sync_and_restarted(clean_graph: Driver, settings: Settin
     audit_dir = private_hub.data_dir / "audit"
     report = verify(audit_dir, private_hub.data_dir / "keys")
     assert report.ok, report.summary_fr()
-    collected = {lead_id for line in (audit_dir / "audit.jsonl").read_text().splitlines()
+    # Every writer's segment (ADR 0012): the killed hub's, adopted by the restarted one, and its own.
+    collected = {lead_id for seg in list_segments(audit_dir)
+                 for line in seg.entries.read_text().splitlines()
                  for entry in [json.loads(line)] if entry["action"] == "collection"
                  for lead_id in entry["lead_ids"]}
     # Collection entries name the internal source keys (agency|source_ref, ADR 0007).

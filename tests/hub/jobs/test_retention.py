@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from graph.handle import Graph
 from graph.leads import write_leads
 from hub.audit import AuditFilters, query
+from hub.audit.layout import list_segments
 from hub.contract.errors import ConfigurationError
 from hub.contract.lead import Lead
 from hub.jobs.retention import run_retention
@@ -168,7 +169,7 @@ def test_dry_run_lists_what_is_due_and_erases_nothing(world, settings, tmp_path)
                      "gendarmerie:K1": "led-nowhere", "police:O1": "default"}
     assert set(report.planned_entities) == ORPHANS
     assert _entities(world, db) == before
-    assert not (tmp_path / "audit" / "audit.jsonl").exists()  # a dry run writes nothing
+    assert not list_segments(tmp_path / "audit")  # a dry run writes nothing: not even a segment
 
 
 def test_purge_erases_leads_seizures_and_orphans_keeps_shared_and_is_audited(world, settings, tmp_path):
