@@ -9,6 +9,7 @@ that names each agency's contact is a required argument of the read.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -84,18 +85,25 @@ def raise_link_alerts(tx: Any, ids: list[str], now: datetime) -> list[LinkAlert]
             agencies=[a.value for a in Agency if a in {lead.agency for lead in leads}],
             new_lead_ids=sorted(set(r["new_ids"]) & set(lead_ids)), leads=leads))
     if alerts:
-        tx.run(
+        # Only the alerts this transaction creates are raised: two triage batches committing side
+        # by side (two hub processes) compute the same alert id for the same leads, and the MERGE
+        # that waited for the other's commit finds its alert — one alert, one set of notices.
+        token = secrets.token_hex(8)
+        created = {r["alert_id"] for r in tx.run(
             "UNWIND $alerts AS a "
             "MERGE (x:LinkAlert {alert_id: a.alert_id}) "
             "ON CREATE SET x.entity_key = a.entity_key, x.entity_kind = a.entity_kind, "
             "              x.key = a.key, x.agencies = a.agencies, x.lead_ids = a.lead_ids, "
-            "              x.new_lead_ids = a.new_lead_ids, x.created_at = $now",
+            "              x.new_lead_ids = a.new_lead_ids, x.created_at = $now, x._raised_by = $token "
+            "WITH a, x, x._raised_by = $token AS mine REMOVE x._raised_by "
+            "WITH a WHERE mine RETURN a.alert_id AS alert_id",
             alerts=[{"alert_id": a.alert_id, "entity_key": f"{a.entity_kind}:{a.entity_key}",
                      "entity_kind": a.entity_kind, "key": a.entity_key, "agencies": a.agencies,
                      "lead_ids": sorted(x.lead_id for x in a.leads), "new_lead_ids": a.new_lead_ids}
                     for a in alerts],
-            now=now,
-        ).consume()
+            now=now, token=token,
+        )}
+        alerts = [a for a in alerts if a.alert_id in created]
     return alerts
 
 
