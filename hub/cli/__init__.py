@@ -23,6 +23,7 @@ def _register() -> None:
         dev,
         neo4j,
         policy,
+        serve,
         token,
         users,
         workflow,
@@ -40,6 +41,7 @@ def _register() -> None:
     app.add_typer(meetings_cli.retention_app, name="retention")
     app.command("brief")(meetings_cli.brief)
     app.command("dev")(dev.dev)
+    app.command("serve")(serve.serve)
 
 
 _register()

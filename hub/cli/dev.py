@@ -2,7 +2,8 @@
 
 Starts the local Neo4j (unless ``NEO4J_URI`` points elsewhere), applies the schema, loads the
 demo leads with a progress bar, creates one demo user per agency and role, prints the URL and
-the demo tokens, and serves the API on loopback.
+the demo tokens, and serves the API on loopback — in this process, or with ``--workers N`` as N
+hub processes behind one port, exactly as ``crosshub serve`` runs them in production.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def dev(
     via_connectors: Annotated[bool, typer.Option(
         help="Faire passer aussi les données d'exemple des sources par les quatre connecteurs "
              "(fichiers CSV police, flux gendarmerie, XML douanes, plateforme citoyenne)")] = False,
+    workers: Annotated[int, typer.Option(
+        min=1, max=16, help="Processus du hub derrière le même port (comme `crosshub serve`)")] = 1,
 ) -> None:
     """Run the hub locally with demo data."""
     import uvicorn
@@ -105,6 +108,9 @@ def dev(
                   f"{url}/api/v1/entities/vehicle/<immatriculation>/network?depth=2")
     if not (serve or via_connectors):
         return
+    if workers > 1:
+        _serve_workers(settings, url, port, workers, seed, via_connectors, serve)
+        return
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                                            log_level="info"))
     thread = threading.Thread(target=server.run, name="hub", daemon=True)
@@ -124,6 +130,40 @@ def dev(
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def _serve_workers(settings, url: str, port: int, workers: int, seed: int, via_connectors: bool,
+                   serve: bool) -> None:
+    """N hub processes on the port (``crosshub serve``'s way), in the foreground: uvicorn's
+    supervisor needs the main thread for its signals. The demo connectors push from a thread
+    once a worker answers; without ``--serve`` the supervisor is then stopped as SIGTERM would."""
+    import os
+    import signal
+
+    import httpx
+
+    from hub.cli.serve import run_workers
+
+    def load_then_maybe_stop() -> None:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        try:
+            _load_via_connectors(settings, url, seed)
+        finally:
+            if not serve:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    if via_connectors:
+        threading.Thread(target=load_then_maybe_stop, name="demo-connectors", daemon=True).start()
+    console.print(f"{workers} processus du hub sur le port {port} (un graphe, un journal par "
+                  "processus) ; Ctrl-C arrête proprement.")
+    run_workers(host="127.0.0.1", port=port, workers=workers, log_level="info")
 
 
 def _load_via_connectors(settings, url: str, seed: int) -> None:
