@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from hub.audit.files import complete_size, iter_lines_reverse
 from hub.audit.index import AuditIndex, read_indexed
-from hub.audit.layout import list_segments
+from hub.audit.layout import Segment, list_segments
 from hub.audit.records import ENTRIES_FILE, AuditEntry, AuditFilters, TrailEntry
 from hub.contract.errors import CrossHubError
 
@@ -50,22 +50,39 @@ def query(audit_dir: Path, filters: AuditFilters | None = None, *,
         segments = {seg.name: seg for seg in list_segments(Path(audit_dir))}
         stale: set[str] = set()
         out = []
-        for name, _seq, offset, length, digest in index.locate(f, f.limit, f.offset):
-            seg = segments.get(name)
-            body = read_indexed(seg, offset, length, digest) if seg is not None else None
-            if body is None or not _matches(body, f):
-                stale.add(name)
-                continue
-            try:
-                out.append(TrailEntry.model_validate({**body, "segment": name}))
-            except (ValidationError, CrossHubError):
-                log.warning("journal d'audit : entrée illisible ignorée par la recherche (segment %s)", name)
+        files: dict[str, int | None] = {}
+        try:
+            for name, _seq, offset, length, digest in index.locate(f, f.limit, f.offset):
+                if name not in files:
+                    files[name] = _open(segments.get(name))
+                fd = files[name]
+                body = read_indexed(fd, offset, length, digest) if fd is not None else None
+                if body is None or not _matches(body, f):
+                    stale.add(name)
+                    continue
+                try:
+                    out.append(TrailEntry.model_validate({**body, "segment": name}))
+                except (ValidationError, CrossHubError):
+                    log.warning("journal d'audit : entrée illisible ignorée par la recherche (segment %s)", name)
+        finally:
+            for fd in files.values():
+                if fd is not None:
+                    os.close(fd)
         if not stale:
             return out
         log.warning("index d'audit périmé pour %s : relu depuis les segments", ", ".join(sorted(stale)))
         for name in stale:
             index.forget(name)
     return out
+
+
+def _open(seg: Segment | None) -> int | None:
+    if seg is None:
+        return None
+    try:
+        return os.open(seg.entries, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
 
 
 def read_entries(audit_dir: Path, f: AuditFilters, end: int | None) -> list[AuditEntry]:

@@ -266,7 +266,13 @@ class AuditTrail:
                     # These entries are durable and acknowledged; the trail is now poisoned, so
                     # the next append fails loudly instead of this one lying about its entries.
                     log.exception("journal d'audit : échec du point de contrôle périodique")
-        return [AuditEntry.model_validate(b) for b in bodies]
+        # The events were validated when built and the added fields are ours: constructing the
+        # entries without re-validating them halves the cost of an append.
+        recorded = datetime.fromisoformat(recorded_at)
+        return [AuditEntry.model_construct(
+                    **{name: getattr(event, name) for name in _EVENT_FIELDS}, v=FORMAT_VERSION,
+                    seq=b["seq"], prev_hash=b["prev_hash"], recorded_at=recorded, entry_hash=b["entry_hash"])
+                for event, b in zip(events, bodies, strict=True)]
 
     def _wait_synced(self, end: int) -> None:
         """Group commit: return once the file is fsynced up to ``end``. The first waiter becomes

@@ -55,7 +55,9 @@ def verify_cmd(
         "--public-key", help=f"Clé publique PEM (défaut : {PUBLIC_KEY_FILE} du répertoire des clés)")] = None,
     checkpoints: Annotated[Path | None, typer.Option(
         "--checkpoints",
-        help="Copie exportée des points de contrôle, utilisée à la place de la locale")] = None,
+        help="Copie exportée des points de contrôle, utilisée à la place de la locale : un "
+             "fichier pour un journal à une seule chaîne, un répertoire <segment>/checkpoints.jsonl "
+             "pour un journal en segments")] = None,
 ) -> None:
     """Vérifie le chaînage, les empreintes et les points de contrôle signés.
 

@@ -12,6 +12,7 @@ const ACTIONS = {
   collection: "Collecte", alteration: "Modification", consultation: "Consultation",
   disclosure: "Communication", combination: "Interconnexion", erasure: "Effacement",
   authentication: "Authentification", log_recovery: "Reprise du journal",
+  log_opened: "Ouverture d'un segment du journal",
 };
 const OUTCOMES = {
   full: ["accès complet", "info"], redacted: ["accès expurgé", "info"], hit: ["hit/no-hit", "new"],
@@ -48,11 +49,19 @@ function ids(list) {
   return list.length > SHOWN_IDS ? `${shown} et ${list.length - SHOWN_IDS} autre(s)` : shown;
 }
 
+// A writer id (ADR 0012) as a person reads it: what kind of process, on which host, which pid.
+function shortSegment(name) {
+  const m = /^(\d{8}T\d{6}Z)-([a-z]+)-(.+)-(\d+)-[0-9a-f]{6}$/.exec(name || "");
+  if (!m) return name || "—";
+  const kind = { hub: "hub", cli: "commande", job: "tâche" }[m[2]] || m[2];
+  return `${kind} ${m[3]} (pid ${m[4]})`;
+}
+
 async function integrity(box) {
   try {
     const report = await api("/api/v1/audit/integrity");
     clear(box).append(report.ok
-      ? alertBox("success", `Journal intègre : ${report.summary} (entrées 1 à ${report.head_seq}, scellées jusqu'à la n° ${report.sealed_seq}).`)
+      ? alertBox("success", `Journal intègre : ${report.summary}.`)
       : alertBox("error", `Intégrité du journal compromise : ${report.summary}`));
   } catch (err) {
     clear(box).append(alertBox("error", `Vérification d'intégrité impossible : ${errorMessage(err)}`));
@@ -77,7 +86,8 @@ function entryRow(e) {
   const objects = [e.lead_ids?.length ? `Pistes : ${ids(e.lead_ids)}` : null,
                    e.entity_keys?.length ? `Entités : ${ids(e.entity_keys)}` : null].filter(Boolean);
   const details = Object.entries(e.details || {}).map(([k, v]) => `${k} = ${v}`).join(" ; ");
-  return [String(e.seq), when(e.at), ACTIONS[e.action] || e.action, actor,
+  // seq counts within the writer's segment (one per hub process or command, ADR 0012).
+  return [h("span", { title: `segment ${e.segment}` }, `${String(e.seq)} · ${shortSegment(e.segment)}`), when(e.at), ACTIONS[e.action] || e.action, actor,
     [badge(label, kind), ` règle ${e.decision.rule_id}`],
     objects.length ? objects.flatMap((x, i) => (i ? [h("br"), x] : [x])) : "—",
     e.justification || "—", e.recipients?.length ? ids(e.recipients) : "—",
@@ -99,7 +109,7 @@ async function search(out, query, limit, offset, go) {
       ? `Entrées ${first} à ${offset + entries.length}, les plus récentes d'abord.`
       : "Aucune entrée ne correspond à ces critères."),
     entries.length ? scrollable(table("Entrées du journal d'audit",
-      ["N°", "Date", "Opération", "Auteur", "Décision", "Objet", "Motif", "Destinataires", "Origine", "Détails"],
+      ["N° · segment", "Date", "Opération", "Auteur", "Décision", "Objet", "Motif", "Destinataires", "Origine", "Détails"],
       entries.map(entryRow))) : null,
     h("nav", { class: "ch-toolbar", "aria-label": "Pages du journal" },
       offset > 0 ? h("button", { class: "fr-btn fr-btn--secondary fr-btn--sm", type: "button",
