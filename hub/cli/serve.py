@@ -5,7 +5,7 @@ Neo4j driver, its own audit segment); uvicorn's supervisor shares the listening 
 them, restarts a worker that dies or hangs, and restarts them one by one on ``SIGHUP`` (a new
 release without downtime). State lives in the graph and the audit chains, so two workers — or two
 hosts behind a reverse proxy (README, "Several hub processes, several hosts") — serve the same
-hub.
+hub. Before the workers start, the graph is awaited and its schema migrated once, here.
 
 Stopping (``SIGTERM`` or Ctrl-C): every worker stops accepting, finishes the requests it has
 accepted — an ingest batch it is writing is written whole and acknowledged — then closes its
@@ -39,15 +39,14 @@ def serve(
     access_log: Annotated[bool, typer.Option(help="Journal des accès HTTP")] = True,
 ) -> None:
     """Serve the hub: N worker processes on one host, graceful stop on SIGTERM."""
-    from graph.driver import resolve_endpoint
-    from hub.contract.errors import ConfigurationError
+    from hub.contract.errors import ConfigurationError, GraphUnavailable
     from hub.settings import Settings
 
     # Checked once here, so a wrong setting is one clear message, not N worker tracebacks.
     try:
         settings = Settings()
-        resolve_endpoint(settings.graph_config)
-    except ConfigurationError as exc:
+        _prepare_graph(settings)
+    except (ConfigurationError, GraphUnavailable) as exc:
         err_console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from None
     except ValueError as exc:  # pydantic's ValidationError: a CROSSHUB_* variable is wrong
@@ -55,6 +54,24 @@ def serve(
         raise typer.Exit(2) from None
     run_workers(host=host, port=port, workers=workers, graceful_timeout=graceful_timeout,
                 log_level=log_level, access_log=access_log)
+
+
+def _prepare_graph(settings) -> None:
+    """Wait for the graph and bring its schema up to date once, before the workers start: N
+    workers starting together would otherwise each run the same migration at the same moment,
+    and concurrent schema changes deadlock in Neo4j (a worker failing its start-up stops them
+    all). Each worker's own ``apply_schema`` then finds nothing to migrate."""
+    from graph.driver import open_driver, wait_ready
+    from graph.handle import Graph
+    from graph.setup import apply_schema
+
+    driver = open_driver(settings.graph_config)
+    try:
+        graph = Graph(driver, settings.neo4j_database)
+        wait_ready(graph, 60)
+        apply_schema(graph)
+    finally:
+        driver.close()
 
 
 def run_workers(*, host: str, port: int, workers: int,

@@ -52,28 +52,35 @@ GRACE_S = 300       # --graceful-timeout: far above what the batches need, even 
 
 
 class ServedHub:
-    """``crosshub serve --workers 1`` in a subprocess, on the session's Neo4j."""
+    """``crosshub serve --workers N`` in a subprocess, on the session's Neo4j."""
 
-    def __init__(self, settings: Settings, data_dir: Path) -> None:
-        self.settings, self.data_dir = settings, data_dir
+    def __init__(self, settings: Settings, data_dir: Path, workers: int = 1) -> None:
+        self.settings, self.data_dir, self.workers = settings, data_dir, workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "hub.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 180.0) -> ServedHub:
+    def env(self) -> dict[str, str]:
         s = self.settings
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "NEO4J_URI": s.neo4j_uri or "",
+        return {**os.environ, "PYTHONPATH": str(ROOT), "NEO4J_URI": s.neo4j_uri or "",
                "NEO4J_USER": s.neo4j_user,
                "NEO4J_PASSWORD": s.neo4j_password.get_secret_value() if s.neo4j_password else "",
                "CROSSHUB_DATA_DIR": str(self.data_dir), "CROSSHUB_MAX_BATCH_SIZE": str(BATCH),
                "CROSSHUB_WRITE_CHUNK_SIZE": str(CHUNK), "CROSSHUB_HUB_JOBS_ENABLED": "false"}
+
+    def crosshub(self, *args: str) -> list[str]:
+        return [sys.executable, "-c", "from hub.cli import app; app()", *args]
+
+    def start(self, timeout_s: float = 180.0) -> ServedHub:
+        env = self.env()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", "from hub.cli import app; app()", "serve", "--workers", "1",
-                 "--host", "127.0.0.1", "--port", str(self.port), "--graceful-timeout", str(GRACE_S),
-                 "--log-level", "info", "--no-access-log"],
+                self.crosshub("serve", "--workers", str(self.workers),
+                              "--host", "127.0.0.1", "--port", str(self.port),
+                              "--graceful-timeout", str(GRACE_S), "--log-level", "info",
+                              "--no-access-log"),
                 env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
         while True:
@@ -272,3 +279,41 @@ def test_sigkill_mid_batch_may_leave_part_of_a_batch_which_the_connector_retry_m
         "l.lead_id AS lead_id", keys=[f"police|{r}" for r in left], read_=True)}
     # The leads the killed request had written keep their public ids: the retry merged them.
     assert {r: retry.acked[r] for r in left} == kept
+
+
+def test_serve_runs_n_workers_one_audit_segment_each_and_stops_cleanly(
+        settings: Settings, tmp_path: Path, connector: Connector, driver) -> None:
+    from hub.audit.layout import WriterKind, list_segments
+
+    hub = ServedHub(settings, tmp_path / "hub-data", workers=2)
+    try:
+        hub.start()
+        audit_dir = hub.data_dir / "audit"
+        deadline = time.monotonic() + 120
+        while len(hubs := [x for x in list_segments(audit_dir) if f"-{WriterKind.HUB.value}-" in x.name]) < 2:
+            assert time.monotonic() < deadline, f"one worker only: {hubs}\n{hub.log()[-3000:]}"
+            time.sleep(0.2)
+        # Two live processes behind one port, each with its own segment (its pid in the name).
+        assert len({x.name.split("-")[-2] for x in hubs}) == 2
+        batches = [make_batch(f"{uuid.uuid4().hex[:6]}-w{i}", 100) for i in range(4)]
+        outs = [Outcome([x["source_ref"] for x in batch]) for batch in batches]
+        threads = [threading.Thread(target=push, args=(connector, hub.url, b, o))
+                   for b, o in zip(batches, outs, strict=True)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+        graph = Graph(driver, settings.neo4j_database)
+        for out in outs:
+            assert out.status == 200, out.error
+            assert counts(graph, out.refs) == dict.fromkeys(out.refs, 1)
+        hub.signal(signal.SIGTERM)
+        assert hub.wait(GRACE_S + 60) in (0, -signal.SIGTERM), hub.log()[-4000:]
+        assert hub.log().count("Application shutdown complete") == 2  # each worker closed
+        # Every segment sealed and the whole trail verifies (the ingests were logged in both).
+        verified = subprocess.run(hub.crosshub("audit", "verify"), env=hub.env(), cwd=ROOT,
+                                  capture_output=True, text=True, timeout=120)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert all((segment.path / "closed").exists() for segment in hubs)
+    finally:
+        hub.kill()
