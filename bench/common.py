@@ -70,16 +70,18 @@ def _free_port() -> int:
 
 
 @contextmanager
-def served_hub(settings: Settings, **overrides: str) -> Iterator[str]:
-    """Run the hub in a uvicorn subprocess (its own interpreter, as in production)."""
+def served_hub(settings: Settings, log_path: Path | None = None, **overrides: str) -> Iterator[str]:
+    """Run the hub in a uvicorn subprocess (its own interpreter, as in production); its stderr
+    goes to ``log_path`` when given (a benchmark counts what the hub logged)."""
     port = _free_port()
     env = {**os.environ, "NEO4J_URI": settings.neo4j_uri or "", "NEO4J_USER": settings.neo4j_user,
            "NEO4J_PASSWORD": settings.neo4j_password.get_secret_value() if settings.neo4j_password else "",
            "CROSSHUB_DATA_DIR": str(settings.data_dir), **overrides}
+    log = open(log_path, "wb") if log_path else None  # noqa: SIM115 — closed when the hub stops
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "hub.asgi:create", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--no-access-log"],
-        env=env,
+        env=env, stderr=log,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -96,4 +98,6 @@ def served_hub(settings: Settings, **overrides: str) -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.wait(60)  # a triage batch in progress finishes first
+        if log:
+            log.close()

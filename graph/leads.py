@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
+import threading
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +56,21 @@ TRIAGE_PENDING = "TriagePending"
 # The public id of a lead new to the graph: opaque, assigned once (Cypher, on create).
 NEW_LEAD_ID = "'L-' + randomUUID()"
 
+log = logging.getLogger(__name__)
+
+# Chunks the driver had to retry after a transient error (a deadlock above all: concurrent
+# writers are meant never to meet one), counted per process by the error's short code so a
+# benchmark or a test can observe them, and each logged as a warning starting with this mark.
+RETRY_LOG_MARK = "ingest chunk retried after a transient error"
+_retries: Counter[str] = Counter()
+_retries_lock = threading.Lock()
+
+
+def transient_retries() -> dict[str, int]:
+    """Retried chunks since the process started, by short error code (``DeadlockDetected``…)."""
+    with _retries_lock:
+        return dict(_retries)
+
 
 def write_leads(
     graph: Graph,
@@ -70,9 +88,25 @@ def write_leads(
     with graph.session() as session:
         for start in range(0, len(leads), chunk_size):
             chunk = leads[start : start + chunk_size]
-            results.extend(session.execute_write(_write_chunk, chunk, radius_m, pushed_by,
+            failed: list[str] = []
+            results.extend(session.execute_write(_attempt, failed, chunk, radius_m, pushed_by,
                                                  mark_for_triage))
+            for code in failed:  # each failure was retried, since the chunk went through
+                log.warning("%s (%s)", RETRY_LOG_MARK, code)
+                with _retries_lock:
+                    _retries[code] += 1
     return results
+
+
+def _attempt(tx: neo4j.ManagedTransaction, failed: list[str], *args: Any) -> list[WriteResult]:
+    """One attempt at a chunk; notes the transient error that makes the driver retry it."""
+    try:
+        return _write_chunk(tx, *args)
+    except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+        if exc.is_retryable():
+            code = getattr(exc, "code", None) or type(exc).__name__
+            failed.append(code.rsplit(".", 1)[-1])
+        raise
 
 
 # --- classification ------------------------------------------------------------------------------
@@ -92,7 +126,8 @@ def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: floa
         f"ON CREATE SET l.version = 0, l.lead_id = {NEW_LEAD_ID} "
         "SET l.last_received_at = $now "
         "RETURN key, l.lead_id AS lead_id, l.version AS version, l.payload_hash AS hash",
-        keys=list({lead.source_key for lead in chunk}),
+        # Sorted: concurrent writers creating new leads take the key locks in one order.
+        keys=sorted({lead.source_key for lead in chunk}),
         now=datetime.now(UTC),
     ):
         public[r["key"]] = r["lead_id"]
@@ -207,11 +242,11 @@ def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], ra
          "props": {"label": lead.deal_point.label, "insee_code": lead.deal_point.insee_code}}
         for lead in leads if lead.deal_point
     ])
-    alias_rows = [
+    alias_rows = sorted((  # by the merged key (see _link_entities)
         {"key": p.pseudonym, "alias": alias, "agency": lead.source_agency.value,
          "sk": lead.source_key}
         for lead in leads for p in lead.persons for alias in p.aliases
-    ]
+    ), key=lambda row: (row["alias"], row["key"], row["sk"]))
     if alias_rows:
         tx.run(
             "UNWIND $rows AS row "
@@ -272,6 +307,9 @@ def _link_entities(tx: neo4j.ManagedTransaction, label: Label, key: str, rel: Re
                    rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
+    # Sorted by entity key: concurrent writers merging the same new entities lock their keys in
+    # one order, so neither waits on the other in a cycle (a deadlock, rolled back and retried).
+    rows.sort(key=lambda row: (row["key"], row["sk"]))
     # label, key and rel come from the allow-list enums, never from input.
     tx.run(
         f"UNWIND $rows AS row "
@@ -377,17 +415,28 @@ def _write_locations(tx: neo4j.ManagedTransaction, leads: list[Lead], keys: dict
         if loc.point and "lat" not in props:
             props["lat"], props["lon"] = loc.point.lat, loc.point.lon
         links.append({"sk": lead.source_key, "key": key, "agency": lead.source_agency.value})
+    # Every write below takes its locks in key order (rows sorted), and an existing Location is
+    # written only when it has no point yet. An unconditional SET write-locked every Location the
+    # batch names, in row order: two concurrent batches naming the same places deadlocked.
+    communes = {row["insee_code"]: row for row in by_key.values()}
+    tx.run(
+        "UNWIND $rows AS row "
+        "MERGE (c:Commune {insee_code: row.insee_code}) "
+        "ON CREATE SET c.name = row.commune, c.departement = row.departement",
+        rows=[communes[code] for code in sorted(communes)],
+    ).consume()
     tx.run(
         "UNWIND $rows AS row "
         "MERGE (loc:Location {key: row.key}) "
         "ON CREATE SET loc += row.props, loc.insee_code = row.insee_code, loc.commune = row.commune "
-        "SET loc.point = CASE WHEN loc.point IS NULL AND row.lat IS NOT NULL "
-        "    THEN point({latitude: row.lat, longitude: row.lon}) ELSE loc.point END "
-        "MERGE (c:Commune {insee_code: row.insee_code}) "
-        "ON CREATE SET c.name = row.commune, c.departement = row.departement "
+        "FOREACH (_ IN CASE WHEN loc.point IS NULL AND row.lat IS NOT NULL THEN [1] ELSE [] END | "
+        "  SET loc.point = point({latitude: row.lat, longitude: row.lon})) "
+        # MERGE of a relationship that exists locks nothing.
+        "WITH loc, row MATCH (c:Commune {insee_code: row.insee_code}) "
         "MERGE (loc)-[:IN_COMMUNE]->(c)",
-        rows=list(by_key.values()),
+        rows=[by_key[key] for key in sorted(by_key)],
     ).consume()
+    links.sort(key=lambda row: (row["key"], row["sk"]))
     tx.run(
         "UNWIND $rows AS row "
         "MATCH (l:Lead {source_key: row.sk}) MATCH (loc:Location {key: row.key}) "
@@ -426,6 +475,7 @@ def _write_seizures(tx: neo4j.ManagedTransaction, leads: Iterable[Lead], keys: d
             })
     if not rows:
         return
+    rows.sort(key=lambda row: (row["location_key"] or "", row["sk"]))
     tx.run(
         "UNWIND $rows AS row "
         "MATCH (l:Lead {source_key: row.sk}) "
@@ -445,7 +495,7 @@ def _write_seizures(tx: neo4j.ManagedTransaction, leads: Iterable[Lead], keys: d
             "MERGE (sub:Substance {code: row.code}) "
             "CREATE (s)-[r:OF_SUBSTANCE]->(sub) SET r = row.rel, r.lead_id = l.lead_id",
             rows=[{**r, "rel": {k: v for k, v in r["rel"].items() if v is not None}}
-                  for r in substance_rows],
+                  for r in sorted(substance_rows, key=lambda r: (r["code"], r["sk"]))],
         ).consume()
 
 

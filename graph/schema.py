@@ -126,6 +126,14 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "rewritten wherever stored",
         OPAQUE_LEAD_IDS,
     ),
+    (
+        # Every ingested lead paid for these two at commit, and no read starts from them: leads
+        # are reached by time (reported_at, observed_at, ingested_at), by id, by text or through
+        # their entities; agency and commune are filters on leads already found.
+        3,
+        "drop the lead indexes no read uses (lead_agency, lead_insee)",
+        ["DROP INDEX lead_agency IF EXISTS", "DROP INDEX lead_insee IF EXISTS"],
+    ),
 ]
 
 CURRENT_VERSION = MIGRATIONS[-1][0]

@@ -11,10 +11,12 @@ French UI comes from the ``*_LABELS_FR`` maps.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from functools import cached_property
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -397,11 +399,19 @@ class Lead(StrictModel):
     restricted_to: list[Agency] = Field(default_factory=list, max_length=10)
     embargo_until: AwareDatetime | None = None
 
-    @property
+    @cached_property
     def source_key(self) -> str:
         """The hub's internal key of this lead, stable across versions (never shown to callers:
-        it names the source reference). The public id is opaque (ADR 0007)."""
+        it names the source reference). The public id is opaque (ADR 0007). Cached: ingest reads
+        it a dozen times per lead; ``model_copy`` drops the cached value (see below)."""
         return source_key(self.source_agency, self.source_ref)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Lead:
+        # A copy with another agency or source reference must not keep the original's key: the
+        # cached value lives in the instance's __dict__, which pydantic copies.
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("source_key", None)
+        return copied
 
     @model_validator(mode="after")
     def _coherent(self) -> Lead:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import Decimal
+from functools import lru_cache
 
 import phonenumbers
 
@@ -128,6 +129,9 @@ def normalize_quantity(value: Decimal, unit: str) -> tuple[Decimal, str]:
 INSEE_CODE = re.compile(r"^(?:\d{5}|2[AB]\d{3})$")
 
 
+# Ingest keys every lead's place (and deal point) by it: the same few thousand addresses and
+# labels come back batch after batch, and the folding is pure.
+@lru_cache(maxsize=16_384)
 def place_key(text: str) -> str:
     """Accent-, case- and punctuation-insensitive key for an address or a place label."""
     folded = unicodedata.normalize("NFKD", text)
