@@ -97,6 +97,9 @@ def create_app(settings: Settings) -> FastAPI:
     # Every rule, loaded and validated once per app (`crosshub policy check` before deploying).
     app.state.rulebook = load_rulebook(settings.rules_dir)
     _install_error_handlers(app)
+    # Read your writes across hub processes (X-CrossHub-Bookmarks): inside the limits below.
+    from hub.bookmarks import install_bookmarks
+    install_bookmarks(app)
     # Limits before work (body size, JSON depth, control characters): before routing and auth.
     from hub.limits import RequestLimits
     app.add_middleware(RequestLimits, settings=settings)

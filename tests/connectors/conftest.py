@@ -60,8 +60,9 @@ class HubProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = data_dir / "hub.log"
+        self.log_path = data_dir / f"hub-{self.port}.log"
         self.starts = 0
+        self.extra_env: dict[str, str] = {}  # e.g. jobs on, for the two-hub tests
 
     # Generous: a loaded CI machine can take over a minute to import and open the graph.
     def start(self, timeout_s: float = 180.0) -> HubProcess:
@@ -72,7 +73,7 @@ class HubProcess:
                "NEO4J_PASSWORD": s.neo4j_password.get_secret_value() if s.neo4j_password else "",
                "CROSSHUB_DATA_DIR": str(self.data_dir), "CROSSHUB_MAX_BATCH_SIZE": "1000",
                # No nightly retention purge in the middle of a test: the samples are old leads.
-               "CROSSHUB_HUB_JOBS_ENABLED": "false"}
+               "CROSSHUB_HUB_JOBS_ENABLED": "false", **self.extra_env}
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         try:
