@@ -63,13 +63,14 @@ from bench.common import bench_settings, prepared_driver, register_connector, se
 from connectors.demo.story import generate_demo_leads  # noqa: E402
 from graph.driver import reset_database  # noqa: E402
 from graph.handle import Graph  # noqa: E402
-from graph.leads import RETRY_LOG_MARK, transient_retries, write_leads  # noqa: E402
+from graph.leads import RETRY_LOG_MARK, TRIAGE_PENDING, transient_retries, write_leads  # noqa: E402
 from graph.setup import apply_schema  # noqa: E402
 from hub.contract.lead import Lead  # noqa: E402
 from hub.contract.signing import load_private_key, sign_request  # noqa: E402
 
-# The floor's transaction size, in rows (nodes or relationships).
-FLOOR_BATCH = 10_000
+# The floor's transaction size, in rows (nodes or relationships): large, yet small enough for
+# the writers to share the work evenly (a single label or type would otherwise be one job).
+FLOOR_BATCH = 5_000
 DEADLOCK = "DeadlockDetected"
 
 
@@ -110,8 +111,8 @@ class Floor:
         restores the schema."""
         _drop_schema(graph)
         t0 = time.perf_counter()
-        node_jobs = [(labels, rows[i : i + FLOOR_BATCH]) for labels, rows in self.nodes.items()
-                     for i in range(0, len(rows), FLOOR_BATCH)]
+        node_jobs = sorted(((labels, rows[i : i + FLOOR_BATCH]) for labels, rows in self.nodes.items()
+                            for i in range(0, len(rows), FLOOR_BATCH)), key=lambda job: -len(job[1]))
 
         def create_nodes(job) -> dict[str, str]:
             labels, rows = job
@@ -124,9 +125,10 @@ class Floor:
         ids: dict[str, str] = {}
         for part in _in_parallel(workers, create_nodes, node_jobs):
             ids.update(part)
-        rel_jobs = [(t, [{"a": ids[x["a"]], "b": ids[x["b"]], "p": x["p"]}
-                         for x in rows[i : i + FLOOR_BATCH]])
-                    for t, rows in self.rels.items() for i in range(0, len(rows), FLOOR_BATCH)]
+        rel_jobs = sorted(((t, [{"a": ids[x["a"]], "b": ids[x["b"]], "p": x["p"]}
+                                for x in rows[i : i + FLOOR_BATCH]])
+                           for t, rows in self.rels.items() for i in range(0, len(rows), FLOOR_BATCH)),
+                          key=lambda job: -len(job[1]))
 
         def create_rels(job) -> None:
             rel_type, rows = job
@@ -270,6 +272,8 @@ def main() -> None:
         logs.mkdir()
         hubs = Hubs(settings, args.hubs, args.batch, args.shared_data_dir, logs)
 
+        triaged: dict[str, list[int]] = {f"http{k}": [] for k in (1, args.hubs)}
+
         def wipe() -> None:
             reset_database(graph)
 
@@ -294,6 +298,9 @@ def main() -> None:
                     t0 = time.perf_counter()
                     accepted = post_through(urls, bodies, max(args.workers, n_hubs))
                     took = time.perf_counter() - t0
+                    # How much triage the hubs did inside the timed window, alongside ingest.
+                    triaged[f"http{n_hubs}"].append(n - graph.query(
+                        f"MATCH (l:{TRIAGE_PENDING}) RETURN count(l) AS n")[0]["n"])
                 assert accepted == n, (accepted, n)
                 assert _count(graph) == n
                 return took
@@ -324,6 +331,8 @@ def main() -> None:
         retries: dict[str, Counter] = {name: Counter() for name in paths}
         for name, run in paths.items():  # warm: every path once, not counted
             run()
+        for counted in triaged.values():
+            counted.clear()
         for round_ in range(args.rounds):
             order = list(paths) if round_ % 2 == 0 else list(reversed(paths))
             for name in order:
@@ -357,6 +366,9 @@ def main() -> None:
             f"{''.join(f', {k} {v}' for k, v in retry.items() if k != DEADLOCK)})")
         print(f"{labels[name]:22} {rate:7.0f} leads/s  {rate * elements / n:8.0f} elements/s   "
               f"[{spread}]{retry_text}")
+        if triaged.get(name):
+            print(f"{'':22} its hubs' triage workers had triaged {statistics.median(triaged[name]):.0f} of "
+                  f"the {n} leads by the last acknowledgement (median; their work shares the window)")
     print()
     if "floor" in med and "bare" in med:
         print(f"bare / floor        = {med['bare'] / med['floor']:.2f}   (target ≥ 0.85)")

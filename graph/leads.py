@@ -15,6 +15,12 @@ Linking rules (documented in graph/README.md):
   orphans);
 - every relationship carries ``agency`` and ``lead_id``: which agency's lead asserted it.
 
+Concurrent writers (several hub workers or processes on one graph): every statement that merges
+or writes shared nodes runs over rows sorted by key, and a node that exists already is written
+only when something changes on it (a Location's missing point), so two writers take their locks
+in one order and never deadlock; a chunk the driver still has to retry is counted
+(``transient_retries``) and logged.
+
 Identity (ADR 0007): a lead is merged on its internal ``source_key`` (``<agency>|<source_ref>``,
 unique, never projected to a caller); its public ``lead_id`` is opaque (``L-`` + a random UUID),
 set by Cypher when the node is created and never changed, so a new version keeps it. Everything
