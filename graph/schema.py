@@ -15,6 +15,9 @@ import hashlib
 import logging
 from typing import Any
 
+import neo4j
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
 from graph.handle import Graph
 from graph.labels import KEY_PROPERTY, Label
 from hub.contract.errors import ConfigurationError
@@ -146,9 +149,36 @@ def current_version(graph: Graph) -> int:
     return record["version"] if record else 0
 
 
+@retry(retry=retry_if_exception_type(neo4j.exceptions.TransientError), stop=stop_after_attempt(8),
+       wait=wait_random_exponential(multiplier=0.2, max=5), reraise=True)
+def _auto_commit(session: neo4j.Session, statement: str) -> None:
+    """One migration statement, retried on transient errors: hub processes starting together on
+    a graph that needs migrating run the same (idempotent) statements at once, and Neo4j answers
+    one of them with a deadlock — which must not stop that hub from starting. A schema rule
+    another process created meanwhile is what the statement wanted: done."""
+    try:
+        session.run(statement).consume()
+    except neo4j.exceptions.ClientError as exc:
+        if exc.code not in _ALREADY_THERE:
+            raise
+
+
+# ``CREATE … IF NOT EXISTS`` racing the same statement in another process can still answer these.
+_ALREADY_THERE = frozenset({
+    "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+    "Neo.ClientError.Schema.ConstraintAlreadyExists",
+    "Neo.ClientError.Schema.IndexAlreadyExists",
+})
+
+
 def _run(graph: Graph, statement: str, **params: Any) -> None:
-    """One statement in its own write transaction (retried on transient errors)."""
-    graph.write(lambda tx: tx.run(statement, params).consume())
+    """One statement in its own write transaction (retried on transient errors; a schema rule
+    created meanwhile by another hub process counts as done)."""
+    try:
+        graph.write(lambda tx: tx.run(statement, params).consume())
+    except neo4j.exceptions.ClientError as exc:
+        if exc.code not in _ALREADY_THERE:
+            raise
 
 
 def apply_schema(graph: Graph, module_statements: list[str]) -> int:
@@ -169,7 +199,7 @@ def apply_schema(graph: Graph, module_statements: list[str]) -> int:
             for statement in statements:
                 # Schema statements cannot share a transaction with writes, and data rewrites
                 # batch themselves (CALL … IN TRANSACTIONS): one auto-commit each.
-                session.run(statement).consume()
+                _auto_commit(session, statement)
         _run(
             graph,
             "MERGE (s:SchemaVersion {name: $name}) "

@@ -159,3 +159,37 @@ def test_ingest_after_migration_updates_the_migrated_lead_under_its_id(driver):
         "MATCH (:Lead {lead_id: $p})-[r:MENTIONS_VEHICLE]->(v) RETURN v.plate AS plate, r.lead_id AS id",
         p=p).records
     assert [(r["plate"], r["id"]) for r in rel] == [("EF-456-GH", p)]
+
+
+def test_hubs_starting_together_on_an_unmigrated_graph_all_start(clean: Graph) -> None:
+    """Several hub processes (here threads, each with the same driver's sessions, as separate
+    processes would have their own) migrate a bare graph at once: every one of them must come up
+    with the schema in force — a deadlock between two identical idempotent statements is retried,
+    never a failed start."""
+    import threading
+
+    for record in clean.query("SHOW CONSTRAINTS YIELD name RETURN name"):
+        clean.query(f"DROP CONSTRAINT `{record['name']}` IF EXISTS")
+    for record in clean.query("SHOW INDEXES YIELD name, type WHERE type <> 'LOOKUP' RETURN name"):
+        clean.query(f"DROP INDEX `{record['name']}` IF EXISTS")
+    clean.query("MATCH (s:SchemaVersion) DELETE s")
+    assert not clean.query("SHOW CONSTRAINTS YIELD name RETURN name")
+
+    outcomes: list[object] = []
+
+    def start() -> None:
+        try:
+            outcomes.append(apply_schema(clean))
+        except Exception as exc:  # noqa: BLE001 — the test reports what a hub would die of
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == [CURRENT_VERSION] * 3, [getattr(o, "code", o) for o in outcomes]
+    names = {r["name"] for r in clean.query("SHOW CONSTRAINTS YIELD name RETURN name")}
+    assert names, "no constraint re-created"
+    version = clean.query("MATCH (s:SchemaVersion {name: $n}) RETURN s.version AS v", n=SCHEMA_NAME)
+    assert version[0]["v"] == CURRENT_VERSION
