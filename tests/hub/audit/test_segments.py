@@ -263,3 +263,28 @@ def test_the_query_never_returns_what_the_file_no_longer_says(dirs: Dirs) -> Non
     # The altered line no longer hashes to itself: it is not served under its old hash either.
     assert "motif X" not in {e.justification for e in got}
     assert not verify(dirs.audit, dirs.keys).ok
+
+
+def test_exported_checkpoints_per_segment_catch_a_cut_the_local_files_hide(dirs: Dirs, tmp_path: Path) -> None:
+    """The auditors keep a copy of each segment's checkpoints; someone then cuts entries off a
+    segment *and* its local checkpoints: the local files agree with each other, the copy does not."""
+    import shutil
+
+    with open_writer(audit_dir=dirs.audit, keys_dir=dirs.keys, checkpoint_every=5) as writer:
+        for i in range(12):
+            writer.append(make_event(i))
+    exported = tmp_path / "exported"
+    for seg in list_segments(dirs.audit):
+        (exported / seg.name).mkdir(parents=True)
+        shutil.copy(seg.checkpoints, exported / seg.name / "checkpoints.jsonl")
+    seg = dirs.audit / "segments" / writer.segment
+    entries = (seg / "audit.jsonl").read_bytes().splitlines(keepends=True)
+    (seg / "audit.jsonl").write_bytes(b"".join(entries[:5]))  # entries 6..13 cut
+    checkpoints = (seg / "checkpoints.jsonl").read_bytes().splitlines(keepends=True)
+    (seg / "checkpoints.jsonl").write_bytes(checkpoints[0])  # the one covering entry 5 kept
+
+    assert verify(dirs.audit, dirs.keys).ok  # the local files alone cannot tell
+    report = verify(dirs.audit, dirs.keys, checkpoints_file=exported)
+    assert not report.ok
+    assert report.first_bad.segment == writer.segment and report.first_bad.kind == "truncated"
+    assert report.first_bad.seq == 6
