@@ -27,9 +27,9 @@ and machine load than the paths it is compared with. The hubs are started for th
 only (their triage workers would otherwise pick up the bare write's pending leads) and stopped
 before the next phase, once they have acknowledged everything.
 
-Hub data dirs: until the audit trail takes one segment per writer (issue 13), two hub processes
-cannot share one ``CROSSHUB_DATA_DIR``; each extra hub gets its own data dir holding a copy of the
-first hub's keys (``--shared-data-dir`` runs them all on one, once that has landed).
+Hub data dirs: the hubs share one ``CROSSHUB_DATA_DIR`` (each writes its own audit segment);
+``--separate-data-dirs`` gives each extra hub its own, holding a copy of the first hub's keys (how
+hubs had to run before the audit trail took one segment per writer).
 
 Run (figures only, never asserted):
 
@@ -159,7 +159,8 @@ class Hubs:
 
     def __init__(self, settings, n: int, batch: int, shared: bool, logs: Path) -> None:
         self.settings, self.n, self.batch, self.shared, self.logs = settings, n, batch, shared, logs
-        self.extra_dirs = [Path(tempfile.mkdtemp(prefix=f"crosshub-bench-hub{i}-")) for i in range(1, n)]
+        self.extra_dirs = [] if shared else [Path(tempfile.mkdtemp(prefix=f"crosshub-bench-hub{i}-"))
+                                             for i in range(1, n)]
         self.log_files: list[Path] = []
 
     def __call__(self, n: int, stack: ExitStack) -> list[str]:
@@ -234,8 +235,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="concurrent writers, on every path")
     parser.add_argument("--hubs", type=int, default=2, help="hub processes of the multi-hub path")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds after the warm pass")
-    parser.add_argument("--shared-data-dir", action="store_true",
-                        help="all hubs on one CROSSHUB_DATA_DIR (needs one audit segment per writer)")
+    parser.add_argument("--separate-data-dirs", action="store_true",
+                        help="each extra hub on its own CROSSHUB_DATA_DIR with a copy of the keys")
     parser.add_argument("--only", default="", help="comma-separated subset of floor,bare,http1,httpN")
     args = parser.parse_args()
 
@@ -270,7 +271,7 @@ def main() -> None:
         keys, logs = Path(tmp) / "keys", Path(tmp) / "logs"
         keys.mkdir()
         logs.mkdir()
-        hubs = Hubs(settings, args.hubs, args.batch, args.shared_data_dir, logs)
+        hubs = Hubs(settings, args.hubs, args.batch, not args.separate_data_dirs, logs)
 
         triaged: dict[str, list[int]] = {f"http{k}": [] for k in (1, args.hubs)}
 
