@@ -19,7 +19,6 @@ LONG_ONE_JOB = {
                                          "and their French reasons"),
     "policies/models.py": (510, "the access policy's vocabulary: every model the YAML files validate"),
     "policies/triage.py": (470, "the triage rules and their scoring, one pure function family"),
-    "graph/leads.py": (480, "the ingest write path: one chunked transaction and its entity merges"),
     "graph/read.py": (480, "the policy-filtered read of a lead and of an entity's network"),
 }
 
