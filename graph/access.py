@@ -141,28 +141,39 @@ def compile_scope(scope: Any, contacts: dict[str, str] | None = None) -> AccessF
         "acc_guest_entities": list(scope.guest_entity_keys),
         "acc_disclosed": [f"{d.lead_id}|{d.owner_agency.value}" for d in scope.disclosures],
     }
+    # Each state of a dimension as a boolean over the lead, evaluated only for the states an
+    # entry names (a nested CASE per entry was evaluated once per WHEN, for every lead row a
+    # read touches). Null-safe as the states are defined: no ``restricted_to`` is unrestricted,
+    # an embargo that does not compare is not active.
+    restricted = "size(coalesce(l.restricted_to, [])) > 0"
+    states = {
+        "restriction": {
+            RestrictionState.UNRESTRICTED: f"NOT {restricted}",
+            RestrictionState.INCLUDES_CALLER: "$acc_agency IN coalesce(l.restricted_to, [])",
+            RestrictionState.EXCLUDES_CALLER:
+                f"({restricted} AND NOT $acc_agency IN l.restricted_to)",
+        },
+        "embargo": {
+            EmbargoState.ACTIVE: "coalesce(l.embargo_until > $acc_as_of, false)",
+            EmbargoState.NONE: "NOT coalesce(l.embargo_until > $acc_as_of, false)",
+        },
+    }
+    # Guest and disclosure grants: a test only when the caller holds some; without any, "has a
+    # grant" is false for every lead, and folded here rather than tested per lead.
     features = {
-        "restriction": (
-            "CASE WHEN size(coalesce(l.restricted_to, [])) = 0 THEN 'unrestricted' "
-            "WHEN $acc_agency IN l.restricted_to THEN 'includes_caller' ELSE 'excludes_caller' END"
-        ),
-        "embargo": (
-            "CASE WHEN l.embargo_until IS NOT NULL AND l.embargo_until > $acc_as_of "
-            "THEN 'active' ELSE 'none' END"
-        ),
-        "guest": "(l.lead_id IN $acc_guest_leads"
-                 # Its own variable name: an `e` here would capture the caller query's `e`.
-                 + (f" OR EXISTS {{ MATCH (l)-->(acc_ent) WHERE {entity_key_expression('acc_ent')} "
-                    f"IN $acc_guest_entities }}"
-                    if scope.guest_entity_keys else "") + ")",
-        "disclosed": "(l.lead_id + '|' + l.agency IN $acc_disclosed)",
+        "guest_grant": None if not (scope.guest_lead_ids or scope.guest_entity_keys) else (
+            "(l.lead_id IN $acc_guest_leads"
+            # Its own variable name: an `e` here would capture the caller query's `e`.
+            + (f" OR EXISTS {{ MATCH (l)-->(acc_ent) WHERE {entity_key_expression('acc_ent')} "
+               f"IN $acc_guest_entities }}"
+               if scope.guest_entity_keys else "") + ")"),
+        "disclosure_grant": None if not scope.disclosures else
+            "(l.lead_id + '|' + l.agency IN $acc_disclosed)",
     }
     domains = {
         "originating_agencies": ("l.agency", len(Agency)),
         "handling_codes": ("l.handling_code", len(HandlingCode)),
         "kinds": ("l.kind", len(LeadKind)),
-        "restriction": (features["restriction"], len(RestrictionState)),
-        "embargo": (features["embargo"], len(EmbargoState)),
     }
     profiles: dict[str, tuple[str, ...]] = {}
     redaction_levels: dict[tuple[str, ...], str] = {}
@@ -174,9 +185,19 @@ def compile_scope(scope: Any, contacts: dict[str, str] | None = None) -> AccessF
             if len(values) < size:
                 params[f"acc_e{i}_{dim}"] = values
                 conditions.append(f"{expr} IN $acc_e{i}_{dim}")
-        for dim, expr in (("guest_grant", features["guest"]), ("disclosure_grant", features["disclosed"])):
+        for dim, by_state in states.items():
+            chosen = set(getattr(entry, dim))
+            if not chosen:
+                conditions.append("false")
+            elif len(chosen) < len(by_state):
+                tests = [test for state, test in by_state.items() if state in chosen]
+                conditions.append(tests[0] if len(tests) == 1 else f"({' OR '.join(tests)})")
+        never = False
+        for dim, expr in features.items():
             values = set(getattr(entry, dim))
-            if values == {True}:
+            if expr is None:  # no grant of this kind: the lead has none
+                never = never or values == {True}
+            elif values == {True}:
                 conditions.append(expr)
             elif values == {False}:
                 conditions.append(f"NOT {expr}")
@@ -189,6 +210,8 @@ def compile_scope(scope: Any, contacts: dict[str, str] | None = None) -> AccessF
             hidden = tuple(sorted(entry.hidden_properties))
             level = redaction_levels.setdefault(hidden, f"redacted{len(redaction_levels) + 1}")
             profiles[level] = tuple(p for p in LEAD_PROPERTIES if p not in hidden)
+        if never or "false" in conditions:
+            continue  # no lead can be in this box: its branch is left out (its level kept)
         branches.append(f"WHEN {' AND '.join(conditions) or 'true'} THEN '{level}'")
     case = f"CASE {' '.join(branches)} ELSE '{NONE}' END" if branches else f"'{NONE}'"
     return AccessFilter(case_expression=case, params=params, profiles=profiles,
