@@ -12,7 +12,7 @@ hash-chained entries file and its signed checkpoints (the format of records.py, 
                                                      read and verified as segment ``initial``,
                                                      never written again
 
-A writer id is ``<UTC time>-<kind>-<host>-<pid>-<random>``: unique per process lifetime, sortable
+A writer id is ``<UTC time to the µs>-<kind>-<host>-<pid>-<random>``: unique per process lifetime, sortable
 by creation time (which is how a new segment names the one created before it), and saying which
 host and process wrote it. No two processes ever write one file, so nothing is locked across
 processes or hosts: the flock only refuses a second writer on the same segment (which cannot
@@ -35,7 +35,7 @@ from hub.audit.records import CHECKPOINTS_FILE, ENTRIES_FILE
 SEGMENTS_DIR = "segments"
 CLOSED_MARKER = "closed"
 INITIAL_SEGMENT = "initial"  # the ADR 0003 trail at the root of the directory
-_WRITER_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[a-z]+-[a-z0-9-]{1,40}-[0-9]+-[0-9a-f]{6}$")
+_WRITER_ID = re.compile(r"^[0-9]{8}T[0-9]{12}Z-[a-z]+-[a-z0-9-]{1,40}-[0-9]+-[0-9a-f]{6}$")
 
 
 class WriterKind(StrEnum):
@@ -79,7 +79,8 @@ def host_tag() -> str:
 
 def new_writer_id(kind: WriterKind, now: datetime | None = None) -> str:
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{kind.value}-{host_tag()}-{os.getpid()}-{secrets.token_hex(3)}"
+    # Microseconds: two writers opened by one process in the same second still sort in order.
+    return f"{now:%Y%m%dT%H%M%S%fZ}-{kind.value}-{host_tag()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 def is_writer_id(name: str) -> bool:

@@ -69,11 +69,12 @@ def test_two_writers_log_at_once_and_the_trail_verifies_with_both_segments(dirs:
     # 40 consultations + the opening entry, in each segment; both closed (sealed and marked).
     assert all(s.entries == 41 and s.sealed_seq == 41 and s.closed for s in report.segments)
     assert report.entries == 82
-    # The later segment names the earlier one in its opening entry.
-    first, second = sorted(names)
-    opening = json.loads((dirs.audit / "segments" / second / "audit.jsonl").read_bytes().splitlines()[0])
+    # The later segment (b, opened second) names the earlier one in its opening entry, and
+    # names sort in the order they were opened.
+    assert sorted(names) == [a.segment, b.segment]
+    opening = json.loads((dirs.audit / "segments" / b.segment / "audit.jsonl").read_bytes().splitlines()[0])
     assert opening["action"] == "log_opened"
-    assert opening["details"]["previous_segment"] == first
+    assert opening["details"]["previous_segment"] == a.segment
 
 
 @pytest.mark.parametrize("which", [0, 1])

@@ -51,7 +51,7 @@ function ids(list) {
 
 // A writer id (ADR 0012) as a person reads it: what kind of process, on which host, which pid.
 function shortSegment(name) {
-  const m = /^(\d{8}T\d{6}Z)-([a-z]+)-(.+)-(\d+)-[0-9a-f]{6}$/.exec(name || "");
+  const m = /^(\d{8}T\d{6,12}Z)-([a-z]+)-(.+)-(\d+)-[0-9a-f]{6}$/.exec(name || "");
   if (!m) return name || "—";
   const kind = { hub: "hub", cli: "commande", job: "tâche" }[m[2]] || m[2];
   return `${kind} ${m[3]} (pid ${m[4]})`;
