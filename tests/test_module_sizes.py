@@ -20,6 +20,8 @@ LONG_ONE_JOB = {
     "policies/models.py": (510, "the access policy's vocabulary: every model the YAML files validate"),
     "policies/triage.py": (470, "the triage rules and their scoring, one pure function family"),
     "graph/read.py": (480, "the policy-filtered read of a lead and of an entity's network"),
+    "graph/server.py": (480, "one local Neo4j server's lifecycle: install, configure, start, wait, "
+                             "stop, and its offline bulk import"),
 }
 
 
