@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hub.audit.files import complete_size
+from hub.audit.files import complete_size, last_line
 from hub.audit.layout import Segment, list_segments
 from hub.audit.records import AuditFilters, entry_hash
 
@@ -146,10 +146,9 @@ class AuditIndex:
         """Does the file still hold, just before ``start``, the line the index stopped at?"""
         if start > end:
             return False
-        back = min(start, 1 << 20)
-        tail = os.pread(fd, back, start - back).rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        line = last_line(fd, start)  # ``start`` is a line boundary: the index stops after a newline
         try:
-            return json.loads(tail).get("entry_hash") == last_hash
+            return line is not None and json.loads(line).get("entry_hash") == last_hash
         except (ValueError, AttributeError):
             return False
 

@@ -50,6 +50,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def hub_env(settings: Settings, data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a hub process on ``settings``' graph with its own ``data_dir``."""
+    password = settings.neo4j_password.get_secret_value() if settings.neo4j_password else ""
+    return {**os.environ, "PYTHONPATH": str(ROOT), "NEO4J_URI": settings.neo4j_uri or "",
+            "NEO4J_USER": settings.neo4j_user, "NEO4J_PASSWORD": password,
+            "CROSSHUB_DATA_DIR": str(data_dir), **extra}
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> bool:
+    """True once ``url/healthz`` answers 200; False if ``proc`` exits or ``timeout_s`` passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
 class HubProcess:
     """The hub in a uvicorn subprocess on a fixed loopback port, so it can be SIGKILLed and
     started again at the same address with the same data dir (audit trail) and graph."""
@@ -67,13 +89,9 @@ class HubProcess:
     # Generous: a loaded CI machine can take over a minute to import and open the graph.
     def start(self, timeout_s: float = 180.0) -> HubProcess:
         assert self.proc is None, "already running"
-        s = self.settings
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "NEO4J_URI": s.neo4j_uri or "",
-               "NEO4J_USER": s.neo4j_user,
-               "NEO4J_PASSWORD": s.neo4j_password.get_secret_value() if s.neo4j_password else "",
-               "CROSSHUB_DATA_DIR": str(self.data_dir), "CROSSHUB_MAX_BATCH_SIZE": "1000",
-               # No nightly retention purge in the middle of a test: the samples are old leads.
-               "CROSSHUB_HUB_JOBS_ENABLED": "false", **self.extra_env}
+        # No nightly retention purge in the middle of a test: the samples are old leads.
+        env = hub_env(self.settings, self.data_dir, **{
+            "CROSSHUB_MAX_BATCH_SIZE": "1000", "CROSSHUB_HUB_JOBS_ENABLED": "false", **self.extra_env})
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         try:
@@ -85,17 +103,10 @@ class HubProcess:
         finally:
             log.close()
         self.starts += 1
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the hub did not start:\n{self.log_tail()}")
-            time.sleep(0.1)
+        if not wait_healthy(self.url, self.proc, timeout_s):
+            self.stop()
+            raise RuntimeError(f"the hub did not start:\n{self.log_tail()}")
+        return self
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no flush — a power cut, as far as the hub is concerned."""

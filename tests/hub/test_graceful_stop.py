@@ -41,7 +41,7 @@ from hub.contract.signing import (
     sign_request,
 )
 from hub.settings import Settings
-from tests.connectors.conftest import free_port
+from tests.connectors.conftest import free_port, hub_env, wait_healthy
 from tests.factories import lead
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,12 +62,8 @@ class ServedHub:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def env(self) -> dict[str, str]:
-        s = self.settings
-        return {**os.environ, "PYTHONPATH": str(ROOT), "NEO4J_URI": s.neo4j_uri or "",
-               "NEO4J_USER": s.neo4j_user,
-               "NEO4J_PASSWORD": s.neo4j_password.get_secret_value() if s.neo4j_password else "",
-               "CROSSHUB_DATA_DIR": str(self.data_dir), "CROSSHUB_MAX_BATCH_SIZE": str(BATCH),
-               "CROSSHUB_WRITE_CHUNK_SIZE": str(CHUNK), "CROSSHUB_HUB_JOBS_ENABLED": "false"}
+        return hub_env(self.settings, self.data_dir, CROSSHUB_MAX_BATCH_SIZE=str(BATCH),
+                       CROSSHUB_WRITE_CHUNK_SIZE=str(CHUNK), CROSSHUB_HUB_JOBS_ENABLED="false")
 
     def crosshub(self, *args: str) -> list[str]:
         return [sys.executable, "-c", "from hub.cli import app; app()", *args]
@@ -82,17 +78,10 @@ class ServedHub:
                               "--graceful-timeout", str(GRACE_S), "--log-level", "info",
                               "--no-access-log"),
                 env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(f"the hub did not start:\n{self.log()[-4000:]}")
-            time.sleep(0.1)
+        if not wait_healthy(self.url, self.proc, timeout_s):
+            self.kill()
+            raise RuntimeError(f"the hub did not start:\n{self.log()[-4000:]}")
+        return self
 
     def signal(self, sig: int) -> None:
         assert self.proc is not None

@@ -44,7 +44,7 @@ from hub.audit.layout import list_segments
 from policies.auth import passwords
 from hub.contract.lead import Lead
 from hub.contract.signing import generate_keypair, key_id_of, load_private_key, load_public_key_pem, sign_request
-from tests.connectors.conftest import HubProcess
+from tests.connectors.conftest import HubProcess, hub_env
 from tests.factories import lead
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -237,10 +237,7 @@ def test_the_retention_purge_due_once_runs_once_across_both_hubs(hubs, graph, se
 
 
 def _crosshub(hub: HubProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    s = hub.settings
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NEO4J_URI": s.neo4j_uri or "", "NEO4J_USER": s.neo4j_user,
-           "NEO4J_PASSWORD": s.neo4j_password.get_secret_value() if s.neo4j_password else "",
-           "CROSSHUB_DATA_DIR": str(hub.data_dir), "COLUMNS": "200"}
+    env = hub_env(hub.settings, hub.data_dir, COLUMNS="200")
     return subprocess.run([str(Path(sys.executable).parent / "crosshub"), *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=300, check=False)
 
