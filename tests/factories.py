@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import secrets
 import uuid
 from typing import Any
 
@@ -10,6 +11,14 @@ from connectors.pseudonym import LinkageKey, normalize_identity
 from pydantic import SecretStr
 
 _KEY = LinkageKey(key_id="t1", secret=SecretStr("test-linkage-key"))
+
+
+def canary_tag(length: int = 12) -> str:
+    """A random upper-case tag made of letters only, to mark a test value.
+
+    Random hex is not safe inside a narrative: a run such as ``0633505103`` is a French mobile
+    number, which the hub's reporter-identity guard rightly rejects (CI, stop 20)."""
+    return "".join(secrets.choice("ABCDEFGHJKLMNPQRSTVWXYZ") for _ in range(length))
 
 
 def pseudonym(last: str, first: str = "X") -> str:

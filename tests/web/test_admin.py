@@ -26,7 +26,7 @@ from graph import identity
 from hub.contract.runs import RunRecord, RunStatus
 from hub.contract.signing import generate_keypair, key_id_of, load_private_key, load_public_key_pem, sign_request
 from hub.web.session import SESSION_COOKIE
-from tests.factories import lead
+from tests.factories import canary_tag, lead
 from tests.web.conftest import axe_violations
 
 _SIV = "ABCDEFGHJKLMNPRSTVWXYZ"  # letters a SIV plate uses (no I, O, U)
@@ -44,7 +44,7 @@ def _received_since(watched, start: int) -> bytes:
 def test_a_guest_whose_grant_was_revoked_sees_nothing_of_the_lead(
         open_page, make_web_user, make_pusher, live_hub):
     plate = _plate()
-    narrative = f"Recit temoin CANARI{uuid.uuid4().hex[:12].upper()} cage d'escalier B"
+    narrative = f"Recit temoin CANARI{canary_tag()} cage d'escalier B"
     pushed = make_pusher("police").push([lead(handling_code="H1", vehicles=[{"plate": plate}],
                                               narrative=narrative)])
     lead_id = pushed["results"][0]["lead_id"]

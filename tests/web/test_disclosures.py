@@ -16,7 +16,7 @@ import re
 import uuid
 from datetime import date, timedelta
 
-from tests.factories import lead
+from tests.factories import canary_tag, lead
 from tests.web.conftest import axe_violations
 
 PLATE = "AB-123-CD"
@@ -24,7 +24,7 @@ PLATE = "AB-123-CD"
 
 def _police_h2(make_pusher) -> tuple[str, str]:
     """A police H2 lead on the plate with a canary narrative: (public id, canary)."""
-    canary = f"Canari communication {uuid.uuid4().hex[:10]} guetteur hall B"
+    canary = f"Canari communication {canary_tag(10)} guetteur hall B"
     pushed = make_pusher("police").push([lead(
         source_ref=f"PN-{uuid.uuid4().hex[:8]}", handling_code="H2", narrative=canary,
         source_reliability="B", information_credibility="2", vehicles=[{"plate": PLATE}])])

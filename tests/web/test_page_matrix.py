@@ -23,6 +23,7 @@ import pytest
 
 from hub.openapi import iter_api_routes
 from hub.web.session import MOTIF_COOKIE, SESSION_COOKIE
+from tests.factories import canary_tag
 from tests.oracles import GENDARMERIE_SEES_POLICE_LEAD
 from tests.web.conftest import MOTIF
 
@@ -69,7 +70,7 @@ def police_leads(make_pusher):
     canaries, ids = {}, {}
     police = make_pusher("police")
     for code in ("H1", "H2", "H3"):
-        tag = uuid.uuid4().hex[:12].upper()
+        tag = canary_tag()
         canaries[code] = {"narrative": f"Recit temoin CANARI{tag} hall 3",
                           "source_ref": f"PN-CANARI{tag}"}
         from tests.factories import lead

@@ -27,7 +27,7 @@ from typing import Any
 
 from graph import identity
 from hub.jobs.triage import triage_pending_once
-from tests.factories import BESANCON, lead
+from tests.factories import BESANCON, canary_tag, lead
 from tests.web.conftest import MOTIF, axe_violations
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -127,7 +127,7 @@ def test_the_queue_is_by_descending_score_and_state_changes_are_recorded(
         lead(source_agency="gendarmerie", location=here),
         lead(source_agency="gendarmerie", location=dict(BESANCON)))
     # A police lead on the same plate: a link between the two agencies.
-    police_narrative = f"Récit-police-{uuid.uuid4().hex}"
+    police_narrative = f"Récit-police-{canary_tag(24)}"
     make_pusher("police").push([lead(vehicles=[{"plate": plate}], narrative=police_narrative)])
     api_queue = _triaged(live_hub, token, {high, mid, low}, order="score")
     scores = {i["lead_id"]: i["score"] for i in api_queue}
