@@ -344,6 +344,7 @@ def _write_seizures(tx: neo4j.ManagedTransaction, leads: Iterable[Lead], keys: d
                 "weapons": json.dumps([w.model_dump(mode="json") for w in s.weapons]) if s.weapons else None,
                 "weapon_count": sum(w.count for w in s.weapons),
                 "packaging_material": s.packaging_material,
+                "packaging": json.dumps([p.model_dump(mode="json") for p in s.packaging]) if s.packaging else None,
                 "seized_at": utc_text(lead.observed_at or lead.reported_at),
                 "agency": lead.source_agency.value,
             },

@@ -44,6 +44,10 @@ from hub.contract.normalize import (
     normalize_quantity,
     territory_of,
 )
+from hub.contract.seized import (  # re-exported: the lead's vocabulary
+    SUBSTANCE_LABELS_FR as SUBSTANCE_LABELS_FR,
+)
+from hub.contract.seized import Packaging, Substance, WeaponKind
 
 SCHEMA_VERSION = "1.0"
 
@@ -59,6 +63,7 @@ class Agency(StrEnum):
     GIR = "gir"  # groupe interministériel de recherches
     PREFECTURE = "prefecture"
     OFAST = "ofast"
+    BAILLEUR_SOCIAL = "bailleur_social"  # social landlords: submit through the intake connector
 
 
 AGENCY_LABELS_FR: dict[Agency, str] = {
@@ -70,6 +75,7 @@ AGENCY_LABELS_FR: dict[Agency, str] = {
     Agency.GIR: "GIR",
     Agency.PREFECTURE: "Préfecture",
     Agency.OFAST: "OFAST",
+    Agency.BAILLEUR_SOCIAL: "Bailleur social",
 }
 
 
@@ -146,45 +152,6 @@ class PersonRole(StrEnum):
     DRIVER = "driver"
     PRODUCER = "producer"  # crack-making site, cannabis grow
     UNKNOWN = "unknown"
-
-
-class Substance(StrEnum):
-    CANNABIS_RESIN = "cannabis_resin"
-    CANNABIS_HERB = "cannabis_herb"
-    COCAINE = "cocaine"
-    CRACK = "crack"
-    HEROIN = "heroin"
-    KETAMINE = "ketamine"
-    MDMA = "mdma"
-    AMPHETAMINE = "amphetamine"
-    METHAMPHETAMINE = "methamphetamine"
-    SYNTHETIC_CANNABINOID = "synthetic_cannabinoid"
-    LSD = "lsd"
-    OTHER = "other"
-
-
-SUBSTANCE_LABELS_FR: dict[Substance, str] = {
-    Substance.CANNABIS_RESIN: "résine de cannabis",
-    Substance.CANNABIS_HERB: "herbe de cannabis",
-    Substance.COCAINE: "cocaïne",
-    Substance.CRACK: "crack",
-    Substance.HEROIN: "héroïne",
-    Substance.KETAMINE: "kétamine",
-    Substance.MDMA: "MDMA",
-    Substance.AMPHETAMINE: "amphétamine",
-    Substance.METHAMPHETAMINE: "méthamphétamine",
-    Substance.SYNTHETIC_CANNABINOID: "cannabinoïde de synthèse",
-    Substance.LSD: "LSD",
-    Substance.OTHER: "autre",
-}
-
-
-class WeaponKind(StrEnum):
-    HANDGUN = "handgun"
-    LONG_GUN = "long_gun"
-    AUTOMATIC_WEAPON = "automatic_weapon"
-    BLADE = "blade"
-    OTHER = "other"
 
 
 # A keyed pseudonym: "ps1:<key id>:<64 hex of HMAC-SHA-256>". Never a name.
@@ -353,11 +320,23 @@ class Seizure(StrictModel):
     cash_eur: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     weapons: list[Weapon] = Field(default_factory=list, max_length=50)
     packaging_material: bool = False
+    # Optional: what the product was packed in (« 12 pochons », « 3 pains »); implies
+    # packaging_material. One line per kind and substance.
+    packaging: list[Packaging] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Seizure:
-        if not (self.substances or self.cash_eur or self.weapons or self.packaging_material):
+        if not (self.substances or self.cash_eur or self.weapons or self.packaging_material or self.packaging):
             raise ValueError("une saisie doit comporter au moins un produit, du numéraire ou une arme")
+        seen = set()
+        for i, p in enumerate(self.packaging):
+            if (p.kind, p.substance) in seen:
+                raise ValidationError.from_exception_data("Seizure", [{
+                    "type": "value_error", "loc": ("packaging", i), "input": p.model_dump(mode="json"),
+                    "ctx": {"error": "conditionnement en double : additionner les quantités sur une seule ligne"}}])
+            seen.add((p.kind, p.substance))
+        if self.packaging:
+            object.__setattr__(self, "packaging_material", True)
         return self
 
 
