@@ -1,7 +1,7 @@
 """The rulebook: every rule the hub applies, loaded and validated once, together.
 
 The access policy (roles with their permissions, agencies, property groups, reading rules),
-triage, deconfliction and retention rules. ``hub.create_app`` loads one rulebook and hands it out
+triage, deconfliction, retention and citizen-receipt rules. ``hub.create_app`` loads one rulebook and hands it out
 as a dependency; graph functions and jobs take the rules they apply as a required argument, so no
 rule is ever re-read behind the caller's back, and a test can run the hub on other rules.
 """
@@ -18,6 +18,7 @@ from policies.deconfliction import (
 )
 from policies.loader import data_dir, load_policy
 from policies.models import Policy
+from policies.receipts import RECEIPTS_FILE, ReceiptRules, load_receipt_rules
 from policies.retention import RETENTION_FILE, RetentionPolicy, load_retention_policy
 from policies.triage import TRIAGE_FILE, TriageRules, load_triage_rules
 
@@ -28,6 +29,7 @@ class Rulebook:
     triage: TriageRules
     deconfliction: DeconflictionRules
     retention: RetentionPolicy
+    receipts: ReceiptRules
 
 
 def load_rulebook(directory: Path | str | None = None) -> Rulebook:
@@ -39,4 +41,5 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
         triage=load_triage_rules(base / TRIAGE_FILE),
         deconfliction=load_deconfliction_rules(base / DECONFLICTION_FILE),
         retention=load_retention_policy(base / RETENTION_FILE),
+        receipts=load_receipt_rules(base / RECEIPTS_FILE),
     )

@@ -1,0 +1,58 @@
+"""The citizen's receipt, as it crosses rooms: the three coarse statuses a receipt may read, and the
+exchange by which a citizen connector asks the hub for the published status of its own leads
+(``POST /api/v1/connectors/{name}/receipts``, signed like every connector call; see the citizen-receipt ADR in docs/decisions).
+
+The exchange names leads by the connector's own ``source_ref`` only: the receipt code never
+reaches the hub, and the answer carries no date. A reference the hub does not know *for this
+connector* (never pushed, purged, or another connector's or agency's) answers ``status: null``,
+exactly like one that exists nowhere.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+
+class ReceiptStatus(StrEnum):
+    """What a citizen may learn of their report. Never which action, never when."""
+
+    RECEIVED = "recue"
+    USED = "exploitee"
+    CLOSED = "close"
+
+
+RECEIPT_LABELS_FR: dict[ReceiptStatus, str] = {
+    ReceiptStatus.RECEIVED: "reçue",
+    ReceiptStatus.USED: "exploitée",
+    ReceiptStatus.CLOSED: "close",
+}
+
+# At most this many references per request: a connector pages through its receipts.
+MAX_RECEIPT_REFS = 500
+
+SourceRef = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class ReceiptStatusRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source_refs: list[SourceRef] = Field(
+        min_length=1, max_length=MAX_RECEIPT_REFS,
+        description="Références source (celles du connecteur) des signalements suivis")
+
+
+class ReceiptStatusItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source_ref: str
+    status: ReceiptStatus | None = Field(
+        description="Statut publié (recue, exploitee, close) ; null : inconnu de ce connecteur")
+
+
+class ReceiptStatusAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    statuses: list[ReceiptStatusItem]
