@@ -4,7 +4,8 @@ The expected table is written from what each role is for (roles.yaml's descripti
 README's API table): an auditor reads the trail and nothing else, an administrator runs the
 platform without touching investigations, a connector only pushes, a guest referent attends and
 analyses within its grant, analysts work leads and disclosures, the coordinator also runs the
-meeting and the guests' grants."""
+meeting and the guests' grants; the members who work leads (analysts, the coordinator) may
+also enter them through the intake connector, nobody else (ADR 0014)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,10 @@ from policies.rulebook import load_rulebook
 A = Action
 EXPECTED: dict[str, set[Action]] = {
     "analyst": {A.RUN_ANALYSES, A.WORK_LEADS, A.REQUEST_DISCLOSURE, A.DECIDE_DISCLOSURE,
-                A.READ_AGENCY_NOTIFICATIONS, A.ATTEND_MEETINGS, A.RECEIVE_BRIEF},
+                A.READ_AGENCY_NOTIFICATIONS, A.ATTEND_MEETINGS, A.RECEIVE_BRIEF, A.SUBMIT_LEADS},
     "coordinator": {A.RUN_ANALYSES, A.WORK_LEADS, A.REQUEST_DISCLOSURE, A.DECIDE_DISCLOSURE,
                     A.READ_AGENCY_NOTIFICATIONS, A.GRANT_GUESTS, A.LIST_GRANTS, A.EXPIRE_GRANTS,
-                    A.ATTEND_MEETINGS, A.RUN_MEETINGS, A.RECEIVE_BRIEF},
+                    A.ATTEND_MEETINGS, A.RUN_MEETINGS, A.RECEIVE_BRIEF, A.SUBMIT_LEADS},
     "guest_referent": {A.RUN_ANALYSES, A.LIST_GRANTS, A.ATTEND_MEETINGS},
     "auditor": {A.READ_AUDIT},
     "administrator": {A.EXPIRE_GRANTS, A.MANAGE_CONNECTORS, A.REVOKE_SESSIONS},
