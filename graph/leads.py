@@ -86,9 +86,11 @@ def write_leads(
     chunk_size: int = 2000,
     pushed_by: str | None = None,
     mark_for_triage: bool = False,
+    entered_by: str | None = None,
 ) -> list[WriteResult]:
     """Write leads (already validated) and return one result per input, in input order.
     ``pushed_by`` (the connector) is kept on each lead for per-connector hit rates;
+    ``entered_by`` (the person who entered it through the intake connector) is its provenance;
     ``mark_for_triage`` queues the written leads for the hub's triage worker (ingest does)."""
     results: list[WriteResult] = []
     with graph.session() as session:
@@ -96,7 +98,7 @@ def write_leads(
             chunk = leads[start : start + chunk_size]
             failed: list[str] = []
             results.extend(session.execute_write(_attempt, failed, chunk, radius_m, pushed_by,
-                                                 mark_for_triage))
+                                                 mark_for_triage, entered_by))
             for code in failed:  # each failure was retried, since the chunk went through
                 log.warning("%s (%s)", RETRY_LOG_MARK, code)
                 with _retries_lock:
@@ -119,7 +121,8 @@ def _attempt(tx: neo4j.ManagedTransaction, failed: list[str], *args: Any) -> lis
 
 
 def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: float,
-                 pushed_by: str | None = None, mark_for_triage: bool = False) -> list[WriteResult]:
+                 pushed_by: str | None = None, mark_for_triage: bool = False,
+                 entered_by: str | None = None) -> list[WriteResult]:
     hashes = [payload_hash(lead) for lead in chunk]
     # MERGE + SET write-locks each lead until commit, so two concurrent batches carrying the
     # same lead are classified one after the other and an older version never overwrites a
@@ -173,7 +176,7 @@ def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: floa
     to_write = [(chunk[i], hashes[i], results[i].outcome is ItemOutcome.UPDATED)
                 for i in winners.values()]
     if to_write:
-        _write(tx, to_write, radius_m, pushed_by, mark_for_triage)
+        _write(tx, to_write, radius_m, pushed_by, mark_for_triage, entered_by)
     return results
 
 
@@ -181,7 +184,8 @@ def _write_chunk(tx: neo4j.ManagedTransaction, chunk: list[Lead], radius_m: floa
 
 
 def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], radius_m: float,
-           pushed_by: str | None = None, mark_for_triage: bool = False) -> None:
+           pushed_by: str | None = None, mark_for_triage: bool = False,
+           entered_by: str | None = None) -> None:
     now = datetime.now(UTC)
     lead_rows = [_lead_row(lead, h, now) for lead, h, _ in items]
     updated_keys = [lead.source_key for lead, _, is_update in items if is_update]
@@ -204,7 +208,9 @@ def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], ra
         "SET l += row.props, l.updated_at = $now, "
         + "".join(f"l.{name} = datetime(row.props.{name}), " for name in _INSTANTS) +
         "    l.ingested_at = coalesce(l.ingested_at, $now), "
-        "    l.pushed_by = coalesce(l.pushed_by, $pushed_by) "
+        "    l.pushed_by = coalesce(l.pushed_by, $pushed_by), "
+        # Provenance: who entered this version (intake connector), never projected to readers.
+        "    l.entered_by = $entered_by "
         f"FOREACH (_ IN CASE WHEN $mark THEN [1] ELSE [] END | SET l:{TRIAGE_PENDING}) "
         "WITH l, row WHERE NOT (l)-[:PROVIDED_BY]->() "
         "MATCH (a:Agency {code: row.agency}) "
@@ -212,6 +218,7 @@ def _write(tx: neo4j.ManagedTransaction, items: list[tuple[Lead, str, bool]], ra
         rows=lead_rows,
         now=now,
         pushed_by=pushed_by,
+        entered_by=entered_by,
         mark=mark_for_triage,
     ).consume()
 

@@ -112,11 +112,14 @@ def _event(action: AuditAction, actor: Actor, client: str | None, outcome: str |
 
 
 async def log_collection(request: Request, audit: AuditTrail, caller: Principal, connector_id: str,
-                         lead_ids: list[str]) -> AuditEntry:
+                         lead_ids: list[str], entered_by: str | None = None) -> AuditEntry:
+    """``entered_by``: the person who entered the leads through the intake connector (ADR 0014)."""
+    details: Details = {"count": len(lead_ids)}
+    if entered_by is not None:
+        details["entered_by"] = entered_by
     return await run_in_threadpool(audit.append, _event(
         AuditAction.COLLECTION, actor_of(caller), client_of(request), DecisionOutcome.ALLOW,
-        RULE_INGEST, lead_ids=lead_ids, connector_id=connector_id,
-        details={"count": len(lead_ids)},
+        RULE_INGEST, lead_ids=lead_ids, connector_id=connector_id, details=details,
     ))
 
 

@@ -21,6 +21,7 @@ def _register() -> None:
         audit,
         connectors,
         dev,
+        intake,
         neo4j,
         policy,
         serve,
@@ -38,6 +39,7 @@ def _register() -> None:
     app.add_typer(users.app, name="users")
     app.add_typer(analysis.app, name="analysis")
     app.add_typer(workflow.app, name="workflow")
+    app.add_typer(intake.app, name="intake")
     app.add_typer(meetings_cli.retention_app, name="retention")
     app.command("brief")(meetings_cli.brief)
     app.command("dev")(dev.dev)

@@ -13,10 +13,11 @@ from graph import read as graph_read
 from graph.models import Hit, LeadView
 from hub.audit.events import log_collection, log_consultation
 from hub.contract.batch import validate_items
-from hub.contract.errors import InvalidInput, PayloadTooLarge
+from hub.contract.errors import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLarge
 from hub.contract.lead import IngestResponse, ItemError, ItemOutcome, ItemResult
 from hub.deps import (
     AccessDep,
+    RulebookDep,
     AuditDep,
     CallerDep,
     GraphDep,
@@ -28,6 +29,41 @@ from hub.deps import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["pistes"])
+
+# The intake connector (connectors/intake, ADR 0014) pushes what a person entered, with that
+# person's own session token in this header; the hub checks the person, not the connector.
+ON_BEHALF_HEADER = "X-CrossHub-On-Behalf-Of"
+INTAKE_CONNECTOR = "intake"
+
+
+async def _submitter(request: Request, graph, settings, rulebook, connector: str):
+    """The person a push is entered by (None for an ordinary connector push): their token must
+    be a live session whose role may ``leads.submit``. The intake connector never pushes
+    without one, so a lead it writes always names who entered it."""
+    from graph import sessions as graph_sessions
+    from hub.auth.tokens import keys_for
+    from policies.permissions import Action, permission
+
+    token = request.headers.get(ON_BEHALF_HEADER)
+    if token is None:
+        if connector == INTAKE_CONNECTOR:
+            raise Forbidden("le connecteur de saisie verse pour le compte d'une personne : "
+                            f"en-tête {ON_BEHALF_HEADER} attendu")
+        return None
+    try:
+        claims = keys_for(settings.keys_dir).verify(token)
+    except NotAuthenticated:
+        claims = None
+    person = None if claims is None else await run_in_threadpool(
+        graph_sessions.principal_for_session, graph, claims.sid, claims.sub)
+    if person is None:
+        raise NotAuthenticated("session de la personne qui saisit inconnue, expirée ou révoquée",
+                               details=[{"field": ON_BEHALF_HEADER, "reason": "se reconnecter"}])
+    decision = permission(rulebook.policy, person.role, Action.SUBMIT_LEADS)
+    if not decision.allowed:
+        raise Forbidden(decision.refusal_fr, details=[{"field": ON_BEHALF_HEADER,
+                                                       "reason": "saisie de pistes non autorisée"}])
+    return person
 
 
 def _parse_envelope(body: bytes, max_batch: int) -> list[Any]:
@@ -65,21 +101,26 @@ def _parse_envelope(body: bytes, max_batch: int) -> list[Any]:
     ),
 )
 async def ingest_leads(request: Request, graph: GraphDep, settings: SettingsDep,
-                       caller: CallerDep, audit: AuditDep) -> IngestResponse:
+                       caller: CallerDep, audit: AuditDep, rulebook: RulebookDep) -> IngestResponse:
     body = await read_body(request, settings.max_body_bytes)
     connector = await verified_connector(request, body, caller, graph, settings)
+    person = await _submitter(request, graph, settings, rulebook, connector.connector)
     items = _parse_envelope(body, settings.max_batch_size)
-    valid, rejected = validate_items(items, allowed_agencies={connector.agency})
+    # A person enters leads of their own service only.
+    valid, rejected = validate_items(
+        items, allowed_agencies={person.agency if person else connector.agency})
     if valid:
         # Logged before writing: nothing is collected that the trail does not show. A lead new
         # to the hub has no public id yet, so the entry names the internal source keys
         # (``<agency>|<source_ref>``, kept on the lead; the trail is read by auditors only).
         await log_collection(request, audit, caller, connector.connector,
-                             sorted({lead.source_key for _, lead in valid}))
+                             sorted({lead.source_key for _, lead in valid}),
+                             entered_by=person.user_id if person else None)
     written = await run_in_threadpool(
         graph_leads.write_leads, graph, [lead for _, lead in valid],
         radius_m=settings.location_merge_radius_m, chunk_size=settings.write_chunk_size,
         pushed_by=connector.connector, mark_for_triage=True,
+        entered_by=person.user_id if person else None,
     )
     if any(w.outcome in (ItemOutcome.CREATED, ItemOutcome.UPDATED) for w in written):
         request.app.state.triage_wakeup.set()  # triage follows, off the acknowledgement's path
