@@ -7,7 +7,7 @@ Nothing here connects on import; everything comes from ``app.state``, filled by 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Annotated
 
@@ -57,6 +57,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 AuditDep = Annotated[AuditTrail, Depends(get_audit)]
 GraphDep = Annotated[Graph, Depends(get_graph)]
 RulebookDep = Annotated[Rulebook, Depends(get_rulebook)]
+
+
+def get_clock() -> datetime:
+    """The hub's "now" (UTC) for routes whose answer depends on the instant (the citizen
+    receipt's publication delay). A dependency, so a test moves time with
+    ``app.dependency_overrides[get_clock]`` instead of waiting; nothing else can change it."""
+    return datetime.now(UTC)
+
+
+ClockDep = Annotated[datetime, Depends(get_clock)]
 
 _bearer = HTTPBearer(auto_error=False, description="Jeton d'accès CROSS Hub")
 

@@ -13,20 +13,30 @@ force are left to its own connector.
 The reporter: their contact details go into ``DraftLead.reporter`` and nowhere else, so the
 framework scrubs them from the text and drops them. Phones the citizen gave *about suspects*
 (``elements.telephones_suspects``) are lead data and go into ``phones``.
+
+The citizen's receipt (ADR on citizen receipts), when ``receipts_url`` is set: each report
+durably committed gets a receipt code (``receipts.py``) handed back to the platform at once
+(``platform.py``); and each run starts with the receipt exchange — ask the hub, signed, for the
+published status of every report in the book, then hand the platform every status it does not
+show yet. The exchange is best effort: a hub or platform failure is logged and retried at the next
+run, never a failure of the run (the leads matter more than the receipts).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
-from pydantic import ValidationError, field_validator
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from connectors.base import Connector
+from connectors.citizen.platform import PlatformDesk
+from connectors.citizen.receipts import CitizenHubClient, ReceiptBook
 from connectors.citizen.source import (
     BUILDS,
     PARIS,
@@ -38,8 +48,15 @@ from connectors.citizen.source import (
     export_files,
     read_lines,
 )
-from connectors.models import ConnectorSettings, DraftLead, RawPerson, ReporterIdentity, SourceRecord
-from hub.contract.errors import ConfigurationError, SourceRecordInvalid
+from connectors.models import (
+    ConnectorSettings,
+    DraftLead,
+    RawPerson,
+    ReporterIdentity,
+    SourceRecord,
+    check_hub_url,
+)
+from hub.contract.errors import ConfigurationError, CrossHubError, SourceRecordInvalid
 from hub.contract.lead import (
     Agency,
     DealPoint,
@@ -52,6 +69,7 @@ from hub.contract.lead import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger("crosshub.connectors.citizen")
 FORCES = (Agency.POLICE, Agency.GENDARMERIE)
 
 
@@ -61,6 +79,16 @@ class CitizenSettings(ConnectorSettings):
     model_config = SettingsConfigDict(env_prefix="CROSSHUB_CITIZEN_")
 
     export_dir: Path
+    # The platform's receipt endpoint (platform.py); unset: no receipts at all.
+    receipts_url: str | None = None
+    receipts_token: SecretStr | None = None
+
+    @field_validator("receipts_url")
+    @classmethod
+    def _receipts_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        return check_hub_url(v.strip(), setting="receipts_url")  # https, or http to loopback
 
     @field_validator("agency")
     @classmethod
@@ -89,7 +117,59 @@ class CitizenConnector(Connector[CitizenSettings]):
     name: ClassVar[str] = "citizen"
     settings_model: ClassVar[type[ConnectorSettings]] = CitizenSettings
 
+    # --- the receipts -----------------------------------------------------------------------
+
+    def hub_client(self) -> CitizenHubClient:
+        return CitizenHubClient.from_settings(self.settings, policy=self.push_policy)
+
+    def receipt_book(self) -> ReceiptBook:
+        return ReceiptBook(self.settings.state_dir, self.name)
+
+    def platform_desk(self) -> PlatformDesk:
+        assert self.settings.receipts_url is not None
+        return PlatformDesk(self.settings.receipts_url, self.settings.receipts_token)
+
+    def on_committed(self, records: list[SourceRecord]) -> None:
+        """A code for each report now safe in the outbox (or quarantine: the force received it
+        all the same), handed to the platform at once."""
+        if self.settings.receipts_url is None:
+            return
+        ids = [r.raw["report"]["id"] for r in records
+               if isinstance(r.raw.get("report"), dict) and isinstance(r.raw["report"].get("id"), str)
+               and r.raw["report"]["id"]]
+        with self.receipt_book() as book:
+            book.issue(ids)
+            self._deliver(book)
+
+    def exchange_receipts(self) -> None:
+        """Ask the hub for the published status of every receipt, then deliver what changed.
+        Best effort: failures are logged, the next run tries again."""
+        if self.settings.receipts_url is None:
+            return
+        with self.receipt_book() as book:
+            try:
+                with self.hub_client() as hub:
+                    for page in book.report_ids():
+                        known = hub.receipt_statuses(self.name, page)
+                        book.set_statuses({rid: s for rid, s in known.items() if s is not None})
+            except CrossHubError as exc:
+                log.warning("connector %s: receipt statuses not refreshed: %s", self.name, exc.message)
+            self._deliver(book)
+
+    def _deliver(self, book: ReceiptBook) -> None:
+        try:
+            with self.platform_desk() as desk:
+                while batch := book.undelivered():
+                    desk.deliver(batch)
+                    book.mark_delivered(batch)
+        except CrossHubError as exc:
+            log.warning("connector %s: receipts not delivered to the platform: %s", self.name, exc.message)
+
+    # --- the reports ------------------------------------------------------------------------
+
     def collect(self, cursor: str | None) -> Iterator[SourceRecord]:
+        # The connector's one scheduled entry point of its own: the receipt exchange rides on it.
+        self.exchange_receipts()
         position = _parse_cursor(cursor)
         files = export_files(self.settings.export_dir)
         other_forces = {a.value for a in FORCES} - {self.settings.agency.value}
