@@ -1,9 +1,10 @@
 """The rulebook: every rule the hub applies, loaded and validated once, together.
 
 The access policy (roles with their permissions, agencies, property groups, reading rules),
-triage, deconfliction, retention and citizen-receipt rules. ``hub.create_app`` loads one rulebook and hands it out
-as a dependency; graph functions and jobs take the rules they apply as a required argument, so no
-rule is ever re-read behind the caller's back, and a test can run the hub on other rules.
+triage, deconfliction, retention and citizen-receipt rules. ``hub.create_app`` loads one
+rulebook and hands it out as a dependency; graph functions and jobs take the rules they apply as
+a required argument, so no rule is ever re-read behind the caller's back, and a test can run the
+hub on other rules.
 """
 
 from __future__ import annotations

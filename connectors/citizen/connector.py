@@ -14,7 +14,7 @@ The reporter: their contact details go into ``DraftLead.reporter`` and nowhere e
 framework scrubs them from the text and drops them. Phones the citizen gave *about suspects*
 (``elements.telephones_suspects``) are lead data and go into ``phones``.
 
-The citizen's receipt (ADR on citizen receipts), when ``receipts_url`` is set: each report
+The citizen's receipt (ADR 0015), when ``receipts_url`` is set: each report
 durably committed gets a receipt code (``receipts.py``) handed back to the platform at once
 (``platform.py``); and each run starts with the receipt exchange — ask the hub, signed, for the
 published status of every report in the book, then hand the platform every status it does not

@@ -8,10 +8,9 @@ pushed first by that connector (``pushed_by``), from the citizens' platform chan
 from the result, so the caller cannot tell them apart (no existence oracle).
 
 No access filter: the caller is a connector reading the lifecycle of leads it pushed itself, and
-the coarse status the hub derives from these facts is not a lead property (ADR on citizen
-receipts). The receipt code is not known here: the hub never receives it. Reads the workflow's
-``StatusChange`` nodes through their ``lead_id`` index (graph/workflow/__init__.py SCHEMA); owns
-no label.
+the coarse status the hub derives from these facts is not a lead property (ADR 0015). The
+receipt code is not known here: the hub never receives it. Reads the workflow's ``StatusChange``
+nodes through their ``lead_id`` index (graph/workflow/__init__.py SCHEMA); owns no label.
 """
 
 from __future__ import annotations

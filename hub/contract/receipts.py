@@ -1,6 +1,6 @@
 """The citizen's receipt, as it crosses rooms: the three coarse statuses a receipt may read, and the
 exchange by which a citizen connector asks the hub for the published status of its own leads
-(``POST /api/v1/connectors/{name}/receipts``, signed like every connector call; see the citizen-receipt ADR in docs/decisions).
+(``POST /api/v1/connectors/{name}/receipts``, signed like every connector call; ADR 0015).
 
 The exchange names leads by the connector's own ``source_ref`` only: the receipt code never
 reaches the hub, and the answer carries no date. A reference the hub does not know *for this
