@@ -9,6 +9,7 @@ imports this package — no agency package (``connectors.police`` …) and no sh
 - ``sources`` — each agency's sample source in its own format (police CSV exports, gendarmerie
   feed records, customs XML reports, citizen-platform JSON lines), with the ground truth.
 - ``gendarmerie_feed`` — a stand-in server of the gendarmerie feed, with fault injection.
+- ``citizen_platform`` — a stand-in of the citizens' platform's receipt desk (ADR 0015).
 - ``pipeline`` — the demo through the real connectors: sample sources written, each connector run
   once against a running hub.
 
