@@ -1,6 +1,6 @@
 """The weekly CROSS meeting: the meeting and its actions in the graph, and the agenda read — one
 module per aggregate (``meeting``, ``actions``, ``agenda`` with its ``sections``), weeks in
-``weeks``, models in ``models``.
+``weeks``, models in ``models``; the week's seizures in ``seizures`` and its map in ``weekmap``.
 
 Owns ``(:Meeting {meeting_id = "<département>-<ISO week>", departement, week, starts_at, ends_at,
 created_at, created_by, status})`` and ``(:Action {action_id, meeting_id, title, lead_agency,
@@ -31,6 +31,7 @@ from graph.meetings.meeting import (
     list_meetings,
     unsaved_meeting,
 )
+from graph.meetings import seizures as _seizures
 from graph.meetings.models import (
     ActionRecord,
     ActionStatus,
@@ -46,8 +47,15 @@ from graph.meetings.models import (
     NewLeadsSummary,
     PendingDisclosure,
     TrendPoint,
+    MapPoint,
+    SeizedQuantity,
+    SeizureDelta,
+    SeizureItem,
+    SeizureTotals,
+    SeizureWeek,
     TriageBacklog,
     WeekGraph,
+    WeekMap,
 )
 from graph.meetings.weeks import (
     DEPARTEMENT_RE,
@@ -70,13 +78,15 @@ SCHEMA: list[str] = [
     "CREATE INDEX action_status IF NOT EXISTS FOR (n:Action) ON (n.status)",
     # Late arrivals (reported before the window, ingested in it) are found by ingest time.
     "CREATE INDEX lead_ingested_at IF NOT EXISTS FOR (n:Lead) ON (n.ingested_at)",
+    *_seizures.SCHEMA,
 ]
 
 __all__ = [
     "DEPARTEMENT_RE", "PARIS", "SCHEMA", "WEEK_RE",
     "ActionRecord", "ActionStatus", "ActionView", "Agenda", "CrossAgencyLink", "DeconflictionItem",
-    "HitCount", "HotspotMove", "LeadRef", "Meeting", "NewAction", "NewLeadsSummary",
-    "PendingDisclosure", "TrendPoint", "TriageBacklog", "WeekGraph", "build_agenda",
+    "HitCount", "HotspotMove", "LeadRef", "MapPoint", "Meeting", "NewAction", "NewLeadsSummary",
+    "PendingDisclosure", "SeizedQuantity", "SeizureDelta", "SeizureItem", "SeizureTotals", "SeizureWeek",
+    "TrendPoint", "TriageBacklog", "WeekGraph", "WeekMap", "build_agenda",
     "check_departement", "create_action", "ensure_meeting", "get_action", "get_meeting",
     "iso_week_of", "list_meetings", "meeting_id_for", "strictest", "unsaved_meeting",
     "update_action", "week_bounds",

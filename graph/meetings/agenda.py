@@ -23,6 +23,7 @@ from graph.meetings._common import (
 )
 from graph.meetings.actions import agenda_actions
 from graph.meetings.models import Agenda, Meeting, WeekGraph
+from graph.meetings.seizures import week_seizures
 from graph.meetings.sections import (
     cross_agency_links,
     deconfliction_alerts,
@@ -32,6 +33,7 @@ from graph.meetings.sections import (
     trend,
     triage_backlog,
 )
+from graph.meetings.weekmap import week_map
 from graph.models import NetworkEdge, NetworkNode
 from graph.records import native, utc
 
@@ -71,6 +73,7 @@ def build_agenda(graph: Graph, meeting: Meeting, participant: Principal,
                             window_start=_window_start(tx, meeting), window_end=meeting.ends_at,
                             participant=participant, access=access, now=now)
         links, links_total = cross_agency_links(tx, ctx)
+        moves = hotspots(tx, ctx)
         agenda = Agenda(
             meeting=meeting, participant_user_id=participant.user_id,
             participant_agency=participant.agency, participant_role=participant.role,
@@ -81,10 +84,12 @@ def build_agenda(graph: Graph, meeting: Meeting, participant: Principal,
             pending_disclosures=pending_disclosures(tx, ctx),
             deconfliction_alerts=deconfliction_alerts(tx, ctx),
             triage=triage_backlog(tx, ctx),
-            hotspots=hotspots(tx, ctx),
+            hotspots=moves,
             actions_due=agenda_actions(tx, ctx, decided_here=False),
             actions_decided=agenda_actions(tx, ctx, decided_here=True),
             trend=trend(tx, ctx),
+            seizures=week_seizures(tx, ctx),
+            week_map=week_map(tx, ctx, moves),
         )
         return agenda, _week_graph(tx, ctx)
 

@@ -145,6 +145,105 @@ class TrendPoint(BaseModel):
     hits: int
 
 
+class SeizedQuantity(BaseModel):
+    substance: str
+    quantity: float
+    unit: Literal["g", "unit"] = Field(description="g : grammes ; unit : nombre d'unités (comprimés…)")
+
+
+class SeizedWeapon(BaseModel):
+    kind: str
+    count: int
+
+
+class SeizedPackaging(BaseModel):
+    kind: str
+    count: int
+    substance: str | None = None
+
+
+class SeizureItem(BaseModel):
+    """One seizure of the week, from a lead the participant reads (full or redacted): where
+    and when only as far as that level may see (``seized_at`` needs the lead's times, the place
+    its commune)."""
+
+    lead_id: str
+    agency: str
+    kind: str
+    handling_code: HandlingCode
+    access: str = Field(description="niveau d'accès du participant : full ou redacted")
+    seized_at: datetime | None = None
+    insee_code: str | None = None
+    commune: str | None = None
+    place: str | None = None
+    deal_point: str | None = None
+    substances: list[SeizedQuantity] = Field(default_factory=list)
+    cash_eur: float | None = None
+    weapons: list[SeizedWeapon] = Field(default_factory=list)
+    weapon_count: int = 0
+    packaging: list[SeizedPackaging] = Field(default_factory=list)
+    packaging_material: bool = False
+
+
+class SeizureTotals(BaseModel):
+    """The sums of one week over the seizures the participant reads. Leads they may only know
+    of (hits) add nothing here, not even to ``seizures`` (ADR 0016)."""
+
+    week: str
+    seizures: int = 0
+    cash_eur: float = 0.0
+    weapons: int = 0
+    quantities: list[SeizedQuantity] = Field(default_factory=list, description="par produit et unité")
+
+    def quantity(self, substance: str, unit: str) -> float:
+        return sum(q.quantity for q in self.quantities if q.substance == substance and q.unit == unit)
+
+
+class SeizureDelta(BaseModel):
+    """This week against the mean of the previous weeks, for one measure."""
+
+    measure: Literal["seizures", "cash_eur", "weapons", "quantity"]
+    substance: str | None = None
+    unit: str | None = None
+    current: float
+    previous_mean: float
+    delta: float
+    ratio: float | None = Field(default=None, description="current / previous_mean, absent si la moyenne est nulle")
+
+
+class SeizureWeek(BaseModel):
+    items: list[SeizureItem] = Field(default_factory=list)
+    listed_total: int = 0
+    totals: SeizureTotals | None = None
+    trend: list[SeizureTotals] = Field(default_factory=list, description="semaines précédentes puis celle-ci")
+    deltas: list[SeizureDelta] = Field(default_factory=list)
+    handling_code: HandlingCode = HandlingCode.H0
+
+
+class MapPoint(BaseModel):
+    """One thing placed on the week's map (WGS84). ``placement``: its own point, or the centre
+    of the readable places of its commune."""
+
+    kind: Literal["lead", "seizure", "deal_point", "hotspot", "commune"]
+    lat: float
+    lon: float
+    label: str
+    insee_code: str | None = None
+    lead_id: str | None = None
+    agency: str | None = None
+    count: int = 1
+    direction: str | None = None
+    placement: Literal["point", "commune"] = "point"
+
+
+class WeekMap(BaseModel):
+    """The week's readable leads, deal points and hotspots, placed: the brief's map input."""
+
+    points: list[MapPoint] = Field(default_factory=list)
+    unplaced: int = Field(default=0, description="pistes consultables sans position connue")
+    handling_code: HandlingCode = HandlingCode.H0
+
+
 class WeekGraph(BaseModel):
     """The window's readable leads and the entities they mention: the link chart's input."""
 
@@ -171,10 +270,14 @@ class Agenda(BaseModel):
     actions_due: list[ActionView]
     actions_decided: list[ActionView]
     trend: list[TrendPoint]
+    seizures: SeizureWeek = Field(default_factory=SeizureWeek)
+    week_map: WeekMap = Field(default_factory=WeekMap)
 
     def lead_ids(self) -> list[str]:
         """Every lead the participant reads something of in this agenda (for the audit)."""
         ids: dict[str, None] = {}
+        ids.update(dict.fromkeys(s.lead_id for s in self.seizures.items))
+        ids.update(dict.fromkeys(p.lead_id for p in self.week_map.points if p.lead_id))
         for link in self.cross_agency_links:
             ids.update(dict.fromkeys(r.lead_id for r in link.leads))
         ids.update(dict.fromkeys(r.lead_id for r in self.triage.leads))
@@ -188,6 +291,7 @@ class Agenda(BaseModel):
         """The audit grade of this agenda: full, redacted (some lead read redacted), hit, none."""
         levels = {r.access for link in self.cross_agency_links for r in link.leads}
         levels |= {r.access for r in self.triage.leads}
+        levels |= {s.access for s in self.seizures.items}
         if levels:
             return "full" if levels <= {"full"} else "redacted"
         if self.lead_ids():

@@ -282,7 +282,7 @@ def hotspots(tx: neo4j.ManagedTransaction, ctx: AgendaContext) -> list[HotspotMo
 
 def trend(tx: neo4j.ManagedTransaction, ctx: AgendaContext) -> list[TrendPoint]:
     """Readable leads and hits per week, over the ``TREND_WEEKS`` weeks ending with this one."""
-    week_start = ctx.meeting.starts_at
+    week_start = ctx.meeting.starts_at.astimezone(PARIS)  # a meeting read back from the graph is in UTC
     starts = [week_start - timedelta(weeks=TREND_WEEKS - 1 - i) for i in range(TREND_WEEKS)]
     # Week starts computed in Paris time (DST-proof), compared in UTC.
     starts = [datetime.combine(s.date(), datetime.min.time(), PARIS) for s in starts]

@@ -15,6 +15,7 @@ import base64
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -22,8 +23,9 @@ from graph.access import AccessFilter
 from graph.handle import Graph
 from graph.identity import Principal
 from graph.meetings import Agenda, Meeting, WeekGraph, build_agenda, strictest
-from hub.brief import charts, labels
+from hub.brief import charts, labels, sections, weekmap
 from hub.brief.linkchart import Cluster, main_clusters
+from hub.contract.lead import HandlingCode
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Items a section lists in the printed brief (counts always cover everything; the agenda API
@@ -41,22 +43,33 @@ _env.filters.update(
     access=labels.access_fr, handling=lambda c: labels.HANDLING_FR.get(str(c), str(c)),
     status=lambda s: labels.STATUS_FR.get(s, s), direction=lambda d: labels.DIRECTION_FR.get(d, d),
     entity_kind=lambda k: labels.ENTITY_KIND_FR.get(k, k), role=lambda r: labels.ROLE_FR.get(r, r),
+    substance=labels.substance_fr, mass=labels.mass_fr, cash=labels.cash_fr, number=labels.number_fr,
 )
+_env.globals.update(quantity_fr=labels.quantity_fr, weapon_fr=labels.weapon_fr, packaging_fr=labels.packaging_fr,
+                    measure_fr=labels.measure_fr, measure_value_fr=labels.measure_value_fr,
+                    delta_fr=labels.delta_fr)
 
 
 @dataclass
 class Brief:
-    """One participant's copy: the agenda they may see, its figures and link chart."""
+    """One participant's copy: the agenda they may see, its figures, map and link chart, and
+    what other features' sections read for them (``extras``, hub/brief/sections.py)."""
 
     agenda: Agenda
     participant: Principal
     figures: dict[str, bytes] = field(default_factory=dict)
     clusters: list[Cluster] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def handling_code(self) -> str:
         a = self.agenda
-        codes = {a.new_leads.handling_code, a.triage.handling_code}
+        codes = {a.new_leads.handling_code, a.triage.handling_code, a.seizures.handling_code,
+                 a.week_map.handling_code}
+        codes.update(i.handling_code for i in a.seizures.items)
+        for extra in self.extras.values():
+            if getattr(extra, "handling_code", None) is not None:
+                codes.add(HandlingCode(extra.handling_code))
         for items in (a.cross_agency_links, a.pending_disclosures, a.deconfliction_alerts, a.hotspots,
                       a.actions_due, a.actions_decided):
             codes.update(i.handling_code for i in items)
@@ -72,7 +85,8 @@ def draw(agenda: Agenda, week: WeekGraph, participant: Principal) -> Brief:
     return Brief(
         agenda=agenda, participant=participant,
         figures={"agency": charts.by_agency(agenda), "kind": charts.by_kind(agenda),
-                 "commune": charts.by_commune(agenda), "trend": charts.trend(agenda)},
+                 "commune": charts.by_commune(agenda), "trend": charts.trend(agenda),
+                 "seizure_trend": charts.seizure_trend(agenda), "map": weekmap.draw(agenda.week_map)},
         clusters=main_clusters(week),
     )
 
@@ -80,9 +94,13 @@ def draw(agenda: Agenda, week: WeekGraph, participant: Principal) -> Brief:
 def build_brief(graph: Graph, meeting: Meeting, participant: Principal,
                 access: AccessFilter, *, include_unlocated: bool = False,
                 now: datetime | None = None) -> Brief:
+    now = now or datetime.now(UTC)
     agenda, week = build_agenda(graph, meeting, participant, access,
-                                include_unlocated=include_unlocated, now=now or datetime.now(UTC))
-    return draw(agenda, week, participant)
+                                include_unlocated=include_unlocated, now=now)
+    brief = draw(agenda, week, participant)
+    for extra in sections.EXTRA_SECTIONS:
+        brief.extras[extra.key] = extra.read(graph, meeting, participant, access, now)
+    return brief
 
 
 def _data_uri(png: bytes) -> str:
@@ -95,6 +113,7 @@ def render_html(brief: Brief) -> str:
         figures={k: _data_uri(v) for k, v in brief.figures.items()},
         clusters=[(c, _data_uri(c.png)) for c in brief.clusters],
         handling_fr=labels.HANDLING_FR, listed=LISTED,
+        sections=sections.order(brief.extras), extras=brief.extras,
     )
 
 

@@ -87,3 +87,28 @@ def trend(agenda: Agenda) -> bytes:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return _png(fig)
+
+
+def seizure_trend(agenda: Agenda) -> bytes:
+    """Seizures the participant reads per week (bars, this week darker) and their cash (line)."""
+    points = agenda.seizures.trend
+    fig = Figure(figsize=(5.2, 2.4))
+    ax = fig.subplots()
+    xs = list(range(len(points)))
+    colours = [BAR if i == len(points) - 1 else "#9db4cc" for i in xs]
+    ax.bar(xs, [p.seizures for p in points], color=colours, label="saisies consultables")
+    ax.set_xticks(xs, [p.week.split("-")[1] for p in points], fontsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylim(bottom=0)
+    ax.set_title("Saisies par semaine (consultables) et numéraire", fontsize=10, loc="left")
+    cash = ax.twinx()
+    cash.plot(xs, [p.cash_eur for p in points], marker="o", color=HIT, label="numéraire (€)")
+    cash.set_ylim(bottom=0)
+    cash.tick_params(axis="y", labelsize=7)
+    handles = ax.get_legend_handles_labels()[0] + cash.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=7, frameon=False, loc="upper left")
+    for side in ("top",):
+        ax.spines[side].set_visible(False)
+        cash.spines[side].set_visible(False)
+    return _png(fig)

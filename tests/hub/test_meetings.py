@@ -337,10 +337,11 @@ def briefs(world, settings, graph):
 
 def test_brief_html_is_french_with_the_expected_counts(briefs):
     brief, html = briefs["police"]
-    for heading in ("Note de séance — CROSS 25", "1. Synthèse de la période", "2. Nouveaux liens inter-services",
-                    "3. Hits en attente de communication", "4. Alertes de déconfliction ouvertes",
-                    "5. Pistes en attente de tri", "6. Points chauds en mouvement", "7. Actions",
-                    "8. Graphe de liens de la semaine", "Codes de traitement"):
+    for heading in ("Note de séance — CROSS 25", "1. Synthèse de la période", "2. Saisies de la semaine",
+                    "3. Carte de la semaine", "4. Nouveaux liens inter-services",
+                    "5. Hits en attente de communication", "6. Alertes de déconfliction ouvertes",
+                    "7. Pistes en attente de tri", "8. Points chauds en mouvement", "9. Actions",
+                    "10. Graphe de liens de la semaine", "Codes de traitement"):
         assert heading in html, heading
     assert '<html lang="fr">' in html
     assert "<b>3</b>nouvelles pistes consultables" in html
@@ -350,7 +351,8 @@ def test_brief_html_is_french_with_the_expected_counts(briefs):
     assert "Exemplaire nominatif de analyst police" in html
     assert brief.handling_code == "H2" and "Diffusion restreinte — H2" in html
     assert "nouveau point chaud" in html and "Besançon" in html
-    assert html.count('src="data:image/png;base64,') == 4 + len(brief.clusters)
+    # Four summary charts, the seizure trend and the map, then the link chart's clusters.
+    assert html.count('src="data:image/png;base64,') == 6 + len(brief.clusters)
     assert len(brief.clusters) == 1 and brief.clusters[0].lead_count == 3
     assert SECRET not in html  # narratives never go into a brief
 
