@@ -35,8 +35,6 @@ router = APIRouter(prefix="/api/v1/connectors", tags=["connecteurs"])
 
 ConnectorName = Annotated[str, Path(pattern=r"^[a-z0-9_\-]{1,40}$")]
 RULE_RECEIPTS = "receipt-own-citizen-leads"
-# A status request names at most 500 references of up to 200 characters.
-_RECEIPTS_MAX_BODY = 256 * 1024
 
 
 @router.post("/{name}/runs", status_code=204, summary="Déclarer une exécution de connecteur")
@@ -81,7 +79,7 @@ async def list_runs(graph: GraphDep) -> list[ConnectorRuns]:
 async def receipt_statuses(name: ConnectorName, request: Request, graph: GraphDep,
                            settings: SettingsDep, caller: CallerDep, audit: AuditDep,
                            rulebook: RulebookDep, now: ClockDep) -> ReceiptStatusAnswer:
-    body = await read_body(request, _RECEIPTS_MAX_BODY)
+    body = await read_body(request, settings.max_people_body_bytes)  # as hub/limits.py bounds it
     connector = await verified_connector(request, body, caller, graph, settings)
     if connector.connector != name:
         raise Forbidden(f"la clé de signature appartient au connecteur « {connector.connector} »")

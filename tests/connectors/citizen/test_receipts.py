@@ -29,7 +29,7 @@ from connectors.citizen.connector import CitizenConnector, CitizenSettings
 from connectors.citizen.receipts import CitizenHubClient, ReceiptBook, normalize_code
 from connectors.demo.citizen_platform import ReceiptDesk
 from connectors.demo.gendarmerie_feed import serve_in_thread
-from connectors.push import PushPolicy
+from connectors.push import HubRefused, PushPolicy
 from connectors.signing import load_signer
 from graph import identity
 from graph.handle import Graph
@@ -258,6 +258,12 @@ def test_a_seizure_reads_exploitee_only_after_the_delay_and_nothing_links_code_a
         assert theirs.replace(seized.encode(), b"REF") == nothing.replace(unknown.encode(), b"REF")
     assert own.receipt_statuses("citizen", [seized, "MSI-AUTRE"]) == {seized: ReceiptStatus.USED,
                                                                       "MSI-AUTRE": None}
+    with pytest.raises(HubRefused) as refused:  # bad input: the field, in French
+        own._post("/api/v1/connectors/citizen/receipts", {"source_refs": []})
+    assert refused.value.http_status == 422 and refused.value.details[0]["field"] == "source_refs"
+    with pytest.raises(HubRefused) as refused:  # its key, another connector's name
+        own.receipt_statuses("police", [seized])
+    assert refused.value.http_status == 403
 
     # Nothing links the code to the reporter: the hub never got a code, the platform and the hub
     # never got the reporter from the connector.
