@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -149,6 +150,8 @@ class CitizenConnector(Connector[CitizenSettings]):
         with self.receipt_book() as book:
             try:
                 with self.hub_client() as hub:
+                    # Two tries, not the push's long backoff: the reports wait behind this.
+                    hub.policy = replace(hub.policy, attempts=min(hub.policy.attempts, 2))
                     for page in book.report_ids():
                         known = hub.receipt_statuses(self.name, page)
                         book.set_statuses({rid: s for rid, s in known.items() if s is not None})

@@ -82,7 +82,8 @@ def _copy(tmp_path: Path, text: str) -> Path:
 
 BASE = """version: 1
 states: {new: recue, under_assessment: recue, assigned: recue, acted_on: exploitee, dismissed: close}
-closed_outcomes: {arrest: exploitee, seizure: exploitee, transferred: exploitee, no_follow_up: close, other: close}
+closed_outcomes: {arrest: exploitee, seizure: exploitee, transferred: exploitee,
+                  no_follow_up: close, other: close}
 publication: {delay_hours: 72, jitter_hours: 48}
 """
 

@@ -185,7 +185,8 @@ def identity_marks(people: list[dict[str, str]]) -> list[str]:
 
 
 def graph_strings(graph: Graph) -> str:
-    rows = graph.query("MATCH (n) RETURN properties(n) AS p UNION ALL MATCH ()-[r]->() RETURN properties(r) AS p")
+    rows = graph.query("MATCH (n) RETURN properties(n) AS p "
+                       "UNION ALL MATCH ()-[r]->() RETURN properties(r) AS p")
     return json.dumps([r["p"] for r in rows], default=str, ensure_ascii=False)
 
 
