@@ -162,6 +162,15 @@ def test_one_good_row_and_two_bad_rows_write_one_lead_and_name_the_two_bad_cells
     assert "[NOM]" in lead["narrative"]
     provenance = world.query("MATCH (l:Lead) RETURN l.entered_by AS who")
     assert provenance == [{"who": user_id}]
+    # …and in the audit trail: the collection entry names the person who entered the lead.
+    auditor = identity.upsert_user(Graph(world.driver, world.db), agency="police", role="auditor",
+                                   name=f"auditeur-{uuid.uuid4().hex[:6]}")
+    token = identity.issue_token(Graph(world.driver, world.db), auditor.user_id).token
+    trail = httpx.get(f"{world.hub.url}/api/v1/audit", params={"action": "collection", "limit": 50},
+                      headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert trail.status_code == 200, trail.text
+    assert [e["details"].get("entered_by") for e in trail.json()
+            if e.get("connector_id") == "intake"][:1] == [user_id], trail.text
     # The names typed in the row, and the reporter's name in a column not imported, never left
     # the intake service and are nowhere in the graph.
     sent = intake.recorder.sent().lower()
