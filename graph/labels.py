@@ -50,6 +50,9 @@ class Label(StrEnum):
     # Jobs run once across hub processes (graph/leases.py): a lease per job, a record per run.
     JOB_LEASE = "JobLease"
     JOB_RUN = "JobRun"
+    # Watchlists (graph/watches/): a person's watches and outbound settings, never linked.
+    WATCH = "Watch"
+    WATCH_DELIVERY = "WatchDelivery"
 
 
 class Rel(StrEnum):
@@ -124,6 +127,8 @@ KEY_PROPERTY: dict[Label, str] = {
     Label.OPERATION_LEDGER: "name",
     Label.JOB_LEASE: "job",
     Label.JOB_RUN: "run_key",
+    Label.WATCH: "watch_id",
+    Label.WATCH_DELIVERY: "user_id",
 }
 
 _KIND_LABEL: dict[EntityKind, Label] = {

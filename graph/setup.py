@@ -6,7 +6,7 @@ owns nodes of its own adds its ``SCHEMA`` to ``MODULE_SCHEMAS``.
 
 from __future__ import annotations
 
-from graph import analysis, grants, leases, meetings, sessions, workflow
+from graph import analysis, grants, leases, meetings, sessions, watches, workflow
 from graph import schema as migrations
 from graph.handle import Graph
 
@@ -17,6 +17,7 @@ MODULE_SCHEMAS: dict[str, list[str]] = {
     "graph.workflow": workflow.SCHEMA,
     "graph.meetings": meetings.SCHEMA,
     "graph.leases": leases.SCHEMA,
+    "graph.watches": watches.SCHEMA,
 }
 
 

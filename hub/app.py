@@ -138,6 +138,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(workflow.router)
     app.include_router(admin.router)
+    from hub.routers import watches  # watchlists (« Veilles »)
+    app.include_router(watches.router)
     # The analysts' web application: pages under /, static files bundled at set-up.
     from hub.web import install_web
     install_web(app)

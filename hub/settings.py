@@ -138,6 +138,19 @@ class Settings(BaseSettings):
     hub_jobs_enabled: bool = True
     retention_cron: str = "30 3 * * *"  # nightly purge of what retention says is due
     brief_cron: str = "0 6 * * thu"  # the weekly briefs, on the morning of the meeting
+    watch_digest_cron: str = "0 7 * * *"  # the daily digest of watch hits (hub/jobs/watch_delivery.py)
+
+    # Watch signals sent outside the hub (hub/jobs/watch_delivery.py): never any lead content,
+    # only « something new, sign in » and this address of the hub.
+    hub_public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str | None = None  # the relay; None: no e-mail is sent
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "crosshub@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # Hosts a webhook may point at (https, or http on loopback); empty: no webhook accepted.
+    watch_webhook_hosts: list[str] = Field(default_factory=list)
 
     @property
     def neo4j_home(self) -> Path:

@@ -21,6 +21,7 @@ class Action(StrEnum):
     # A person enters leads through the intake connector, which pushes on their behalf: the hub
     # checks this on the person's own token (docs/decisions/0014).
     SUBMIT_LEADS = "leads.submit"
+    WATCH = "watches.follow"  # follow an entity or a saved search (« Veilles »)
     RUN_ANALYSES = "analysis.run"  # search, paths, co-presence, hotspots, central actors
     WORK_LEADS = "workflow.work"  # triage, lead status, history, hit rates, operations, alerts
     REQUEST_DISCLOSURE = "disclosure.request"  # ask the holder of a hit for the lead
@@ -40,6 +41,7 @@ class Action(StrEnum):
 ACTION_LABELS_FR: dict[Action, str] = {
     Action.PUSH_LEADS: "verser des pistes",
     Action.SUBMIT_LEADS: "saisir des pistes par le connecteur de saisie",
+    Action.WATCH: "suivre des veilles (entités, recherches enregistrées)",
     Action.RUN_ANALYSES: "lancer des analyses",
     Action.WORK_LEADS: "traiter les pistes (tri, statut, opérations)",
     Action.REQUEST_DISCLOSURE: "demander la communication d'une piste",

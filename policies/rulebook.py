@@ -9,7 +9,7 @@ hub on other rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from policies.deconfliction import (
@@ -22,6 +22,7 @@ from policies.models import Policy
 from policies.receipts import RECEIPTS_FILE, ReceiptRules, load_receipt_rules
 from policies.retention import RETENTION_FILE, RetentionPolicy, load_retention_policy
 from policies.triage import TRIAGE_FILE, TriageRules, load_triage_rules
+from policies.watches import WATCHES_FILE, WatchRules, load_watch_rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class Rulebook:
     deconfliction: DeconflictionRules
     retention: RetentionPolicy
     receipts: ReceiptRules
+    watches: WatchRules = field(default_factory=WatchRules)  # watchlists (policies/watches.py)
 
 
 def load_rulebook(directory: Path | str | None = None) -> Rulebook:
@@ -43,4 +45,5 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
         deconfliction=load_deconfliction_rules(base / DECONFLICTION_FILE),
         retention=load_retention_policy(base / RETENTION_FILE),
         receipts=load_receipt_rules(base / RECEIPTS_FILE),
+        watches=load_watch_rules(base / WATCHES_FILE),
     )

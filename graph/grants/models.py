@@ -36,6 +36,10 @@ class NotificationKind(StrEnum):
     GUEST_GRANT_REVOKED = "guest_grant_revoked"
     GUEST_GRANT_EXPIRED = "guest_grant_expired"
     CROSS_AGENCY_LINK = "cross_agency_link"
+    # Watchlists (graph/watches/, hub/jobs/watch_hits.py).
+    WATCH_HIT = "watch_hit"
+    WATCH_ENDED = "watch_ended"
+    WATCH_DIGEST = "watch_digest"
 
 
 # --- models -------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import FastAPI
 
 from graph.leases import holder_id
-from hub.jobs import briefs, retention
+from hub.jobs import briefs, retention, watch_delivery, watch_hits
 from hub.jobs.once import RESUME_S, RunProgress, ScheduledJob, ScheduledRuns
 from hub.settings import Settings
 
@@ -47,10 +47,20 @@ def scheduled_runs(app: FastAPI, settings: Settings, holder: str | None = None) 
             settings, now=due, rulebook=rulebook, skip_user_ids=progress.done,
             on_written=lambda files: progress.mark(files.user_id), **common)
 
+    def watch_digest(due: datetime, progress: RunProgress) -> dict[str, int]:
+        # Ends the watches of owners whose rights ended, then one summary per person; a taker
+        # skips the people already told.
+        watch_hits.sweep_standing(app.state.graph, app.state.audit, rulebook.policy,
+                                  rulebook.watches, due)
+        return watch_delivery.run_digest(app.state.graph, rulebook.policy, rulebook.watches, due,
+                                         skip_user_ids=progress.done, on_done=progress.mark)
+
     return ScheduledRuns(app.state.graph, [
         ScheduledJob("retention", CronTrigger.from_crontab(settings.retention_cron, timezone=PARIS), purge),
         ScheduledJob("weekly-briefs", CronTrigger.from_crontab(settings.brief_cron, timezone=PARIS),
                      weekly_briefs),
+        ScheduledJob("watch-digest", CronTrigger.from_crontab(settings.watch_digest_cron,
+                                                              timezone=PARIS), watch_digest),
     ], holder or holder_id())
 
 

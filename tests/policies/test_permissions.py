@@ -25,11 +25,12 @@ from policies.rulebook import load_rulebook
 A = Action
 EXPECTED: dict[str, set[Action]] = {
     "analyst": {A.RUN_ANALYSES, A.WORK_LEADS, A.REQUEST_DISCLOSURE, A.DECIDE_DISCLOSURE,
-                A.READ_AGENCY_NOTIFICATIONS, A.ATTEND_MEETINGS, A.RECEIVE_BRIEF, A.SUBMIT_LEADS},
+                A.READ_AGENCY_NOTIFICATIONS, A.ATTEND_MEETINGS, A.RECEIVE_BRIEF, A.SUBMIT_LEADS, A.WATCH},
     "coordinator": {A.RUN_ANALYSES, A.WORK_LEADS, A.REQUEST_DISCLOSURE, A.DECIDE_DISCLOSURE,
                     A.READ_AGENCY_NOTIFICATIONS, A.GRANT_GUESTS, A.LIST_GRANTS, A.EXPIRE_GRANTS,
-                    A.ATTEND_MEETINGS, A.RUN_MEETINGS, A.RECEIVE_BRIEF, A.SUBMIT_LEADS},
-    "guest_referent": {A.RUN_ANALYSES, A.LIST_GRANTS, A.ATTEND_MEETINGS},
+                    A.ATTEND_MEETINGS, A.RUN_MEETINGS, A.RECEIVE_BRIEF, A.SUBMIT_LEADS, A.WATCH},
+    # Watching: only within a live guest grant (policies/data/watches.yaml, tests/hub/test_watches.py).
+    "guest_referent": {A.RUN_ANALYSES, A.LIST_GRANTS, A.ATTEND_MEETINGS, A.WATCH},
     "auditor": {A.READ_AUDIT},
     "administrator": {A.EXPIRE_GRANTS, A.MANAGE_CONNECTORS, A.REVOKE_SESSIONS},
     "connector": {A.PUSH_LEADS},

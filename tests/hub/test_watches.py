@@ -1,0 +1,216 @@
+"""Watchlists (issue 14, part 1) through the real hub: the session app (``client``) with its own
+triage loop; leads pushed signed, as a connector does.
+
+Expected outcomes come from the policy text (tests/oracles.py: what each gendarmerie role may
+know of a police lead under each marking), never from the code's output: full or redacted → a
+notification naming the lead; hit → a notification without the lead id, narrative or source
+reference (raw bytes); none → nothing at all. Following a plate nobody holds answers like a
+known one, byte for byte once ids and instants are set aside.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from graph import grants as graph_grants
+from graph import sessions as graph_sessions
+from graph.grants import NewGuestGrant
+from graph.handle import Graph
+from graph.leads import TRIAGE_PENDING
+from hub.jobs.triage import triage_pending_once
+from tests.factories import acked_ids, canary_tag, lead
+from tests.oracles import GENDARMERIE_SEES_POLICE_LEAD, MARKINGS
+
+WHY = "PV 2026/201 — veille"
+# "Within seconds": a second or two on an idle machine; bounded generously for a loaded CI
+# runner (the whole triage of the batch runs inside this bound, not only the watch matching).
+DEADLINE_S = 45.0
+
+
+def random_plate() -> str:
+    letters = "ABCDEFGHJKLMNPQRTVWXYZ"  # SIV letters, S left out (no SS block)
+    pick = lambda n: "".join(secrets.choice(letters) for _ in range(n))  # noqa: E731
+    return f"{pick(2)}-{secrets.randbelow(900) + 100}-{pick(2)}"
+
+
+def other_spelling(plate: str) -> str:
+    """``AB-123-CD`` as an officer might type it: ``ab 123cd``."""
+    left, digits, right = plate.split("-")
+    return f"{left.lower()} {digits}{right.lower()}"
+
+
+@pytest.fixture
+def graph(driver, hub_settings) -> Graph:
+    return Graph(driver, hub_settings.neo4j_database)
+
+
+def watch(client, headers, plate: str, why: str = WHY):
+    return client.post("/api/v1/watches", headers=headers,
+                       json={"entity_kind": "vehicle", "value": plate, "justification": why})
+
+
+def wait_triaged(client, graph: Graph, lead_ids: list[str]) -> None:
+    """Bounded wait until the hub's triage has run on these leads. The hub's own loop may not
+    hold the triage lease yet (a previous session's holder lapses after its TTL), so the test
+    also calls the loop's body, as tests/hub/test_lead_clashes.py does: claims make it safe."""
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        triage_pending_once(client.app)
+        rows = graph.query(f"UNWIND $ids AS id MATCH (l:Lead {{lead_id: id}}) "
+                           f"WHERE l:{TRIAGE_PENDING} RETURN count(l) AS n", ids=lead_ids)
+        if rows[0]["n"] == 0:
+            return
+        time.sleep(0.1)
+    pytest.fail("triage did not run within the deadline")
+
+
+def watch_hits(client, headers, since: int = 0) -> tuple[bytes, list[dict]]:
+    """The caller's watch notifications after ``since``, through the notification stream (a
+    client that does not ask for an event stream gets what is pending, then the end)."""
+    r = client.get("/api/v1/notifications/stream", headers=headers, params={"since": since})
+    assert r.status_code == 200, r.text
+    events = [json.loads(line[len("data: "):]) for line in r.text.splitlines()
+              if line.startswith("data: ")]
+    return r.content, [e for e in events if e["kind"] == "watch_hit"]
+
+
+def poll_hits(client, headers, expected: int) -> tuple[bytes, list[dict]]:
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        triage_pending_once(client.app)
+        raw, hits = watch_hits(client, headers)
+        if len(hits) >= expected or time.monotonic() > deadline:
+            return raw, hits
+        time.sleep(0.2)
+
+
+def test_watcher_told_per_policy_of_a_plate_written_another_way(client, make_user,
+                                                                make_connector, graph):
+    police = make_connector("police")
+    watchers = {role: make_user("gendarmerie", role) for role in ("analyst", "coordinator")}
+    plates = {m: random_plate() for m in MARKINGS}
+    for headers in watchers.values():
+        for plate in plates.values():
+            assert watch(client, headers, other_spelling(plate)).status_code == 201
+    canaries = {m: canary_tag() for m in MARKINGS}
+    leads = [lead(source_ref=f"PN-W-{canaries[m]}", vehicles=[{"plate": plates[m]}],
+                  narrative=f"Véhicule aperçu, marque {canaries[m]}.", **marking)
+             for m, marking in MARKINGS.items()]
+    started = time.monotonic()
+    r = police.push(leads)
+    assert r.status_code == 200 and r.json()["rejected"] == 0, r.text
+    ids = acked_ids(r)
+    lead_of = {m: ids[f"PN-W-{canaries[m]}"] for m in MARKINGS}
+
+    for role, headers in watchers.items():
+        expected = GENDARMERIE_SEES_POLICE_LEAD[role]
+        told = sum(1 for m in MARKINGS if expected[m] != "none")
+        raw, hits = poll_hits(client, headers, told)
+        assert time.monotonic() - started < DEADLINE_S, (role, told, hits)
+        wait_triaged(client, graph, list(lead_of.values()))
+        raw, hits = watch_hits(client, headers)  # everything the batch will ever tell them
+        by_plate = {m: [h for h in hits if plates[m] in h["message"]] for m in MARKINGS}
+        for m, outcome in expected.items():
+            got = by_plate[m]
+            if outcome == "none":
+                assert got == [], (role, m)
+                assert lead_of[m].encode() not in raw
+                continue
+            assert len(got) == 1, (role, m, got)
+            payload = got[0]["payload"]
+            if outcome == "hit":
+                assert payload["level"] == "hit" and payload["handle"].startswith("hit_")
+                assert "lead_id" not in payload
+                for secret in (lead_of[m], canaries[m]):
+                    assert secret.encode() not in raw, (role, m)
+            else:
+                assert payload["level"] == outcome and payload["lead_id"] == lead_of[m]
+            assert canaries[m].encode() not in raw  # no narrative or source_ref, ever
+
+    # A new version of a lead the coordinator reads in full tells them again.
+    coordinator = watchers["coordinator"]
+    before = len(watch_hits(client, coordinator)[1])
+    r = police.push([{**leads[0], "version": 2, "narrative": "Mise à jour du signalement."}])
+    assert r.json()["rejected"] == 0, r.text
+    _, hits = poll_hits(client, coordinator, before + 1)
+    assert [h["payload"]["version"] for h in hits if h["payload"].get("lead_id") == lead_of["H0"]] \
+        == ["1", "2"]
+
+    # The page's list shows each watch with what it told (the analyst: a hit on H2, no id).
+    listing = client.get("/api/v1/watches", headers=watchers["analyst"],
+                         params={"justification": WHY})
+    assert listing.status_code == 200, listing.text
+    assert lead_of["H2"].encode() not in listing.content
+    assert canaries["H2"].encode() not in listing.content
+    told_plates = {w["target"] for w in listing.json() if w["latest_hits"]}
+    assert told_plates == {f"vehicle:{plates[m]}" for m in ("H0", "H1", "H2")}
+
+
+_VOLATILE = re.compile(rb'"(watch_id|created_at)":"[^"]*"')
+
+
+def test_following_an_unknown_plate_answers_like_a_known_one(client, make_user, make_connector):
+    police = make_connector("police")
+    known, unknown = random_plate(), random_plate()
+    r = police.push([lead(vehicles=[{"plate": known}], handling_code="H0")])
+    assert r.json()["rejected"] == 0
+    headers = make_user("gendarmerie", "analyst")
+    a, b = watch(client, headers, other_spelling(known)), watch(client, headers, other_spelling(unknown))
+    assert a.status_code == b.status_code == 201
+    # The date, and the causal-consistency token every write hands back (hub/bookmarks.py).
+    same = lambda r: {k: v for k, v in r.headers.items()  # noqa: E731
+                      if k not in ("date", "x-crosshub-bookmarks")}
+    assert same(a) == same(b)
+    assert _VOLATILE.sub(b"", a.content).replace(known.encode(), b"PLATE") == \
+        _VOLATILE.sub(b"", b.content).replace(unknown.encode(), b"PLATE")
+
+
+def test_bad_input_names_the_field(client, make_user):
+    headers = make_user("gendarmerie", "analyst")
+    r = watch(client, headers, "pas une plaque")
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "value", r.text
+    r = client.post("/api/v1/watches", headers=headers,
+                    json={"entity_kind": "vehicle", "value": random_plate()})
+    assert r.status_code == 400 and "justification" in r.text
+    assert client.get("/api/v1/watches", headers=headers).status_code == 400
+
+
+@pytest.mark.parametrize("role", ["auditor", "administrator", "connector"])
+def test_roles_without_the_right_may_not_watch(client, make_user, role):
+    assert watch(client, make_user("gendarmerie", role), random_plate()).status_code == 403
+
+
+def test_a_watch_ends_with_its_owners_rights(client, make_user, make_connector, graph):
+    police = make_connector("police")
+    plate = random_plate()
+    tag = canary_tag(8).lower()
+    analyst = make_user("gendarmerie", "analyst", name=f"analyste-{tag}")
+    guest = make_user("gendarmerie", "guest_referent", name=f"invite-{tag}")
+    analyst_id, guest_id = f"gendarmerie:analyste-{tag}", f"gendarmerie:invite-{tag}"
+    assert watch(client, guest, plate).status_code == 403  # no live grant: no watch
+    now = datetime.now(UTC)
+    graph_grants.create_guest_grant(graph, NewGuestGrant(
+        grantee_user_id=guest_id, grantee_name="invité", grantee_agency="gendarmerie",
+        lead_ids=[], entity_keys=[f"vehicle:{plate}"], valid_from=now - timedelta(minutes=1),
+        valid_until=now + timedelta(seconds=2), granted_by="test", granted_by_name="test",
+        reason="réunion de la CROSS"), now)
+    assert watch(client, guest, plate).status_code == 201
+    assert watch(client, analyst, plate).status_code == 201
+    graph_sessions.set_user_disabled(graph, analyst_id, True)
+    time.sleep(max(0.0, (now + timedelta(seconds=2.2) - datetime.now(UTC)).total_seconds()))
+    r = police.push([lead(vehicles=[{"plate": plate}], handling_code="H0")])
+    wait_triaged(client, graph, list(acked_ids(r).values()))
+    rows = graph.query("MATCH (w:Watch) WHERE w.user_id IN $ids "
+                       "RETURN w.user_id AS uid, w.ended_at IS NOT NULL AS ended, "
+                       "w.end_reason AS reason, w.match_key AS key", ids=[guest_id, analyst_id])
+    assert {r["uid"]: (r["ended"], r["reason"], r["key"]) for r in rows} == {
+        guest_id: (True, "grant_ended", None), analyst_id: (True, "account_disabled", None)}
+    hits = graph.query("MATCH (n:Notification {kind: 'watch_hit'}) WHERE n.user_id IN $ids "
+                       "RETURN count(n) AS n", ids=[guest_id, analyst_id])
+    assert hits[0]["n"] == 0
