@@ -47,6 +47,7 @@ class Label(StrEnum):
     OPERATION = "Operation"
     DECONFLICTION_ALERT = "DeconflictionAlert"
     OPERATION_LEDGER = "OperationLedger"  # one node: serializes operation registrations
+    LEAD_CLASH_ALERT = "LeadClashAlert"  # a lead of another agency meets an operation (ADR 0014)
     # Jobs run once across hub processes (graph/leases.py): a lease per job, a record per run.
     JOB_LEASE = "JobLease"
     JOB_RUN = "JobRun"
@@ -125,6 +126,7 @@ KEY_PROPERTY: dict[Label, str] = {
     Label.OPERATION: "operation_id",
     Label.DECONFLICTION_ALERT: "alert_id",
     Label.OPERATION_LEDGER: "name",
+    Label.LEAD_CLASH_ALERT: "alert_id",
     Label.JOB_LEASE: "job",
     Label.JOB_RUN: "run_key",
     Label.WATCH: "watch_id",

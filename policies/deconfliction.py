@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from hub.contract.errors import InvalidInput
-from hub.contract.lead import PSEUDONYM
+from hub.contract.lead import PSEUDONYM, Agency
 from hub.contract.normalize import (
     normalize_foreign_plate,
     normalize_phone,
@@ -111,6 +111,24 @@ def target_label_fr(target: str) -> str:
 # --- rules (data) -------------------------------------------------------------------------------
 
 
+class TellLeadAuthor(PolicyModel):
+    """Which operations may let the author of a clashing lead be told « contactez <bureau> »
+    (``policies.lead_clash``): the owner opts in per operation, within these kinds and agencies.
+    Empty: no operation may."""
+
+    kinds: list[OperationKind] = Field(default_factory=list)
+    agencies: list[Agency] = Field(default_factory=list)
+
+
+class LeadClashRules(PolicyModel):
+    """Lead-vs-operation deconfliction (``policies.lead_clash``, ADR 0014)."""
+
+    # A lead touches a target from the operation's declaration, less this lookback (a stop
+    # observed just before the declaration and reported after it still matters), to its end.
+    target_lookback_h: int = Field(default=72, ge=0, le=24 * 31)
+    tell_lead_author: TellLeadAuthor = Field(default_factory=TellLeadAuthor)
+
+
 class DeconflictionRules(PolicyModel):
     version: Literal[1]
     time_margin_min: int = Field(ge=0, le=24 * 60)
@@ -118,6 +136,7 @@ class DeconflictionRules(PolicyModel):
     commune_fallback: bool = True
     max_duration_days: int = Field(default=31, ge=1, le=366)
     active_statuses: list[OperationStatus] = Field(min_length=1)
+    lead_clash: LeadClashRules = Field(default_factory=LeadClashRules)
     digest: str = ""
 
     @property
@@ -151,6 +170,10 @@ class OperationFacts(BaseModel):
     radius_m: float = 200.0
     targets: list[str] = Field(default_factory=list)
     status: OperationStatus = OperationStatus.PLANNED
+    # Read by the lead-vs-operation test only (policies.lead_clash).
+    created_at: datetime | None = None
+    title: str | None = None
+    tell_lead_author: bool = False
 
     @property
     def has_point(self) -> bool:

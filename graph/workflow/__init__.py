@@ -23,6 +23,8 @@ nodes must be neither.
   targets as ``<kind>:<key>``).
 * ``DeconflictionAlert`` (``alert_id``): two agencies' operations that clash; open until each
   agency has acknowledged it.
+* ``LeadClashAlert`` (``alert_id``, one per (operation, lead)): a new lead of another agency
+  that meets an operation (``lead_clashes``, ADR 0014); open until the owner acknowledges it.
 * ``OperationLedger`` (one node): its write lock serializes registrations, so two agencies
   registering clashing operations at the same instant cannot both miss each other.
 
@@ -40,6 +42,12 @@ from __future__ import annotations
 
 from graph.labels import Label
 from graph.schema import unique_constraint
+from graph.workflow import lead_clashes as _lead_clashes
+from graph.workflow.lead_clashes import (
+    acknowledge_lead_clash,
+    lead_clash_alerts_for,
+    raise_lead_clashes,
+)
 from graph.workflow.links import cross_agency_links_for, link_alerts_for
 from graph.workflow.models import (
     MAX_CANDIDATES_PER_LEAD,
@@ -51,6 +59,8 @@ from graph.workflow.models import (
     DeconflictionAlertRecord,
     DeconflictionAlertView,
     DuplicateView,
+    LeadClashAlertView,
+    LeadClashRecord,
     LinkAlert,
     LinkAlertView,
     OperationPlace,
@@ -94,6 +104,7 @@ SCHEMA: list[str] = [
     "CREATE INDEX operation_ends_at IF NOT EXISTS FOR (n:Operation) ON (n.ends_at)",
     "CREATE INDEX operation_agency IF NOT EXISTS FOR (n:Operation) ON (n.agency)",
     "CREATE INDEX deconflictionalert_status IF NOT EXISTS FOR (n:DeconflictionAlert) ON (n.status)",
+    *_lead_clashes.SCHEMA,
 ]
 
 __all__ = [
@@ -104,6 +115,7 @@ __all__ = [
     "StatusResult", "TriageView", "acknowledge_alert", "after_ingest", "change_status",
     "claim_pending", "cross_agency_links_for", "deconfliction_alerts_for", "history",
     "link_alerts_for", "list_operations", "new_operation_id", "pending_triage", "queue",
-    "register_operation",
+    "register_operation", "raise_lead_clashes", "lead_clash_alerts_for", "acknowledge_lead_clash",
+    "LeadClashAlertView", "LeadClashRecord",
     "resolution_counts", "score_leads", "shown", "triage", "triage_done",
 ]

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from graph.access import shown as access_shown
+from graph.models import Hit
 from policies.deconfliction import OperationFacts, OperationKind, OperationStatus
 from policies.lifecycle import LeadState
 from policies.links import Holding, LinkedLead
@@ -167,6 +168,9 @@ class OperationRecord(BaseModel):
     created_at: datetime
     created_by: str
     created_by_name: str
+    tell_lead_author: bool = Field(
+        default=False, description="L'auteur d'une piste qui touche l'opération est invité à "
+                                   "contacter votre service (rien d'autre) ; faux par défaut")
 
     def facts(self) -> OperationFacts:
         p = self.place
@@ -174,7 +178,8 @@ class OperationRecord(BaseModel):
             operation_id=self.operation_id, agency=self.agency, kind=self.kind,
             starts_at=self.starts_at, ends_at=self.ends_at, insee_code=p.insee_code,
             commune=p.commune, location_key=p.location_key, lat=p.lat, lon=p.lon,
-            radius_m=p.radius_m, targets=self.targets, status=self.status)
+            radius_m=p.radius_m, targets=self.targets, status=self.status,
+            created_at=self.created_at, title=self.title, tell_lead_author=self.tell_lead_author)
 
 
 class Acknowledgement(BaseModel):
@@ -235,4 +240,56 @@ class DeconflictionAlertView(BaseModel):
     other_operation: OtherOperation
     acknowledged_by: list[AckView]
     awaiting: list[str] = Field(description="Services dont l'acquittement est attendu")
+    message_fr: str
+
+
+# --- lead-vs-operation deconfliction (graph/workflow/lead_clashes.py, ADR 0014) ------------------
+
+
+class LeadClashRecord(BaseModel):
+    """A lead of another agency that meets an operation, as stored (one per pair)."""
+
+    alert_id: str
+    operation_id: str
+    lead_id: str
+    owner_agency: str
+    lead_agency: str
+    reasons: list[str]
+    shared_targets: list[str] = Field(default_factory=list)
+    place: str | None = None  # point | location | commune
+    distance_m: float | None = None
+    lead_at: datetime
+    opened_at: datetime
+    status: str  # open | closed
+    author_told: bool = False
+    acknowledgements: list[Acknowledgement] = Field(default_factory=list)
+    closed_at: datetime | None = None
+
+
+class ClashingLead(BaseModel):
+    """The clashing lead as the reader may know it at the moment of reading: full or redacted —
+    its id and kind; hit — its agency, whom to call and the hit's handle."""
+
+    access: Literal["full", "redacted", "hit"]
+    agency: str
+    agency_label_fr: str
+    lead_id: str | None = None
+    kind: str | None = None
+    contact: str | None = None
+    hit: Hit | None = None
+
+
+class LeadClashAlertView(BaseModel):
+    alert_id: str
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None = None
+    operation: OperationRecord = Field(description="Votre opération")
+    reasons: list[str] = Field(description="target (une de vos cibles), place et time (zone et créneau)")
+    reasons_fr: list[str]
+    shared_targets: list[str]
+    distance_m: float | None = None
+    lead: ClashingLead
+    author_told: bool = Field(description="L'auteur de la piste a été invité à contacter votre service")
+    acknowledged_by: list[AckView]
     message_fr: str

@@ -43,15 +43,19 @@ from policies.deconfliction import (
 from policies.models import Policy
 
 
-def _operation(props: dict[str, Any]) -> OperationRecord:
+def operation_from_props(props: dict[str, Any]) -> OperationRecord:
     p = plain(props)
     place = OperationPlace(insee_code=p["insee_code"], commune=p.get("commune"),
                            location_key=p.get("location_key"), lat=p.get("lat"), lon=p.get("lon"),
                            radius_m=p.get("radius_m", 200.0))
     return OperationRecord(place=place, targets=p.get("targets") or [],
+                           tell_lead_author=bool(p.get("tell_lead_author")),
                            **{k: p.get(k) for k in ("operation_id", "agency", "kind", "title", "unit",
                                                     "starts_at", "ends_at", "status", "created_at",
                                                     "created_by", "created_by_name")})
+
+
+_operation = operation_from_props
 
 
 def _operation_props(op: OperationRecord) -> dict[str, Any]:
@@ -62,7 +66,7 @@ def _operation_props(op: OperationRecord) -> dict[str, Any]:
         "insee_code": p.insee_code, "commune": p.commune, "location_key": p.location_key,
         "lat": p.lat, "lon": p.lon, "radius_m": p.radius_m, "targets": op.targets,
         "status": op.status.value, "created_at": utc(op.created_at), "created_by": op.created_by,
-        "created_by_name": op.created_by_name,
+        "created_by_name": op.created_by_name, "tell_lead_author": op.tell_lead_author,
     }
     return {k: v for k, v in props.items() if v is not None}
 

@@ -53,6 +53,7 @@ from graph.identity import Principal
 from graph.workflow import (
     AfterIngestReport,
     DeconflictionAlertRecord,
+    LeadClashRecord,
     OperationRecord,
     StatusResult,
 )
@@ -77,6 +78,7 @@ RULE_LIFECYCLE_REFUSED = "lifecycle-not-a-party"
 RULE_OPERATION = "operation-own-agency"
 RULE_DECONFLICTION = "deconfliction-clash"
 RULE_ACKNOWLEDGE = "deconfliction-acknowledge"
+RULE_LEAD_CLASH = "deconfliction-lead-clash"
 RULE_OWNER_APPROVAL = "disclosure-owner-approval"
 RULE_OWNER_DECLINE = "disclosure-owner-decline"
 RULE_GUEST_GRANT = "guest-grant-by-coordinator"
@@ -252,6 +254,32 @@ def clashes_found(client: str | None, caller: Principal, op: OperationRecord,
                            | {t for a in alerts for t in a.shared_targets}),
         recipients=sorted({ag for a in alerts for ag in a.agencies}),
         details={"step": "deconfliction_alerts", "operation_id": op.operation_id, "alerts": len(alerts)},
+    )
+
+
+def lead_clashes_found(connector_id: str | None, records: list[LeadClashRecord]) -> AuditEvent:
+    """A *combination* by the hub's triage worker (system actor): fresh leads cross-referenced
+    with other agencies' operations (ADR 0014). Recipients: the owners alerted, and the leads'
+    agencies told « contactez … » where the owner opted in."""
+    return _event(
+        AuditAction.COMBINATION, SYSTEM_ACTOR, None, DecisionOutcome.ALLOW, RULE_LEAD_CLASH,
+        lead_ids=sorted({r.lead_id for r in records})[:MAX_IDS],
+        entity_keys=sorted({f"deconfliction:{r.alert_id}" for r in records}
+                           | {f"operation:{r.operation_id}" for r in records}
+                           | {t for r in records for t in r.shared_targets})[:MAX_IDS],
+        connector_id=connector_id or "hub",
+        recipients=sorted({r.owner_agency for r in records}
+                          | {r.lead_agency for r in records if r.author_told}),
+        details={"step": "lead_clashes", "alerts": len(records),
+                 "authors_told": sum(r.author_told for r in records)},
+    )
+
+
+def lead_clash_acknowledged(client: str | None, caller: Principal, alert: LeadClashRecord) -> AuditEvent:
+    return _event(
+        AuditAction.ALTERATION, actor_of(caller), client, DecisionOutcome.ALLOW, RULE_ACKNOWLEDGE,
+        entity_keys=[f"deconfliction:{alert.alert_id}", f"operation:{alert.operation_id}"],
+        details={"step": "lead_clash_acknowledged", "status": alert.status},
     )
 
 

@@ -30,7 +30,7 @@ from graph import workflow as graph_workflow
 from graph.grants import NotificationKind
 from graph.leases import holder_id
 from hub.audit.events import triage_combination
-from hub.jobs import watch_hits
+from hub.jobs import operation_hits, watch_hits
 from hub.jobs.once import LEASE_TTL_S, RENEW_S, LoopLease
 from policies.audit import SYSTEM_ACTOR
 from policies.links import notices_for
@@ -68,6 +68,7 @@ def triage_pending_once(app: FastAPI, holder: str | None = None) -> int:
                                  now=now, policy=app.state.rulebook.policy)
         ]
         graph_grants.notify_agencies(graph, notices, now)
+        operation_hits.raise_operation_hits(app, lead_ids, now, connector)  # ADR 0014
         watch_hits.after_triage(app, lead_ids, now)  # never raises (hub/jobs/watch_hits.py)
         graph_workflow.triage_done(graph, lead_ids)
         done += len(lead_ids)

@@ -46,6 +46,7 @@ from hub.deps import (
     RulebookDep,
     requires,
 )
+from hub.routers import lead_clashes
 from hub.routers.inputs import StrictIn
 from policies import lifecycle
 from policies.deconfliction import (
@@ -53,11 +54,14 @@ from policies.deconfliction import (
     check_window,
     normalize_targets,
 )
+from policies.lead_clash import check_tell_author
 from policies.lifecycle import LeadState, StatusRequest
 from policies.permissions import Action
 from policies.triage import HitRates, hit_rates
 
 router = APIRouter(prefix="/api/v1", tags=["triage et déconfliction"])
+# Lead-vs-operation alerts (ADR 0014): their own module, the same prefix and tag.
+router.include_router(lead_clashes.router)
 
 # Who works leads and operations: the CROSS's analysts and coordinators (not guests, auditors,
 # administrators or connectors).
@@ -254,6 +258,10 @@ class OperationIn(StrictIn):
         default_factory=list, max_length=50,
         description="Cibles « type:clé » : vehicle:AB-123-CD, phone:+336…, person:<pseudonyme>, "
                     "location:<clé>, deal_point:<clé>")
+    tell_lead_author: bool = Field(
+        default=False, description="Inviter l'auteur d'une piste qui touche l'opération à contacter "
+                                   "votre service (rien d'autre ne lui est dit) ; seulement pour les "
+                                   "natures et services que les règles de déconfliction admettent")
 
 
 class OperationRegistered(BaseModel):
@@ -287,6 +295,7 @@ async def register_operation(request: Request, body: OperationIn, graph: GraphDe
     rules = rulebook.deconfliction
     now = _now()
     check_window(body.starts_at, body.ends_at, now, rules)
+    check_tell_author(body.kind, caller.agency, body.tell_lead_author, rules)
     targets = normalize_targets(body.targets)
     p = body.place
     op = OperationRecord(
@@ -296,7 +305,8 @@ async def register_operation(request: Request, body: OperationIn, graph: GraphDe
         place=OperationPlace(insee_code=p.insee_code, commune=p.commune, location_key=p.location_key,
                              lat=p.point.lat if p.point else None, lon=p.point.lon if p.point else None,
                              radius_m=p.radius_m),
-        targets=targets, created_at=now, created_by=caller.user_id, created_by_name=caller.name)
+        targets=targets, created_at=now, created_by=caller.user_id, created_by_name=caller.name,
+        tell_lead_author=body.tell_lead_author)
     client = auditing.client_of(request)
 
     def log(operation: OperationRecord, alerts: list) -> None:

@@ -146,6 +146,9 @@ EXEMPT: dict[str, str] = {
     "/api/v1/link-alerts": "alerts on the caller's own agency's leads, keyed by nothing",
     "/api/v1/operations": "the caller's agency's planned operations",
     "/api/v1/deconfliction/alerts": "the caller's agency's deconfliction alerts",
+    "/api/v1/deconfliction/lead-alerts": "the caller's agency's lead-vs-operation alerts, keyed by "
+                                          "nothing; each lead through the caller's access filter "
+                                          "(tests/hub/test_lead_clashes.py, raw bytes)",
 }
 
 # Which roles a route admits at all (the router's own role gate, from its docstring); a caller
