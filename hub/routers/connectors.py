@@ -14,7 +14,12 @@ from graph import identity
 from graph.workflow.receipts import receipt_facts
 from hub.audit.events import log_consultation
 from hub.contract.errors import Forbidden, InvalidInput
-from hub.contract.receipts import ReceiptStatusAnswer, ReceiptStatusItem, ReceiptStatusRequest
+from hub.contract.receipts import (
+    ReceiptStatus,
+    ReceiptStatusAnswer,
+    ReceiptStatusItem,
+    ReceiptStatusRequest,
+)
 from hub.contract.runs import RunRecord
 from hub.deps import (
     AuditDep,
@@ -91,11 +96,15 @@ async def receipt_statuses(name: ConnectorName, request: Request, graph: GraphDe
     facts = await run_in_threadpool(receipt_facts, graph, agency=connector.agency,
                                     connector=connector.connector, source_refs=refs)
     key = jitter_key_for(settings.keys_dir)
-    rules = rulebook.receipts
-    statuses = [ReceiptStatusItem(source_ref=ref, status=None if ref not in facts else
-                                  receipt_policy.published_status(
-                                      rules, facts[ref].history, key.draw(facts[ref].lead_id), now=now))
-                for ref in refs]
+
+    def published(ref: str) -> ReceiptStatus | None:
+        found = facts.get(ref)
+        if found is None:  # not this connector's: answered like a reference that exists nowhere
+            return None
+        return receipt_policy.published_status(rulebook.receipts, found.history,
+                                               key.draw(found.lead_id), now=now)
+
+    statuses = [ReceiptStatusItem(source_ref=ref, status=published(ref)) for ref in refs]
     # Logged before answering, as a consultation of no personal data (a coarse status of the
     # connector's own leads); only the leads that answered are named.
     await log_consultation(request, audit, caller, outcome="redacted", rule_id=RULE_RECEIPTS,
