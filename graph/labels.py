@@ -47,7 +47,7 @@ class Label(StrEnum):
     OPERATION = "Operation"
     DECONFLICTION_ALERT = "DeconflictionAlert"
     OPERATION_LEDGER = "OperationLedger"  # one node: serializes operation registrations
-    LEAD_CLASH_ALERT = "LeadClashAlert"  # a lead of another agency meets an operation (ADR 0014)
+    LEAD_CLASH_ALERT = "LeadClashAlert"  # a lead of another agency meets an operation (ADR 0017)
     # Jobs run once across hub processes (graph/leases.py): a lease per job, a record per run.
     JOB_LEASE = "JobLease"
     JOB_RUN = "JobRun"

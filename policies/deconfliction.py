@@ -121,7 +121,7 @@ class TellLeadAuthor(PolicyModel):
 
 
 class LeadClashRules(PolicyModel):
-    """Lead-vs-operation deconfliction (``policies.lead_clash``, ADR 0014)."""
+    """Lead-vs-operation deconfliction (``policies.lead_clash``, ADR 0017)."""
 
     # A lead touches a target from the operation's declaration, less this lookback (a stop
     # observed just before the declaration and reported after it still matters), to its end.

@@ -1,4 +1,4 @@
-"""Lead-vs-operation deconfliction (ADR 0014): when a new lead of another agency meets a declared
+"""Lead-vs-operation deconfliction (ADR 0017): when a new lead of another agency meets a declared
 operation, which operation's owner is alerted, why, and what each party is told.
 
 The rule, with ``policies/data/deconfliction.yaml`` (``DeconflictionRules``, its ``lead_clash``

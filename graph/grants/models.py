@@ -36,7 +36,7 @@ class NotificationKind(StrEnum):
     GUEST_GRANT_REVOKED = "guest_grant_revoked"
     GUEST_GRANT_EXPIRED = "guest_grant_expired"
     CROSS_AGENCY_LINK = "cross_agency_link"
-    # Lead-vs-operation deconfliction (graph/workflow/lead_clashes.py, ADR 0014): the owner's
+    # Lead-vs-operation deconfliction (graph/workflow/lead_clashes.py, ADR 0017): the owner's
     # alert; and the only thing a clashing lead's author may be told (if the owner opted in) —
     # a neutral kind, so its name reveals no operation.
     LEAD_OPERATION_CLASH = "lead_operation_clash"

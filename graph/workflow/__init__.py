@@ -24,7 +24,7 @@ nodes must be neither.
 * ``DeconflictionAlert`` (``alert_id``): two agencies' operations that clash; open until each
   agency has acknowledged it.
 * ``LeadClashAlert`` (``alert_id``, one per (operation, lead)): a new lead of another agency
-  that meets an operation (``lead_clashes``, ADR 0014); open until the owner acknowledges it.
+  that meets an operation (``lead_clashes``, ADR 0017); open until the owner acknowledges it.
 * ``OperationLedger`` (one node): its write lock serializes registrations, so two agencies
   registering clashing operations at the same instant cannot both miss each other.
 

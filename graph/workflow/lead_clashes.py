@@ -1,4 +1,4 @@
-"""Lead-vs-operation deconfliction in the graph (ADR 0014): a new lead of another agency that
+"""Lead-vs-operation deconfliction in the graph (ADR 0017): a new lead of another agency that
 meets a running operation opens a ``LeadClashAlert`` for the operation's owner, open until the
 owner acknowledges it.
 

@@ -243,7 +243,7 @@ class DeconflictionAlertView(BaseModel):
     message_fr: str
 
 
-# --- lead-vs-operation deconfliction (graph/workflow/lead_clashes.py, ADR 0014) ------------------
+# --- lead-vs-operation deconfliction (graph/workflow/lead_clashes.py, ADR 0017) ------------------
 
 
 class LeadClashRecord(BaseModel):

@@ -259,7 +259,7 @@ def clashes_found(client: str | None, caller: Principal, op: OperationRecord,
 
 def lead_clashes_found(connector_id: str | None, records: list[LeadClashRecord]) -> AuditEvent:
     """A *combination* by the hub's triage worker (system actor): fresh leads cross-referenced
-    with other agencies' operations (ADR 0014). Recipients: the owners alerted, and the leads'
+    with other agencies' operations (ADR 0017). Recipients: the owners alerted, and the leads'
     agencies told « contactez … » where the owner opted in."""
     return _event(
         AuditAction.COMBINATION, SYSTEM_ACTOR, None, DecisionOutcome.ALLOW, RULE_LEAD_CLASH,

@@ -1,4 +1,4 @@
-"""Lead-vs-operation deconfliction, wired into the triage worker (ADR 0014): after a batch of
+"""Lead-vs-operation deconfliction, wired into the triage worker (ADR 0017): after a batch of
 fresh leads is triaged, ``raise_operation_hits`` opens an alert for every running operation of
 another agency they meet, audits the combination before it commits, and notifies the owners
 (and, only where an owner opted in, the lead's agency: « contactez … »). The rule is

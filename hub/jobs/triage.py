@@ -68,7 +68,7 @@ def triage_pending_once(app: FastAPI, holder: str | None = None) -> int:
                                  now=now, policy=app.state.rulebook.policy)
         ]
         graph_grants.notify_agencies(graph, notices, now)
-        operation_hits.raise_operation_hits(app, lead_ids, now, connector)  # ADR 0014
+        operation_hits.raise_operation_hits(app, lead_ids, now, connector)  # ADR 0017
         watch_hits.after_triage(app, lead_ids, now)  # never raises (hub/jobs/watch_hits.py)
         graph_workflow.triage_done(graph, lead_ids)
         done += len(lead_ids)

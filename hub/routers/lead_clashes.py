@@ -1,4 +1,4 @@
-"""Lead-vs-operation deconfliction API (ADR 0014): the alerts a new lead of another agency
+"""Lead-vs-operation deconfliction API (ADR 0017): the alerts a new lead of another agency
 opened on the caller's agency's operations, and their acknowledgement by the owner.
 
 Included in the workflow router (hub/routers/workflow.py, same prefix and tag), beside the

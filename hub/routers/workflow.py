@@ -60,7 +60,7 @@ from policies.permissions import Action
 from policies.triage import HitRates, hit_rates
 
 router = APIRouter(prefix="/api/v1", tags=["triage et déconfliction"])
-# Lead-vs-operation alerts (ADR 0014): their own module, the same prefix and tag.
+# Lead-vs-operation alerts (ADR 0017): their own module, the same prefix and tag.
 router.include_router(lead_clashes.router)
 
 # Who works leads and operations: the CROSS's analysts and coordinators (not guests, auditors,

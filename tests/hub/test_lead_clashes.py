@@ -1,4 +1,4 @@
-"""Lead-vs-operation deconfliction (issue 14 part 2, ADR 0014), end to end through the hub's
+"""Lead-vs-operation deconfliction (issue 14 part 2, ADR 0017), end to end through the hub's
 triage worker and the API.
 
 Oracles, from the rule (policies/lead_clash.py, deconfliction.yaml) and the access rules
