@@ -146,6 +146,11 @@ EXEMPT: dict[str, str] = {
     "/api/v1/link-alerts": "alerts on the caller's own agency's leads, keyed by nothing",
     "/api/v1/operations": "the caller's agency's planned operations",
     "/api/v1/deconfliction/alerts": "the caller's agency's deconfliction alerts",
+    "/api/v1/watches": "the caller's own watches, keyed by nothing; each hit listed is the "
+                       "notification as it was told (tests/hub/test_watches.py checks a hit "
+                       "carries no lead id, narrative or source_ref, raw bytes)",
+    "/api/v1/watches/delivery": "the caller's own outbound settings (webhook, e-mail): no lead "
+                                "content",
     "/api/v1/deconfliction/lead-alerts": "the caller's agency's lead-vs-operation alerts, keyed by "
                                           "nothing; each lead through the caller's access filter "
                                           "(tests/hub/test_lead_clashes.py, raw bytes)",
