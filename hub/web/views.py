@@ -78,6 +78,7 @@ PAGES: tuple[Page, ...] = (
     Page("/tri", "Tri des pistes", "triage", Action.WORK_LEADS),
     Page("/deconfliction", "Déconfliction", "deconfliction", Action.WORK_LEADS),
     Page("/communications", "Communications", "disclosures", Action.REQUEST_DISCLOSURE),
+    Page("/veilles", "Veilles", "watches", Action.WATCH),
     Page("/reunions", "Réunion CROSS", "meetings", Action.ATTEND_MEETINGS,
          settings_data=("cross_departement",)),
     Page("/administration", "Administration", "admin", None, consults=False,

@@ -41,6 +41,7 @@ OPENS: dict[str, frozenset[str]] = {
     "/tri": WORKERS,  # working the leads' lifecycle
     "/deconfliction": WORKERS,
     "/communications": WORKERS,  # asking and deciding disclosure
+    "/veilles": WORKERS | {"guest_referent"},  # watches (a guest's: only within a live grant)
     "/reunions": WORKERS | {"guest_referent"},  # the weekly meeting and its participants
     "/administration": frozenset({"coordinator", "administrator", "guest_referent"}),
     "/journal": frozenset({"auditor"}),  # the Art. 25 trail: auditors only
