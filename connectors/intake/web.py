@@ -31,6 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import SecretStr
+from starlette.formparsers import MultiPartParser
 
 from connectors.intake import sheets
 from connectors.intake.connector import IntakeSettings, Person, RowCheck, new_ref, submit, validate
@@ -70,6 +71,9 @@ def _claims(token: str) -> dict[str, Any] | None:
 def create_app(settings: IntakeSettings, *, transport: httpx.BaseTransport | None = None) -> FastAPI:
     """``transport``: how this service reaches the hub (tests record every byte sent)."""
     app = FastAPI(title="CROSS Hub — saisie", docs_url=None, redoc_url=None, openapi_url=None)
+    # An upload holds names: starlette spools a part past 1 MB to a temporary file; in this
+    # process (the intake service only) it stays in memory up to the upload bound.
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, settings.max_upload_bytes + 1)
     secret = (settings.csrf_secret.get_secret_value() if settings.csrf_secret else secrets.token_hex(32)).encode()
     pending: dict[str, Pending] = {}
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape())
@@ -205,8 +209,11 @@ def create_app(settings: IntakeSettings, *, transport: httpx.BaseTransport | Non
         if upload is None or not hasattr(upload, "read"):
             return page("import.html", request, 422, error="choisir un fichier .csv ou .xlsx")
         data = await upload.read()
+        if len(data) > settings.max_upload_bytes:
+            return page("import.html", request, 413, error="fichier trop volumineux : "
+                        f"{settings.max_upload_bytes // 1_000_000} Mo au plus, découper le fichier")
         try:
-            table = sheets.read_table(upload.filename or "", data[: settings.max_upload_bytes + 1])
+            table = sheets.read_table(upload.filename or "", data)
         except InvalidInput as exc:
             return page("import.html", request, 422, error=exc.message)
         import_id = secrets.token_urlsafe(16)
