@@ -9,18 +9,23 @@ Oracles, from what the rules mean (policies/deconfliction.py, deconfliction.yaml
 - acknowledging it through the page records the agency's acknowledgement: the page says so, the
   alert stays open while the other agency has not acknowledged (it awaits the gendarmerie only);
 - a declaration the API refuses (its end before its start) is shown with the API's French message
-  and creates nothing.
+  and creates nothing;
+- a lead of another agency on a running operation's target (ADR 0017) reaches the owner's page
+  live, told as the access rules tell that reader the lead (an analyst, an H2 lead: a hit), and
+  acknowledging it on the page closes it.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from graph import identity
+from hub.contract.lead import Agency
+from tests.factories import BESANCON, canary_tag, lead
 from tests.web.conftest import MOTIF, axe_violations
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -143,3 +148,51 @@ def test_a_refused_declaration_shows_the_api_message_and_creates_nothing(open_pa
     assert axe_violations(page) == []
     ops = _api(live_hub, token, "GET", "/api/v1/operations", params={"justification": MOTIF, "include_past": True})
     assert not [o for o in ops if o["unit"] == unit]
+
+
+def test_a_lead_on_a_running_operation_appears_live_as_a_hit_and_is_acknowledged(
+        clean_graph, open_page, make_web_user, make_pusher, live_hub):
+    """ADR 0017 on the page: a gendarmerie stop (H2) on the plate of a running police surveillance
+    reaches the police analyst's page live (the agency notification, then the API's list), told
+    as rules.yaml tells an analyst an H2 lead of another agency — a hit: who holds it and whom to
+    call, never its id; acknowledging it on the page closes it."""
+    police = make_web_user("police", "analyst")
+    token = identity.issue_token(live_hub.graph, police.user_id).token
+    a, digits, b = _plate_parts()
+    now = datetime.now(UTC).replace(microsecond=0)
+    title = f"Surveillance {canary_tag()}"
+    op = _api(live_hub, token, "POST", "/api/v1/operations", json={
+        "kind": "surveillance", "title": title, "unit": "BR Besançon",
+        "starts_at": (now - timedelta(hours=1)).isoformat(), "ends_at": (now + timedelta(hours=3)).isoformat(),
+        "place": {"insee_code": "25056", "commune": "Besançon", "point": {"lat": 47.26, "lon": 6.03}},
+        "targets": [f"vehicle:{a}-{digits}-{b}"]})["operation"]
+
+    page, watched = open_page(police)
+    page.goto(f"{live_hub.url}/deconfliction")
+    page.wait_for_selector("#app[data-state=ready]")
+    page.locator("#alertes-pistes", has_text="Aucune piste d'un autre service").wait_for()
+
+    stop = lead(source_agency="gendarmerie", source_ref=f"GN-{canary_tag(8)}", kind="stop_check",
+                handling_code="H2", observed_at=(now - timedelta(minutes=5)).isoformat(),
+                reported_at=now.isoformat(), vehicles=[{"plate": f"{a.lower()} {digits} {b.lower()}"}],
+                location={**BESANCON, "address": "Rue de Dole"}, narrative="Contrôle routier.")
+    [result] = make_pusher("gendarmerie").push([stop])["results"]
+
+    card = page.locator("#alertes-pistes article")
+    card.wait_for(timeout=60_000)  # live: no reload; the triage worker, then the stream
+    text = card.inner_text()
+    desk = live_hub.app.state.rulebook.policy.agency(Agency.GENDARMERIE).contact_fr
+    assert "Gendarmerie nationale détient une piste que vous ne pouvez pas consulter" in text
+    assert desk in text and f"véhicule {a}-{digits}-{b}" in text and title in text
+    assert axe_violations(page) == []
+
+    with page.expect_response(lambda r: "/deconfliction/lead-alerts/" in r.url and r.url.endswith("/acknowledge")) as ack:
+        card.get_by_role("button", name="Acquitter l'alerte").click()
+    assert ack.value.status == 200, ack.value.text()
+    page.locator("#alertes-pistes .fr-alert--success", has_text="Alerte acquittée par votre service.").wait_for()
+    closed = _api(live_hub, token, "GET", "/api/v1/deconfliction/lead-alerts",
+                  params={"justification": MOTIF, "open": False})
+    assert [(x["operation"]["operation_id"], x["status"]) for x in closed] == [(op["operation_id"], "closed")]
+    # A hit: the lead's id is nowhere the police page looked.
+    assert result["lead_id"] not in page.content()
+    assert not any(result["lead_id"].encode() in body for _, body in watched.bodies)

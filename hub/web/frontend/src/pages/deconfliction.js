@@ -1,11 +1,14 @@
 // Deconfliction: the alerts between an operation of the caller's agency and another agency's
-// (acknowledge them), the declaration of a planned operation, and the agency's operations.
+// (acknowledge them), the leads of other agencies that touch the agency's operations (ADR 0017:
+// each lead as the API lets the reader know it — a hit says only who holds it and whom to call;
+// refreshed live when such an alert arrives), the declaration of a planned operation, and the
+// agency's operations.
 // What a clash is, and what the page may know of the other operation, is the API's: the page
 // shows its answers as they come.
 import { api, when } from "../lib/api.js";
-import { agency } from "../lib/labels.js";
+import { agency, kind as leadKind } from "../lib/labels.js";
 import { alertBox, badge, clear, errorMessage, h, table } from "../lib/dom.js";
-import { boot, busyTracker } from "../lib/shell.js";
+import { boot, busyTracker, onNotification } from "../lib/shell.js";
 
 const root = boot();
 
@@ -77,20 +80,21 @@ function alertCard(alert, onChange) {
   return card;
 }
 
-function ackForm(alert, onChange) {
+function ackForm(alert, onChange,
+  path = `/api/v1/deconfliction/alerts/${encodeURIComponent(alert.alert_id)}/acknowledge`,
+  text = "Ce qui a été convenu avec l'autre service") {
   const id = `note-${alert.alert_id}`;
   const note = h("textarea", { class: "fr-input", id, name: "note", rows: 2, maxlength: 2000 });
   const status = h("div", { "aria-live": "polite" });
   const submit = h("button", { class: "fr-btn fr-btn--sm", type: "submit" }, "Acquitter l'alerte");
   const form = h("form", { class: "ch-ack-form" },
-    group(id, "Ce qui a été convenu avec l'autre service", note, "Facultatif ; lu par votre service seulement"),
+    group(id, text, note, "Facultatif ; lu par votre service seulement"),
     submit, status);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     submit.disabled = true;
     try {
-      const out = await api(`/api/v1/deconfliction/alerts/${encodeURIComponent(alert.alert_id)}/acknowledge`,
-                            { method: "POST", body: { note: note.value.trim() } });
+      const out = await api(path, { method: "POST", body: { note: note.value.trim() } });
       onChange(out.alert, out.changed ? "Alerte acquittée par votre service." : "Votre service avait déjà acquitté cette alerte.");
     } catch (err) {
       status.replaceChildren(alertBox("error", refusal(err)));
@@ -136,6 +140,87 @@ function alertsSection() {
     }
   }
   all.addEventListener("change", () => load());
+  load();
+  return { section, reload: load };
+}
+
+// --- leads of other agencies that touch the agency's operations ----------------------------------
+
+function leadText(lead) {
+  if (lead.access === "hit") {
+    return `${lead.agency_label_fr} détient une piste que vous ne pouvez pas consulter — contact : ${lead.contact || "non communiqué"}`;
+  }
+  return h("span", {}, h("a", { href: `/pistes/${encodeURIComponent(lead.lead_id)}` }, lead.lead_id),
+    ` — ${lead.agency_label_fr}${lead.kind ? `, ${leadKind(lead.kind)}` : ""}`
+    + (lead.access === "redacted" ? " (version expurgée)" : ""));
+}
+
+function leadAlertCard(alert, onChange) {
+  const titleId = `alerte-piste-${alert.alert_id}`;
+  const op = alert.operation;
+  const card = h("article", { class: `ch-deconfliction ch-deconfliction--${alert.status}`,
+                              dataset: { leadAlertId: alert.alert_id }, "aria-labelledby": titleId },
+    h("h3", { class: "fr-h6 fr-mb-1w", id: titleId },
+      `Piste d'un autre service (${alert.lead.agency_label_fr}) sur votre opération`),
+    h("p", { class: "fr-mb-1w" },
+      badge(alert.status === "open" ? "Ouverte" : "Close", alert.status === "open" ? "warning" : "success"), " ",
+      alert.lead.access === "hit" ? badge("Signalement seul (hit)", "info") : null),
+    h("p", {}, alert.message_fr),
+    h("dl", { class: "ch-sheet" },
+      h("dt", {}, "Piste"), h("dd", { class: "ch-lead" }, leadText(alert.lead)),
+      h("dt", {}, "Motifs"), h("dd", {}, alert.reasons_fr.join(" ; ") || "—"),
+      h("dt", {}, "Votre opération"), h("dd", {},
+        `${label(KINDS, op.kind)}${op.title ? ` « ${op.title} »` : ""}, ${op.unit}, ${period(op.starts_at, op.ends_at)}`),
+      h("dt", {}, "Auteur de la piste"), h("dd", {}, alert.author_told
+        ? "invité à contacter votre service (rien d'autre ne lui a été dit)"
+        : "n'a pas été prévenu"),
+      alert.acknowledged_by.length ? [h("dt", {}, "Acquittée"), h("dd", { class: "ch-acks" },
+        alert.acknowledged_by.map((a) => `le ${when(a.at)}${a.user_name ? ` (${a.user_name})` : ""}`).join(" ; "))] : null));
+  if (alert.status === "open") {
+    card.append(ackForm(alert, onChange, `/api/v1/deconfliction/lead-alerts/${encodeURIComponent(alert.alert_id)}/acknowledge`,
+      "Ce qui a été fait (appel au service de la piste, opération adaptée…)"));
+  }
+  return card;
+}
+
+function leadAlertsSection() {
+  const section = h("section", { class: "fr-mb-6w", "aria-labelledby": "titre-alertes-pistes" },
+    h("h2", { class: "fr-h4", id: "titre-alertes-pistes" }, "Pistes d'autres services touchant vos opérations"),
+    h("p", { class: "fr-text--sm" }, "Une nouvelle piste d'un autre service qui touche une cible de votre opération, ou "
+      + "tombe dans sa zone pendant son créneau. Son auteur n'en sait rien, sauf si votre opération le prévoit."));
+  const all = h("input", { type: "checkbox", id: "alertes-pistes-closes", name: "closes_pistes" });
+  section.append(h("div", { class: "fr-checkbox-group fr-mb-2w" }, all,
+    h("label", { class: "fr-label", for: "alertes-pistes-closes" }, "Afficher aussi les alertes closes")));
+  const out = h("div", { id: "alertes-pistes" });
+  section.append(out);
+
+  const load = () => busy(loadAlerts);
+  async function loadAlerts() {
+    let alerts;
+    try {
+      alerts = await api("/api/v1/deconfliction/lead-alerts", { query: { open: !all.checked }, consult: true });
+    } catch (err) {
+      out.replaceChildren(alertBox("error", refusal(err)));
+      return;
+    }
+    clear(out);
+    out.append(h("p", { role: "status" }, alerts.length
+      ? `${alerts.length} alerte(s)${all.checked ? "" : " ouverte(s)"}.`
+      : `Aucune piste d'un autre service ne touche vos opérations${all.checked ? "" : " (alertes ouvertes)"}.`));
+    for (const alert of alerts) {
+      out.append(leadAlertCard(alert, (updated, said) => {
+        const card = out.querySelector(`[data-lead-alert-id="${CSS.escape(alert.alert_id)}"]`);
+        const fresh = leadAlertCard(updated, () => {});
+        fresh.prepend(alertBox("success", said));
+        card.replaceWith(fresh);
+        fresh.querySelector("h3").setAttribute("tabindex", "-1");
+        fresh.querySelector("h3").focus();
+      }));
+    }
+  }
+  all.addEventListener("change", load);
+  // Live: the hub tells the agency of a new alert; the list is read again from the API.
+  onNotification((note) => { if (note?.kind === "lead_operation_clash") load(); });
   load();
   return { section, reload: load };
 }
@@ -192,6 +277,7 @@ function declareSection(onDeclared) {
     plates: h("textarea", { class: "fr-input", id: "op-plaques", name: "plates", rows: 2 }),
     phones: h("textarea", { class: "fr-input", id: "op-telephones", name: "phones", rows: 2 }),
     others: h("textarea", { class: "fr-input", id: "op-autres", name: "others", rows: 2, spellcheck: "false" }),
+    tell: h("input", { type: "checkbox", id: "op-prevenir", name: "tell_lead_author" }),
   };
   const fieldset = (legend, ...children) => h("fieldset", { class: "fr-fieldset" },
     h("legend", { class: "fr-fieldset__legend" }, legend), children.map((x) => element(x)));
@@ -214,6 +300,11 @@ function declareSection(onDeclared) {
       group("op-telephones", "Téléphones", c.phones, "Un par ligne, tout format français"),
       group("op-autres", "Autres cibles", c.others,
         "Une par ligne au format type:clé — person:<pseudonyme>, location:<clé de lieu>, deal_point:<clé>")),
+    fieldset("Pistes d'autres services",
+      h("div", { class: "fr-checkbox-group" }, c.tell, h("label", { class: "fr-label", for: "op-prevenir" },
+        "Inviter l'auteur d'une piste qui touche l'opération à contacter mon service",
+        h("span", { class: "fr-hint-text" }, "Rien d'autre ne lui est dit ; interpellations et perquisitions "
+          + "seulement, selon les règles de déconfliction. Par défaut, il n'est pas prévenu.")))),
     h("button", { class: "fr-btn", type: "submit" }, "Déclarer l'opération"),
     status);
   section.append(form);
@@ -231,6 +322,7 @@ function declareSection(onDeclared) {
       starts_at: new Date(c.starts.value).toISOString(), ends_at: new Date(c.ends.value).toISOString(),
     };
     if (c.title.value.trim()) body.title = c.title.value.trim();
+    if (c.tell.checked) body.tell_lead_author = true;
     status.replaceChildren();
     try {
       const made = await api("/api/v1/operations", { method: "POST", body });
@@ -247,5 +339,7 @@ function declareSection(onDeclared) {
 }
 
 const alerts = alertsSection();
+const leadAlerts = leadAlertsSection();
 const operations = operationsSection();
-clear(root).append(alerts.section, declareSection(() => { alerts.reload(); operations.reload(); }), operations.section);
+clear(root).append(alerts.section, leadAlerts.section,
+  declareSection(() => { alerts.reload(); operations.reload(); }), operations.section);
