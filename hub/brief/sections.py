@@ -20,6 +20,7 @@ from graph.access import AccessFilter
 from graph.handle import Graph
 from graph.identity import Principal
 from graph.meetings import Meeting
+from hub.jobs import watch_delivery
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ class ExtraSection:
 
 
 # Sections other modules add, placed after the seizures and the map.
-EXTRA_SECTIONS: tuple[ExtraSection, ...] = ()
+EXTRA_SECTIONS: tuple[ExtraSection, ...] = (
+    ExtraSection("watches", watch_delivery.brief_section),  # « Vos veilles » (watchlists)
+)
 
 BEFORE_EXTRAS = ("summary", "seizures", "map")
 AFTER_EXTRAS = ("links", "disclosures", "deconfliction", "triage", "hotspots", "actions", "linkchart")

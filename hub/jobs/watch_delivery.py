@@ -212,12 +212,19 @@ def _standing_of(graph: Graph, policy: Policy, rules: WatchRules, now: datetime)
 # --- the weekly brief's section ----------------------------------------------------------------------
 
 
-def brief_section(graph: Graph, user_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """« Vos veilles » of one participant: their active watches and how many signals each told
-    them this week — what they were told, each decided through their own access at the time."""
-    counts = graph_watches.hits_per_watch(graph, user_id, start, end)
+def brief_section(graph: Graph, meeting: Any, participant: Any, access: Any,
+                  now: datetime) -> list[dict[str, Any]] | None:
+    """« Vos veilles » of one participant's copy (hub/brief/sections.py): their active watches
+    and how many signals each told them in the meeting's week — only what they were
+    told, each decided through their own access at the time; nothing is read of the leads.
+    None (no section) for a participant without a watch."""
+    end = min(meeting.ends_at, now)
+    counts = graph_watches.hits_per_watch(graph, participant.user_id, meeting.starts_at, end)
+    watches = graph_watches.list_watches(graph, participant.user_id, include_ended=False)
+    if not watches:
+        return None
     return [{"label": w.label, "hits": counts.get(w.watch_id, 0), "since": w.created_at}
-            for w in graph_watches.list_watches(graph, user_id, include_ended=False)]
+            for w in watches]
 
 
 def as_delivery(user_id: str, webhook_url: str | None, email: str | None,

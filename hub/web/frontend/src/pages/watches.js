@@ -10,9 +10,11 @@
 import { api, motif, when } from "../lib/api.js";
 import { alertBox, badge, errorMessage, h } from "../lib/dom.js";
 import { requestForm } from "../lib/hits.js";
-import { boot, onNotification } from "../lib/shell.js";
+import { boot, busyTracker, onNotification } from "../lib/shell.js";
 
 const root = boot();
+// data-state="ready" once the list asked for is drawn (tests wait on it).
+const busy = busyTracker(root);
 
 const ENTITY_KINDS = [
   ["vehicle", "Immatriculation", "p. ex. ab 123 cd ou AB-123-CD"],
@@ -129,7 +131,11 @@ function watchItem(w) {
     stop);
 }
 
-async function load() {
+function load() {
+  return busy(loadList);
+}
+
+async function loadList() {
   list.setAttribute("aria-busy", "true");
   try {
     const watches = await api("/api/v1/watches", { consult: true });
