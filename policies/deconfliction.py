@@ -13,6 +13,10 @@ larger), or the same location key, or — when either gives no point — the sam
 clash carries its reasons (``time``, ``target``, ``place``) with French wording for both
 agencies; the wording names only what both operations share, nothing else of the other's.
 
+The same file holds the rules of lead-vs-operation deconfliction (``lead_clash``: the target
+lookback, and which operations may let a lead's author be told whom to call), applied by
+``policies.lead_clash`` (ADR 0017).
+
 Pure: no clock, no I/O beyond reading the rules file.
 """
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -81,26 +82,48 @@ class LeadClash(BaseModel):
     lead_at: datetime
 
 
-def lead_clash(lead: LeadFacts, op: OperationFacts, rules: DeconflictionRules, *,
-               now: datetime) -> LeadClash | None:
-    """The clash of ``lead`` with ``op``, or None (see the module's rule)."""
-    margin = rules.margin
-    if lead.agency == op.agency or op.status not in rules.active_statuses or op.ends_at + margin <= now:
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """An operation's windows and reach, computed once per batch (not once per lead)."""
+
+    op: OperationFacts
+    targets: frozenset[str]
+    target_from: datetime
+    place_from: datetime
+    until: datetime
+    reach_m: float
+    point: tuple[float, float] | None
+
+
+def _prepare(op: OperationFacts, rules: DeconflictionRules, now: datetime) -> _Prepared | None:
+    """None when the operation cannot clash at all: not active, or over (end + margin past)."""
+    until = op.ends_at + rules.margin
+    if op.status not in rules.active_statuses or until <= now:
         return None
-    declared = (op.created_at or op.starts_at) - timedelta(hours=rules.lead_clash.target_lookback_h)
-    shared: list[str] = []
-    if declared <= lead.at <= op.ends_at + margin:
-        shared = sorted(set(lead.entity_keys) & set(op.targets))
+    declared = op.created_at or op.starts_at
+    return _Prepared(op=op, targets=frozenset(op.targets),
+                     target_from=declared - timedelta(hours=rules.lead_clash.target_lookback_h),
+                     place_from=op.starts_at - rules.margin, until=until,
+                     reach_m=max(rules.place_distance_m, op.radius_m),
+                     point=(op.lat, op.lon) if op.has_point else None)  # type: ignore[arg-type]
+
+
+def _decide(lead: LeadFacts, p: _Prepared, rules: DeconflictionRules) -> LeadClash | None:
+    op, at = p.op, lead.at
+    if lead.agency == op.agency or not min(p.target_from, p.place_from) <= at <= p.until:
+        return None
+    shared = sorted(p.targets.intersection(lead.entity_keys)) if p.targets and p.target_from <= at else []
     place: PlaceMatch | None = None
     dist: float | None = None
-    if op.starts_at - margin <= lead.at <= op.ends_at + margin:
-        if lead.has_point and op.has_point:
-            d = distance_m((lead.lat, lead.lon), (op.lat, op.lon))  # type: ignore[arg-type]
-            if d <= max(rules.place_distance_m, op.radius_m):
+    if p.place_from <= at:
+        lead_point = (lead.lat, lead.lon) if lead.has_point else None
+        if lead_point is not None and p.point is not None:
+            d = distance_m(lead_point, p.point)  # type: ignore[arg-type]
+            if d <= p.reach_m:
                 place, dist = "point", d
         if place is None and op.location_key and op.location_key == lead.location_key:
             place = "location"
-        if (place is None and rules.commune_fallback and not (lead.has_point and op.has_point)
+        if (place is None and rules.commune_fallback and (lead_point is None or p.point is None)
                 and lead.insee_code is not None and lead.insee_code == op.insee_code):
             place = "commune"
     if not shared and place is None:
@@ -108,7 +131,14 @@ def lead_clash(lead: LeadFacts, op: OperationFacts, rules: DeconflictionRules, *
     reasons = ([ClashReason.TARGET] if shared else []) + ([ClashReason.PLACE, ClashReason.TIME] if place else [])
     return LeadClash(operation_id=op.operation_id, lead_id=lead.lead_id, owner_agency=op.agency,
                      lead_agency=lead.agency, reasons=reasons, shared_targets=shared, place=place,
-                     distance_m=round(dist, 1) if dist is not None else None, lead_at=lead.at)
+                     distance_m=round(dist, 1) if dist is not None else None, lead_at=at)
+
+
+def lead_clash(lead: LeadFacts, op: OperationFacts, rules: DeconflictionRules, *,
+               now: datetime) -> LeadClash | None:
+    """The clash of ``lead`` with ``op``, or None (see the module's rule)."""
+    prepared = _prepare(op, rules, now)
+    return _decide(lead, prepared, rules) if prepared is not None else None
 
 
 def lead_clashes(leads: list[LeadFacts], ops: list[OperationFacts], rules: DeconflictionRules, *,
@@ -117,7 +147,8 @@ def lead_clashes(leads: list[LeadFacts], ops: list[OperationFacts], rules: Decon
     location keys, communes, a grid of cells at least as wide as the farthest reach), so a batch
     of leads against hundreds of running operations tests a handful of pairs per lead; each pair
     is then ``lead_clash``'s to decide."""
-    live = [o for o in ops if o.status in rules.active_statuses and o.ends_at + rules.margin > now]
+    prepared = [p for o in ops if (p := _prepare(o, rules, now)) is not None]
+    live = [p.op for p in prepared]
     if not live or not leads:
         return []
     by_target: dict[str, list[int]] = defaultdict(list)
@@ -159,7 +190,7 @@ def lead_clashes(leads: list[LeadFacts], ops: list[OperationFacts], rules: Decon
         elif lead.insee_code:
             candidates.update(by_commune.get(lead.insee_code, ()))
         for i in sorted(candidates):
-            if (c := lead_clash(lead, live[i], rules, now=now)) is not None:
+            if (c := _decide(lead, prepared[i], rules)) is not None:
                 out.append(c)
     return out
 

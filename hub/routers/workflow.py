@@ -287,7 +287,10 @@ class AcknowledgeOut(BaseModel):
         "interpellation, perquisition) avec ses cibles, son lieu et son créneau. Toute opération "
         "active d'un autre service dont le créneau chevauche le vôtre et qui partage une cible ou "
         "un lieu ouvre une alerte de déconfliction pour les deux services, avant que quiconque "
-        "n'agisse ; elle reste ouverte jusqu'à l'acquittement de chacun."),
+        "n'agisse ; elle reste ouverte jusqu'à l'acquittement de chacun. Ensuite, toute nouvelle "
+        "piste d'un autre service qui touche une cible, ou tombe dans le lieu pendant le créneau, "
+        "alerte votre service seul (`GET /deconfliction/lead-alerts`) ; son auteur n'en sait rien, "
+        "sauf `tell_lead_author` : il est alors seulement invité à contacter votre service."),
 )
 async def register_operation(request: Request, body: OperationIn, graph: GraphDep,
                              audit: AuditDep, access: AccessDep,

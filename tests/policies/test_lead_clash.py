@@ -68,6 +68,10 @@ TABLE = [
     ("both points 2 km apart, same commune: no fallback", _lead(2000), _op(), None),
     ("target and place", _lead(0, entity_keys=["vehicle:AB-123-CD"]), _op(), ["target", "place", "time"]),
     ("the owner's own lead", _lead(0, agency="police"), _op(), None),
+    ("declared after its start: in the area 5 days ago, during the window", _lead(0, at=NOW - 120 * H),
+     _op(starts_at=NOW - 240 * H, created_at=NOW), ["place", "time"]),
+    ("declared after its start: its target 5 days ago, before the lookback", _lead(
+        2000, at=NOW - 120 * H, entity_keys=["vehicle:AB-123-CD"]), _op(starts_at=NOW - 240 * H, created_at=NOW), None),
     ("an operation done", _lead(0), _op(status=OperationStatus.DONE), None),
     ("an operation over (end + margin past)", _lead(0, at=NOW - 3 * H),
      _op(starts_at=NOW - 4 * H, ends_at=NOW - 31 * M, created_at=NOW - 5 * H), None),
