@@ -59,5 +59,7 @@ def draw(week_map: WeekMap) -> bytes:
     ax.set_xlabel("longitude", fontsize=7)
     ax.set_ylabel("latitude", fontsize=7)
     ax.grid(color="#dde3ea", linewidth=0.5, zorder=0)
-    ax.legend(fontsize=7, frameon=True, loc="best", markerscale=0.6)
+    # Below the map, so it never hides a point.
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2,
+              markerscale=0.6)
     return _png(fig)

@@ -2,7 +2,8 @@
 its decisions as actions, follow them up, and download one's own copy of the brief.
 
 Every read goes through the caller's ``AccessFilter``: the agenda and the brief a participant
-gets contain only what they may see. Agenda reads are consultations (justified, audited); a
+gets contain only what they may see — the week's seizures and map included (a seizure lead they
+may only know of as a hit adds nothing to them, ADR 0016). Agenda reads are consultations (justified, audited); a
 brief download is a disclosure to the caller (justified, audited with the caller as recipient);
 meetings and actions are alterations.
 """
@@ -121,7 +122,9 @@ async def meetings_of(caller: ParticipantDep, graph: GraphDep,
 
 @router.get("/{meeting_id}/agenda", response_model=Agenda, summary="Ordre du jour",
             description="Ordre du jour construit à partir de ce qui est nouveau depuis la dernière "
-                        "réunion, tel que l'appelant peut le voir. Consultation justifiée et journalisée.")
+                        "réunion, tel que l'appelant peut le voir : dont les saisies de la semaine "
+                        "(quantités, totaux, tendance) et la carte de la semaine, sur les seules pistes "
+                        "qu'il peut consulter. Consultation justifiée et journalisée.")
 async def agenda(request: Request, meeting_id: MeetingId, caller: ParticipantDep, graph: GraphDep,
                  settings: SettingsDep, access: AccessDep, audit: AuditDep,
                  reason: JustificationDep) -> Agenda:

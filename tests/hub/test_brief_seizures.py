@@ -20,12 +20,14 @@ from datetime import date, timedelta
 import pypdfium2
 import pytest
 from PIL import Image
+from pydantic import ValidationError
 
 from graph import identity
 from graph.driver import reset_database
 from graph.handle import Graph
 from graph.leads import write_leads
 from hub.contract.lead import Lead
+from hub.contract.validation import item_errors
 from tests.factories import canary_tag, lead
 
 WEEK = "2025-W47"  # Monday 17 → Sunday 23 November 2025 (Paris)
@@ -252,3 +254,27 @@ def test_the_map_is_drawn_offline(world, copies):
     s1 = next(p for p in points if p.get("lead_id") == world["S1"])
     assert (s1["kind"], s1["lat"], s1["lon"]) == ("seizure", PT_BESANCON["lat"], PT_BESANCON["lon"])
     assert "Carte de la semaine" in police["pdf_text"]
+
+
+# --- the contract's packaging ------------------------------------------------------------------
+
+BAD_PACKAGING = [
+    ([{"kind": "pouch", "count": 0}], "x.seizure.packaging[0].count", "petite"),
+    ([{"kind": "crate", "count": 2}], "x.seizure.packaging[0].kind", "vocabulaire"),
+    ([{"kind": "pouch", "count": 2, "substance": "sugar"}], "x.seizure.packaging[0].substance", "vocabulaire"),
+    ([{"kind": "pouch", "count": 2}, {"kind": "pouch", "count": 3}], "x.seizure.packaging[1]", "double"),
+    ([{"kind": "pouch", "count": 2, "colour": "bleu"}], "x.seizure.packaging[0].colour", "non autorisé"),
+]
+
+
+@pytest.mark.parametrize("packaging,field,reason", BAD_PACKAGING, ids=[b[1] + ":" + b[2] for b in BAD_PACKAGING])
+def test_packaging_errors_name_the_field_in_french(packaging, field, reason):
+    with pytest.raises(ValidationError) as info:
+        Lead.model_validate(lead(kind="seizure", seizure={"packaging": packaging}))
+    errors = item_errors(info.value, "x")
+    assert any(e.field == field and reason in e.reason for e in errors), errors
+
+
+def test_packaging_alone_is_a_seizure_and_implies_packaging_material():
+    seized = Lead.model_validate(lead(kind="seizure", seizure={"packaging": [{"kind": "brick", "count": 3}]})).seizure
+    assert seized.packaging_material and seized.packaging[0].count == 3
