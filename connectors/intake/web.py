@@ -31,6 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import SecretStr
+from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartParser
 
 from connectors.intake import sheets
@@ -136,9 +137,15 @@ def create_app(settings: IntakeSettings, *, transport: httpx.BaseTransport | Non
     async def login(request: Request) -> Response:
         form = await form_of(request, pre=True)
         user_id = str(form.get("identifiant", "")).strip()
-        with hub() as client:
-            resp = client.post("/api/v1/auth/login", json={"user_id": user_id,
-                                                          "password": str(form.get("mot_de_passe", ""))})
+        def sign_in() -> httpx.Response:
+            with hub() as client:
+                return client.post("/api/v1/auth/login", json={
+                    "user_id": user_id, "password": str(form.get("mot_de_passe", ""))})
+
+        try:
+            resp = await run_in_threadpool(sign_in)
+        except httpx.HTTPError:
+            resp = httpx.Response(503, content=b"")
         if resp.status_code != 200:
             try:
                 message = resp.json().get("message", "connexion refusée")
@@ -157,8 +164,15 @@ def create_app(settings: IntakeSettings, *, transport: httpx.BaseTransport | Non
     @app.post("/deconnexion")
     async def logout(request: Request) -> Response:
         await form_of(request)
-        with hub() as client:
-            client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {request.cookies.get(COOKIE)}"})
+        def sign_out() -> None:
+            with hub() as client:
+                client.post("/api/v1/auth/logout",
+                            headers={"Authorization": f"Bearer {request.cookies.get(COOKIE)}"})
+
+        try:
+            await run_in_threadpool(sign_out)
+        except httpx.HTTPError:
+            pass  # the hub's session lapses with its token; the cookie goes anyway
         response = RedirectResponse("/connexion", status_code=303)
         response.delete_cookie(COOKIE)
         return response
@@ -175,10 +189,11 @@ def create_app(settings: IntakeSettings, *, transport: httpx.BaseTransport | Non
             return who
         form = await form_of(request)
         row = {f.key: str(form.get(f.key, "")) for f in FIELDS}
-        check = validate(settings, who, [(1, row, new_ref())])[0]
+        check = (await run_in_threadpool(validate, settings, who, [(1, row, new_ref())]))[0]
         if check.errors:
             return page("saisie.html", request, 422, values=row, errors=check.errors)
-        outcome = submit(settings, who, [(1, row, check.lead.source_ref)], transport=transport)
+        outcome = await run_in_threadpool(lambda: submit(settings, who, [(1, row, check.lead.source_ref)],
+                                                         transport=transport))
         return page("resultat.html", request, 200 if outcome.pushed else 502, outcome=outcome, bad=[])
 
     @app.get("/import", response_class=HTMLResponse)
@@ -213,7 +228,7 @@ def create_app(settings: IntakeSettings, *, transport: httpx.BaseTransport | Non
             return page("import.html", request, 413, error="fichier trop volumineux : "
                         f"{settings.max_upload_bytes // 1_000_000} Mo au plus, découper le fichier")
         try:
-            table = sheets.read_table(upload.filename or "", data)
+            table = await run_in_threadpool(sheets.read_table, upload.filename or "", data)
         except InvalidInput as exc:
             return page("import.html", request, 422, error=exc.message)
         import_id = secrets.token_urlsafe(16)
@@ -235,7 +250,7 @@ def create_app(settings: IntakeSettings, *, transport: httpx.BaseTransport | Non
                         proposed=mapping, sample=job.rows[:3], problems=problems)
         rows = [(line, {key: cells[i] for i, key in enumerate(mapping) if key}, new_ref())
                 for line, cells in job.rows]
-        checks = validate(settings, who, rows)
+        checks = await run_in_threadpool(validate, settings, who, rows)
         column = {key: job.headers[i] for i, key in enumerate(mapping) if key}
         bad = [f"ligne {c.line}, colonne « {column.get(k, BY_KEY[k].label if k in BY_KEY else k)} » : {reason}"
                for c in checks for k, reason in c.errors.items()]
@@ -253,7 +268,7 @@ def create_app(settings: IntakeSettings, *, transport: httpx.BaseTransport | Non
         if not job.good:
             return page("erreur.html", request, 422, message="aucune ligne valide à verser")
         del pending[import_id]  # one confirmation, one write
-        outcome = submit(settings, who, job.good, transport=transport)
+        outcome = await run_in_threadpool(lambda: submit(settings, who, job.good, transport=transport))
         return page("resultat.html", request, 200 if outcome.pushed else 502, outcome=outcome, bad=[])
 
     return app

@@ -40,6 +40,9 @@ def dev(
              "(fichiers CSV police, flux gendarmerie, XML douanes, plateforme citoyenne)")] = False,
     workers: Annotated[int, typer.Option(
         min=1, max=16, help="Processus du hub derrière le même port (comme `crosshub serve`)")] = 1,
+    intake: Annotated[bool, typer.Option(
+        help="Servir aussi la saisie des pistes (connecteur de saisie, ADR 0014) sur le port "
+             "suivant de 100 (un seul processus du hub)")] = False,
 ) -> None:
     """Run the hub locally with demo data."""
     import uvicorn
@@ -116,11 +119,16 @@ def dev(
     thread = threading.Thread(target=server.run, name="hub", daemon=True)
     thread.start()
     try:
-        if via_connectors:
+        if via_connectors or intake:
             while not server.started:
                 if not thread.is_alive():
                     raise typer.Exit(1)
                 time.sleep(0.1)
+        if intake:
+            from hub.cli.intake import start_for_dev
+
+            start_for_dev(settings, url, port + 100)
+        if via_connectors:
             _load_via_connectors(settings, url, seed)
         if serve:
             while thread.is_alive():
