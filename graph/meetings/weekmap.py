@@ -3,8 +3,8 @@ deal points they concern and the hotspot communes, placed in WGS84 — the brief
 
 No geometry registry is bundled (graph/analysis/geo.py): a lead sits at its Location's point,
 else at the centre of its commune; a commune's centre is the mean of the points of its
-Locations that leads the participant reads place there (over the hotspot baseline and the
-week); a deal point sits at the mean of its readable leads' points, else at its commune's centre.
+Locations that leads of the CROSS the participant reads place there (over the hotspot baseline
+and the week); a deal point sits at the mean of its readable leads' points, else at its commune's centre.
 Only leads the participant reads (full or redacted, and whose level reads the commune) place
 anything: a hit or an unknown lead neither appears nor weighs in a centre.
 """
@@ -103,12 +103,15 @@ def _commune_centres(tx: neo4j.ManagedTransaction, ctx: AgendaContext, codes: se
     if not codes:
         return {}
     since = ctx.meeting.starts_at - timedelta(weeks=HOTSPOT_BASELINE_WEEKS)
+    # From the period's leads (the reported_at index, as the hotspots read), not from the
+    # communes: a big town's whole history is never walked.
     rows = tx.run(
-        "MATCH (c:Commune)<-[:IN_COMMUNE]-(loc:Location)<-[:AT]-(l:Lead) "
-        "WHERE c.insee_code IN $mp_codes AND loc.point IS NOT NULL AND l.version > 0 "
-        "  AND l.reported_at >= $mp_since AND l.reported_at < $mp_end "
-        f"WITH DISTINCT c, loc, l, {ctx.access.case_expression} AS access "
+        "MATCH (l:Lead) WHERE l.reported_at >= $mp_since AND l.reported_at < $mp_end "
+        f"  AND l.version > 0 AND {ctx.dept_filter} "
+        f"WITH l, {ctx.access.case_expression} AS access "
         f"WHERE access <> '{NONE}' AND access <> '{HIT}' AND access IN $mp_placed "
+        "MATCH (l)-[:AT]->(loc:Location)-[:IN_COMMUNE]->(c:Commune) "
+        "WHERE c.insee_code IN $mp_codes AND loc.point IS NOT NULL "
         "WITH DISTINCT c, loc "
         "RETURN c.insee_code AS insee, avg(loc.point.latitude) AS lat, avg(loc.point.longitude) AS lon",
         ctx.params(mp_codes=sorted(codes), mp_since=utc(since), mp_end=utc(ctx.meeting.ends_at), mp_placed=placed),
