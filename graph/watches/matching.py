@@ -68,13 +68,15 @@ def batch_leads(graph: Graph, lead_ids: list[str], *, narratives: bool) -> list[
                       keys=sorted(set(r["keys"])), narrative=r["narrative"]) for r in rows]
 
 
-def has_scan_watches(graph: Graph) -> tuple[bool, bool]:
-    """(any scan watch, any text watch) among the active ones: two index seeks."""
+def active_watch_kinds(graph: Graph) -> tuple[bool, bool, bool]:
+    """(any key watch, any scan watch, any text watch) among the active ones, through the two
+    indexes: with no active watch a batch costs matching nothing more."""
     rows = graph.query(
-        f"MATCH (w:{_W}) WHERE w.scan_active = true "
-        "RETURN count(w) > 0 AS any, sum(CASE WHEN w.scan = 'text' THEN 1 ELSE 0 END) > 0 AS text",
+        f"RETURN EXISTS {{ MATCH (w:{_W}) WHERE w.match_key IS NOT NULL }} AS keys, "
+        f"COLLECT {{ MATCH (w:{_W}) WHERE w.scan_active = true RETURN w.scan AS scan }} AS scans",
         read_=True)
-    return (bool(rows[0]["any"]), bool(rows[0]["text"])) if rows else (False, False)
+    scans = rows[0]["scans"] if rows else []
+    return (bool(rows and rows[0]["keys"]), bool(scans), "text" in scans)
 
 
 def touched_watches(graph: Graph, leads: list[BatchLead], *, scans: bool) -> list[TouchedWatch]:

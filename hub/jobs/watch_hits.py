@@ -59,7 +59,9 @@ def after_triage(app: FastAPI, lead_ids: list[str], now: datetime) -> int:
 
 def notify_watchers(app: FastAPI, lead_ids: list[str], now: datetime) -> int:
     graph = app.state.graph
-    any_scan, any_text = graph_watches.has_scan_watches(graph)
+    any_key, any_scan, any_text = graph_watches.active_watch_kinds(graph)
+    if not (any_key or any_scan):
+        return 0
     leads = graph_watches.batch_leads(graph, lead_ids, narratives=any_text)
     touched = graph_watches.touched_watches(graph, leads, scans=any_scan)
     if not touched:
