@@ -4,8 +4,7 @@ operation, which operation's owner is alerted, why, and what each party is told.
 The rule, with ``policies/data/deconfliction.yaml`` (``DeconflictionRules``, its ``lead_clash``
 section):
 
-    clash = an operation of ANOTHER agency, in an active status and not over (its end widened by
-            the margin is still ahead of ``now``)
+    clash = an operation of ANOTHER agency, in an active status (``active_statuses``)
             AND ( the lead touches one of its targets (same ``<kind>:<key>``) while the operation
                   exists: lead time in [declaration − target_lookback_h, end + margin]
                   OR the lead falls in its place — as ``clash`` places two operations, the lead
@@ -13,7 +12,9 @@ section):
                   location key, or the same commune when either gives no point — during its
                   window widened by the margin )
 
-The lead's time is its ``observed_at``, else its ``reported_at``. Only the owner is alerted; the
+The lead's time is its ``observed_at``, else its ``reported_at``. Only the lead's time counts,
+not the moment it reaches the hub: a stop reported after the operation ended, but made during
+it, still tells the owner that another unit was on their ground. Only the owner is alerted; the
 lead's author is told nothing unless the owner opted in (``tell_lead_author``, allowed per kind
 and agency by the rules), and then only « contactez <bureau> » (``author_notice_fr``).
 
@@ -22,7 +23,7 @@ What the owner reads of the lead follows its access level at the moment of readi
 no time (a redaction profile may withhold it); hit — only which agency holds a lead that touches
 the operation and whom to call, as hits are told elsewhere.
 
-Pure: no clock (``now`` is an argument), no I/O.
+Pure: no clock, no I/O.
 """
 
 from __future__ import annotations
@@ -95,10 +96,10 @@ class _Prepared:
     point: tuple[float, float] | None
 
 
-def _prepare(op: OperationFacts, rules: DeconflictionRules, now: datetime) -> _Prepared | None:
-    """None when the operation cannot clash at all: not active, or over (end + margin past)."""
+def _prepare(op: OperationFacts, rules: DeconflictionRules) -> _Prepared | None:
+    """None when the operation cannot clash at all (not in an active status)."""
     until = op.ends_at + rules.margin
-    if op.status not in rules.active_statuses or until <= now:
+    if op.status not in rules.active_statuses:
         return None
     declared = op.created_at or op.starts_at
     return _Prepared(op=op, targets=frozenset(op.targets),
@@ -134,20 +135,19 @@ def _decide(lead: LeadFacts, p: _Prepared, rules: DeconflictionRules) -> LeadCla
                      distance_m=round(dist, 1) if dist is not None else None, lead_at=at)
 
 
-def lead_clash(lead: LeadFacts, op: OperationFacts, rules: DeconflictionRules, *,
-               now: datetime) -> LeadClash | None:
+def lead_clash(lead: LeadFacts, op: OperationFacts, rules: DeconflictionRules) -> LeadClash | None:
     """The clash of ``lead`` with ``op``, or None (see the module's rule)."""
-    prepared = _prepare(op, rules, now)
+    prepared = _prepare(op, rules)
     return _decide(lead, prepared, rules) if prepared is not None else None
 
 
-def lead_clashes(leads: list[LeadFacts], ops: list[OperationFacts], rules: DeconflictionRules, *,
-                 now: datetime) -> list[LeadClash]:
+def lead_clashes(leads: list[LeadFacts], ops: list[OperationFacts],
+                 rules: DeconflictionRules) -> list[LeadClash]:
     """Every clash of ``leads`` with ``ops``. Candidates are narrowed through indexes (targets,
     location keys, communes, a grid of cells at least as wide as the farthest reach), so a batch
     of leads against hundreds of running operations tests a handful of pairs per lead; each pair
     is then ``lead_clash``'s to decide."""
-    prepared = [p for o in ops if (p := _prepare(o, rules, now)) is not None]
+    prepared = [p for o in ops if (p := _prepare(o, rules)) is not None]
     live = [p.op for p in prepared]
     if not live or not leads:
         return []

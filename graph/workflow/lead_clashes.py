@@ -3,8 +3,9 @@ meets a running operation opens a ``LeadClashAlert`` for the operation's owner, 
 owner acknowledges it.
 
 ``raise_lead_clashes`` (the triage worker's one call, hub/jobs/operation_hits.py) gathers the
-facts with indexed reads — the operations not yet over (``operation_ends_at``; with none, that
-one read is all a batch costs), then only the batch's leads by ``lead_id`` — hands them to
+facts with indexed reads — the operations that end after the batch's earliest lead time (a
+range seek on ``operation_ends_at``; with none, that one read is all a batch costs), then only
+the batch's leads by ``lead_id`` — hands them to
 ``policies.lead_clash`` and writes what it decides, in one transaction: the alerts (one per
 (operation, lead): ``alert_id`` is derived from the pair and MERGEd, so a replayed or retriaged
 lead raises nothing new, and two workers racing on a pair raise it once), the audit entry
@@ -113,16 +114,22 @@ def raise_lead_clashes(
         return []
 
     def work(tx: neo4j.Transaction) -> list[LeadClashRecord]:
+        # Operations that end (widened by the margin) after the batch's earliest lead time: a
+        # range seek on ``operation_ends_at``, on the leads' unique ids; nothing more is read
+        # when there is none.
         ops = [operation_from_props(r["o"]) for r in tx.run(
-            "MATCH (o:Operation) WHERE o.ends_at > $lo AND o.status IN $active RETURN o {.*} AS o",
-            lo=utc(now - rules.margin), active=[s.value for s in rules.active_statuses])]
+            "UNWIND $ids AS id MATCH (l:Lead {lead_id: id}) WHERE l.version > 0 "
+            "WITH min(coalesce(l.observed_at, l.reported_at)) AS lo "
+            "MATCH (o:Operation) WHERE o.ends_at > lo - duration({minutes: $margin}) AND o.status IN $active "
+            "RETURN o {.*} AS o",
+            ids=ids, margin=rules.time_margin_min, active=[s.value for s in rules.active_statuses])]
         if not ops:
             return []
         rows = tx.run(_LEAD_FACTS, ids=ids, agencies=sorted({o.agency for o in ops})).data()
         leads = [LeadFacts(lead_id=r["lead_id"], agency=r["agency"], at=native(r["at"]),
                            insee_code=r["insee_code"], location_key=r["location_key"], lat=r["lat"],
                            lon=r["lon"], entity_keys=r["entity_keys"]) for r in rows if r["at"] is not None]
-        found = lead_clashes(leads, [o.facts() for o in ops], rules, now=now)
+        found = lead_clashes(leads, [o.facts() for o in ops], rules)
         if not found:
             return []
         by_op = {o.operation_id: o for o in ops}

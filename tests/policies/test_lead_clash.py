@@ -1,6 +1,6 @@
 """The pure lead-vs-operation rule (policies/lead_clash.py), against the rule as written in its
 docstring and deconfliction.yaml (margin 30 min, place distance 500 m, commune fallback, target
-lookback 72 h; tell_lead_author for arrests and searches only)."""
+lookback 72 h; only the lead's time counts, not when it arrives; tell_lead_author for arrests and searches only)."""
 
 from __future__ import annotations
 
@@ -73,14 +73,15 @@ TABLE = [
     ("declared after its start: its target 5 days ago, before the lookback", _lead(
         2000, at=NOW - 120 * H, entity_keys=["vehicle:AB-123-CD"]), _op(starts_at=NOW - 240 * H, created_at=NOW), None),
     ("an operation done", _lead(0), _op(status=OperationStatus.DONE), None),
-    ("an operation over (end + margin past)", _lead(0, at=NOW - 3 * H),
-     _op(starts_at=NOW - 4 * H, ends_at=NOW - 31 * M, created_at=NOW - 5 * H), None),
+    ("an operation over by now, the lead during its window", _lead(0, at=NOW - 3 * H),
+     _op(starts_at=NOW - 4 * H, ends_at=NOW - 31 * M, created_at=NOW - 5 * H), ["place", "time"]),
+    ("0 m, 31 min after the end", _lead(0, at=NOW + 3 * H + 31 * M), _op(), None),
 ]
 
 
 @pytest.mark.parametrize(("lead", "op", "expected"), [c[1:] for c in TABLE], ids=[c[0] for c in TABLE])
 def test_the_rule(lead, op, expected):
-    got = lead_clash(lead, op, RULES, now=NOW)
+    got = lead_clash(lead, op, RULES)
     assert (got.reasons if got else None) == expected
 
 
@@ -100,9 +101,9 @@ def test_the_indexed_batch_finds_exactly_the_pairs_the_rule_finds():
                    location_key=rng.choice([None, "addr:25056:x"]), entity_keys=rng.sample(plates, 1))
              for i in range(300)]
     brute = {(c.lead_id, c.operation_id) for lead in leads for op in ops
-             if (c := lead_clash(lead, op, RULES, now=NOW)) is not None}
+             if (c := lead_clash(lead, op, RULES)) is not None}
     assert brute, "the sample must hold clashes"
-    assert {(c.lead_id, c.operation_id) for c in lead_clashes(leads, ops, RULES, now=NOW)} == brute
+    assert {(c.lead_id, c.operation_id) for c in lead_clashes(leads, ops, RULES)} == brute
 
 
 def test_who_may_tell_the_author_and_what_they_are_told():
