@@ -24,7 +24,7 @@ from openpyxl import Workbook
 from pydantic import SecretStr
 from fastapi.testclient import TestClient
 
-from connectors.intake.connector import IntakeSettings
+from connectors.intake.connector import IntakeConnector, IntakeSettings
 from connectors.intake.web import create_app
 from graph import identity
 from graph import sessions as graph_sessions
@@ -69,8 +69,7 @@ class Intake:
         settings = IntakeSettings(**world._common(creds))
         self.recorder = Recorder()
         self.app = create_app(settings, transport=self.recorder)
-        import connectors.intake.connector as module
-        module.IntakeConnector.push_policy = FAST_PUSH  # type: ignore[misc]
+        IntakeConnector.push_policy = FAST_PUSH  # type: ignore[misc]  # retries real but short
 
     def person(self, agency: str, role: str = "analyst") -> tuple[str, str]:
         graph = Graph(self.world.driver, self.world.db)
