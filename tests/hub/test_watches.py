@@ -327,3 +327,26 @@ def test_outbound_signal_and_digest_carry_no_lead_content(client, make_user, mak
     assert brief.status_code == 200, brief.text
     assert re.search(rf"Vos veilles.*<td>immatriculation {plate}</td><td>[^<]+</td><td>1</td>",
                      brief.text, re.S), brief.text[-3000:]
+
+
+def test_a_saved_text_search_tells_only_of_narratives_the_watcher_may_read(
+        client, make_user, make_connector):
+    """rules.yaml (analyst-other-redacted-h0-h1): a gendarmerie analyst reads a police H0 lead
+    redacted, without its narrative; their own agency's leads in full. A full-text watch on a
+    word must not fire on text it may not read — it would tell that the hidden narrative holds
+    the word."""
+    word = canary_tag().lower()
+    headers = make_user("gendarmerie", "analyst")
+    r = client.post("/api/v1/watches", headers=headers, json={
+        "q": f"livraison {word}", "search_kind": "text", "justification": WHY})
+    assert r.status_code == 201 and r.json()["label"] == f"recherche « livraison {word} »", r.text
+    police = acked_ids(make_connector("police").push([lead(
+        handling_code="H0", narrative=f"Livraison observée, mot {word.upper()}.")]))
+    own = acked_ids(make_connector("gendarmerie").push([lead(
+        source_agency="gendarmerie", handling_code="H0",
+        narrative=f"Livraison signalée près du stade, mot {word}.")]))
+    _, hits = poll_hits(client, headers, 1)
+    wait_triaged(client, client.app.state.graph, [*police.values(), *own.values()])
+    raw, hits = watch_hits(client, headers)
+    assert [h["payload"].get("lead_id") for h in hits] == list(own.values())
+    assert next(iter(police.values())).encode() not in raw

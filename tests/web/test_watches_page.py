@@ -15,6 +15,7 @@ from hub.jobs.triage import triage_pending_once
 from tests.factories import canary_tag, lead
 from tests.hub.test_watches import other_spelling, random_plate
 from tests.oracles import GENDARMERIE_SEES_POLICE_LEAD
+from tests.web.conftest import axe_violations
 
 DEADLINE_S = 60.0
 
@@ -56,3 +57,4 @@ def test_a_watcher_sees_each_new_lead_as_the_policy_allows(open_page, make_web_u
     for secret in (lead_of["H2"], canaries["H2"], f"PN-V-{canaries['H2']}"):
         assert secret not in dom and secret.encode() not in received
     assert canaries["H1"] not in dom  # a notification never carries a narrative
+    assert axe_violations(page) == []
