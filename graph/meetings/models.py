@@ -178,6 +178,7 @@ class SeizureItem(BaseModel):
     place: str | None = None
     deal_point: str | None = None
     substances: list[SeizedQuantity] = Field(default_factory=list)
+    unweighed: list[str] = Field(default_factory=list, description="produits saisis sans quantité précisée")
     cash_eur: float | None = None
     weapons: list[SeizedWeapon] = Field(default_factory=list)
     weapon_count: int = 0

@@ -108,6 +108,7 @@ def _item(r: dict[str, Any], communes: dict[str, str]) -> SeizureItem:
         insee_code=r["insee"], commune=communes.get(r["insee"]) if r["insee"] else None,
         place=r["place"], deal_point=r["deal_point"],
         substances=sorted((SeizedQuantity(**q) for q in r["substances"]), key=lambda q: (q.substance, q.unit)),
+        unweighed=sorted(set(r["unweighed"])),
         cash_eur=r["cash"], weapons=[SeizedWeapon(**w) for w in json.loads(r["weapons"] or "[]")],
         weapon_count=r["weapon_count"],
         packaging=[SeizedPackaging(**p) for p in json.loads(r["packaging"] or "[]")],
