@@ -21,16 +21,17 @@ from graph.analysis.search import _candidates as search_candidates  # the search
 from graph.watches.matching import fold
 from graph.watches.models import WatchMode, WatchTarget
 from hub.contract.errors import InvalidInput
-from policies.watches import normalize_target, target_label_fr
+from policies.watches import WATCH_KINDS, normalize_target, target_label_fr
 
 MAX_TEXT_WORDS = 20
 
 
 def entity_target(kind: str, raw: str) -> WatchTarget:
+    field = "value" if kind in WATCH_KINDS else "entity_kind"
     try:
         key = normalize_target(kind, raw)
     except ValueError as exc:
-        raise InvalidInput("veille invalide", details=[{"field": "value", "reason": str(exc)}]) from exc
+        raise InvalidInput("veille invalide", details=[{"field": field, "reason": str(exc)}]) from exc
     return WatchTarget(kind="entity", label=target_label_fr(key), mode=WatchMode.KEY, match_key=key)
 
 
