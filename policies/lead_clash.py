@@ -256,6 +256,16 @@ def owner_message_fr(*, kind: OperationKind, title: str | None, lead_agency: str
     return text
 
 
+def owner_batch_message_fr(*, kind: OperationKind, title: str | None, count: int,
+                           lead_agencies: list[str]) -> str:
+    """The owner's one notice for several leads on one operation in one batch: how many, of which
+    agencies — hit-style, the list says the rest."""
+    op = f"votre opération de {OPERATION_KIND_LABELS_FR[kind]}" + (f" « {title} »" if title else "")
+    who = ", ".join(agency_label_fr(a) for a in dict.fromkeys(lead_agencies))
+    return (f"{count} pistes d'autres services ({who}) touchent {op} : voir les alertes de "
+            "déconfliction pour qui contacter.")
+
+
 def author_notice_fr(lead_id: str, owner_agency: str, owner_contact: str) -> str:
     """All the author of the lead is ever told, when the owner opted in: whom to call. Never the
     operation, its kind, targets, place or time."""

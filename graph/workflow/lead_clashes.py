@@ -61,6 +61,7 @@ from policies.lead_clash import (
     author_notice_fr,
     lead_clashes,
     may_tell_author,
+    owner_batch_message_fr,
     owner_message_fr,
     reasons_fr,
 )
@@ -155,21 +156,32 @@ def raise_lead_clashes(
                                     exclude_none=True)} for r in records],
             now=utc(now), token=token)}
         records = [r for r in records if r.alert_id in created]
+        # One owner notification per operation and batch (a busy place must not turn one batch
+        # into thousands of notices), counting only the leads its analysts may know of.
+        known: dict[tuple[str, str], bool] = {}
+        told: dict[str, list[LeadClashRecord]] = {}
         for r in records:
-            op = by_op[r.operation_id]
-            if _owner_may_know(markings[r.lead_id], r.owner_agency, policy, now):
-                contact = policy.agency(Agency(r.lead_agency)).contact_fr
-                notify(tx, agency=r.owner_agency, user_id=None, kind=NotificationKind.LEAD_OPERATION_CLASH,
-                       message=owner_message_fr(
-                           kind=op.kind, title=op.title, lead_agency=r.lead_agency, level="hit",
-                           lead_id=None, contact=contact, open_=True,
-                           reasons=reasons_fr(r.reasons, r.shared_targets, r.place, None, None, "hit")),
-                       payload={"alert_id": r.alert_id, "operation_id": r.operation_id}, now=now)
-            if r.author_told:
-                notify(tx, agency=r.lead_agency, user_id=None, kind=NotificationKind.CONTACT_REQUESTED,
-                       message=author_notice_fr(r.lead_id, r.owner_agency,
-                                                policy.agency(Agency(r.owner_agency)).contact_fr),
-                       payload={"lead_id": r.lead_id}, now=now)
+            pair = (r.lead_id, r.owner_agency)
+            if pair not in known:
+                known[pair] = _owner_may_know(markings[r.lead_id], r.owner_agency, policy, now)
+            if known[pair]:
+                told.setdefault(r.operation_id, []).append(r)
+        for operation_id, group in told.items():
+            op, first = by_op[operation_id], group[0]
+            message = (owner_message_fr(
+                kind=op.kind, title=op.title, lead_agency=first.lead_agency, level="hit", lead_id=None,
+                contact=policy.agency(Agency(first.lead_agency)).contact_fr, open_=True,
+                reasons=reasons_fr(first.reasons, first.shared_targets, first.place, None, None, "hit"))
+                if len(group) == 1 else owner_batch_message_fr(
+                    kind=op.kind, title=op.title, count=len(group), lead_agencies=[r.lead_agency for r in group]))
+            notify(tx, agency=op.agency, user_id=None, kind=NotificationKind.LEAD_OPERATION_CLASH,
+                   message=message, payload={"alert_id": first.alert_id if len(group) == 1 else None,
+                                             "operation_id": operation_id}, now=now)
+        for lead_id, owner in dict.fromkeys((r.lead_id, r.owner_agency) for r in records if r.author_told):
+            lead_agency = next(r.lead_agency for r in records if r.lead_id == lead_id)
+            notify(tx, agency=lead_agency, user_id=None, kind=NotificationKind.CONTACT_REQUESTED,
+                   message=author_notice_fr(lead_id, owner, policy.agency(Agency(owner)).contact_fr),
+                   payload={"lead_id": lead_id}, now=now)
         if records and before_commit:
             before_commit(records)
         return records

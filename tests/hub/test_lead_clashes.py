@@ -16,6 +16,7 @@ Oracles, from the rule (policies/lead_clash.py, deconfliction.yaml) and the acce
 - with ``tell_lead_author`` (allowed for arrests, never a surveillance) the author's agency gets
   one notification: « Piste <id> : contactez <police desk> (Police nationale) avant d'y donner
   suite. », nothing else;
+- a batch of leads on one operation gives its owner one notice, counting them;
 - acknowledging closes the alert (once; another agency's acknowledgement is a 404), audited;
   a replayed / retriaged lead raises no second alert and no second notification.
 """
@@ -239,6 +240,11 @@ def test_a_lead_in_the_area_during_the_window_alerts_one_outside_does_not(api, d
         assert (lead_id in got) is clashes, name
         if clashes:
             assert got[lead_id]["reasons"] == reasons and got[lead_id]["operation"]["operation_id"] == op["operation_id"]
+    # One batch, one operation: one notice for the owner, counting the two leads.
+    notes = [n for n in api.get("/api/v1/notifications", headers=pn).json() if n["kind"] == "lead_operation_clash"]
+    assert [n["message"] for n in notes] == [
+        f"2 pistes d'autres services (Gendarmerie nationale) touchent votre opération de surveillance "
+        f"« {op['title']} » : voir les alertes de déconfliction pour qui contacter."]
 
 
 def test_the_author_is_told_only_whom_to_call_when_the_owner_opted_in(api, driver, make_user):
