@@ -1,5 +1,5 @@
 """Lead-vs-operation deconfliction in the graph (ADR 0017): a new lead of another agency that
-meets a running operation opens a ``LeadClashAlert`` for the operation's owner, open until the
+meets an active operation (its target, or its place during its window) opens a ``LeadClashAlert`` for the operation's owner, open until the
 owner acknowledges it.
 
 ``raise_lead_clashes`` (the triage worker's one call, hub/jobs/operation_hits.py) gathers the
@@ -108,7 +108,7 @@ def raise_lead_clashes(
     graph: Graph, lead_ids: list[str], now: datetime, *, rules: DeconflictionRules, policy: Policy,
     before_commit: Callable[[list[LeadClashRecord]], None] | None = None,
 ) -> list[LeadClashRecord]:
-    """Open an alert for every new clash of these (fresh) leads with a running operation of
+    """Open an alert for every new clash of these (fresh) leads with an active operation of
     another agency, and notify; returns the alerts this call opened (none on a replay)."""
     ids = list(dict.fromkeys(lead_ids))
     if not ids:

@@ -1,5 +1,5 @@
 """Lead-vs-operation deconfliction, wired into the triage worker (ADR 0017): after a batch of
-fresh leads is triaged, ``raise_operation_hits`` opens an alert for every running operation of
+fresh leads is triaged, ``raise_operation_hits`` opens an alert for every active operation of
 another agency they meet, audits the combination before it commits, and notifies the owners
 (and, only where an owner opted in, the lead's agency: « contactez … »). The rule is
 ``policies.lead_clash``'s; the facts and writes are graph/workflow/lead_clashes.py's.
