@@ -1,6 +1,6 @@
 """Lead-vs-operation deconfliction in the graph (ADR 0017): a new lead of another agency that
-meets an active operation (its target, or its place during its window) opens a ``LeadClashAlert`` for the operation's owner, open until the
-owner acknowledges it.
+meets an active operation (its target, or its place during its window) opens a
+``LeadClashAlert`` for the operation's owner, open until the owner acknowledges it.
 
 ``raise_lead_clashes`` (the triage worker's one call, hub/jobs/operation_hits.py) gathers the
 facts with indexed reads — the operations that end after the batch's earliest lead time (a
