@@ -75,6 +75,7 @@ AGENCY_SUBJECTS_FR: dict[Agency, tuple[str, bool]] = {
     Agency.GIR: ("le GIR", False),
     Agency.PREFECTURE: ("la Préfecture", False),
     Agency.OFAST: ("l'OFAST", False),
+    Agency.BAILLEUR_SOCIAL: ("le bailleur social", False),
 }
 
 

@@ -2,7 +2,7 @@
 export const AGENCIES = {
   police: "Police nationale", gendarmerie: "Gendarmerie nationale", douanes: "Douanes",
   police_judiciaire: "Police judiciaire", paf: "Police aux frontières", gir: "GIR",
-  prefecture: "Préfecture", ofast: "OFAST",
+  prefecture: "Préfecture", ofast: "OFAST", bailleur_social: "Bailleur social",
 };
 export const KINDS = {
   vehicle: "Véhicule", person: "Personne (pseudonyme)", phone: "Téléphone", location: "Lieu",

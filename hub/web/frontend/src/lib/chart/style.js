@@ -5,6 +5,7 @@ import { AGENCIES, KINDS } from "../labels.js";
 export const AGENCY_COLOURS = {
   police: "#000091", gendarmerie: "#3558a2", douanes: "#009081", police_judiciaire: "#6a6af4",
   paf: "#a558a0", gir: "#716043", prefecture: "#465f9d", ofast: "#c3992a",
+  bailleur_social: "#7d4e5b",
 };
 export const KIND_STYLE = {
   vehicle: { shape: "round-rectangle", colour: "#6a6af4" },
