@@ -26,6 +26,7 @@ from graph.watches.delivery import (
 from graph.watches.matching import (
     batch_leads,
     end_watches,
+    grants_of,
     active_watch_kinds,
     record_hits,
     touched_watches,
@@ -68,6 +69,6 @@ __all__ = [
     "SCHEMA", "BatchLead", "Delivery", "TouchedWatch", "WatchHit", "WatchMode", "WatchOwner",
     "WatchRecord", "WatchTarget", "active_watch_kinds", "active_watch_owners", "batch_leads",
     "create_watch", "deliveries_for", "end_watch", "end_watches", "entity_target", "get_delivery",
-    "hits_in_window", "hits_per_watch", "latest_hits", "list_watches", "record_hits",
+    "grants_of", "hits_in_window", "hits_per_watch", "latest_hits", "list_watches", "record_hits",
     "search_target", "set_delivery", "touched_watches", "watch_owners",
 ]

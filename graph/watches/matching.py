@@ -22,6 +22,7 @@ from typing import Any
 
 import neo4j
 
+from graph.grants.active import grants_from, grants_projection
 from graph.grants.models import NotificationKind
 from graph.grants.notifications import notify
 from graph.handle import Graph
@@ -139,6 +140,14 @@ def watch_owners(graph: Graph, user_ids: Iterable[str]) -> dict[str, WatchOwner]
         "RETURN u.user_id AS user_id, u.name AS name, u.agency AS agency, u.role AS role, "
         "coalesce(u.disabled, false) AS disabled", ids=sorted(set(user_ids)), read_=True)
     return {r["user_id"]: WatchOwner(**r.data()) for r in rows}
+
+
+def grants_of(graph: Graph, user_ids: Iterable[str], now: datetime) -> dict[str, list]:
+    """Each owner's grants active at ``now`` (graph/grants/active.py's projection), in one read
+    for the whole batch rather than one per watcher."""
+    rows = graph.query(f"UNWIND $uids AS uid RETURN uid, {grants_projection('uid')}",
+                       uids=sorted(set(user_ids)), now=utc(now), read_=True)
+    return {r["uid"]: grants_from(r["guest_grants"], r["disclosure_grants"]) for r in rows}
 
 
 def record_hits(graph: Graph, hits: list[WatchHit], now: datetime,

@@ -29,7 +29,6 @@ from urllib.parse import urlsplit
 import httpx
 from fastapi import FastAPI
 
-from graph import grants as graph_grants
 from graph import watches as graph_watches
 from graph.grants.models import NotificationKind
 from graph.grants.notifications import notify
@@ -200,10 +199,10 @@ def _standing_of(graph: Graph, policy: Policy, rules: WatchRules, now: datetime)
     """Whether each person told of watch hits may still hold watches now."""
     owners = graph_watches.watch_owners(graph, graph_watches.hits_in_window(
         graph, now - timedelta(hours=rules.digest_window_hours), now))
+    grants = graph_watches.grants_of(graph, owners, now)
     out = {}
     for uid, owner in owners.items():
-        grants = graph_grants.active_grants_for(graph, uid, now)
-        live = any(isinstance(g, GuestGrant) and g.active_at(now) for g in grants)
+        live = any(isinstance(g, GuestGrant) and g.active_at(now) for g in grants.get(uid, []))
         out[uid] = standing(policy, rules, role=owner.role, disabled=owner.disabled,
                             live_grant=live) is None
     return out

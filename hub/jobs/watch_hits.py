@@ -68,7 +68,7 @@ def notify_watchers(app: FastAPI, lead_ids: list[str], now: datetime) -> int:
         return 0
     policy, rules = app.state.rulebook.policy, app.state.rulebook.watches
     owners = graph_watches.watch_owners(graph, {t.user_id for t in touched})
-    grants = {uid: graph_grants.active_grants_for(graph, uid, now) for uid in owners}
+    grants = graph_watches.grants_of(graph, owners, now)
     ends = _ends(policy, rules, {t.user_id for t in touched}, owners, grants, now)
     if ends:
         end_for(graph, app.state.audit, ends, {u: o.agency or "" for u, o in owners.items()}, now)
@@ -158,7 +158,7 @@ def sweep_standing(graph: Graph, audit: AuditTrail, policy: Policy, rules: Watch
     uids = graph_watches.active_watch_owners(graph)
     owners = graph_watches.watch_owners(graph, uids)
     ends = _ends(policy, rules, uids, owners,
-                 {u: graph_grants.active_grants_for(graph, u, now) for u in owners}, now)
+                 graph_watches.grants_of(graph, owners, now), now)
     return end_for(graph, audit, ends, {u: o.agency or "" for u, o in owners.items()}, now) \
         if ends else 0
 

@@ -272,15 +272,27 @@ def relays():
 
 
 def test_outbound_signal_and_digest_carry_no_lead_content(client, make_user, make_connector,
-                                                          graph, relays, monkeypatch):
+                                                          graph, relays):
+    smtp_port, mails, hook_url, posted = relays
+    hub_url = "https://hub.cross-25.test"
+    # The session app with a relay, an allow-list and its public address, for this test only
+    # (pytest's monkeypatch cannot restore an attribute of Starlette's State).
+    kept = client.app.state.settings
+    client.app.state.settings = kept.model_copy(update={
+        "smtp_host": "127.0.0.1", "smtp_port": smtp_port, "hub_public_url": hub_url,
+        "watch_webhook_hosts": ["127.0.0.1"]})
+    try:
+        _outbound_and_digest(client, make_user, make_connector, graph, mails, hook_url, posted,
+                             hub_url)
+    finally:
+        client.app.state.settings = kept
+
+
+def _outbound_and_digest(client, make_user, make_connector, graph, mails, hook_url, posted,
+                         hub_url):
     from hub.jobs.watch_delivery import run_digest
     from policies.watches import OUTBOUND_TEXT
 
-    smtp_port, mails, hook_url, posted = relays
-    hub_url = "https://hub.cross-25.test"
-    monkeypatch.setattr(client.app.state, "settings", client.app.state.settings.model_copy(update={
-        "smtp_host": "127.0.0.1", "smtp_port": smtp_port, "hub_public_url": hub_url,
-        "watch_webhook_hosts": ["127.0.0.1"]}))
     tag = canary_tag(8).lower()
     headers = make_user("gendarmerie", "coordinator", name=f"chef-{tag}")
     plate = random_plate()
