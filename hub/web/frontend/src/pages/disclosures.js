@@ -27,6 +27,11 @@ const KIND = {
   guest_grant_revoked: "Autorisation d'invité retirée",
   guest_grant_expired: "Autorisation d'invité expirée",
   cross_agency_link: "Lien entre services",
+  lead_operation_clash: "Piste touchant une de vos opérations",
+  contact_requested: "Prise de contact demandée",
+  watch_hit: "Veille",
+  watch_ended: "Veille arrêtée",
+  watch_digest: "Récapitulatif quotidien des veilles",
 };
 
 const statusBadge = (status) => {
