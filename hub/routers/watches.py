@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, model_validator
 from graph import grants as graph_grants
 from graph import watches as graph_watches
 from graph.analysis.models import FuzzyMode, SearchKind
+from graph.handle import Graph
 from graph.identity import Principal
 from graph.watches import Delivery, WatchRecord
 from hub.audit import events as auditing
@@ -41,6 +42,7 @@ from hub.routers.inputs import StrictIn
 from policies.audit import AuditAction, AuditEvent, Decision, DecisionOutcome
 from policies.models import GuestGrant
 from policies.permissions import Action
+from policies.rulebook import Rulebook
 from policies.watches import END_REASONS_FR, WATCH_KINDS, standing
 
 router = APIRouter(prefix="/api/v1", tags=["veilles"])
@@ -110,7 +112,8 @@ def _consultation(request: Request, caller: Principal, *, subject: str, justific
         entity_keys=[subject[:300]], justification=justification, details={"step": step})
 
 
-def _check_standing(graph, caller: Principal, rulebook) -> None:
+def _check_standing(graph: Graph, caller: Principal, rulebook: Rulebook) -> None:
+    """A person may add a watch only while their watches would stand (policies/watches.py)."""
     grants = (caller.active_grants if caller.active_grants is not None
               else graph_grants.active_grants_for(graph, caller.user_id, _now()))
     live = any(isinstance(g, GuestGrant) and g.active_at(_now()) for g in grants)
