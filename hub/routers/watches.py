@@ -1,6 +1,6 @@
 """Watchlists over HTTP (« Veilles »): ``/api/v1/watches`` — a person follows an entity key or a
 saved search, lists their watches with the latest hits they were told, ends one; and
-``/api/v1/watches/delivery`` — where, besides the app, a "something new" signal goes (a webhook
+``/api/v1/watch-delivery`` — where, besides the app, a "something new" signal goes (a webhook
 on the hub's allow-list, an e-mail address; never any lead content).
 
 A watch is private to its owner: every route reads and ends only the caller's own (another
@@ -186,13 +186,13 @@ async def end_watch(request: Request, watch_id: Annotated[str, Path(min_length=1
             justification=justification, step=f"watch_ended:{rec.watch_id}"))))
 
 
-@router.get("/watches/delivery", response_model=Delivery,
+@router.get("/watch-delivery", response_model=Delivery,
             summary="Où vous prévenir, en plus du hub (webhook, courriel)")
 async def get_delivery(graph: GraphDep, caller: Watcher) -> Delivery:
     return await run_in_threadpool(graph_watches.get_delivery, graph, caller.user_id)
 
 
-@router.put("/watches/delivery", response_model=Delivery,
+@router.put("/watch-delivery", response_model=Delivery,
             summary="Choisir où vous prévenir (webhook, courriel ; aucun contenu de piste)")
 async def put_delivery(request: Request, body: DeliveryIn, graph: GraphDep, audit: AuditDep,
                        caller: Watcher, settings: SettingsDep) -> Delivery:

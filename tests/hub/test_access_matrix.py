@@ -149,7 +149,7 @@ EXEMPT: dict[str, str] = {
     "/api/v1/watches": "the caller's own watches, keyed by nothing; each hit listed is the "
                        "notification as it was told (tests/hub/test_watches.py checks a hit "
                        "carries no lead id, narrative or source_ref, raw bytes)",
-    "/api/v1/watches/delivery": "the caller's own outbound settings (webhook, e-mail): no lead "
+    "/api/v1/watch-delivery": "the caller's own outbound settings (webhook, e-mail): no lead "
                                 "content",
     "/api/v1/deconfliction/lead-alerts": "the caller's agency's lead-vs-operation alerts, keyed by "
                                           "nothing; each lead through the caller's access filter "

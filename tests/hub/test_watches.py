@@ -299,9 +299,9 @@ def _outbound_and_digest(client, make_user, make_connector, graph, mails, hook_u
     assert watch(client, headers, plate).status_code == 201
     # Where a webhook may point: on the allow-list only, https unless on loopback.
     for bad in ("https://hooks.ailleurs.test/x", "http://10.1.2.3/x"):
-        r = client.put("/api/v1/watches/delivery", headers=headers, json={"webhook_url": bad})
+        r = client.put("/api/v1/watch-delivery", headers=headers, json={"webhook_url": bad})
         assert r.status_code == 422 and r.json()["details"][0]["field"] == "webhook_url", r.text
-    r = client.put("/api/v1/watches/delivery", headers=headers,
+    r = client.put("/api/v1/watch-delivery", headers=headers,
                    json={"webhook_url": hook_url, "email": f"veille-{tag}@example.fr"})
     assert r.status_code == 200, r.text
 

@@ -162,7 +162,7 @@ const deliveryForm = h("form", { id: "form-veille-envoi" },
 deliveryForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
-    await api("/api/v1/watches/delivery", { method: "PUT",
+    await api("/api/v1/watch-delivery", { method: "PUT",
       body: { webhook_url: hook.value.trim() || null, email: mail.value.trim() || null } });
     deliveryStatus.replaceChildren(alertBox("success", "Envois enregistrés."));
   } catch (err) {
@@ -172,7 +172,7 @@ deliveryForm.addEventListener("submit", async (event) => {
 
 async function loadDelivery() {
   try {
-    const d = await api("/api/v1/watches/delivery");
+    const d = await api("/api/v1/watch-delivery");
     hook.value = d.webhook_url || "";
     mail.value = d.email || "";
   } catch { /* the form stays empty; saving reports its own error */ }
