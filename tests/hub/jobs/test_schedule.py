@@ -11,14 +11,17 @@ from hub.app import create_app
 
 
 def test_hub_schedules_retention_and_briefs_and_the_brief_job_runs(settings, driver, tmp_path, clean_graph):
-    own = settings.model_copy(update={"data_dir": tmp_path, "brief_cron": "0 6 * * thu"})
+    own = settings.model_copy(update={"data_dir": tmp_path, "brief_cron": "0 6 * * thu",
+                                      "watch_digest_cron": "15 7 * * *"})
     identity.upsert_user(Graph(driver, own.neo4j_database), agency="police", role="coordinator", name="chef-sched")
     with TestClient(create_app(own)) as client:
         scheduler = client.app.state.scheduler
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        # The two jobs, and the one that takes over their runs left by a dead hub (ADR 0013).
-        assert set(jobs) == {"retention", "weekly-briefs", "job-takeover"}
+        # The three jobs (retention, the weekly briefs, the daily watch digest — ADR 0018), and
+        # the one that takes over their runs left by a dead hub (ADR 0013).
+        assert set(jobs) == {"retention", "weekly-briefs", "watch-digest", "job-takeover"}
         assert jobs["weekly-briefs"].next_run_time.strftime("%a %H:%M") == "Thu 06:00"
+        assert jobs["watch-digest"].next_run_time.strftime("%H:%M") == "07:15"
         assert str(jobs["retention"].next_run_time.tzinfo) == "Europe/Paris"
         job = jobs["weekly-briefs"]
         files = job.func(*job.args, **job.kwargs)
