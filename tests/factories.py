@@ -21,6 +21,21 @@ def canary_tag(length: int = 12) -> str:
     return "".join(secrets.choice("ABCDEFGHJKLMNPQRSTVWXYZ") for _ in range(length))
 
 
+def plate_blocks() -> tuple[str, str, str]:
+    """A random valid SIV plate as its three blocks: no I, O or U, no SS block, no 000
+    (hub/contract/normalize.py) — a random « SS » made CI reject a test's plate twice."""
+    def letters() -> str:
+        while (block := "".join(secrets.choice("ABCDEFGHJKLMNPQRSTVWXYZ") for _ in range(2))) == "SS":
+            pass
+        return block
+    return letters(), str(100 + secrets.randbelow(900)), letters()
+
+
+def random_plate() -> str:
+    """A random valid SIV plate, ``AB-123-CD``."""
+    return "-".join(plate_blocks())
+
+
 def pseudonym(last: str, first: str = "X") -> str:
     return _KEY.pseudonym(normalize_identity(last, first))
 

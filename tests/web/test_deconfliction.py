@@ -17,7 +17,6 @@ Oracles, from what the rules mean (policies/deconfliction.py, deconfliction.yaml
 
 from __future__ import annotations
 
-import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,15 +24,14 @@ from zoneinfo import ZoneInfo
 
 from graph import identity
 from hub.contract.lead import Agency
-from tests.factories import BESANCON, canary_tag, lead
+from tests.factories import BESANCON, canary_tag, lead, plate_blocks
 from tests.web.conftest import MOTIF, axe_violations
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
 def _plate_parts() -> tuple[str, str, str]:
-    letters = lambda: "".join(random.choices("ABCDEFGHJKLMNPQRSTVWXYZ", k=2))  # noqa: E731
-    return letters(), str(random.randint(100, 999)), letters()
+    return plate_blocks()
 
 
 def _api(live_hub, token: str, method: str, path: str, **kwargs: Any) -> Any:

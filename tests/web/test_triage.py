@@ -27,7 +27,7 @@ from typing import Any
 
 from graph import identity
 from hub.jobs.triage import triage_pending_once
-from tests.factories import BESANCON, canary_tag, lead
+from tests.factories import BESANCON, canary_tag, lead, random_plate
 from tests.web.conftest import MOTIF, axe_violations
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -35,13 +35,7 @@ PAGE_SIZE = 25  # the board's page (src/pages/triage.js)
 
 
 def _plate() -> str:
-    # SIV: no I, O or U, and no SS block (hub/contract/normalize.py) — a random "SS" made CI
-    # reject a lead of the batch.
-    def letters() -> str:
-        while (block := "".join(random.choices("ABCDEFGHJKLMNPQRSTVWXYZ", k=2))) == "SS":
-            pass
-        return block
-    return f"{letters()}-{random.randint(100, 999)}-{letters()}"
+    return random_plate()
 
 
 def _token(live_hub, user) -> str:
