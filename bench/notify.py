@@ -329,10 +329,12 @@ def main() -> None:
     print()
     print(f"leads: {n}  batches of ≤ {args.batch}  writers: {args.workers}  rounds: {args.rounds} "
           f"after a warm pass, medians; loaded = {seeded.get('setup', '?')}")
-    for label, i in (("acknowledged", 0), ("triaged", 1)):
+    # The target is on ingest (what a connector sees); the triaged rate is printed for
+    # what matching costs in all, every hit written and audited.
+    for label, i, note in (("acknowledged", 0, "(target ≥ 0.90)"), ("triaged", 1, "(no target)")):
         none, loaded = med("none", i), med("loaded", i)
         print(f"{label:13} none {none:6.0f} leads/s   loaded {loaded:6.0f} leads/s   "
-              f"loaded / none = {loaded / none:.2f}   (target ≥ 0.90)")
+              f"loaded / none = {loaded / none:.2f}   {note}")
     print(f"work done when loaded: {work.get('loaded')}")
     lat_ms = sorted(x * 1000 for x in lat)
     p95 = lat_ms[max(0, int(round(0.95 * len(lat_ms))) - 1)]
