@@ -37,10 +37,13 @@ _LEDGER_NAME = "notifications"
 _PAYLOAD_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
-def notify(tx: neo4j.Transaction, *, agency: str, user_id: str | None, kind: NotificationKind,
-           message: str, payload: dict[str, str | None], now: datetime) -> None:
-    """Address one notification, in the caller's transaction (it commits with the change it
-    tells of)."""
+Notice = tuple[str, str | None, NotificationKind, str, dict[str, str | None]]
+"""One notification to write: (agency, user_id or None for the whole agency, kind, French
+message, payload)."""
+
+
+def _props(agency: str, user_id: str | None, kind: NotificationKind, message: str,
+           payload: dict[str, str | None], now: datetime) -> dict[str, Any]:
     props: dict[str, Any] = {
         "notification_id": new_id("nt"), "agency": agency, "user_id": user_id,
         "kind": kind.value, "message": message, "created_at": now,
@@ -50,10 +53,27 @@ def notify(tx: neo4j.Transaction, *, agency: str, user_id: str | None, kind: Not
         if not _PAYLOAD_KEY.match(key):
             raise ValueError(f"invalid notification payload key {key!r}")
         props[_PAYLOAD_PREFIX + key] = value
+    return props
+
+
+def notify(tx: neo4j.Transaction, *, agency: str, user_id: str | None, kind: NotificationKind,
+           message: str, payload: dict[str, str | None], now: datetime) -> None:
+    """Address one notification, in the caller's transaction (it commits with the change it
+    tells of)."""
+    notify_many(tx, [(agency, user_id, kind, message, payload)], now)
+
+
+def notify_many(tx: neo4j.Transaction, notices: list[Notice], now: datetime) -> None:
+    """Address several notifications in one query of the caller's transaction: the ledger
+    hands out their numbers as one consecutive run (the same lock and order as ``notify``)."""
+    if not notices:
+        return
+    rows = [{"i": i, "props": _props(*notice, now)} for i, notice in enumerate(notices, start=1)]
     tx.run(f"MERGE (s:{_LEDGER_LABEL} {{name: $ledger}}) "
-           f"SET s.seq = coalesce(s.seq, 0) + 1 "
-           f"WITH s CREATE (n:{Label.NOTIFICATION.value}) SET n = $props, n.seq = s.seq",
-           ledger=_LEDGER_NAME, props=props).consume()
+           f"SET s.seq = coalesce(s.seq, 0) + $n "
+           f"WITH s.seq - $n AS base UNWIND $rows AS row "
+           f"CREATE (n:{Label.NOTIFICATION.value}) SET n = row.props, n.seq = base + row.i",
+           ledger=_LEDGER_NAME, n=len(rows), rows=rows).consume()
 
 
 
@@ -65,8 +85,8 @@ def notify_agencies(graph: Graph, notices: list[tuple[str, NotificationKind, str
         return 0
 
     def work(tx: neo4j.ManagedTransaction) -> None:
-        for agency, kind, message, payload in notices:
-            notify(tx, agency=agency, user_id=None, kind=kind, message=message, payload=payload, now=now)
+        notify_many(tx, [(agency, None, kind, message, payload)
+                         for agency, kind, message, payload in notices], now)
 
     graph.write(work)
     return len(notices)

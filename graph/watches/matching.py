@@ -24,7 +24,7 @@ import neo4j
 
 from graph.grants.active import grants_from, grants_projection
 from graph.grants.models import NotificationKind
-from graph.grants.notifications import notify
+from graph.grants.notifications import notify_many
 from graph.handle import Graph
 from graph.labels import EntityKind, Label, Rel
 from graph.records import plain, utc
@@ -166,9 +166,9 @@ def record_hits(graph: Graph, hits: list[WatchHit], now: datetime,
                rows=[{"id": k, "n": v} for k, v in counts.items()], now=utc(now)).consume()
         if before_commit is not None:
             before_commit()
-        for hit in hits:  # the notification ledger is the last lock taken (notify's contract)
-            notify(tx, agency=hit.agency, user_id=hit.user_id, kind=NotificationKind.WATCH_HIT,
-                   message=hit.message, payload={"watch_id": hit.watch_id, **hit.payload}, now=now)
+        # One query for every hit; the notification ledger is the last lock taken (notify's contract).
+        notify_many(tx, [(hit.agency, hit.user_id, NotificationKind.WATCH_HIT, hit.message,
+                          {"watch_id": hit.watch_id, **hit.payload}) for hit in hits], now)
         return len(hits)
 
     return graph.write_once(work)
@@ -194,11 +194,9 @@ def end_watches(graph: Graph, user_ids: dict[str, EndReason], now: datetime,
         ended = [plain(r.data()) for r in rows]
         if ended and before_commit is not None:
             before_commit(ended)
-        for w in ended:
-            notify(tx, agency=agencies.get(w["user_id"], ""), user_id=w["user_id"],
-                   kind=NotificationKind.WATCH_ENDED,
-                   message=ended_message_fr(w["label"], EndReason(w["reason"])),
-                   payload={"watch_id": w["watch_id"], "reason": w["reason"]}, now=now)
+        notify_many(tx, [(agencies.get(w["user_id"], ""), w["user_id"], NotificationKind.WATCH_ENDED,
+                          ended_message_fr(w["label"], EndReason(w["reason"])),
+                          {"watch_id": w["watch_id"], "reason": w["reason"]}) for w in ended], now)
         return ended
 
     return graph.write_once(work)
