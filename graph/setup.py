@@ -6,12 +6,13 @@ owns nodes of its own adds its ``SCHEMA`` to ``MODULE_SCHEMAS``.
 
 from __future__ import annotations
 
-from graph import analysis, grants, leases, meetings, sessions, watches, workflow
+from graph import analysis, grants, leases, meetings, oidc_accounts, sessions, watches, workflow
 from graph import schema as migrations
 from graph.handle import Graph
 
 MODULE_SCHEMAS: dict[str, list[str]] = {
     "graph.sessions": sessions.SCHEMA,
+    "graph.oidc_accounts": oidc_accounts.SCHEMA,
     "graph.grants": grants.SCHEMA,
     "graph.analysis": analysis.SCHEMA,
     "graph.workflow": workflow.SCHEMA,
