@@ -1,7 +1,10 @@
 """Login sessions, failed-login counters and password hashes — the graph side of people's
 authentication (the rules are in policies/auth/; this module only stores).
 
-Owns: ``(:Session {session_id, user_id, created_at, expires_at, revoked_at, client, provider})``,
+Owns: ``(:Session {session_id, user_id, created_at, expires_at, revoked_at, client, provider,
+refresh_hash, refresh_used, refreshed_at, refreshes, revoked_reason})`` — ``expires_at`` is the
+session's absolute end (its access tokens are shorter and renewed by refresh tokens, of which only
+the SHA-256 of the current one and of the ones already used are kept: ``rotate_refresh``),
 ``(:LoginAttempts {throttle_key, failures, window_started_at, locked_until, lockouts,
 last_failure_at, accounts, expires_at})`` — failed-login records named by a keyed hash
 (policies/auth/throttle.py: one per claimed account, per (account, client) and per client, whether
@@ -59,6 +62,9 @@ class SessionRecord(BaseModel):
     revoked_at: datetime | None = None
     client: str | None = None
     provider: str = "password"
+    refreshed_at: datetime | None = None
+    refreshes: int = 0
+    revoked_reason: str | None = None
 
     def active(self, now: datetime | None = None) -> bool:
         return self.revoked_at is None and self.expires_at > (now or datetime.now(UTC))
@@ -122,16 +128,19 @@ def new_session_id() -> str:
 
 def create_session(graph: Graph, *, user_id: str, expires_at: datetime,
                    client: str | None, provider: str = "password",
-                   session_id: str | None = None) -> SessionRecord:
-    """Open a session for an existing user (NotFound otherwise)."""
+                   session_id: str | None = None,
+                   refresh_hash: str | None = None) -> SessionRecord:
+    """Open a session for an existing user (NotFound otherwise); ``refresh_hash`` is the SHA-256
+    of its first refresh token (none: the session cannot be refreshed)."""
     records = _write(
         graph,
         "MATCH (u:User {user_id: $uid}) "
         "CREATE (s:Session {session_id: $sid, user_id: $uid, created_at: datetime(), "
-        "        expires_at: $expires_at, client: $client, provider: $provider}) "
-        "RETURN s {.*} AS s",
+        "        expires_at: $expires_at, client: $client, provider: $provider, "
+        "        refresh_hash: $refresh_hash, refresh_used: [], refreshes: 0}) "
+        "RETURN s {.*, refresh_hash: null, refresh_used: null} AS s",
         uid=user_id, sid=session_id or new_session_id(), expires_at=expires_at, client=client,
-        provider=provider,
+        provider=provider, refresh_hash=refresh_hash,
     )
     if not records:
         raise NotFound(f"utilisateur inconnu : {user_id}")
@@ -143,7 +152,7 @@ def create_session(graph: Graph, *, user_id: str, expires_at: datetime,
 def get_session(graph: Graph, session_id: str) -> SessionRecord | None:
     records = _read(
         graph,
-        "MATCH (s:Session {session_id: $sid}) RETURN s {.*} AS s",
+        "MATCH (s:Session {session_id: $sid}) RETURN s {.*, refresh_hash: null} AS s",
         sid=session_id,
     )
     return _session(records[0]["s"]) if records else None
@@ -178,7 +187,8 @@ def revoke_session(graph: Graph, session_id: str) -> SessionRecord | None:
     records = _write(
         graph,
         "MATCH (s:Session {session_id: $sid}) "
-        "SET s.revoked_at = coalesce(s.revoked_at, datetime()) RETURN s {.*} AS s",
+        "SET s.revoked_at = coalesce(s.revoked_at, datetime()) "
+        "RETURN s {.*, refresh_hash: null} AS s",
         sid=session_id,
     )
     return _session(records[0]["s"]) if records else None
@@ -193,6 +203,65 @@ def revoke_user_sessions(graph: Graph, user_id: str) -> int:
         uid=user_id,
     )
     return records[0]["n"]
+
+
+class RefreshOutcome(BaseModel):
+    """What presenting a refresh token did: ``rotated`` (``principal`` and ``session`` set),
+    ``reused`` (an already used token: the session is now revoked), ``raced`` (an already used
+    token within the grace period: refused, nothing revoked), ``inactive`` (session revoked,
+    expired or its user disabled) or ``unknown``."""
+
+    kind: str
+    session: SessionRecord | None = None
+    principal: Principal | None = None
+
+
+# Hashes of used refresh tokens kept per session (reuse of an older one is merely "unknown").
+KEEP_USED_REFRESH = 64
+
+
+def rotate_refresh(graph: Graph, session_id: str, presented_hash: str, new_hash: str, *,
+                   now: datetime, grace: timedelta) -> RefreshOutcome:
+    """Single use of a refresh token, atomic across hub processes: the session node is
+    write-locked, the presented hash compared with the current one (rotate to ``new_hash``) and
+    with the used ones (reuse: revoke the whole session — the token was stolen, or the thief's
+    copy was used first)."""
+
+    def work(tx: neo4j.ManagedTransaction) -> RefreshOutcome:
+        row = tx.run(
+            "MATCH (s:Session {session_id: $sid}) SET s.lock_version = coalesce(s.lock_version, 0) + 1 "
+            "WITH s OPTIONAL MATCH (u:User {user_id: s.user_id}) "
+            "RETURN s {.*} AS s, u {.*, password_hash: null} AS u",
+            sid=session_id).single()
+        if row is None:
+            return RefreshOutcome(kind="unknown")
+        props, user = row["s"], row["u"]
+        session = _session(props)
+        used = list(props.get("refresh_used") or [])
+        if presented_hash in used:
+            refreshed = native(props.get("refreshed_at"))
+            if refreshed is not None and now - refreshed <= grace:
+                return RefreshOutcome(kind="raced", session=session)
+            tx.run("MATCH (s:Session {session_id: $sid}) "
+                   "SET s.revoked_at = coalesce(s.revoked_at, $now), "
+                   "    s.revoked_reason = coalesce(s.revoked_reason, 'refresh_reuse'), "
+                   "    s.refresh_hash = null", sid=session_id, now=now).consume()
+            return RefreshOutcome(kind="reused", session=session)
+        if not props.get("refresh_hash") or presented_hash != props["refresh_hash"]:
+            return RefreshOutcome(kind="unknown")
+        if not session.active(now) or user is None or user.get("disabled"):
+            return RefreshOutcome(kind="inactive", session=session)
+        updated = tx.run(
+            "MATCH (s:Session {session_id: $sid}) "
+            "SET s.refresh_used = (coalesce(s.refresh_used, []) + [s.refresh_hash])[-$keep..], "
+            "    s.refresh_hash = $new, s.refreshed_at = $now, "
+            "    s.refreshes = coalesce(s.refreshes, 0) + 1 "
+            "RETURN s {.*} AS s", sid=session_id, new=new_hash, now=now, keep=KEEP_USED_REFRESH,
+        ).single()
+        principal = Principal(**{k: v for k, v in user.items() if k in Principal.model_fields})
+        return RefreshOutcome(kind="rotated", session=_session(updated["s"]), principal=principal)
+
+    return graph.write(work)
 
 
 def active_session_counts(graph: Graph) -> dict[str, int]:

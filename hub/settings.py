@@ -101,6 +101,15 @@ class Settings(BaseSettings):
 
     # Short-lived access tokens issued at login (minutes).
     access_token_ttl_min: int = Field(default=30, ge=1, le=24 * 60)
+    # A session's absolute lifetime (hours): its access tokens are renewed by single-use refresh
+    # tokens (POST /api/v1/auth/refresh) until then, never beyond (ADR 0019).
+    session_max_hours: float = Field(default=10.0, gt=0, le=7 * 24)
+    # An already used refresh token presented within this many seconds of its rotation (two tabs
+    # refreshing at once) is refused without revoking the session; later, it revokes it (theft).
+    refresh_reuse_grace_s: int = Field(default=5, ge=0, le=60)
+    # The agencies' identity providers (OIDC, policies/auth/oidc.py); default: the rules
+    # directory's identity_providers.yaml. Client secrets are files under keys_dir/oidc/.
+    identity_providers_file: Path | None = None
 
     # Failed-login throttling (policies/auth/throttle.py): after ``login_max_failures`` failed
     # attempts within ``login_window_s``, the account is locked for ``login_lock_s``, doubling at
