@@ -54,6 +54,10 @@ class Label(StrEnum):
     # Watchlists (graph/watches/): a person's watches and outbound settings, never linked.
     WATCH = "Watch"
     WATCH_DELIVERY = "WatchDelivery"
+    # Dossiers (graph/dossiers/): shared investigations, their tasks and comments, never linked.
+    DOSSIER = "Dossier"
+    DOSSIER_TASK = "DossierTask"
+    DOSSIER_COMMENT = "DossierComment"
 
 
 class Rel(StrEnum):
@@ -131,6 +135,9 @@ KEY_PROPERTY: dict[Label, str] = {
     Label.JOB_RUN: "run_key",
     Label.WATCH: "watch_id",
     Label.WATCH_DELIVERY: "user_id",
+    Label.DOSSIER: "dossier_id",
+    Label.DOSSIER_TASK: "task_id",
+    Label.DOSSIER_COMMENT: "comment_id",
 }
 
 _KIND_LABEL: dict[EntityKind, Label] = {

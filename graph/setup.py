@@ -7,6 +7,7 @@ owns nodes of its own adds its ``SCHEMA`` to ``MODULE_SCHEMAS``.
 from __future__ import annotations
 
 from graph import analysis, grants, leases, meetings, oidc_accounts, sessions, watches, workflow
+from graph import dossiers  # shared dossiers (ADR 0019)
 from graph import schema as migrations
 from graph.handle import Graph
 
@@ -19,6 +20,7 @@ MODULE_SCHEMAS: dict[str, list[str]] = {
     "graph.meetings": meetings.SCHEMA,
     "graph.leases": leases.SCHEMA,
     "graph.watches": watches.SCHEMA,
+    "graph.dossiers": dossiers.SCHEMA,
 }
 
 

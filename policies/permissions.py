@@ -36,6 +36,7 @@ class Action(StrEnum):
     READ_AUDIT = "audit.read"  # the Art. 25 trail and its integrity
     MANAGE_CONNECTORS = "connectors.manage"  # see the connectors' runs
     REVOKE_SESSIONS = "sessions.revoke"  # end anyone's sessions (others end only their own)
+    WORK_DOSSIERS = "dossiers.work"  # shared dossiers: open, read, link, tasks, comments (ADR 0019)
 
 
 ACTION_LABELS_FR: dict[Action, str] = {
@@ -56,6 +57,7 @@ ACTION_LABELS_FR: dict[Action, str] = {
     Action.READ_AUDIT: "consulter le journal d'audit",
     Action.MANAGE_CONNECTORS: "superviser les connecteurs",
     Action.REVOKE_SESSIONS: "révoquer les sessions d'autres utilisateurs",
+    Action.WORK_DOSSIERS: "travailler dans les dossiers partagés",
 }
 
 

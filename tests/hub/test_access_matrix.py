@@ -154,6 +154,13 @@ EXEMPT: dict[str, str] = {
     "/api/v1/deconfliction/lead-alerts": "the caller's agency's lead-vs-operation alerts, keyed by "
                                           "nothing; each lead through the caller's access filter "
                                           "(tests/hub/test_lead_clashes.py, raw bytes)",
+    "/api/v1/dossiers": "the caller's own dossiers (member), keyed by nothing; a dossier's code "
+                        "decides read or hit (tests/hub/test_dossiers.py)",
+    "/api/v1/dossiers/{dossier_id}": "keyed by a dossier the caller is a member of; each linked lead "
+                                     "through the caller's access filter, a hit without its id, "
+                                     "narrative or plate (tests/hub/test_dossiers.py, raw bytes)",
+    "/api/v1/dossiers/{dossier_id}/eligible-members": "accounts a dossier's manager may add: no "
+                                                      "lead content",
 }
 
 # Which roles a route admits at all (the router's own role gate, from its docstring); a caller

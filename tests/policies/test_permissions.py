@@ -35,6 +35,9 @@ EXPECTED: dict[str, set[Action]] = {
     "administrator": {A.EXPIRE_GRANTS, A.MANAGE_CONNECTORS, A.REVOKE_SESSIONS},
     "connector": {A.PUSH_LEADS},
 }
+# Shared dossiers (ADR 0019): the members who work leads.
+for _role in ("analyst", "coordinator"):
+    EXPECTED[_role].add(A.WORK_DOSSIERS)
 
 
 @pytest.mark.parametrize("role", sorted(EXPECTED))
