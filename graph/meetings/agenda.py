@@ -8,6 +8,7 @@ arrival is new to the CROSS); the window runs from the end of the département's
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import neo4j
 
@@ -21,6 +22,7 @@ from graph.meetings._common import (
     AgendaContext,
     entity_identity,
 )
+from graph.dossiers import overdue_dossiers
 from graph.meetings.actions import agenda_actions
 from graph.meetings.models import Agenda, Meeting, WeekGraph
 from graph.meetings.seizures import week_seizures
@@ -37,6 +39,7 @@ from graph.meetings.weekmap import week_map
 from graph.models import NetworkEdge, NetworkNode
 from graph.records import native, utc
 
+_PARIS = ZoneInfo("Europe/Paris")  # a task is overdue from the day after its due date, in France
 # How far back "new since the last meeting" reaches when meetings were skipped.
 MAX_CATCH_UP = timedelta(weeks=4)
 
@@ -90,6 +93,7 @@ def build_agenda(graph: Graph, meeting: Meeting, participant: Principal,
             trend=trend(tx, ctx),
             seizures=week_seizures(tx, ctx),
             week_map=week_map(tx, ctx, moves),
+            dossiers_overdue=overdue_dossiers(tx, participant.user_id, access, now.astimezone(_PARIS).date()),
         )
         return agenda, _week_graph(tx, ctx)
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from graph.dossiers.models import OverdueDossier
 from graph.models import NetworkEdge, NetworkNode
 from hub.contract.lead import HandlingCode
 
@@ -273,6 +274,8 @@ class Agenda(BaseModel):
     trend: list[TrendPoint]
     seizures: SeizureWeek = Field(default_factory=SeizureWeek)
     week_map: WeekMap = Field(default_factory=WeekMap)
+    # Open dossiers with overdue tasks the participant is a member of and may read (ADR 0019).
+    dossiers_overdue: list[OverdueDossier] = Field(default_factory=list)
 
     def lead_ids(self) -> list[str]:
         """Every lead the participant reads something of in this agenda (for the audit)."""

@@ -20,6 +20,7 @@ from graph.access import AccessFilter
 from graph.handle import Graph
 from graph.identity import Principal
 from graph.meetings import Meeting
+from hub.brief import dossiers as brief_dossiers
 from hub.jobs import watch_delivery
 
 
@@ -32,6 +33,7 @@ class ExtraSection:
 # Sections other modules add, placed after the seizures and the map.
 EXTRA_SECTIONS: tuple[ExtraSection, ...] = (
     ExtraSection("watches", watch_delivery.brief_section),  # « Vos veilles » (watchlists)
+    ExtraSection("dossiers", brief_dossiers.brief_section),  # « Dossiers en retard » (ADR 0019)
 )
 
 BEFORE_EXTRAS = ("summary", "seizures", "map")

@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
 )
 
+from graph import dossiers as graph_dossiers
 from graph import workflow as graph_workflow
 from graph.identity import Principal
 from graph.workflow import (
@@ -49,6 +50,7 @@ from hub.deps import (
 from hub.routers import lead_clashes
 from hub.routers.inputs import StrictIn
 from policies import lifecycle
+from policies.dossiers import apply_dossier_outcomes
 from policies.deconfliction import (
     OperationKind,
     check_window,
@@ -187,6 +189,8 @@ async def get_history(request: Request, lead_id: LeadId, graph: GraphDep,
         "Pour les pistes résolues sur la période (`since` inclus, `until` exclu, date de "
         "clôture ou de mise à l'écart) : pistes clôturées par une interpellation ou une saisie, "
         "rapportées aux pistes clôturées ou écartées, par canal d'origine et par connecteur. "
+        "Une piste liée à un dossier clos par une interpellation ou une saisie compte comme "
+        "telle, à la date de clôture du dossier (une seule fois). "
         "Seules comptent les pistes dont vous pouvez connaître l'existence."),
 )
 async def get_hit_rates(
@@ -198,6 +202,10 @@ async def get_hit_rates(
         raise InvalidInput("période vide", details=[{"field": "until", "reason": "doit être postérieure à since"}])
     rows = await run_in_threadpool(graph_workflow.resolution_counts, graph, access, since=since,
                                    until=until)
+    # A lead linked to a dossier closed with a hit counts as that hit (ADR 0019).
+    hit = rulebook.triage.hit_rates.hit_outcomes
+    linked = await run_in_threadpool(graph_dossiers.linked_lead_facts, graph, access, hit)
+    rows = apply_dossier_outcomes(rows, linked, hit, since=since, until=until)
     return hit_rates(rows, rulebook.triage, since=since, until=until)
 
 
