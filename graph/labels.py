@@ -33,6 +33,9 @@ class Label(StrEnum):
     CONNECTOR_RUN = "ConnectorRun"
     SESSION = "Session"  # a login session (graph/sessions.py)
     LOGIN_ATTEMPTS = "LoginAttempts"  # failed-login record, keyed hash (graph/sessions.py)
+    # A person's TOTP second factor and a session's step-up (graph/identity/second_factor.py).
+    SECOND_FACTOR = "SecondFactor"
+    SECOND_FACTOR_STEP_UP = "SecondFactorStepUp"
     SCHEMA = "SchemaVersion"
     # Access grants and their workflow (graph/grants/).
     GUEST_GRANT = "GuestGrant"
@@ -120,6 +123,8 @@ KEY_PROPERTY: dict[Label, str] = {
     Label.CONNECTOR_RUN: "run_id",
     Label.SESSION: "session_id",
     Label.LOGIN_ATTEMPTS: "throttle_key",
+    Label.SECOND_FACTOR: "user_id",
+    Label.SECOND_FACTOR_STEP_UP: "session_id",
     Label.SCHEMA: "name",
     Label.GUEST_GRANT: "grant_id",
     Label.DISCLOSURE_REQUEST: "request_id",

@@ -140,6 +140,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin.router)
     from hub.routers import watches  # watchlists (« Veilles »)
     app.include_router(watches.router)
+    from hub.routers import second_factor  # TOTP enrolment and step-up (hub.deps.requires)
+    app.include_router(second_factor.router)
     from hub.routers import dossiers  # shared dossiers (« Dossiers », ADR 0019)
     app.include_router(dossiers.router)
     # The analysts' web application: pages under /, static files bundled at set-up.

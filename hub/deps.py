@@ -29,6 +29,9 @@ from hub.contract.errors import (
     MissingJustification,
     NotAuthenticated,
     PayloadTooLarge,
+    SecondFactorNotEnrolled,
+    SecondFactorRequired,
+    SecondFactorSessionRequired,
 )
 from hub.contract.signing import load_public_key_pem, verify_request
 from hub.settings import Settings
@@ -134,16 +137,46 @@ CallerDep = Annotated[Principal, Depends(get_caller)]
 
 def requires(action: Action):
     """A dependency that admits only callers whose role may do ``action`` (``may:`` in
-    roles.yaml, decided by policies.permissions); the route names the action, never roles."""
+    roles.yaml, decided by policies.permissions); the route names the action, never roles.
 
-    async def check(caller: CallerDep, rulebook: RulebookDep) -> Principal:
+    Then, for the actions policies/data/second_factor.yaml names, the second factor: the
+    caller's own session (never an API token) must have proved it within the freshness the
+    policy sets, else 403 ``second_factor_required`` (or ``second_factor_not_enrolled``,
+    ``second_factor_session_required``) before the route runs — nothing is read or written."""
+
+    async def check(request: Request, caller: CallerDep, rulebook: RulebookDep,
+                    graph: GraphDep, now: ClockDep) -> Principal:
         decision = permission(rulebook.policy, caller.role, action)
         if not decision.allowed:
             raise Forbidden(decision.refusal_fr)
+        if rulebook.second_factor.freshness(action) is not None:
+            await _check_second_factor(request, graph, rulebook, caller, action, now)
         return caller
 
     check.required_action = action  # read by the tests and the docs: which action a route needs
     return Depends(check)
+
+
+async def _check_second_factor(request: Request, graph: Graph, rulebook: Rulebook,
+                               caller: Principal, action: Action, now: datetime) -> None:
+    from graph.identity import second_factor as graph_second_factor
+    from policies.second_factor import STEP_UP_MESSAGES_FR, StepUp, step_up_decision
+
+    claims = getattr(request.state, "access_claims", None)
+    enrolled, verified_at = False, None
+    if claims is not None:
+        enrolled, verified_at = await run_in_threadpool(
+            graph_second_factor.step_up_state, graph, caller.user_id, claims.sid)
+    outcome = step_up_decision(rulebook.second_factor, action, person_session=claims is not None,
+                               enrolled=enrolled, verified_at=verified_at, now=now)
+    if outcome in (StepUp.FRESH, StepUp.NOT_NEEDED):
+        return
+    error = {StepUp.STALE: SecondFactorRequired, StepUp.NOT_ENROLLED: SecondFactorNotEnrolled,
+             StepUp.NO_SESSION: SecondFactorSessionRequired}[outcome]
+    raise error(STEP_UP_MESSAGES_FR[outcome], details=[{
+        "field": "(second facteur)",
+        "reason": "POST /api/v1/second-factor/verify avec le code du moment, puis recommencer"
+        if outcome is StepUp.STALE else STEP_UP_MESSAGES_FR[outcome].split(" : ", 1)[1]}])
 
 
 async def get_access_filter(caller: CallerDep, graph: GraphDep, settings: SettingsDep,

@@ -40,7 +40,9 @@ ERROR_DESCRIPTIONS_FR: dict[int, str] = {
     400: "Justification absente ou trop courte (`missing_justification`, champ `justification`)",
     401: "Authentification requise : jeton absent, inconnu, expiré ou révoqué, ou requête de "
          "connecteur mal signée (`not_authenticated`, en-tête `WWW-Authenticate: Bearer`)",
-    403: "Rôle ou service non autorisé pour cette opération (`forbidden`)",
+    403: "Rôle ou service non autorisé pour cette opération (`forbidden`), ou second facteur "
+         "requis (`second_factor_required`, `second_factor_not_enrolled`, "
+         "`second_factor_session_required`)",
     404: "Ressource inconnue ou que vous ne pouvez pas connaître (`not_found`)",
     409: "Conflit avec l'état actuel : état attendu périmé, doublon, nonce déjà vu (`conflict`, "
          "`replay_detected`)",
@@ -56,6 +58,10 @@ ERROR_DESCRIPTIONS_FR: dict[int, str] = {
 EXTRA_ERRORS: dict[tuple[str, str], set[int]] = {
     ("post", "/api/v1/auth/login"): {429},  # throttled after repeated failures
     ("post", "/api/v1/auth/logout"): {422},  # an API token has no session to close
+    # Wrong second-factor codes are throttled like logins.
+    ("post", "/api/v1/second-factor/enrolment"): {429},
+    ("post", "/api/v1/second-factor/enrolment/confirm"): {429},
+    ("post", "/api/v1/second-factor/verify"): {429},
 }
 
 # Operations whose body the route reads as raw bytes (signature verification): the pydantic

@@ -36,6 +36,9 @@ class Action(StrEnum):
     READ_AUDIT = "audit.read"  # the Art. 25 trail and its integrity
     MANAGE_CONNECTORS = "connectors.manage"  # see the connectors' runs
     REVOKE_SESSIONS = "sessions.revoke"  # end anyone's sessions (others end only their own)
+    # Export an entity's network to a file (CSV, GraphML, ANX, FtM): the data leave the hub.
+    EXPORT_NETWORK = "exports.network"
+    RESET_SECOND_FACTOR = "second_factor.reset"  # clear someone's second factor (lost phone)
     WORK_DOSSIERS = "dossiers.work"  # shared dossiers: open, read, link, tasks, comments (ADR 0019)
 
 
@@ -57,6 +60,8 @@ ACTION_LABELS_FR: dict[Action, str] = {
     Action.READ_AUDIT: "consulter le journal d'audit",
     Action.MANAGE_CONNECTORS: "superviser les connecteurs",
     Action.REVOKE_SESSIONS: "révoquer les sessions d'autres utilisateurs",
+    Action.EXPORT_NETWORK: "exporter le réseau d'une entité",
+    Action.RESET_SECOND_FACTOR: "réinitialiser le second facteur d'un utilisateur",
     Action.WORK_DOSSIERS: "travailler dans les dossiers partagés",
 }
 

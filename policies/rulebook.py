@@ -21,6 +21,11 @@ from policies.loader import data_dir, load_policy
 from policies.models import Policy
 from policies.receipts import RECEIPTS_FILE, ReceiptRules, load_receipt_rules
 from policies.retention import RETENTION_FILE, RetentionPolicy, load_retention_policy
+from policies.second_factor import (
+    SECOND_FACTOR_FILE,
+    SecondFactorRules,
+    load_second_factor_rules,
+)
 from policies.triage import TRIAGE_FILE, TriageRules, load_triage_rules
 from policies.watches import WATCHES_FILE, WatchRules, load_watch_rules
 
@@ -33,6 +38,8 @@ class Rulebook:
     retention: RetentionPolicy
     receipts: ReceiptRules
     watches: WatchRules = field(default_factory=WatchRules)  # watchlists (policies/watches.py)
+    # Which actions need a fresh second factor (policies/second_factor.py).
+    second_factor: SecondFactorRules = field(default_factory=SecondFactorRules)
 
 
 def load_rulebook(directory: Path | str | None = None) -> Rulebook:
@@ -46,4 +53,5 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
         retention=load_retention_policy(base / RETENTION_FILE),
         receipts=load_receipt_rules(base / RECEIPTS_FILE),
         watches=load_watch_rules(base / WATCHES_FILE),
+        second_factor=load_second_factor_rules(base / SECOND_FACTOR_FILE),
     )

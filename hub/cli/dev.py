@@ -95,6 +95,7 @@ def dev(
                 graph_sessions.set_password_hash(graph, user.user_id,
                                                  passwords.hash_password(password))
                 tokens.append((user.user_id, password, issued.token))
+        second_factors = _enrol_demo_approvers(settings, graph, [uid for uid, _, _ in tokens])
     finally:
         driver.close()
     url = f"http://127.0.0.1:{port}"
@@ -106,6 +107,7 @@ def dev(
     for uid, password, token in tokens:
         # Plain print: a rich table would cut the tokens to the terminal's width.
         print(f"  {uid:<{width}}  {password}  {token}")
+    _print_second_factors(second_factors)
     console.print(f"API : [bold]{url}/api/v1[/bold]  —  documentation : {url}/docs")
     console.print(f'Exemple : curl -H "Authorization: Bearer <jeton>" '
                   f"{url}/api/v1/entities/vehicle/<immatriculation>/network?depth=2")
@@ -138,6 +140,37 @@ def dev(
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def _enrol_demo_approvers(settings, graph, user_ids: list[str]) -> list[tuple[str, str, str]]:
+    """The demo users who may decide disclosures or export (policies/data/second_factor.yaml)
+    get a second factor at once, new each run: (user id, key, otpauth URI), for the console
+    only — never written to a file."""
+    from datetime import UTC, datetime
+
+    from hub.auth.second_factor import enrol_directly
+    from policies.permissions import permission
+    from policies.rulebook import load_rulebook
+
+    rulebook = load_rulebook(settings.rules_dir)
+    needing = {rule.action for rule in rulebook.second_factor.step_up}
+    enrolled = []
+    for uid in user_ids:
+        role = uid.split(":", 1)[1].removeprefix("demo-")
+        if any(permission(rulebook.policy, role, action).allowed for action in needing):
+            secret, uri = enrol_directly(graph, settings.keys_dir, uid, rulebook.second_factor,
+                                         datetime.now(UTC))
+            enrolled.append((uid, str(secret), uri))
+    return enrolled
+
+
+def _print_second_factors(enrolled: list[tuple[str, str, str]]) -> None:
+    console.print("Second facteur (TOTP) des utilisateurs qui décident des communications ou "
+                  "exportent — exigé par ces opérations : ajouter la clé (ou l'URI otpauth) dans "
+                  "une application d'authentification, ou obtenir un code par "
+                  "[bold]python -c \"import pyotp; print(pyotp.TOTP('<clé>').now())\"[/bold] :")
+    for uid, secret, uri in enrolled:
+        print(f"  {uid}  {secret}  {uri}")
 
 
 def _serve_workers(settings, url: str, port: int, workers: int, seed: int, via_connectors: bool,

@@ -127,6 +127,32 @@ def disable(user_id: Annotated[str, typer.Argument(help="Identifiant service:nom
                   f"{tokens_n} jeton(s) d'API révoqué(s).")
 
 
+@app.command("reset-second-factor")
+def reset_second_factor(user_id: Annotated[str, typer.Argument(help="Identifiant service:nom")]
+                        ) -> None:
+    """Forget a person's second factor (lost phone): they enrol again at their next sign-in.
+    Audited in a trail segment of the CLI's own (ADR 0012), like the API's reset."""
+    from graph.identity import second_factor
+    from hub.audit.events import authentication
+    from hub.jobs.standalone import trail_for
+    from policies.audit import SYSTEM_ACTOR, DecisionOutcome
+
+    with graph_session() as (settings, graph):
+        try:
+            had = second_factor.reset(graph, user_id)
+        except NotFound:
+            err_console.print(f"[red]Utilisateur inconnu : {user_id}[/red]")
+            raise typer.Exit(1) from None
+        with trail_for(settings, None) as trail:
+            trail.append(authentication(
+                "cli", SYSTEM_ACTOR, event="second_factor_reset", outcome=DecisionOutcome.ALLOW,
+                rule_id="auth-second-factor-reset-cli", user_id=user_id,
+                details={"had_second_factor": had}))
+    console.print(f"Second facteur de [bold]{user_id}[/bold] réinitialisé"
+                  + ("" if had else " (aucun n'était enrôlé)")
+                  + " : il devra en enrôler un nouveau (page « Second facteur »).")
+
+
 @app.command("list")
 def list_users() -> None:
     """List accounts: role, whether a password is set, disabled, open sessions."""

@@ -94,6 +94,26 @@ class CsrfRefused(Forbidden):
     code = "csrf_refused"
 
 
+class SecondFactorRequired(Forbidden):
+    """The action needs the person to prove their second factor first (a fresh step-up in this
+    session: policies/second_factor.py). The web application reacts to this code by asking for
+    the 6-digit code, then retrying."""
+
+    code = "second_factor_required"
+
+
+class SecondFactorNotEnrolled(SecondFactorRequired):
+    """The action needs a second factor and the person has none yet: enrol first."""
+
+    code = "second_factor_not_enrolled"
+
+
+class SecondFactorSessionRequired(SecondFactorRequired):
+    """The action needs a person's session stepped up; an API token can never do it."""
+
+    code = "second_factor_session_required"
+
+
 class NotFound(CrossHubError):
     code = "not_found"
 

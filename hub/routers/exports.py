@@ -5,6 +5,8 @@ The network is read through the caller's ``AccessFilter`` exactly as on screen
 (``graph.read.network``), then serialized (hub/exports/): an export never holds more than the
 caller may read. It is a disclosure — the data leave the hub in a file — so it needs a
 justification and is audited as such, with the caller as recipient, before it is returned.
+Exporting is an action of its own (``exports.network`` in roles.yaml) and, where
+policies/data/second_factor.yaml says so, needs a fresh second factor (hub.deps.requires).
 """
 
 from __future__ import annotations
@@ -15,18 +17,20 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from graph import read as graph_read
+from graph.identity import Principal
 from graph.labels import EntityKind
 from hub.audit.events import log_disclosure
 from hub.deps import (
     AccessDep,
     AuditDep,
-    CallerDep,
     GraphDep,
     JustificationDep,
     SettingsDep,
     require_justification,
+    requires,
 )
 from hub.exports import ExportFormat, export, handling_code
+from policies.permissions import Action
 
 router = APIRouter(prefix="/api/v1/entities", tags=["entités"])
 
@@ -46,7 +50,8 @@ async def export_network(
     request: Request,
     kind: EntityKind,
     key: Annotated[str, Path(min_length=1, max_length=200)],
-    graph: GraphDep, settings: SettingsDep, access: AccessDep, caller: CallerDep, audit: AuditDep,
+    caller: Annotated[Principal, requires(Action.EXPORT_NETWORK)],
+    graph: GraphDep, settings: SettingsDep, access: AccessDep, audit: AuditDep,
     justification: JustificationDep,
     format: Annotated[ExportFormat, Query(description="csv, graphml, anx ou ftm")] = ExportFormat.CSV,
     depth: Annotated[int, Query(ge=1, le=3, description="Sauts de piste (1 à 3)")] = 1,

@@ -82,12 +82,20 @@ def make_connector(client: TestClient, hub_settings: Settings, driver, tmp_path:
 
 
 @pytest.fixture
-def make_user(hub_settings: Settings, driver):
-    def make(agency: str = "police", role: str = "analyst", name: str | None = None) -> dict[str, str]:
+def make_user(hub_settings: Settings, driver, request: pytest.FixtureRequest):
+    """Bearer headers of a new user: an API token (``chx_``), or with ``second_factor=True`` a
+    person's session enrolled and freshly stepped up on the session ``client`` (what approving a
+    disclosure or exporting needs: tests/second_factor.py)."""
+    def make(agency: str = "police", role: str = "analyst", name: str | None = None, *,
+             second_factor: bool = False) -> dict[str, str]:
         name = name or f"{role}-{uuid.uuid4().hex[:6]}"
         db = hub_settings.neo4j_database
         user = identity.upsert_user(Graph(driver, db), agency=agency, role=role, name=name,
                                     contact=f"Permanence CROSS — {agency}")
+        if second_factor:
+            from tests.second_factor import stepped_up
+
+            return stepped_up(request.getfixturevalue("client"), user.user_id)
         token = identity.issue_token(Graph(driver, db), user.user_id).token
         return {"Authorization": f"Bearer {token}"}
 

@@ -55,6 +55,7 @@ from hub.settings import Settings
 from tests.conftest import REPORT
 from tests.factories import pseudonym
 from tests.hub.conftest import ConnectorClient
+from tests.second_factor import stepped_up
 
 # --- the oracle: written from rules.yaml's meaning --------------------------------------------
 
@@ -121,6 +122,7 @@ WITHHELD: dict[str, tuple[str, ...]] = {
 # GET routes under /api/v1 that take neither a lead id nor an entity kind/key, and why they are
 # not swept. A route neither swept nor listed here fails the test below.
 EXEMPT: dict[str, str] = {
+    "/api/v1/second-factor": "the caller's own second-factor state: no lead content",
     "/api/v1/connectors": "connector run records for administrators: no lead content",
     "/api/v1/audit": "the audit trail, auditors only (its lead_id is a filter on entries, not a lead "
                      "read); covered by the audit tests",
@@ -551,7 +553,8 @@ def matrix(client, driver, hub_settings: Settings, tmp_path_factory) -> Matrix:
     for caller, (agency, role) in CALLERS.items():
         user = identity.upsert_user(Graph(driver, db), agency=agency, role=role,
                                     name=f"matrix-{caller}-{run}", contact=f"Permanence CROSS — {agency}")
-        headers[caller] = {"Authorization": f"Bearer {identity.issue_token(Graph(driver, db), user.user_id).token}"}
+        # A person's session with a fresh second factor (exports need one): tests/second_factor.py.
+        headers[caller] = stepped_up(client, user.user_id)
         if caller == "guest-granted":
             guest_id = user.user_id
     # The guest grant, through the API, by the CROSS chief (police: may know of every lead).

@@ -29,6 +29,7 @@ from graph.setup import apply_schema
 from hub.contract.lead import Lead
 from tests.factories import lead
 from tests.oracles import GENDARMERIE_SEES_POLICE_LEAD, MARKINGS
+from tests.second_factor import stepped_up
 
 DB = "neo4j"
 JUSTIFY = "justification=PV-2025-0042"
@@ -68,7 +69,7 @@ class World:
 
 
 @pytest.fixture(autouse=True)
-def world(driver, hub_settings):
+def world(client, driver, hub_settings):
     """Written once, rewritten (with its users) if another module wiped the graph. Lead ids come
     from the write results and seizure keys from the graph: both are the hub's to choose."""
     db = hub_settings.neo4j_database
@@ -93,7 +94,8 @@ def world(driver, hub_settings):
     for role in EXPECTED:
         agency, real_role = ("police", "analyst") if role == "own" else ("gendarmerie", role)
         user = identity.upsert_user(Graph(driver, db), agency=agency, role=real_role, name=f"oracle-{role}")
-        World.headers[role] = {"Authorization": f"Bearer {identity.issue_token(Graph(driver, db), user.user_id).token}"}
+        # A person's session with a fresh second factor (exports need one): tests/second_factor.py.
+        World.headers[role] = stepped_up(client, user.user_id)
     return World
 
 

@@ -22,6 +22,7 @@ from hub.contract.lead import Lead
 from hub.exports import ExportFormat, export, handling_code
 from hub.exports.ftm import SCHEMAS, ftm_id, to_entities
 from tests.factories import lead, pseudonym
+from tests.second_factor import stepped_up
 
 GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
 X = pseudonym("Martin", "Alex")
@@ -75,7 +76,8 @@ def analyst(api, world, settings):
     from graph import identity
 
     user = identity.upsert_user(Graph(world, settings.neo4j_database), agency="police", role="analyst", name="export-pn")
-    return {"Authorization": f"Bearer {identity.issue_token(Graph(world, settings.neo4j_database), user.user_id).token}"}
+    # Exporting needs a person's session with a fresh second factor (tests/second_factor.py).
+    return stepped_up(api[0], user.user_id)
 
 
 def _network(client, headers) -> Network:

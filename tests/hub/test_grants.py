@@ -30,6 +30,7 @@ from policies.engine import decide
 from policies.loader import load_policy
 from policies.models import Caller, DisclosureGrant, GuestGrant, Outcome
 from tests.factories import lead
+from tests.second_factor import stepped_up
 
 # Public lead ids (opaque, ADR 0007): set by the ``world`` fixture from the write results.
 H2 = "police:PN-H2"  # gendarmerie analysts get the hit only
@@ -87,12 +88,13 @@ class User:
 
 
 @pytest.fixture
-def user(driver, db: str, world: None):
+def user(api: TestClient, driver, db: str, world: None):
     def make(agency: str, role: str) -> User:
         name = f"{role}-{uuid.uuid4().hex[:6]}"
         p = identity.upsert_user(Graph(driver, db), agency=agency, role=role, name=name)
-        token = identity.issue_token(Graph(driver, db), p.user_id).token
-        return User(p.user_id, name, agency, role, {"Authorization": f"Bearer {token}"})
+        # A person's session with a fresh second factor: deciding a request needs one
+        # (policies/data/second_factor.yaml; tests/second_factor.py).
+        return User(p.user_id, name, agency, role, stepped_up(api, p.user_id))
 
     return make
 

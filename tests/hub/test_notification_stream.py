@@ -198,7 +198,7 @@ def test_another_agency_never_receives_it(client, other_hub, make_user, police_h
 
 def test_the_requester_hears_of_the_decision(client, other_hub, make_user, police_h2_leads):
     requester = make_user("gendarmerie", "analyst")
-    coordinator = make_user("police", "coordinator")
+    coordinator = make_user("police", "coordinator", second_factor=True)  # deciding needs it
     made = _request(client, requester, police_h2_leads[0])
     stream = Subscriber(other_hub.url, requester, {"max_seconds": "20"}).start()
     declined = client.post(f"/api/v1/disclosure-requests/{made['request_id']}/decline",

@@ -39,6 +39,12 @@ EXPECTED: dict[str, set[Action]] = {
 for _role in ("analyst", "coordinator"):
     EXPECTED[_role].add(A.WORK_DOSSIERS)
 
+# Exporting a network (its own action since the second factor, ADR on it): the roles that read
+# networks; resetting someone's lost second factor: the administrator, who runs the accounts.
+for _role in ("analyst", "coordinator", "guest_referent"):
+    EXPECTED[_role].add(A.EXPORT_NETWORK)
+EXPECTED["administrator"].add(A.RESET_SECOND_FACTOR)
+
 
 @pytest.mark.parametrize("role", sorted(EXPECTED))
 @pytest.mark.parametrize("action", list(Action))
