@@ -79,6 +79,7 @@ PAGES: tuple[Page, ...] = (
     Page("/deconfliction", "Déconfliction", "deconfliction", Action.WORK_LEADS),
     Page("/communications", "Communications", "disclosures", Action.REQUEST_DISCLOSURE),
     Page("/veilles", "Veilles", "watches", Action.WATCH),
+    Page("/dossiers", "Dossiers", "dossiers", Action.WORK_DOSSIERS),  # shared dossiers (ADR 0019)
     Page("/reunions", "Réunion CROSS", "meetings", Action.ATTEND_MEETINGS,
          settings_data=("cross_departement",)),
     Page("/administration", "Administration", "admin", None, consults=False,

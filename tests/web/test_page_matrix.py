@@ -42,6 +42,7 @@ OPENS: dict[str, frozenset[str]] = {
     "/deconfliction": WORKERS,
     "/communications": WORKERS,  # asking and deciding disclosure
     "/veilles": WORKERS | {"guest_referent"},  # watches (a guest's: only within a live grant)
+    "/dossiers": WORKERS,  # shared dossiers: the members who work leads (ADR 0019)
     "/reunions": WORKERS | {"guest_referent"},  # the weekly meeting and its participants
     "/administration": frozenset({"coordinator", "administrator", "guest_referent"}),
     "/journal": frozenset({"auditor"}),  # the Art. 25 trail: auditors only
