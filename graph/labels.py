@@ -57,6 +57,9 @@ class Label(StrEnum):
     # Watchlists (graph/watches/): a person's watches and outbound settings, never linked.
     WATCH = "Watch"
     WATCH_DELIVERY = "WatchDelivery"
+    # Entity resolution (graph/resolution/): verdicts on pairs and merges, never linked.
+    RESOLUTION_JUDGEMENT = "ResolutionJudgement"
+    ENTITY_MERGE = "EntityMerge"
     # Dossiers (graph/dossiers/): shared investigations, their tasks and comments, never linked.
     DOSSIER = "Dossier"
     DOSSIER_TASK = "DossierTask"
@@ -77,6 +80,9 @@ class Rel(StrEnum):
     SAME_AS = "SAME_AS"  # Person -> Person (pseudonym under an earlier linkage key)
     DECIDED = "DECIDED"  # Meeting -> Action (the meeting that decided it)
     ABOUT = "ABOUT"  # Action -> Lead | entity (what the action is about)
+    # Entity -> entity of its kind: an analyst's "same" judgement (graph/resolution/merges.py);
+    # carries merge_id only, deleted by a split. Reads follow it (graph.read.merged_group).
+    MERGED_INTO = "MERGED_INTO"
 
 
 class EntityKind(StrEnum):
@@ -140,6 +146,8 @@ KEY_PROPERTY: dict[Label, str] = {
     Label.JOB_RUN: "run_key",
     Label.WATCH: "watch_id",
     Label.WATCH_DELIVERY: "user_id",
+    Label.RESOLUTION_JUDGEMENT: "judgement_id",
+    Label.ENTITY_MERGE: "merge_id",
     Label.DOSSIER: "dossier_id",
     Label.DOSSIER_TASK: "task_id",
     Label.DOSSIER_COMMENT: "comment_id",

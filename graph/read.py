@@ -27,6 +27,7 @@ from typing import Any
 import neo4j
 
 from graph.access import HIT, LEAD_TEMPORAL, NONE, AccessFilter, shown
+from graph.groups import merged_group
 from graph.handle import Graph
 from graph.labels import LABEL_KIND, EntityKind, Label, Rel
 from graph.models import (
@@ -132,6 +133,9 @@ class Anchor:
     node: NetworkNode
     readable: bool
     hits: list[Hit] = field(default_factory=list)
+    # Entities merged with it (graph/groups.py) the caller may read, when it is readable itself.
+    merged: dict[str, NetworkNode] = field(default_factory=dict)
+
 
 
 def entity_anchor(tx: neo4j.ManagedTransaction, access: AccessFilter, kind: EntityKind,
@@ -155,19 +159,31 @@ def entity_anchor(tx: neo4j.ManagedTransaction, access: AccessFilter, kind: Enti
                         f"RETURN elementId(ent) AS eid", key=key).single()
         return Anchor(eid=record["eid"] if record else None,
                       node=_entity_node([label], {key_prop: key}), readable=True)
+    # The anchor and its merged group (graph/groups.py): the anchor alone decides if it is known
+    # or a hit; only a readable anchor is joined by the readable members (and their hits).
     record = tx.run(
-        f"MATCH (ent:{label} {{{key_prop}: $key}}) "
+        f"MATCH (anchor:{label} {{{key_prop}: $key}}) "
+        f"{merged_group('anchor', label)}"
+        f"UNWIND group AS ent "
         f"{asserting_leads()} "
-        f"WITH DISTINCT ent, l WHERE l.version > 0 "
-        f"WITH ent, l, {access.case_expression} AS access WHERE access <> '{NONE}' "
-        f"WITH ent, l.agency AS agency, access IN $an_visible AS readable, "
+        f"WITH DISTINCT anchor, ent, l WHERE l.version > 0 "
+        f"WITH anchor, ent, l, {access.case_expression} AS access WHERE access <> '{NONE}' "
+        f"WITH anchor, ent, l.agency AS agency, access IN $an_visible AS readable, "
         f"  access IN $an_timed AS timed, count(*) AS n "
-        f"WITH ent, collect({{agency: agency, readable: readable, timed: timed, n: n}}) AS levels "
-        f"WITH ent, levels, any(x IN levels WHERE x.readable) AS readable, "
+        f"WITH anchor, ent, collect({{agency: agency, readable: readable, timed: timed, n: n}}) AS levels "
+        f"WITH anchor, ent, levels, any(x IN levels WHERE x.readable) AS readable, "
         f"  any(x IN levels WHERE x.timed) AS timed "
+        f"WITH anchor, collect({{ent: ent, levels: levels, readable: readable, timed: timed}}) AS members "
+        f"WITH anchor, [x IN members WHERE x.ent = anchor][0] AS own, "
+        f"  [x IN members WHERE x.ent <> anchor] AS others WHERE own IS NOT NULL "
+        f"WITH anchor AS ent, own.levels AS levels, own.readable AS readable, own.timed AS timed, "
+        f"  CASE WHEN own.readable THEN others ELSE [] END AS others "
         f"RETURN elementId(ent) AS eid, readable, "
         f"  CASE WHEN readable THEN {entity_props('ent', 'timed')} END AS props, "
-        f"  [x IN levels WHERE NOT x.readable | [x.agency, x.n]] AS hits",
+        f"  [x IN levels WHERE NOT x.readable | [x.agency, x.n]] + "
+        f"  reduce(acc = [], o IN others | acc + [x IN o.levels WHERE NOT x.readable | [x.agency, x.n]]) AS hits, "
+        f"  [o IN others WHERE o.readable | {{eid: elementId(o.ent), labels: labels(o.ent), "
+        f"    props: properties(o.ent)}}] AS merged",
         key=key, **level_params(access),
     ).single()
     if record is None:
@@ -180,7 +196,8 @@ def entity_anchor(tx: neo4j.ManagedTransaction, access: AccessFilter, kind: Enti
     else:  # a hit: the key the caller typed, no property
         node = _entity_node([label], {key_prop: key}).model_copy(update={"properties": {}})
     return Anchor(eid=record["eid"], node=node, readable=record["readable"],
-                  hits=[access.hit(node.id, agency, n) for agency, n in sorted(counts.items())])
+                  hits=[access.hit(node.id, agency, n) for agency, n in sorted(counts.items())],
+                  merged={m["eid"]: _entity_node(m["labels"], m["props"]) for m in record["merged"]})
 
 
 def normalize_entity_key(kind: EntityKind, raw: str) -> str:
@@ -313,6 +330,12 @@ def network(
         anchor_node = anchor.node
         nodes[anchor.eid or anchor_node.id] = anchor_node
         frontier = [anchor.eid] if anchor.eid else []
+        # Entities merged with the anchor (ADR 0019): shown, joined to it, expanded like it.
+        for eid, member in anchor.merged.items():
+            nodes[eid] = member
+            frontier.append(eid)
+            edges[(member.id, anchor_node.id, Rel.MERGED_INTO.value, None)] = NetworkEdge(
+                source=member.id, target=anchor_node.id, type=Rel.MERGED_INTO.value)
         seen_leads: set[str] = set()
         truncated = False
         for level in range(depth):

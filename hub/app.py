@@ -144,6 +144,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(second_factor.router)
     from hub.routers import dossiers  # shared dossiers (« Dossiers », ADR 0019)
     app.include_router(dossiers.router)
+    from hub.routers import resolution  # entity resolution (« Rapprochements »)
+    app.include_router(resolution.router)
     # The analysts' web application: pages under /, static files bundled at set-up.
     from hub.web import install_web
     install_web(app)

@@ -36,6 +36,10 @@ class Action(StrEnum):
     READ_AUDIT = "audit.read"  # the Art. 25 trail and its integrity
     MANAGE_CONNECTORS = "connectors.manage"  # see the connectors' runs
     REVOKE_SESSIONS = "sessions.revoke"  # end anyone's sessions (others end only their own)
+    # Entity resolution (« Rapprochements »): list candidates, judge pairs, split merges; and
+    # countersign (or refuse) a merge awaiting one's agency (policies/resolution.py).
+    RESOLVE_ENTITIES = "resolution.judge"
+    COUNTERSIGN_MERGES = "resolution.countersign"
     # Export an entity's network to a file (CSV, GraphML, ANX, FtM): the data leave the hub.
     EXPORT_NETWORK = "exports.network"
     RESET_SECOND_FACTOR = "second_factor.reset"  # clear someone's second factor (lost phone)
@@ -60,6 +64,8 @@ ACTION_LABELS_FR: dict[Action, str] = {
     Action.READ_AUDIT: "consulter le journal d'audit",
     Action.MANAGE_CONNECTORS: "superviser les connecteurs",
     Action.REVOKE_SESSIONS: "révoquer les sessions d'autres utilisateurs",
+    Action.RESOLVE_ENTITIES: "rapprocher des entités (juger, fusionner, scinder)",
+    Action.COUNTERSIGN_MERGES: "contre-signer la fusion d'entités de son service",
     Action.EXPORT_NETWORK: "exporter le réseau d'une entité",
     Action.RESET_SECOND_FACTOR: "réinitialiser le second facteur d'un utilisateur",
     Action.WORK_DOSSIERS: "travailler dans les dossiers partagés",

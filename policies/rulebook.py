@@ -20,6 +20,7 @@ from policies.deconfliction import (
 from policies.loader import data_dir, load_policy
 from policies.models import Policy
 from policies.receipts import RECEIPTS_FILE, ReceiptRules, load_receipt_rules
+from policies.resolution import RESOLUTION_FILE, ResolutionRules, load_resolution_rules
 from policies.retention import RETENTION_FILE, RetentionPolicy, load_retention_policy
 from policies.second_factor import (
     SECOND_FACTOR_FILE,
@@ -38,6 +39,8 @@ class Rulebook:
     retention: RetentionPolicy
     receipts: ReceiptRules
     watches: WatchRules = field(default_factory=WatchRules)  # watchlists (policies/watches.py)
+    # entity resolution, « Rapprochements » (policies/resolution.py)
+    resolution: ResolutionRules = field(default_factory=ResolutionRules)
     # Which actions need a fresh second factor (policies/second_factor.py).
     second_factor: SecondFactorRules = field(default_factory=SecondFactorRules)
 
@@ -53,5 +56,6 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
         retention=load_retention_policy(base / RETENTION_FILE),
         receipts=load_receipt_rules(base / RECEIPTS_FILE),
         watches=load_watch_rules(base / WATCHES_FILE),
+        resolution=load_resolution_rules(base / RESOLUTION_FILE),
         second_factor=load_second_factor_rules(base / SECOND_FACTOR_FILE),
     )

@@ -19,7 +19,8 @@ LONG_ONE_JOB = {
                                          "and their French reasons"),
     "policies/models.py": (510, "the access policy's vocabulary: every model the YAML files validate"),
     "policies/triage.py": (470, "the triage rules and their scoring, one pure function family"),
-    "graph/read.py": (480, "the policy-filtered read of a lead and of an entity's network"),
+    "graph/read.py": (500, "the policy-filtered read of a lead and of an entity's network "
+                           "(and of the entities merged with it)"),
     "graph/server.py": (480, "one local Neo4j server's lifecycle: install, configure, start, wait, "
                              "stop, and its offline bulk import"),
 }

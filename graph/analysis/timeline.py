@@ -51,25 +51,26 @@ def timeline(graph: Graph, access: AccessFilter,
         anchor = find_entity(tx, access, params.kind, key)
         if not anchor.readable:
             return Timeline(entity=anchor.node, hits=anchor.hits)
-        eid, node = anchor.eid, anchor.node
+        # The entity and those merged with it that the caller may read (ADR 0019).
+        eids, node = [anchor.eid, *anchor.merged], anchor.node
         rows = list(tx.run(
-            f"MATCH (ent) WHERE elementId(ent) = $eid {leads_of} WHERE access IN $an_visible "
+            f"MATCH (ent) WHERE elementId(ent) IN $eids {leads_of} WHERE access IN $an_visible "
             f"WITH l, access, CASE WHEN access IN $an_timed THEN {LEAD_TIME} END AS t, "
             f"  collect(type(r))[0] AS relation, [x IN collect(r.role) WHERE x IS NOT NULL][0] AS role "
             f"WHERE ($since IS NULL OR t >= $since) AND ($until IS NULL OR t < $until) "
             f"RETURN l.lead_id AS lead_id, t, relation, role, "
             f"  [(l)-[:AT]->(loc:Location) | loc {{.key, .address, .place_label, .commune}}][0] AS loc "
             f"ORDER BY t IS NULL, t DESC, lead_id LIMIT $limit",
-            eid=eid, limit=params.limit + 1,
+            eids=eids, limit=params.limit + 1,
             since=params.since.astimezone(UTC) if params.since else None,
             until=params.until.astimezone(UTC) if params.until else None,
             **access_params(access),
         ))
         hits = hit_counter()
         for r in tx.run(
-            f"MATCH (ent) WHERE elementId(ent) = $eid {leads_of} WHERE access = '{HIT}' "
+            f"MATCH (ent) WHERE elementId(ent) IN $eids {leads_of} WHERE access = '{HIT}' "
             f"RETURN l.agency AS agency, count(DISTINCT l) AS n",
-            eid=eid, **access_params(access),
+            eids=eids, **access_params(access),
         ):
             hits[(node.id, r["agency"])] += r["n"]
         kept = rows[: params.limit]

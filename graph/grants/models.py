@@ -45,6 +45,10 @@ class NotificationKind(StrEnum):
     WATCH_HIT = "watch_hit"
     WATCH_ENDED = "watch_ended"
     WATCH_DIGEST = "watch_digest"
+    # Entity resolution (graph/resolution/merges.py): a merge awaiting the agency's
+    # countersignature; the outcome told to the agency that asked.
+    RESOLUTION_COUNTERSIGN = "resolution_countersign"
+    RESOLUTION_DECIDED = "resolution_decided"
 
 
 # --- models -------------------------------------------------------------------------------------

@@ -153,6 +153,11 @@ EXEMPT: dict[str, str] = {
                        "carries no lead id, narrative or source_ref, raw bytes)",
     "/api/v1/watch-delivery": "the caller's own outbound settings (webhook, e-mail): no lead "
                                 "content",
+    "/api/v1/resolution/candidates": "candidate pairs around the caller's own readable leads, keyed "
+                                     "by nothing; a hit side carries no key (tests/hub/"
+                                     "test_resolution.py, raw bytes)",
+    "/api/v1/resolution/merges": "merges the caller's agency asked for or must countersign, each "
+                                 "side at the caller's level (graph/resolution/sides.py)",
     "/api/v1/deconfliction/lead-alerts": "the caller's agency's lead-vs-operation alerts, keyed by "
                                           "nothing; each lead through the caller's access filter "
                                           "(tests/hub/test_lead_clashes.py, raw bytes)",

@@ -38,6 +38,10 @@ EXPECTED: dict[str, set[Action]] = {
 # Shared dossiers (ADR 0019): the members who work leads.
 for _role in ("analyst", "coordinator"):
     EXPECTED[_role].add(A.WORK_DOSSIERS)
+# Entity resolution (« Rapprochements »): the members who work leads judge pairs, and countersign
+# merges that rest on their agency's leads.
+for _role in ("analyst", "coordinator"):
+    EXPECTED[_role] |= {A.RESOLVE_ENTITIES, A.COUNTERSIGN_MERGES}
 
 # Exporting a network (its own action since the second factor, ADR on it): the roles that read
 # networks; resetting someone's lost second factor: the administrator, who runs the accounts.
