@@ -30,6 +30,26 @@ LEAD_PROPERTIES = LEAD_MARKING + (
     "substances", "insee_code", "unplated_vehicles",
 )
 
+# Lead contract fields that are linked entities, not properties of the lead node: the
+# relationships a read follows from a lead to show them. A graded release may withhold them
+# (policies/disclosure.py); only the lead read (``detail_case_expression``) filters a lead's
+# links per access level — every other read sees a lead whose profile withholds a linked
+# entity as a hit (``compile_scope``), so no traversal can pass through a withheld link.
+LINK_FIELDS: dict[str, tuple[str, ...]] = {
+    "location": ("AT",),
+    "deal_point": ("CONCERNS",),
+    "vehicles": ("MENTIONS_VEHICLE",),
+    "persons": ("INVOLVES",),
+    "phones": ("MENTIONS_PHONE",),
+    "seizure": ("RECORDED",),
+    "substances": ("REPORTS_SUBSTANCE",),
+}
+# Lead node properties derived from a linked contract field at ingest, withheld with it.
+DERIVED_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "location": ("insee_code",),
+    "vehicles": ("unplated_vehicles",),
+}
+
 # Lead properties holding instants: a projection may send them as integer epoch microseconds,
 # which the Python driver reads ~10x faster than a DateTime (see graph.read.network).
 LEAD_TEMPORAL = ("observed_at", "reported_at", "ingested_at", "updated_at", "embargo_until")
@@ -62,6 +82,19 @@ class AccessFilter:
     # Seals a hit's subject into the caller's opaque hit handle (hub.handles), bound to the
     # caller's agency by the hub; None (no handle) for maintenance reads.
     seal: Callable[[list[str]], str] | None = field(default=None, compare=False, repr=False)
+    # The lead read's own level expression (None: ``case_expression``): it alone yields the
+    # levels whose profile withholds linked entities (a graded release), which every other
+    # read sees as a hit. ``hidden_links`` maps such a level to the withheld linked fields.
+    detail_case: str | None = None
+    hidden_links: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def detail_case_expression(self) -> str:
+        return self.detail_case or self.case_expression
+
+    def link_params(self) -> dict[str, Any]:
+        """``acc_hidden_links``: level -> withheld linked fields, for the lead read's links."""
+        return {"acc_hidden_links": {level: list(f) for level, f in self.hidden_links.items()}}
 
     @classmethod
     def unrestricted(cls) -> AccessFilter:
@@ -102,7 +135,9 @@ class AccessFilter:
 
     def redacted_properties(self, level: str) -> list[str]:
         allowed = set(self.profiles.get(level, ()))
-        return [p for p in LEAD_PROPERTIES if p not in allowed]
+        derived = {p for props in DERIVED_PROPERTIES.values() for p in props}
+        return ([p for p in LEAD_PROPERTIES if p not in allowed and p not in derived]
+                + list(self.hidden_links.get(level, ())))
 
 
 def _safe(level: str) -> str:
@@ -175,9 +210,19 @@ def compile_scope(scope: Any, contacts: dict[str, str] | None = None) -> AccessF
         "handling_codes": ("l.handling_code", len(HandlingCode)),
         "kinds": ("l.kind", len(LeadKind)),
     }
+    # Graded releases: one test per release situation (policies.models.release_key); a lead
+    # is in at most one, since the scope names each disclosed lead once.
+    releases = sorted({d.release_key for d in scope.disclosures})
+    release_tests: dict[str, str] = {}
+    for j, key in enumerate(releases):
+        params[f"acc_release{j}"] = [f"{d.lead_id}|{d.owner_agency.value}"
+                                     for d in scope.disclosures if d.release_key == key]
+        release_tests[key] = f"(l.lead_id + '|' + l.agency IN $acc_release{j})"
     profiles: dict[str, tuple[str, ...]] = {}
+    hidden_links: dict[str, tuple[str, ...]] = {}
     redaction_levels: dict[tuple[str, ...], str] = {}
     branches: list[str] = []
+    detail_branches: list[str] = []
     for i, entry in enumerate(scope.entries):
         conditions: list[str] = []
         for dim, (expr, size) in domains.items():
@@ -201,6 +246,12 @@ def compile_scope(scope: Any, contacts: dict[str, str] | None = None) -> AccessF
                 conditions.append(expr)
             elif values == {False}:
                 conditions.append(f"NOT {expr}")
+        chosen_releases = set(entry.disclosure_releases)
+        if scope.disclosures and chosen_releases and chosen_releases != {"none", *releases}:
+            tests = [release_tests[k] for k in releases if k in chosen_releases]
+            if "none" in chosen_releases:
+                tests.append(f"NOT {features['disclosure_grant']}")
+            conditions.append(f"({' OR '.join(tests)})" if tests else "false")
         if entry.outcome is Outcome.FULL:
             level = FULL
             profiles[FULL] = LEAD_PROPERTIES
@@ -209,11 +260,20 @@ def compile_scope(scope: Any, contacts: dict[str, str] | None = None) -> AccessF
         else:  # redacted: one access level per distinct set of hidden properties
             hidden = tuple(sorted(entry.hidden_properties))
             level = redaction_levels.setdefault(hidden, f"redacted{len(redaction_levels) + 1}")
-            profiles[level] = tuple(p for p in LEAD_PROPERTIES if p not in hidden)
+            withheld = set(hidden) | {d for f in hidden for d in DERIVED_PROPERTIES.get(f, ())}
+            profiles[level] = tuple(p for p in LEAD_PROPERTIES if p not in withheld)
+            links = tuple(f for f in LINK_FIELDS if f in hidden)
+            if links:
+                hidden_links[level] = links
         if never or "false" in conditions:
             continue  # no lead can be in this box: its branch is left out (its level kept)
-        branches.append(f"WHEN {' AND '.join(conditions) or 'true'} THEN '{level}'")
+        when = f"WHEN {' AND '.join(conditions) or 'true'}"
+        detail_branches.append(f"{when} THEN '{level}'")
+        # Every read but the lead read: a withheld linked entity makes the lead a hit there.
+        branches.append(f"{when} THEN '{HIT if level in hidden_links else level}'")
     case = f"CASE {' '.join(branches)} ELSE '{NONE}' END" if branches else f"'{NONE}'"
+    detail = (f"CASE {' '.join(detail_branches)} ELSE '{NONE}' END" if hidden_links else None)
     return AccessFilter(case_expression=case, params=params, profiles=profiles,
-                        contacts=dict(contacts or {}),
+                        contacts=dict(contacts or {}), detail_case=detail,
+                        hidden_links=hidden_links,
                         policy_id=f"policy:{scope.policy_digest.split(':')[-1][:12]}" if scope.policy_digest else "policy")

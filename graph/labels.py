@@ -40,6 +40,7 @@ class Label(StrEnum):
     # Access grants and their workflow (graph/grants/).
     GUEST_GRANT = "GuestGrant"
     DISCLOSURE_REQUEST = "DisclosureRequest"
+    DISCLOSURE_MESSAGE = "DisclosureMessage"  # a request's thread (graph/grants/threads.py)
     NOTIFICATION = "Notification"
     # Lead workflow: triage status and history, cross-agency link alerts, planned operations
     # and their deconfliction (graph/workflow/). Keyed by lead_id property, never linked from
@@ -134,6 +135,7 @@ KEY_PROPERTY: dict[Label, str] = {
     Label.SCHEMA: "name",
     Label.GUEST_GRANT: "grant_id",
     Label.DISCLOSURE_REQUEST: "request_id",
+    Label.DISCLOSURE_MESSAGE: "message_id",
     Label.NOTIFICATION: "notification_id",
     Label.LEAD_STATUS: "lead_id",
     Label.STATUS_CHANGE: "change_id",

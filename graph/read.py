@@ -222,20 +222,24 @@ def get_lead(graph: Graph, lead_id: str, access: AccessFilter) -> LeadView | Hit
     def work(tx: neo4j.ManagedTransaction) -> dict[str, Any] | None:
         record = tx.run(
             f"MATCH (l:Lead {{lead_id: $lead_id}}) WHERE l.version > 0 "
-            f"WITH l, {access.case_expression} AS access "
+            # The lead read's own level: the only read that shows a graded release whose
+            # profile withholds linked entities (graph/access.py); their links are then never
+            # matched (``hidden``: the linked fields the level withholds).
+            f"WITH l, {access.detail_case_expression} AS access "
             f"WHERE access <> '{NONE}' "
+            f"WITH l, access, coalesce($acc_hidden_links[access], []) AS hidden "
             f"RETURN access, {access.projection()} AS lead, "
             f"CASE WHEN access = '{HIT}' THEN null ELSE {{"
-            f"  location: [(l)-[:AT]->(loc:Location) | loc {{.key, .insee_code, .commune, .address, .place_label, .point}}][0],"
-            f"  deal_point: [(l)-[:CONCERNS]->(dp:DealPoint) | dp {{.key, .label, .insee_code}}][0],"
-            f"  vehicles: [(l)-[r:MENTIONS_VEHICLE]->(v:Vehicle) | r {{plate: v.plate, .make, .model, .colour, .kind}}],"
-            f"  persons: [(l)-[r:INVOLVES]->(p:Person) | r {{pseudonym: p.pseudonym, .*}}],"
-            f"  phones: [(l)-[:MENTIONS_PHONE]->(ph:Phone) | ph.number],"
-            f"  seizure: [(l)-[:RECORDED]->(s:Seizure) | s {{.seizure_id, .cash_eur, .weapons, .packaging_material,"
+            f"  location: [(l)-[:AT]->(loc:Location) WHERE NOT 'location' IN hidden | loc {{.key, .insee_code, .commune, .address, .place_label, .point}}][0],"
+            f"  deal_point: [(l)-[:CONCERNS]->(dp:DealPoint) WHERE NOT 'deal_point' IN hidden | dp {{.key, .label, .insee_code}}][0],"
+            f"  vehicles: [(l)-[r:MENTIONS_VEHICLE]->(v:Vehicle) WHERE NOT 'vehicles' IN hidden | r {{plate: v.plate, .make, .model, .colour, .kind}}],"
+            f"  persons: [(l)-[r:INVOLVES]->(p:Person) WHERE NOT 'persons' IN hidden | r {{pseudonym: p.pseudonym, .*}}],"
+            f"  phones: [(l)-[:MENTIONS_PHONE]->(ph:Phone) WHERE NOT 'phones' IN hidden | ph.number],"
+            f"  seizure: [(l)-[:RECORDED]->(s:Seizure) WHERE NOT 'seizure' IN hidden | s {{.seizure_id, .cash_eur, .weapons, .packaging_material,"
             f"     substances: [(s)-[q:OF_SUBSTANCE]->(sub:Substance) | {{substance: sub.code, quantity: q.quantity, unit: q.unit}}]}}][0]"
             f"}} END AS links",
             lead_id=lead_id,
-            **access.params,
+            **access.params, **access.link_params(),
         ).single()
         return record.data() if record else None
 

@@ -132,6 +132,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(grants.router)
     app.include_router(disclosures.router)
+    from hub.routers import disclosure_threads  # a request's thread, graded release options
+    app.include_router(disclosure_threads.router)
     app.include_router(auth.router)
     app.include_router(analysis.router)
     app.include_router(meetings.router)

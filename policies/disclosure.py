@@ -24,10 +24,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from collections.abc import Sequence
+from functools import reduce
+
 from pydantic import Field, field_validator
 
-from hub.contract.lead import HandlingCode, Lead
-from policies.models import Policy, PolicyModel
+from hub.contract.lead import Agency, HandlingCode, Lead
+from policies.models import OUTCOME_ORDER, DisclosureGrant, Outcome, Policy, PolicyModel
 
 DISCLOSURE_FILE = "disclosure.yaml"
 
@@ -102,6 +105,36 @@ def withheld_properties(policy: Policy, released: list[str] | None) -> frozenset
     return frozenset(policy.properties_of([g for g in releasable_groups(policy) if g not in released]))
 
 
+def lead_withheld(policy: Policy, lead_id: str, owner: Agency,
+                  disclosures: Sequence[DisclosureGrant]) -> frozenset[str] | None:
+    """What a caller's active disclosures of one lead withhold (None: no disclosure of it).
+    Releases add up: a property stays withheld only if every release withholds it."""
+    sets = [withheld_properties(policy, d.released_groups) for d in disclosures
+            if d.lead_id == lead_id and d.owner_agency is owner]
+    return reduce(frozenset.__and__, sets) if sets else None
+
+
+View = tuple[Outcome, tuple[str, ...]]
+
+
+def graded_view(without: View, disclosed: View, withheld: frozenset[str]) -> tuple[Outcome, tuple[str, ...], bool]:
+    """What a graded release shows (the engine's combination): the disclosure's view narrowed
+    to the released groups (``full`` becomes ``redacted`` of the withheld properties), or the
+    view the caller has without it if that is more open — a partial release never shows more
+    than released, nor hides what the policy showed anyway. Two redacted views hide only what
+    both hide. The flag: whether the disclosure's rule is the one to cite."""
+    outcome, hidden = disclosed
+    if outcome in (Outcome.FULL, Outcome.REDACTED):
+        outcome, hidden = Outcome.REDACTED, tuple(sorted(set(hidden) | withheld))
+    la, lb = OUTCOME_ORDER[without[0]], OUTCOME_ORDER[outcome]
+    if la != lb:
+        return (without[0], without[1], False) if la > lb else (outcome, hidden, True)
+    if outcome is not Outcome.REDACTED:
+        return without[0], without[1], False
+    both = tuple(sorted(set(without[1]) & set(hidden)))
+    return Outcome.REDACTED, both, set(hidden) < set(without[1])
+
+
 def release_end(rules: DisclosureRules, valid_until: datetime | None, now: datetime) -> datetime:
     """When a release approved at ``now`` ends: the date asked for, or ``max_release_days``
     ahead. ValueError (French) if it is not after ``now`` or beyond the maximum."""
@@ -125,6 +158,14 @@ def deadline_for(rules: DisclosureRules, handling_code: HandlingCode | str) -> t
 
 def due_at(rules: DisclosureRules, requested_at: datetime, handling_code: HandlingCode | str) -> datetime:
     return requested_at + deadline_for(rules, handling_code)
+
+
+# Who an unanswered request is escalated to: the CROSS coordinator (chef de la CROSS).
+ESCALATION_ROLE = "coordinator"
+
+
+def receives_escalations(role: str) -> bool:
+    return role == ESCALATION_ROLE
 
 
 def is_overdue(status: str, due: datetime | None, now: datetime) -> bool:
@@ -157,3 +198,22 @@ def release_fr(policy: Policy, released: list[str] | None) -> str:
         return "toutes les propriétés"
     labels = {g.id: g.label_fr for g in policy.property_groups}
     return ", ".join(labels[g] for g in released if g in labels)
+
+
+# --- the thread ----------------------------------------------------------------------------------
+
+
+def thread_side(*, user_id: str, agency: str, role: str, may_decide: bool,
+                requester_user_id: str, owner_agency: str, overdue: bool,
+                escalated: bool) -> str | None:
+    """Which side of a request's thread the caller is on, or None (then the request does not
+    exist for them: 404, as for an unknown id). The requester; the holding agency's deciders
+    (``may_decide``: a role holding ``disclosure.decide``); a CROSS coordinator once the request
+    is escalated or overdue (the same test as the agenda's). Nobody else."""
+    if user_id == requester_user_id:
+        return "requester"
+    if may_decide and agency == owner_agency:
+        return "holder"
+    if receives_escalations(role) and (escalated or overdue):
+        return "coordinator"
+    return None

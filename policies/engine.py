@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import reduce
 from zoneinfo import ZoneInfo
@@ -26,6 +26,7 @@ from hub.contract.lead import (
     HandlingCode,
     LeadKind,
 )
+from policies.disclosure import graded_view, lead_withheld
 from policies.models import (
     OUTCOME_ORDER,
     Caller,
@@ -37,6 +38,7 @@ from policies.models import (
     EmbargoState,
     GuestGrant,
     LeadMarking,
+    NO_DISCLOSURE,
     Marking,
     Outcome,
     Policy,
@@ -47,6 +49,7 @@ from policies.models import (
     Rule,
     ScopeEntry,
     ScopeVerdict,
+    release_key,
 )
 
 DEFAULT_DENY = "default-deny"
@@ -67,6 +70,7 @@ class _Facts:
     embargo: EmbargoState
     guest_grant: bool
     disclosure_grant: bool
+    disclosure_withheld: frozenset[str] = frozenset()  # by a graded release
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +158,19 @@ def _rules_for(policy: Policy, caller: Caller) -> list[Rule]:
 
 
 def _resolve(policy: Policy, f: _Facts, rules: Sequence[Rule] | None = None) -> _Resolution:
+    res = _resolve_rules(policy, f, rules)
+    if not (f.disclosure_grant and f.disclosure_withheld):
+        return res
+    # A graded release (policies.disclosure.graded_view): the more open of the view without
+    # the disclosure and the disclosure's view narrowed to the released groups.
+    without = _resolve_rules(policy, replace(f, disclosure_grant=False,
+                                             disclosure_withheld=frozenset()), rules)
+    outcome, hidden, disclosed = graded_view((without.outcome, without.hidden),
+                                             (res.outcome, res.hidden), f.disclosure_withheld)
+    return _Resolution(outcome, hidden, res.rule if disclosed else without.rule)
+
+
+def _resolve_rules(policy: Policy, f: _Facts, rules: Sequence[Rule] | None = None) -> _Resolution:
     candidates = policy.rules if rules is None else rules
     allows = [r for r in candidates if r.effect is Effect.ALLOW and _matches(r.when, f)]
     denies = [r for r in candidates if r.effect is Effect.DENY and _matches(r.when, f)]
@@ -195,7 +212,9 @@ def _facts(
     guest: Sequence[GuestGrant],
     disclosures: Sequence[DisclosureGrant],
     now: datetime,
+    policy: Policy,
 ) -> _Facts:
+    withheld = lead_withheld(policy, lead.lead_id, lead.originating_agency, disclosures)
     return _Facts(
         role=caller.role,
         caller_agency=caller.agency,
@@ -205,10 +224,8 @@ def _facts(
         restriction=restriction_state(lead.restricted_to, caller.agency),
         embargo=embargo_state(lead.embargo_until, now),
         guest_grant=any(_guest_covers(g, lead) for g in guest),
-        disclosure_grant=any(
-            d.lead_id == lead.lead_id and d.owner_agency is lead.originating_agency
-            for d in disclosures
-        ),
+        disclosure_grant=withheld is not None,
+        disclosure_withheld=withheld or frozenset(),
     )
 
 
@@ -244,7 +261,7 @@ def decide(
     grants = list(grants)
     facts = _facts(
         caller, lead, _active_guest_grants(caller, grants, now),
-        _active_disclosures(caller, grants, now), now,
+        _active_disclosures(caller, grants, now), now, policy,
     )
     res = _resolve(policy, facts)
     return Decision(
@@ -289,6 +306,13 @@ def compile_scope(
     grants = list(grants)
     guest = _active_guest_grants(caller, grants, now)
     disclosures = _active_disclosures(caller, grants, now)
+    # The disclosure dimension's values: ``none`` and each disclosed lead's release_key.
+    disclosed: dict[tuple[str, Agency], frozenset[str]] = {}
+    for d in disclosures:
+        withheld = lead_withheld(policy, d.lead_id, d.owner_agency, disclosures)
+        assert withheld is not None
+        disclosed[(d.lead_id, d.owner_agency)] = withheld
+    releases = {release_key(w): w for w in disclosed.values()}
 
     # Feature values that cannot occur for this caller are left out: a caller with no grant
     # gets no entry conditioned on holding one.
@@ -299,7 +323,7 @@ def compile_scope(
         "restriction": list(RestrictionState),
         "embargo": list(EmbargoState),
         "guest_grant": [False, True] if guest else [False],
-        "disclosure_grant": [False, True] if disclosures else [False],
+        "disclosure_grant": [NO_DISCLOSURE, *sorted(releases)],
     }
 
     rules = _rules_for(policy, caller)
@@ -316,7 +340,8 @@ def compile_scope(
             restriction=point["restriction"],
             embargo=point["embargo"],
             guest_grant=point["guest_grant"],
-            disclosure_grant=point["disclosure_grant"],
+            disclosure_grant=point["disclosure_grant"] != NO_DISCLOSURE,
+            disclosure_withheld=releases.get(point["disclosure_grant"], frozenset()),
         ), rules)
         if res.outcome is Outcome.NONE:
             continue  # absent from the scope = none
@@ -343,7 +368,9 @@ def compile_scope(
 
     entries = [
         ScopeEntry(
-            **{n: _domain_order(box[n], domains[n]) for n in names},
+            **{n: _domain_order(box[n], domains[n]) for n in names if n != "disclosure_grant"},
+            disclosure_grant=sorted({k != NO_DISCLOSURE for k in box["disclosure_grant"]}),
+            disclosure_releases=_domain_order(box["disclosure_grant"], domains["disclosure_grant"]),
             outcome=result[0],
             hidden_properties=list(result[1]),
             rule_id=result[2],
@@ -360,7 +387,8 @@ def compile_scope(
         guest_lead_ids=sorted({i for g in guest for i in g.lead_ids}),
         guest_entity_keys=sorted({k for g in guest for k in g.entity_keys}),
         disclosures=sorted(
-            {DisclosedLead(lead_id=d.lead_id, owner_agency=d.owner_agency) for d in disclosures},
+            (DisclosedLead(lead_id=lead_id, owner_agency=owner, withheld=sorted(withheld))
+             for (lead_id, owner), withheld in disclosed.items()),
             key=lambda d: (d.lead_id, d.owner_agency),
         ),
         policy_digest=policy.digest,
@@ -375,10 +403,10 @@ def scope_outcome(scope: ReadScope, lead: LeadMarking) -> ScopeVerdict:
     guest = lead.lead_id in scope.guest_lead_ids or not set(scope.guest_entity_keys).isdisjoint(
         lead.entity_keys
     )
-    disclosed = any(
-        d.lead_id == lead.lead_id and d.owner_agency is lead.originating_agency
-        for d in scope.disclosures
-    )
+    release = next((d.release_key for d in scope.disclosures
+                    if d.lead_id == lead.lead_id and d.owner_agency is lead.originating_agency),
+                   NO_DISCLOSURE)
+    disclosed = release != NO_DISCLOSURE
     for e in scope.entries:
         if (
             lead.originating_agency in e.originating_agencies
@@ -388,6 +416,7 @@ def scope_outcome(scope: ReadScope, lead: LeadMarking) -> ScopeVerdict:
             and embargo in e.embargo
             and guest in e.guest_grant
             and disclosed in e.disclosure_grant
+            and (release in e.disclosure_releases if e.disclosure_releases else True)
         ):
             return ScopeVerdict(
                 outcome=e.outcome, hidden_properties=e.hidden_properties, rule_id=e.rule_id

@@ -207,6 +207,7 @@ class DisclosureGrant(PolicyModel):
     approved_by: Identifier
     approved_at: AwareDatetime
     valid_until: AwareDatetime | None = None
+    released_groups: list[Slug] | None = None  # graded release (None: every group)
 
     @model_validator(mode="after")
     def _bounded(self) -> DisclosureGrant:
@@ -452,11 +453,25 @@ class ScopeEntry(PolicyModel):
     outcome: Outcome
     hidden_properties: list[str] = Field(default_factory=list)
     rule_id: str
+    disclosure_releases: list[str] = Field(default_factory=list)  # none | DisclosedLead.release_key
+
+
+NO_DISCLOSURE, FULL_RELEASE = "none", "all"  # disclosure situations (ScopeEntry)
+
+
+def release_key(withheld: frozenset[str] | set[str] | list[str] | None) -> str:
+    """``all`` if nothing is withheld, else the withheld properties joined by ``+``."""
+    return "+".join(sorted(withheld)) if withheld else FULL_RELEASE
 
 
 class DisclosedLead(PolicyModel):
     lead_id: str
     owner_agency: Agency
+    withheld: list[str] = Field(default_factory=list)  # by a graded release
+
+    @property
+    def release_key(self) -> str:
+        return release_key(self.withheld)
 
 
 class ReadScope(PolicyModel):
@@ -469,7 +484,8 @@ class ReadScope(PolicyModel):
     - embargo: ``active`` iff ``embargo_until`` is set and ``> as_of``;
     - guest_grant: the lead's id is in ``guest_lead_ids`` or one of its entity keys is in
       ``guest_entity_keys``;
-    - disclosure_grant: ``(lead_id, originating agency)`` is in ``disclosures``;
+    - disclosure_grant: ``(lead_id, originating agency)`` is in ``disclosures`` (and its
+      ``release_key``, else ``none``, in ``disclosure_releases``);
     - the lead gets the outcome of the one entry all of whose lists contain its values;
       no entry means ``none`` (nothing, not even a hit).
     """

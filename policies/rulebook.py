@@ -1,7 +1,7 @@
 """The rulebook: every rule the hub applies, loaded and validated once, together.
 
 The access policy (roles with their permissions, agencies, property groups, reading rules),
-triage, deconfliction, retention and citizen-receipt rules. ``hub.create_app`` loads one
+triage, deconfliction, retention, citizen-receipt, watchlist and second-factor rules. ``hub.create_app`` loads one
 rulebook and hands it out as a dependency; graph functions and jobs take the rules they apply as
 a required argument, so no rule is ever re-read behind the caller's back, and a test can run the
 hub on other rules.
@@ -12,10 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hub.contract.errors import ConfigurationError
 from policies.deconfliction import (
     DECONFLICTION_FILE,
     DeconflictionRules,
     load_deconfliction_rules,
+)
+from policies.disclosure import (
+    DISCLOSURE_FILE,
+    DisclosureRules,
+    load_disclosure_rules,
+    uncovered_fields,
 )
 from policies.loader import data_dir, load_policy
 from policies.models import Policy
@@ -41,6 +48,8 @@ class Rulebook:
     watches: WatchRules = field(default_factory=WatchRules)  # watchlists (policies/watches.py)
     # entity resolution, « Rapprochements » (policies/resolution.py)
     resolution: ResolutionRules = field(default_factory=ResolutionRules)
+    # Graded disclosure and its deadline (policies/disclosure.py).
+    disclosure: DisclosureRules = field(default_factory=DisclosureRules)
     # Which actions need a fresh second factor (policies/second_factor.py).
     second_factor: SecondFactorRules = field(default_factory=SecondFactorRules)
 
@@ -49,8 +58,19 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
     """Every rules file of ``directory`` (default: the packaged ``policies/data``), each read and
     validated exactly once. Raises ``ConfigurationError`` naming the file and line of a problem."""
     base = data_dir(directory)
+    policy = load_policy(directory)
+    disclosure = load_disclosure_rules(base / DISCLOSURE_FILE)
+    uncovered = uncovered_fields(disclosure, policy)
+    if uncovered:
+        # A lead field outside every group would ride along in any partial release.
+        source = str(base / DISCLOSURE_FILE)
+        raise ConfigurationError(
+            f"Règles de communication invalides : {source} : always_shown : champ(s) de piste "
+            f"dans aucun groupe de propriétés : {', '.join(uncovered)}",
+            details=[{"file": source, "line": 1, "field": "always_shown",
+                      "reason": f"champ(s) dans aucun groupe : {', '.join(uncovered)}"}])
     return Rulebook(
-        policy=load_policy(directory),
+        policy=policy,
         triage=load_triage_rules(base / TRIAGE_FILE),
         deconfliction=load_deconfliction_rules(base / DECONFLICTION_FILE),
         retention=load_retention_policy(base / RETENTION_FILE),
@@ -58,4 +78,5 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
         watches=load_watch_rules(base / WATCHES_FILE),
         resolution=load_resolution_rules(base / RESOLUTION_FILE),
         second_factor=load_second_factor_rules(base / SECOND_FACTOR_FILE),
+        disclosure=disclosure,
     )

@@ -12,6 +12,11 @@ Owns three kinds of bookkeeping nodes (never traversed by analysis reads):
   originating agency for it; states ``requested`` → ``approved`` | ``declined``, and
   ``approved`` → ``expired`` when an approval had an end date that passed. An approved request
   *is* the ``DisclosureGrant`` the policy engine takes.
+  A request carries its answer deadline (``due_at``, policy) and, once the scheduled sweep
+  found it unanswered past it, ``escalated_at`` (``escalation``); an approval may release only
+  some property groups (``released_groups``: a graded release, enforced by the access engine).
+* ``DisclosureMessage`` — the thread of a request, questions and answers between the requester
+  and the holder (``threads``).
 * ``Notification`` — what a person is told: the owning agency of each new request, the
   requester of each decision, the guest of each grant change. French text, flat properties.
 
@@ -34,6 +39,7 @@ from graph.grants.disclosures import (
     get_disclosure_request,
     list_disclosure_requests,
 )
+from graph.grants.escalation import ESCALATION_BATCH, escalate_overdue, list_escalated
 from graph.grants.expiry import EXPIRY_BATCH, expire_grants
 from graph.grants.guests import (
     create_guest_grant,
@@ -55,6 +61,7 @@ from graph.grants.lookups import (
     leads_on_entity,
 )
 from graph.grants.models import (
+    DisclosureMessage,
     DisclosureRequestRecord,
     ExpiredGrant,
     GrantStatus,
@@ -69,6 +76,7 @@ from graph.grants.notifications import (
     mark_notification_read,
     notify_agencies,
 )
+from graph.grants.threads import list_messages, post_message
 from graph.labels import Label
 from graph.schema import unique_constraint
 
@@ -76,6 +84,13 @@ SCHEMA: list[str] = [
     unique_constraint(Label.GUEST_GRANT),
     unique_constraint(Label.DISCLOSURE_REQUEST),
     unique_constraint(Label.NOTIFICATION),
+    unique_constraint(Label.DISCLOSURE_MESSAGE),
+    # A request's thread, read and counted by request.
+    ("CREATE INDEX disclosuremessage_request_created IF NOT EXISTS "
+     "FOR (n:DisclosureMessage) ON (n.request_id, n.created_at)"),
+    # The escalation sweep and the coordinator's box: requests by status.
+    ("CREATE INDEX disclosurerequest_status_requested IF NOT EXISTS "
+     "FOR (n:DisclosureRequest) ON (n.status, n.requested_at)"),
     # One pending request per (requester, lead): set while requested, removed on decision, so
     # two concurrent identical requests cannot both be created.
     ("CREATE CONSTRAINT disclosurerequest_pending_key_unique IF NOT EXISTS "
@@ -100,10 +115,11 @@ SCHEMA: list[str] = [
 ]
 
 __all__ = [
-    "EXPIRY_BATCH", "SCHEMA",
-    "DisclosureRequestRecord", "ExpiredGrant", "GrantStatus", "GuestGrantRecord", "NewGuestGrant",
+    "ESCALATION_BATCH", "EXPIRY_BATCH", "SCHEMA",
+    "DisclosureMessage", "DisclosureRequestRecord", "ExpiredGrant", "GrantStatus", "GuestGrantRecord", "NewGuestGrant",
     "Notification", "NotificationKind", "RequestStatus", "active_grants_for",
     "create_disclosure_request", "create_guest_grant", "decide_disclosure_request",
+    "escalate_overdue", "list_escalated", "list_messages", "post_message",
     "entity_key_expression", "existing_entity_keys", "expire_grants", "get_disclosure_request",
     "get_guest_grant", "grants_from", "grants_projection", "known_entity_keys", "known_lead_ids",
     "lead_entity_keys_expression", "lead_marking", "lead_markings", "leads_on_entity",

@@ -32,7 +32,7 @@ def grants_projection(user_id_expr: str) -> str:
         f"  {{requester_user_id: {user_id_expr}, status: 'approved'}}) "
         f"  WHERE r.decided_at <= $now AND (r.valid_until IS NULL OR r.valid_until > $now) "
         f"  RETURN r {{grant_id: r.request_id, .lead_id, .requester_user_id, .owner_agency, "
-        f"         approved_by: r.decided_by, approved_at: r.decided_at, .valid_until}} }} "
+        f"         approved_by: r.decided_by, approved_at: r.decided_at, .valid_until, .released_groups}} }} "
         f"AS disclosure_grants"
     )
 

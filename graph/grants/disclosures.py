@@ -37,6 +37,7 @@ def request_record(props: dict[str, Any]) -> DisclosureRequestRecord:
 def create_disclosure_request(
     graph: Graph, *, lead_id: str, requester_user_id: str,
     requester_name: str, requester_agency: str, justification: str, now: datetime,
+    due_at: datetime | None = None,
     before_commit: Callable[[DisclosureRequestRecord], None] | None = None,
 ) -> DisclosureRequestRecord:
     """Record a request for ``lead_id`` and notify its owning agency (the lead's agency, read
@@ -63,7 +64,7 @@ def create_disclosure_request(
             "requester_user_id": requester_user_id, "requester_name": requester_name,
             "requester_agency": requester_agency, "justification": justification,
             "requested_at": now, "status": RequestStatus.REQUESTED.value,
-            "pending_key": pending_key,
+            "pending_key": pending_key, "due_at": utc(due_at) if due_at else None,
         }
         try:
             row = tx.run(f"CREATE (r:{Label.DISCLOSURE_REQUEST.value}) SET r = $props "
@@ -96,12 +97,17 @@ def decide_disclosure_request(
     graph: Graph, request_id: str, *, approve: bool, decided_by: str,
     decided_by_name: str, decider_agency: str, decider_role: str, policy: Policy,
     now: datetime, valid_until: datetime | None = None,
-    reason: str | None = None,
+    reason: str | None = None, released_groups: list[str] | None = None,
+    release_fr: str | None = None,
     before_commit: Callable[[DisclosureRequestRecord], None] | None = None,
 ) -> DisclosureRequestRecord:
     """Approve or decline a pending request, if ``policies.grants.may_decide_disclosure`` lets
     the decider (a role holding ``disclosure.decide``, of the lead's originating agency). 404
-    unknown; 403 not theirs to decide; 409 already decided. The requester is notified."""
+    unknown; 403 not theirs to decide; 409 already decided. The requester is notified.
+
+    A graded approval names the property groups it releases (``released_groups``, checked by
+    the hub against the policy; ``release_fr`` their French labels for the notification); the
+    access engine withholds every other group at read time."""
     now = utc(now)
     if valid_until is not None and utc(valid_until) <= now:
         raise InvalidInput("fin de validité déjà passée", details=[
@@ -126,15 +132,19 @@ def decide_disclosure_request(
         row = tx.run(
             f"MATCH (r:{Label.DISCLOSURE_REQUEST.value} {{request_id: $id}}) "
             f"SET r.status = $status, r.decided_by = $by, r.decided_by_name = $by_name, "
-            f"    r.decided_at = $now, r.valid_until = $until, r.decision_reason = $reason "
+            f"    r.decided_at = $now, r.valid_until = $until, r.decision_reason = $reason, "
+            f"    r.released_groups = $released "
             f"REMOVE r.pending_key RETURN r {{.*}} AS r",
             id=request_id, status=status.value, by=decided_by, by_name=decided_by_name, now=now,
-            until=utc(valid_until) if approve else None, reason=reason,
+            until=utc(valid_until) if approve and valid_until else None, reason=reason,
+            released=released_groups if approve else None,
         ).single()
         record = request_record(row["r"])
         if approve:
             message = wording.disclosure_approved(record.lead_id, decided_by_name, decider_agency,
                                                   record.valid_until)
+            if release_fr:
+                message += f" Propriétés communiquées : {release_fr}."
             kind = NotificationKind.DISCLOSURE_APPROVED
         else:
             message = wording.disclosure_declined(record.lead_id, decided_by_name, decider_agency,

@@ -49,6 +49,10 @@ class NotificationKind(StrEnum):
     # countersignature; the outcome told to the agency that asked.
     RESOLUTION_COUNTERSIGN = "resolution_countersign"
     RESOLUTION_DECIDED = "resolution_decided"
+    # Graded disclosure (graph/grants/escalation.py, threads.py): a request past its deadline,
+    # to the CROSS coordinators; a message in a request's thread, to the other side.
+    DISCLOSURE_ESCALATED = "disclosure_escalated"
+    DISCLOSURE_MESSAGE = "disclosure_message"
 
 
 # --- models -------------------------------------------------------------------------------------
@@ -98,6 +102,14 @@ class DisclosureRequestRecord(BaseModel):
     valid_until: datetime | None = None
     decision_reason: str | None = None
     expired_at: datetime | None = None
+    # Graded release: the property groups released (None: every group, an approval of old).
+    released_groups: list[str] | None = None
+    # The deadline of the answer (policies/disclosure.py), when the job escalated it to the
+    # CROSS coordinators, and ``overdue``: unanswered past its deadline at the instant of the
+    # read (set by the hub from the policy, so it shows before the job has run).
+    due_at: datetime | None = None
+    escalated_at: datetime | None = None
+    overdue: bool = False
 
     def as_policy_grant(self) -> DisclosureGrant | None:
         """The grant an approval made (whether still active or not), else None."""
@@ -108,7 +120,21 @@ class DisclosureRequestRecord(BaseModel):
             grant_id=self.request_id, lead_id=self.lead_id,
             requester_user_id=self.requester_user_id, owner_agency=self.owner_agency,
             approved_by=self.decided_by, approved_at=self.decided_at, valid_until=self.valid_until,
+            released_groups=self.released_groups,
         )
+
+
+class DisclosureMessage(BaseModel):
+    """One message of a request's thread (graph/grants/threads.py)."""
+
+    message_id: str
+    request_id: str
+    author_user_id: str
+    author_name: str
+    author_agency: str
+    side: str  # "requester" | "holder" | "coordinator"
+    text: str
+    created_at: datetime
 
 
 class Notification(BaseModel):

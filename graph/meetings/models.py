@@ -114,6 +114,11 @@ class PendingDisclosure(BaseModel):
     created_at: datetime | None = None
     lead_access: str
     handling_code: HandlingCode
+    # Graded disclosure (graph/grants/escalation.py): the answer's deadline; ``overdue`` past it
+    # at the agenda's instant, ``escalated`` once the job told the CROSS coordinators.
+    due_at: datetime | None = None
+    overdue: bool = False
+    escalated: bool = False
 
 
 class DeconflictionItem(BaseModel):

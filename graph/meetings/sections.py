@@ -42,6 +42,7 @@ from graph.meetings.models import (
 from graph.meetings.weeks import PARIS, iso_week_of
 from graph.records import native, utc
 from hub.contract.lead import HandlingCode
+from policies.disclosure import is_overdue
 
 # Leads awaiting triage older than this are a backlog problem, not agenda items.
 TRIAGE_LOOKBACK = timedelta(weeks=12)
@@ -156,13 +157,20 @@ def pending_disclosures(tx: neo4j.ManagedTransaction, ctx: AgendaContext) -> lis
         f"WITH r, l, {ctx.access.case_expression} AS access WHERE access <> '{NONE}' "
         "RETURN coalesce(r.request_id, r.id) AS id, r.lead_id AS lead_id, "
         "coalesce(r.owner_agency, l.agency) AS owner_agency, r.requester_user_id AS requester, "
-        "coalesce(r.requested_at, r.created_at) AS created_at, access, l.handling_code AS hc "
-        "ORDER BY created_at",
-        ctx.params(),
+        "coalesce(r.requested_at, r.created_at) AS created_at, access, l.handling_code AS hc, "
+        "r.due_at AS due_at, r.escalated_at IS NOT NULL AS escalated "
+        # Overdue first (escalated to the meeting), then the oldest.
+        "ORDER BY coalesce(r.due_at <= $now, false) DESC, created_at",
+        ctx.params(now=utc(ctx.now)),
     ).data()
     return [PendingDisclosure(request_id=str(r["id"]), lead_id=r["lead_id"], owner_agency=r["owner_agency"],
                               requester_user_id=r["requester"], created_at=native(r["created_at"]),
-                              lead_access=public_level(r["access"]), handling_code=r["hc"])
+                              lead_access=public_level(r["access"]), handling_code=r["hc"],
+                              due_at=native(r["due_at"]) if r["due_at"] is not None else None,
+                              # The same test as every read (policies.disclosure.is_overdue).
+                              overdue=is_overdue("requested", native(r["due_at"]) if r["due_at"]
+                                                 is not None else None, ctx.now),
+                              escalated=bool(r["escalated"]))
             for r in rows if r["id"] is not None][:SECTION_LIMIT]
 
 

@@ -48,7 +48,12 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
-from graph.grants import DisclosureRequestRecord, ExpiredGrant, GuestGrantRecord
+from graph.grants import (
+    DisclosureMessage,
+    DisclosureRequestRecord,
+    ExpiredGrant,
+    GuestGrantRecord,
+)
 from graph.identity import Principal
 from graph.workflow import (
     AfterIngestReport,
@@ -84,6 +89,8 @@ RULE_OWNER_DECLINE = "disclosure-owner-decline"
 RULE_GUEST_GRANT = "guest-grant-by-coordinator"
 RULE_GUEST_REVOKE = "guest-grant-revoked-by-coordinator"
 RULE_EXPIRY = "grant-expiry"
+RULE_ESCALATION = "disclosure-deadline-escalation"
+RULE_THREAD = "disclosure-thread-party"
 RULE_UNKNOWN_LEAD = "lead-unknown"
 
 # Where an expiry run by the hub's own schedule comes from (AuditEvent requires an origin).
@@ -325,7 +332,36 @@ def disclosure_approved(client: str | None, approver: Principal,
         details={"step": "disclosure_approval", "request_id": record.request_id,
                  "owner_agency": record.owner_agency,
                  "valid_until": record.valid_until.isoformat() if record.valid_until else None,
-                 "reason": record.decision_reason},
+                 "reason": record.decision_reason,
+                 # A graded release: the property groups communicated (None: every group).
+                 "released_groups": (",".join(record.released_groups)
+                                     if record.released_groups is not None else None)},
+    )
+
+
+def disclosures_escalated(records: list[DisclosureRequestRecord],
+                          origin: str = SCHEDULER_ORIGIN) -> list[AuditEvent]:
+    """One event per request the hub escalated to the CROSS coordinators at its deadline."""
+    return [
+        system_event(AuditAction.ALTERATION, origin=origin, rule_id=RULE_ESCALATION,
+                     lead_ids=[r.lead_id], entity_keys=[], recipients=["role:coordinator"],
+                     details={"step": "disclosure_escalation", "request_id": r.request_id,
+                              "owner_agency": r.owner_agency,
+                              "due_at": r.due_at.isoformat() if r.due_at else None})
+        for r in records
+    ]
+
+
+def disclosure_message_posted(client: str | None, author: Principal, record: DisclosureRequestRecord,
+                              message: DisclosureMessage) -> AuditEvent:
+    """A message in a request's thread: who wrote, on which side, how long (the text stays in
+    the graph with the request, not in the trail)."""
+    return _event(
+        AuditAction.ALTERATION, actor_of(author), client, DecisionOutcome.ALLOW, RULE_THREAD,
+        lead_ids=[record.lead_id],
+        details={"step": "disclosure_message", "request_id": record.request_id,
+                 "message_id": message.message_id, "side": message.side,
+                 "length": len(message.text)},
     )
 
 

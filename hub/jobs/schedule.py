@@ -23,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import FastAPI
 
 from graph.leases import holder_id
-from hub.jobs import briefs, retention, watch_delivery, watch_hits
+from hub.jobs import briefs, disclosure_escalation, retention, watch_delivery, watch_hits
 from hub.jobs.once import RESUME_S, RunProgress, ScheduledJob, ScheduledRuns
 from hub.settings import Settings
 
@@ -55,12 +55,19 @@ def scheduled_runs(app: FastAPI, settings: Settings, holder: str | None = None) 
         return watch_delivery.run_digest(app.state.graph, rulebook.policy, rulebook.watches, due,
                                          skip_user_ids=progress.done, on_done=progress.mark)
 
+    def escalate(due: datetime, progress: RunProgress) -> int:
+        # Idempotent: a taker escalates what is still unescalated at the same due time.
+        return len(disclosure_escalation.sweep(app.state.graph, app.state.audit,
+                                               rulebook.disclosure, due))
+
     return ScheduledRuns(app.state.graph, [
         ScheduledJob("retention", CronTrigger.from_crontab(settings.retention_cron, timezone=PARIS), purge),
         ScheduledJob("weekly-briefs", CronTrigger.from_crontab(settings.brief_cron, timezone=PARIS),
                      weekly_briefs),
         ScheduledJob("watch-digest", CronTrigger.from_crontab(settings.watch_digest_cron,
                                                               timezone=PARIS), watch_digest),
+        ScheduledJob(disclosure_escalation.JOB_NAME, CronTrigger.from_crontab(
+            disclosure_escalation.ESCALATION_CRON, timezone=PARIS), escalate),
     ], holder or holder_id())
 
 

@@ -39,11 +39,12 @@ from graph.handle import Graph
 from graph.identity import Principal
 from hub.access import caller_of
 from hub.audit import events as auditing
-from hub.contract.errors import Conflict, Forbidden, NotFound
+from hub.contract.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hub.deps import (
     AccessDep,
     AuditDep,
     CallerDep,
+    ClockDep,
     GraphDep,
     JustificationText,
     RulebookDep,
@@ -53,6 +54,7 @@ from hub.deps import (
 )
 from hub.handles import MAX_HANDLE_LENGTH, handles_for
 from hub.routers.inputs import ShortText, StrictIn
+from policies import disclosure as graded
 from policies.engine import decide
 from policies.grants import widens
 from policies.models import (
@@ -90,8 +92,13 @@ class DisclosureRequestIn(StrictIn):
 
 class ApproveIn(StrictIn):
     valid_until: AwareDatetime | None = Field(
-        default=None, description="Fin de la communication (défaut : sans terme)")
+        default=None, description="Fin de la communication, au plus `max_release_days` jours "
+                                  "(disclosure.yaml) après la décision ; défaut : ce maximum")
     reason: ShortText | None = None
+    groups: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=64,
+        description="Communication graduée : les groupes de propriétés communiqués (voir "
+                    "`GET /api/v1/disclosure-groups`) ; les autres restent retenus. Défaut : tous.")
 
 
 class DeclineIn(StrictIn):
@@ -111,6 +118,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def with_overdue(record: DisclosureRequestRecord, now: datetime) -> DisclosureRequestRecord:
+    """The record as of ``now``: overdue (policies.disclosure) on every read, before the
+    escalation job has run."""
+    return record.model_copy(update={"overdue": graded.is_overdue(record.status.value,
+                                                                   record.due_at, now)})
+
+
 # --- disclosure requests ------------------------------------------------------------------------
 
 
@@ -125,10 +139,10 @@ def _now() -> datetime:
 async def create_disclosure_request(
     request: Request, body: DisclosureRequestIn, graph: GraphDep, settings: SettingsDep,
     audit: AuditDep, caller: Annotated[Principal, requires(Action.REQUEST_DISCLOSURE)],
-    access: AccessDep, rulebook: RulebookDep,
+    access: AccessDep, rulebook: RulebookDep, clock: ClockDep,
 ) -> DisclosureRequestRecord:
     justification = require_justification(body.justification)
-    now = _now()
+    now = clock
     client = auditing.client_of(request)
     policy = rulebook.policy
     who = caller_of(caller)
@@ -177,7 +191,9 @@ async def create_disclosure_request(
         raise await unknown(decided[0][1].rule_id if decided and not aggregated
                             else auditing.RULE_UNKNOWN_LEAD)
     records = [await _request_one(request, marking, current, who, grants, justification,
-                                  graph, audit, caller, now, policy, single=len(known) == 1)
+                                  graph, audit, caller, now, policy, single=len(known) == 1,
+                                  due_at=graded.due_at(rulebook.disclosure, now,
+                                                       marking.handling_code))
                for marking, current in known]
     created = [r for r in records if r is not None]
     if not created:  # several leads behind a hit, none a request could open further
@@ -189,7 +205,7 @@ async def create_disclosure_request(
 async def _request_one(request: Request, marking: LeadMarking, current: Decision, who: Caller,
                        grants: list[GuestGrant | DisclosureGrant], justification: str,
                        graph: Graph, audit: Any, caller: Principal,
-                       now: datetime, policy: Policy, *, single: bool
+                       now: datetime, policy: Policy, *, single: bool, due_at: datetime
                        ) -> DisclosureRequestRecord | None:
     """Request one lead the caller may know of. A single lead that no disclosure could open
     further, or already pending, is an error (409); among several behind one hit, it is skipped
@@ -214,7 +230,7 @@ async def _request_one(request: Request, marking: LeadMarking, current: Decision
         return await run_in_threadpool(lambda: graph_grants.create_disclosure_request(
             graph, lead_id=marking.lead_id, requester_user_id=caller.user_id,
             requester_name=caller.name, requester_agency=caller.agency, justification=justification,
-            now=now, before_commit=lambda rec: audit.append(
+            now=now, due_at=due_at, before_commit=lambda rec: audit.append(
                 auditing.disclosure_requested(client, caller, rec, current)),
         ))
     except Conflict:
@@ -227,21 +243,32 @@ async def _request_one(request: Request, marking: LeadMarking, current: Decision
     "/disclosure-requests", response_model=list[DisclosureRequestRecord],
     summary="Demandes de communication",
     description="`box=inbox` : les demandes adressées à votre service (par défaut celles en "
-                "attente) ; `box=mine` : vos propres demandes.",
+                "attente) ; `box=mine` : vos propres demandes ; `box=escalated` (coordinateur "
+                "de la CROSS) : les demandes restées sans réponse au-delà du délai. `overdue` : "
+                "sans réponse au-delà du délai à l'instant de la lecture.",
 )
 async def list_disclosure_requests(
-    graph: GraphDep, caller: CallerDep, rulebook: RulebookDep,
-    box: Annotated[Literal["inbox", "mine"], Query(description="inbox | mine")] = "mine",
+    graph: GraphDep, caller: CallerDep, rulebook: RulebookDep, clock: ClockDep,
+    box: Annotated[Literal["inbox", "mine", "escalated"],
+                   Query(description="inbox | mine | escalated")] = "mine",
     status_: Annotated[RequestStatus | None, Query(alias="status")] = None,
 ) -> list[DisclosureRequestRecord]:
     if box == "inbox":
         decision = permission(rulebook.policy, caller.role, Action.DECIDE_DISCLOSURE)
         if not decision.allowed:
             raise Forbidden(decision.refusal_fr)
-        return await run_in_threadpool(lambda: graph_grants.list_disclosure_requests(
+        records = await run_in_threadpool(lambda: graph_grants.list_disclosure_requests(
             graph, owner_agency=caller.agency, status=status_ or RequestStatus.REQUESTED))
-    return await run_in_threadpool(lambda: graph_grants.list_disclosure_requests(
-        graph, requester_user_id=caller.user_id, status=status_))
+    elif box == "escalated":
+        if not graded.receives_escalations(caller.role):
+            raise Forbidden("réservé au coordinateur de la CROSS")
+        # Escalated by the job, or overdue already (the job may not have run yet).
+        records = await run_in_threadpool(lambda: graph_grants.list_escalated(
+            graph, clock, default_hours=rulebook.disclosure.deadline_hours))
+    else:
+        records = await run_in_threadpool(lambda: graph_grants.list_disclosure_requests(
+            graph, requester_user_id=caller.user_id, status=status_))
+    return [with_overdue(r, clock) for r in records]
 
 
 RequestId = Annotated[str, Path(min_length=1, max_length=100)]
@@ -256,16 +283,31 @@ RequestId = Annotated[str, Path(min_length=1, max_length=100)]
 async def approve_disclosure_request(
     request: Request, request_id: RequestId, graph: GraphDep,
     audit: AuditDep, caller: Annotated[Principal, requires(Action.DECIDE_DISCLOSURE)],
-    rulebook: RulebookDep, body: ApproveIn | None = None,
+    rulebook: RulebookDep, clock: ClockDep, body: ApproveIn | None = None,
 ) -> DisclosureRequestRecord:
     body = body or ApproveIn()
     client = auditing.client_of(request)
-    return await run_in_threadpool(lambda: graph_grants.decide_disclosure_request(
+    policy = rulebook.policy
+    try:  # the release: known groups; none given releases them all
+        groups = (graded.check_release(policy, body.groups) if body.groups is not None
+                  else None)
+    except ValueError as exc:
+        raise InvalidInput("groupes de propriétés invalides",
+                           details=[{"field": "groups", "reason": str(exc)}]) from exc
+    try:  # the period: always an end, bounded by policy
+        until = graded.release_end(rulebook.disclosure, body.valid_until, clock)
+    except ValueError as exc:
+        raise InvalidInput("fin de communication invalide",
+                           details=[{"field": "valid_until", "reason": str(exc)}]) from exc
+    record = await run_in_threadpool(lambda: graph_grants.decide_disclosure_request(
         graph, request_id, approve=True, decided_by=caller.user_id,
         decided_by_name=caller.name, decider_agency=caller.agency, decider_role=caller.role,
-        policy=rulebook.policy, now=_now(), valid_until=body.valid_until, reason=body.reason,
+        policy=policy, now=clock, valid_until=until, reason=body.reason,
+        released_groups=groups,
+        release_fr=graded.release_fr(policy, groups) if groups is not None else None,
         before_commit=lambda rec: audit.append(auditing.disclosure_approved(client, caller, rec)),
     ))
+    return with_overdue(record, clock)
 
 
 @router.post(
@@ -278,12 +320,13 @@ async def decline_disclosure_request(
     request: Request, request_id: RequestId, body: DeclineIn, graph: GraphDep,
     audit: AuditDep,
     caller: Annotated[Principal, requires(Action.DECIDE_DISCLOSURE)], rulebook: RulebookDep,
+    clock: ClockDep,
 ) -> DisclosureRequestRecord:
     client = auditing.client_of(request)
     return await run_in_threadpool(lambda: graph_grants.decide_disclosure_request(
         graph, request_id, approve=False, decided_by=caller.user_id,
         decided_by_name=caller.name, decider_agency=caller.agency, decider_role=caller.role,
-        policy=rulebook.policy, now=_now(), reason=body.reason,
+        policy=rulebook.policy, now=clock, reason=body.reason,
         before_commit=lambda rec: audit.append(auditing.disclosure_declined(client, caller, rec)),
     ))
 

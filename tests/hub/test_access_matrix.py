@@ -129,6 +129,11 @@ EXEMPT: dict[str, str] = {
     "/api/v1/audit/integrity": "hash-chain check of the audit trail: no lead content",
     "/api/v1/guest-grants": "grant records of the chief / the guest themselves, keyed by nothing",
     "/api/v1/disclosure-requests": "the caller's own requests and those addressed to their agency",
+    "/api/v1/disclosure-requests/{request_id}": "one request and its thread, for its parties only "
+                                                "(another agency: an unknown request's 404, "
+                                                "tests/hub/test_graded_disclosure.py); no lead content",
+    "/api/v1/disclosure-groups": "the property groups a holder may release (policy data): no lead "
+                                 "content",
     "/api/v1/notifications": "the caller's own notifications",
     "/api/v1/admin/users": "accounts for administrators (sessions.revoke): no lead content",
     "/api/v1/notifications/stream": "the caller's own notifications, streamed (same visibility as "
