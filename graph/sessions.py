@@ -244,8 +244,8 @@ def rotate_refresh(graph: Graph, session_id: str, presented_hash: str, new_hash:
                 return RefreshOutcome(kind="raced", session=session)
             tx.run("MATCH (s:Session {session_id: $sid}) "
                    "SET s.revoked_at = coalesce(s.revoked_at, $now), "
-                   "    s.revoked_reason = coalesce(s.revoked_reason, 'refresh_reuse'), "
-                   "    s.refresh_hash = null", sid=session_id, now=now).consume()
+                   "    s.revoked_reason = coalesce(s.revoked_reason, 'refresh_reuse')",
+                   sid=session_id, now=now).consume()
             return RefreshOutcome(kind="reused", session=session)
         if not props.get("refresh_hash") or presented_hash != props["refresh_hash"]:
             return RefreshOutcome(kind="unknown")

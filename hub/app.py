@@ -148,6 +148,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dossiers.router)
     from hub.routers import resolution  # entity resolution (« Rapprochements »)
     app.include_router(resolution.router)
+    # Agencies' sign-in through their OIDC provider, and session renewal (refresh tokens).
+    from hub.auth.oidc import load_providers_for
+    from hub.routers import oidc, refresh
+    app.state.identity_providers = load_providers_for(settings)  # validated at start
+    app.include_router(oidc.api_router)
+    app.include_router(oidc.web_router)
+    app.include_router(refresh.router)
     # The analysts' web application: pages under /, static files bundled at set-up.
     from hub.web import install_web
     install_web(app)

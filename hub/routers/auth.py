@@ -28,7 +28,8 @@ from graph import sessions as graph_sessions
 from graph.identity import Principal
 from hub.audit.events import actor_of, authentication
 from hub.auth.throttle import keyring_for
-from hub.auth.tokens import AccessClaims, keys_for
+from hub.auth.refresh import open_session
+from hub.auth.tokens import AccessClaims
 from hub.contract.errors import InvalidInput, NotFound, TooManyRequests
 from hub.deps import (
     AuditDep,
@@ -73,6 +74,10 @@ class LoginResponse(BaseModel):
     token_type: Literal["bearer"] = "bearer"
     expires_at: datetime
     session_id: str
+    # Single use: POST /api/v1/auth/refresh gives the next access token and the next one
+    # (hub/routers/refresh.py), until the session's absolute end.
+    refresh_token: str | None = None
+    session_expires_at: datetime | None = None
 
 
 class SessionView(BaseModel):
@@ -269,9 +274,9 @@ async def login(request: Request, body: LoginRequest, graph: GraphDep, settings:
     await run_in_threadpool(graph_sessions.update_login_attempts, graph, keys.all(),
                             _forgive(policy, keys))
     session_id = graph_sessions.new_session_id()
-    issued = keys_for(settings.keys_dir).issue(
-        user_id=who.user_id, agency=who.agency, role=who.role, session_id=session_id,
-        ttl=timedelta(minutes=settings.access_token_ttl_min), now=now)
+    opened = open_session(settings, session_id=session_id, user_id=who.user_id,
+                          agency=who.agency, role=who.role, now=now)
+    issued = opened.access
     # Logged before the session exists: nothing is issued that the trail does not show.
     assert stored is not None  # authenticate succeeded
     await _record(request, audit, actor=actor_of(stored.principal), event="login_success",
@@ -279,10 +284,12 @@ async def login(request: Request, body: LoginRequest, graph: GraphDep, settings:
                   session_id=session_id, details={"provider": who.provider,
                                                   "jti": issued.claims.jti})
     await run_in_threadpool(graph_sessions.create_session, graph, user_id=who.user_id,
-                            expires_at=issued.expires_at, client=_client(request),
-                            provider=who.provider, session_id=session_id)
+                            expires_at=opened.session_expires_at, client=_client(request),
+                            provider=who.provider, session_id=session_id,
+                            refresh_hash=opened.refresh_hash)
     return LoginResponse(access_token=issued.token, expires_at=issued.expires_at,
-                         session_id=session_id)
+                         session_id=session_id, refresh_token=opened.refresh_token,
+                         session_expires_at=opened.session_expires_at)
 
 
 @router.post("/logout", status_code=204, summary="Fermer la session en cours",

@@ -42,6 +42,12 @@ from hub.web.session import (
     new_login_nonce,
     safe_next,
 )
+from hub.web.signin import (
+    REFRESH_PAGE,
+    REFRESHABLE_COOKIE,
+    clear_session_cookies,
+    set_session_cookies,
+)
 from policies.permissions import Action, permission
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -80,11 +86,14 @@ PAGES: tuple[Page, ...] = (
     Page("/communications", "Communications", "disclosures", Action.REQUEST_DISCLOSURE),
     Page("/veilles", "Veilles", "watches", Action.WATCH),
     Page("/dossiers", "Dossiers", "dossiers", Action.WORK_DOSSIERS),  # shared dossiers (ADR 0019)
+    Page("/rapprochements", "Rapprochements", "resolution", Action.RESOLVE_ENTITIES),
     Page("/reunions", "Réunion CROSS", "meetings", Action.ATTEND_MEETINGS,
          settings_data=("cross_departement",)),
     Page("/administration", "Administration", "admin", None, consults=False,
          any_of=(Action.MANAGE_CONNECTORS, Action.LIST_GRANTS, Action.REVOKE_SESSIONS)),
     Page("/journal", "Journal d'audit", "audit", Action.READ_AUDIT, consults=False),
+    # One's own TOTP second factor: enrol, verify the session (policies/second_factor.py).
+    Page("/second-facteur", "Second facteur", "second_factor", None, consults=False),
 )
 # Pages reached from another (a lead, an entity, a timeline), not from the menu.
 DETAIL_PAGES: tuple[Page, ...] = (
@@ -130,6 +139,9 @@ async def _principal(request: Request) -> Principal | None:
 
 def _to_login(request: Request, *, expired: bool) -> RedirectResponse:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.cookies.get(REFRESHABLE_COOKIE):  # renew silently first (hub/routers/refresh.py)
+        return RedirectResponse(REFRESH_PAGE + "?" + urlencode({"suite": target}),
+                                status_code=303)
     query = {"suite": target}
     if expired:
         query["raison"] = "expiree"
@@ -214,7 +226,10 @@ def _login_page(request: Request, *, status: int = 200, error: str | None = None
     notice = {"expiree": "Votre session a expiré : reconnectez-vous pour reprendre là où vous "
                          "étiez.",
               "deconnecte": "Vous êtes déconnecté."}.get(request.query_params.get("raison", ""))
+    from hub.auth.oidc import providers_of  # the agencies' OIDC providers
+
     response = render(request, "login.html", status, error=error, notice=notice, user_id=user_id,
+                      providers=providers_of(request).providers,
                       suite=safe_next(request.query_params.get("suite")),
                       csrf_field=CSRF_FIELD,
                       csrf_token=csrf_keys_for(request.app.state.settings.keys_dir).for_login(nonce))
@@ -259,9 +274,10 @@ async def login_submit(request: Request) -> Response:
                            error="Identifiant ou mot de passe incorrect.")
     target = safe_next(form.get("suite"))
     response = RedirectResponse(target, status_code=303)
-    ttl = int((issued.expires_at - clock()).total_seconds())
-    response.set_cookie(SESSION_COOKIE, issued.access_token,
-                        **cookie_args(_secure(request), max_age=max(ttl, 1)))
+    set_session_cookies(response, secure=_secure(request), access_token=issued.access_token,
+                        access_expires_at=issued.expires_at, refresh_token=issued.refresh_token,
+                        session_expires_at=issued.session_expires_at or issued.expires_at,
+                        now=clock())
     response.delete_cookie(LOGIN_COOKIE, path="/")
     return response
 
@@ -280,8 +296,8 @@ async def logout_submit(request: Request) -> Response:
         state = request.app.state
         await auth_api.logout(request, principal, state.graph, state.audit)
     response = RedirectResponse("/connexion?raison=deconnecte", status_code=303)
-    for name in (SESSION_COOKIE, MOTIF_COOKIE):
-        response.delete_cookie(name, path="/")
+    clear_session_cookies(response)
+    response.delete_cookie(MOTIF_COOKIE, path="/")
     return response
 
 

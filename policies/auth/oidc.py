@@ -51,9 +51,10 @@ class OidcRefused(NotAuthenticated):
 
     code = "oidc_refused"
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, user_id: str | None = None) -> None:
         super().__init__(OIDC_REFUSED)
         self.reason = reason
+        self.user_id = user_id  # the hub account concerned, when one is known
 
 
 class RoleMapping(PolicyModel):
@@ -215,14 +216,14 @@ class OidcProvider:
             # First sign-in: a new hub account, never an existing one taken over (an IdP user
             # who renames themselves must not inherit a hub account they were not linked to).
             if same_id is not None:
-                raise OidcRefused("account_id_taken")
+                raise OidcRefused("account_id_taken", same_id.user_id)
             user_id = f"{self.config.agency.value}:{username}"
             name = username
         else:
             if account.agency != self.config.agency.value:
-                raise OidcRefused("account_other_agency")
+                raise OidcRefused("account_other_agency", account.user_id)
             if account.disabled:
-                raise OidcRefused("disabled")
+                raise OidcRefused("disabled", account.user_id)
             user_id, name = account.user_id, account.name
         return AuthenticatedIdentity(user_id=user_id, name=name, agency=self.config.agency.value,
                                      role=role.value, provider=self.name)

@@ -123,6 +123,8 @@ WITHHELD: dict[str, tuple[str, ...]] = {
 # not swept. A route neither swept nor listed here fails the test below.
 EXEMPT: dict[str, str] = {
     "/api/v1/second-factor": "the caller's own second-factor state: no lead content",
+    "/api/v1/auth/oidc/providers": "the configured identity providers (public): no lead content",
+    "/api/v1/auth/refresh/page": "renews the browser's session, then redirects: no lead content",
     "/api/v1/connectors": "connector run records for administrators: no lead content",
     "/api/v1/audit": "the audit trail, auditors only (its lead_id is a filter on entries, not a lead "
                      "read); covered by the audit tests",

@@ -66,7 +66,8 @@ def test_login_gives_a_short_lived_token_that_works_on_a_protected_endpoint(
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["token_type"] == "bearer" and set(body) == {
-        "access_token", "token_type", "expires_at", "session_id"}
+        "access_token", "token_type", "expires_at", "session_id", "refresh_token",
+        "session_expires_at"}
     expires = datetime.fromisoformat(body["expires_at"])
     ttl = timedelta(minutes=hub_settings.access_token_ttl_min)
     assert before + ttl - timedelta(seconds=2) <= expires <= datetime.now(UTC) + ttl
@@ -75,7 +76,9 @@ def test_login_gives_a_short_lived_token_that_works_on_a_protected_endpoint(
     assert got.status_code == 404, got.text
     session = graph_sessions.get_session(Graph(driver, hub_settings.neo4j_database), body["session_id"])
     assert session is not None and session.user_id == user_id and session.active()
-    assert session.expires_at == expires
+    # The session lasts session_max_hours (renewed by refresh tokens, ADR 0004 amended).
+    assert session.expires_at == datetime.fromisoformat(body["session_expires_at"])
+    assert session.expires_at - expires == timedelta(hours=hub_settings.session_max_hours) - ttl
     key = hub_settings.keys_dir / tokens.KEY_FILE
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     claims = tokens.keys_for(hub_settings.keys_dir).verify(body["access_token"])
