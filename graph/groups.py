@@ -1,5 +1,5 @@
 """Merged groups: the entities an analyst's "same" judgement joined (graph/resolution/merges.py,
-ADR 0019), as the reads that follow merges see them — the network read (``graph.read``) and an
+ADR 0020), as the reads that follow merges see them — the network read (``graph.read``) and an
 entity's timeline (``graph.analysis.timeline``), both through ``graph.read.entity_anchor``.
 
 A merge is one ``MERGED_INTO`` relationship between two entities of one label; a group is every

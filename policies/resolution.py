@@ -25,7 +25,7 @@ from collections.abc import Collection, Iterable
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from policies.models import PolicyModel, Role
 
@@ -120,15 +120,16 @@ class ResolutionRules(PolicyModel):
     countersign_roles: list[Role] = Field(default_factory=lambda: [Role.ANALYST, Role.COORDINATOR])
     digest: str = ""
 
-    @model_validator(mode="after")
-    def _weights(self) -> ResolutionRules:
-        missing = [r.value for r in Rule if r not in self.weights]
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, weights: dict[Rule, float]) -> dict[Rule, float]:
+        missing = [r.value for r in Rule if r not in weights]
         if missing:
             raise ValueError(f"poids manquant pour : {', '.join(missing)}")
-        bad = [r.value for r, w in self.weights.items() if not 0 < w < 1]
+        bad = [r.value for r, w in weights.items() if not 0 < w < 1]
         if bad:
             raise ValueError(f"poids hors de ]0, 1[ : {', '.join(bad)}")
-        return self
+        return weights
 
 
 def load_resolution_rules(path: Path | str | None = None) -> ResolutionRules:
@@ -187,7 +188,7 @@ def countersigners(judge_agency: str, agencies: Collection[str]) -> frozenset[st
     """The agencies that must countersign a "same" judgement: every agency whose leads the two
     entities rest on, but the judge's own. ``agencies`` are those the judge may at least know of
     (readable or hit): asking an agency the judge cannot know holds anything would tell them it
-    does (ADR 0019). Empty: the merge is made at once."""
+    does (ADR 0020). Empty: the merge is made at once."""
     return frozenset(agencies) - {judge_agency}
 
 

@@ -51,7 +51,7 @@ def timeline(graph: Graph, access: AccessFilter,
         anchor = find_entity(tx, access, params.kind, key)
         if not anchor.readable:
             return Timeline(entity=anchor.node, hits=anchor.hits)
-        # The entity and those merged with it that the caller may read (ADR 0019).
+        # The entity and those merged with it that the caller may read (ADR 0020).
         eids, node = [anchor.eid, *anchor.merged], anchor.node
         rows = list(tx.run(
             f"MATCH (ent) WHERE elementId(ent) IN $eids {leads_of} WHERE access IN $an_visible "

@@ -6,7 +6,7 @@ their countersignature and split (``merges``); records in ``models``.
 Owns two kinds of bookkeeping nodes, never linked to a lead or an entity: ``ResolutionJudgement``
 (one per verdict, by ``pair_key``) and ``EntityMerge`` (one per "same"), and one relationship
 between entities, ``MERGED_INTO`` (``merge_id`` only), which reads follow
-(``graph.read.merged_group``; ADR 0019).
+(``graph.read.merged_group``; ADR 0020).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Entity resolution in the graph (graph/resolution/, ADR 0019), through the real compiled policy.
+"""Entity resolution in the graph (graph/resolution/, ADR 0020), through the real compiled policy.
 
 Expected outcomes come from the rules' meaning and the policy text (tests/oracles.py: a
 gendarmerie analyst reads police H0/H1 leads redacted, knows H2 ones as hits, and H3 ones not at
@@ -48,7 +48,7 @@ MINE_TOO = "KP-417-TX"  # B ↔ P: gendarmerie too, on another lead (merged at o
 PHONES = ("+33611111111", "+33622222222")  # cited together by two gendarmerie leads
 OTHER_PHONES = ("+33633333333", "+33644444444")  # idem, judged "not the same" below
 
-# Bookkeeping a judgement writes beside the entity/lead graph (documented in ADR 0019).
+# Bookkeeping a judgement writes beside the entity/lead graph (documented in ADR 0020).
 BOOKKEEPING = ("ResolutionJudgement", "EntityMerge", "Notification", "OperationLedger")
 
 

@@ -1,4 +1,4 @@
-"""Entity resolution through the real hub (``/api/v1/resolution/…``, ADR 0019).
+"""Entity resolution through the real hub (``/api/v1/resolution/…``, ADR 0020).
 
 Expected outcomes come from the rules' meaning and the policy text (tests/oracles.py: a
 gendarmerie analyst reads police H1 leads redacted, knows police H2 leads as hits, H3 ones not at
