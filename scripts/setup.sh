@@ -48,6 +48,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# Keycloak, the real OIDC provider of the tests and of `crosshub dev --oidc` (hub/dev/keycloak.py):
+# it needs a JDK >= 21 (JAVA_HOME, else the newest under /usr/lib/jvm; Debian 12's default 17 is
+# too old), and is fetched once from Maven Central into ~/.cache/crosshub, checked by its SHA-1.
+.venv/bin/python - <<'PY'
+import sys
+from hub.contract.errors import ConfigurationError
+from hub.dev import keycloak
+try:
+    jdk = keycloak.find_jdk()
+    home = keycloak.install()
+except ConfigurationError as exc:
+    sys.exit(f"setup: {exc.message}")
+print(f"setup: Keycloak {keycloak.VERSION} ready in {home} (JDK {jdk})", file=sys.stderr)
+PY
+
 # The browser the web application's tests drive (Debian's chromium; Playwright's own download is
 # not reachable here), found by path or CROSSHUB_CHROMIUM.
 if [ -z "${CROSSHUB_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
