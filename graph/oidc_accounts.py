@@ -4,7 +4,7 @@ between a hub ``(:User)`` and one (issuer, subject), stored on the user as ``oid
 which role, when an account is created) are policies/auth/oidc.py; this module only stores.
 
 A user is linked once, at their first OIDC sign-in, when the hub creates the account; an existing
-account is never linked implicitly (docs/decisions/0019).
+account is never linked implicitly (docs/decisions/0021).
 """
 
 from __future__ import annotations

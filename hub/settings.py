@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     # Short-lived access tokens issued at login (minutes).
     access_token_ttl_min: int = Field(default=30, ge=1, le=24 * 60)
     # A session's absolute lifetime (hours): its access tokens are renewed by single-use refresh
-    # tokens (POST /api/v1/auth/refresh) until then, never beyond (ADR 0019).
+    # tokens (POST /api/v1/auth/refresh) until then, never beyond (ADR 0021).
     session_max_hours: float = Field(default=10.0, gt=0, le=7 * 24)
     # An already used refresh token presented within this many seconds of its rotation (two tabs
     # refreshing at once) is refused without revoking the session; later, it revokes it (theft).

@@ -1,6 +1,6 @@
 """A real OIDC provider for the tests and the demo: Keycloak, fetched from Maven Central, run on
 loopback with realms generated for the occasion (one realm = one agency's issuer). Never used by a
-deployed hub: agencies bring their own identity provider (docs/decisions/0019).
+deployed hub: agencies bring their own identity provider (docs/decisions/0021).
 
 Owns, like graph/server.py does for Neo4j:
 
