@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from graph import grants as graph_grants
 from tests.factories import lead
+from tests.second_factor import enrol_web_user, step_up_page
 from tests.web.conftest import axe_violations
 
 PLATE = "AB-123-CD"
@@ -163,6 +164,8 @@ def test_chart_exports_a_png_and_the_timeline_lists_the_plate_leads(
     ids = _seed(make_pusher, plate, other, "Canari-ü91 autre récit")
     user = make_web_user("gendarmerie", "analyst")
     page, watched = open_page(user)
+    # Exporting needs the second factor: enrolled, and this session verified.
+    step_up_page(page, live_hub, enrol_web_user(live_hub, user))
     errors = _watch_errors(page)
     page.goto(f"{live_hub.url}/graphe?depart=vehicle:{plate}")
     _wait_rows(page, 4)

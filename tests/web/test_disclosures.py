@@ -17,6 +17,7 @@ import uuid
 from datetime import date, timedelta
 
 from tests.factories import canary_tag, lead
+from tests.second_factor import enrol_web_user, step_up_page
 from tests.web.conftest import axe_violations
 
 PLATE = "AB-123-CD"
@@ -62,6 +63,8 @@ def test_a_request_arrives_live_is_approved_and_the_lead_opens(
     lead_id, canary = _police_h2(make_pusher)
     analyst = make_web_user("gendarmerie", "analyst")
     coordinator = make_web_user("police", "coordinator")
+    # Approving needs the second factor: the coordinator has enrolled one (pyotp is the phone).
+    authenticator = enrol_web_user(live_hub, coordinator)
 
     # The police coordinator has the page open before anything is asked.
     chief, _ = open_page(coordinator)
@@ -87,7 +90,13 @@ def test_a_request_arrives_live_is_approved_and_the_lead_opens(
     article = chief.locator(f"article[data-request-id='{request_id}']")
     article.locator("input[type=date]").fill(until.isoformat())
     article.get_by_role("button", name="Accepter").click()
+    # « Second facteur requis »: the step-up dialog asks for the code, then approves.
+    dialog = chief.get_by_role("dialog", name="Second facteur requis")
+    dialog.get_by_label("Code à 6 chiffres").fill(authenticator.next_code())
+    assert axe_violations(chief) == []
+    dialog.get_by_role("button", name="Valider").click()
     confirmation = chief.wait_for_selector(f"text=Demande {request_id} acceptée")
+    assert dialog.count() == 0
     assert f"{until.day:d}" in confirmation.inner_text()
     # Decided: it leaves the pending list.
     chief.wait_for_selector(f"article[data-request-id='{request_id}']", state="detached")
@@ -123,6 +132,8 @@ def test_a_decline_shows_its_reason_to_the_requester(
     unread_before = _counter(page)
 
     chief, _ = open_page(coordinator)
+    # Declining needs the second factor too: enrolled, and this session verified.
+    step_up_page(chief, live_hub, enrol_web_user(live_hub, coordinator))
     _open_communications(chief, live_hub)
     article = chief.locator(f"article[data-request-id='{request_id}']")
     reason = "Procédure judiciaire en cours, appeler la permanence"

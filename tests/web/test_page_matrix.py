@@ -46,6 +46,7 @@ OPENS: dict[str, frozenset[str]] = {
     "/reunions": WORKERS | {"guest_referent"},  # the weekly meeting and its participants
     "/administration": frozenset({"coordinator", "administrator", "guest_referent"}),
     "/journal": frozenset({"auditor"}),  # the Art. 25 trail: auditors only
+    "/second-facteur": ALL,  # one's own second factor: every person may enrol theirs
 }
 
 

@@ -3,6 +3,8 @@
 // consultation on every consultation. No access rule lives here: what the API answers is what
 // the page shows.
 
+import { askSecondFactor } from "./stepup.js";
+
 const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.getAttribute("content") ?? "";
 
 export const motif = () => meta("crosshub-motif");
@@ -52,7 +54,14 @@ export async function api(path, { method = "GET", query = {}, body, consult = fa
     headers["Content-Type"] = "application/json";
     payload = JSON.stringify(body);
   }
-  const response = await fetch(url, { method, headers, body: payload, credentials: "same-origin" });
+  const send = () => fetch(url, { method, headers, body: payload, credentials: "same-origin" });
+  let response = await send();
+  // « second facteur requis »: ask for the code (lib/stepup.js), then send the same request again.
+  if (response.status === 403) {
+    let refusal = null;
+    try { refusal = await response.clone().json(); } catch { /* not JSON */ }
+    if (refusal?.code === "second_factor_required" && await askSecondFactor()) response = await send();
+  }
   if (response.status === 401) {
     toLogin();
     throw new ApiError(401, { message: "session expirée" });
