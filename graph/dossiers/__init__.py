@@ -20,6 +20,7 @@ from graph.dossiers.dossiers import (
     list_for,
     remove_member,
     reopen_dossier,
+    set_handling_code,
 )
 from graph.dossiers.links import LINKABLE_KINDS, entity_kind, set_entity_link, set_lead_link
 from graph.dossiers.models import (
@@ -41,5 +42,5 @@ __all__ = [
     "LinkedEntity", "LinkedLead", "Member", "OverdueDossier", "TaskView", "add_comment", "add_member",
     "add_task", "close_dossier", "create_dossier", "eligible_members", "entity_kind", "get_dossier", "linked_lead_facts",
     "list_for", "overdue_dossiers", "overdue_for", "remove_member", "reopen_dossier",
-    "set_entity_link", "set_lead_link", "update_task",
+    "set_entity_link", "set_handling_code", "set_lead_link", "update_task",
 ]

@@ -224,3 +224,19 @@ def reopen_dossier(graph: Graph, dossier_id: str, *, actor: Principal, access: A
 
     change(graph, dossier_id, actor.user_id, access, work, before_commit=before_commit,
            must_be_open=False)
+
+
+def set_handling_code(graph: Graph, dossier_id: str, *, actor: Principal, access: AccessFilter,
+                      code: str, now: datetime, before_commit=None) -> None:
+    """Change the dossier's own code: from the next read, each member gets of the record what the
+    engine gives them at the new code (read, hit or nothing)."""
+
+    def work(tx: neo4j.Transaction, d: dict[str, Any]) -> tuple[None, DossierChange]:
+        rules.check_manage(actor.role, actor.agency, d["agency"])
+        tx.run(f"MATCH (d:{DOSSIER} {{dossier_id: $id}}) SET d.handling_code = $code",
+               id=dossier_id, code=code).consume()
+        touch(tx, dossier_id, utc(now))
+        return None, DossierChange(dossier_id=dossier_id, step="handling_code_changed",
+                                   details={"from": d["handling_code"], "to": code})
+
+    change(graph, dossier_id, actor.user_id, access, work, before_commit=before_commit)

@@ -107,6 +107,11 @@ class CloseIn(StrictIn):
     justification: JustificationText
 
 
+class MarkingIn(StrictIn):
+    handling_code: HandlingCode
+    justification: JustificationText
+
+
 class ReopenIn(StrictIn):
     justification: JustificationText
 
@@ -328,3 +333,17 @@ async def reopen_dossier(request: Request, dossier_id: DossierId, body: ReopenIn
         graph, dossier_id, actor=caller, access=access, now=_now(),
         before_commit=_auditor(request, audit, caller, body.justification)))
     return await _view(request, graph, audit, caller, access, dossier_id, body.justification, "dossier_reopened")
+
+
+@router.post("/dossiers/{dossier_id}/marking", response_model=DossierView,
+             summary="Changer le code de traitement du dossier",
+             description="Service pilote et chef de la CROSS : à la lecture suivante, chaque membre "
+                         "obtient du dossier ce que le nouveau code lui permet (consultable, signalé, "
+                         "rien).")
+async def set_marking(request: Request, dossier_id: DossierId, body: MarkingIn, graph: GraphDep,
+                      audit: AuditDep, access: AccessDep, caller: Worker) -> DossierView:
+    await run_in_threadpool(lambda: graph_dossiers.set_handling_code(
+        graph, dossier_id, actor=caller, access=access, code=body.handling_code.value, now=_now(),
+        before_commit=_auditor(request, audit, caller, body.justification)))
+    return await _view(request, graph, audit, caller, access, dossier_id, body.justification,
+                       "marking_changed")

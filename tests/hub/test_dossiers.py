@@ -113,14 +113,33 @@ def test_another_agency_member_sees_hits_not_content_and_comments_at_their_marki
     _, other = person("douanes")
     assert client.get(f"/api/v1/dossiers/{did}", headers=other, params=Q).status_code == 404
 
+    # The dossier's own code: raised to H2, the gendarmerie member keeps only the hit of it (no
+    # title, nothing inside); to H3, nothing at all — as an unknown dossier.
+    title = mine["title"]
+    assert post(client, pn, f"{did}/marking", handling_code="H2").json()["handling_code"] == "H2"
+    as_hit = client.get(f"/api/v1/dossiers/{did}", headers=gn, params=Q)
+    assert as_hit.json()["access"] == "hit" and as_hit.json()["agency"] == "police"
+    for secret in (title, f"Note {notes['H0']}", h1, "Vu par la brigade"):
+        assert secret.encode() not in as_hit.content, secret
+    assert post(client, gn, f"{did}/comments", text="Encore moi.").status_code == 403
+    assert post(client, pn, f"{did}/marking", handling_code="H3").status_code == 200
+    gone = client.get(f"/api/v1/dossiers/{did}", headers=gn, params=Q)
+    assert gone.status_code == 404
+    assert gone.content.replace(did.encode(), b"D-0") == client.get(
+        "/api/v1/dossiers/D-0", headers=gn, params=Q).content
+    assert did not in client.get("/api/v1/dossiers", headers=gn, params=Q).text
+
     trail = query(hub_settings.audit_dir, AuditFilters(entity_key=f"dossier:{did}", limit=1000))
     steps = {(e.action, e.details.get("step")) for e in trail}
-    for step in ("dossier_created", "lead_linked", "entity_linked", "member_added", "comment_added"):
+    for step in ("dossier_created", "lead_linked", "entity_linked", "member_added", "comment_added",
+                 "handling_code_changed"):
         assert (AuditAction.ALTERATION, step) in steps, step
     assert (AuditAction.CONSULTATION, "dossier_read") in steps
     assert all(e.justification == WHY for e in trail)
     read = [e for e in trail if e.action == AuditAction.CONSULTATION and e.actor.user_id == gn_id]
-    assert read and set(read[0].lead_ids) == {h1, h2}  # what was shown, the hit included
+    # Each of their reads names what it showed: the H1 lead and the hit on H2; none at the hit level.
+    assert sorted(sorted(e.lead_ids) for e in read if e.details.get("step") == "dossier_read") == [
+        [], sorted([h1, h2])]
 
 
 def test_bad_input_names_the_field_and_writes_nothing(client, person):
@@ -173,7 +192,8 @@ def test_closing_with_a_hit_feeds_hit_rates_and_the_agenda_lists_overdue_tasks(
     [row] = graph.query("MATCH (s:LeadStatus {lead_id: $id}) RETURN s.connector AS c", {"id": lead_id})
     connector, since = row["c"], (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
 
-    did = open_dossier(client, pn, "H1")
+    title = f"Filière {canary_tag(6)}"
+    did = open_dossier(client, pn, "H1", title)
     assert post(client, pn, f"{did}/leads", lead_id=lead_id).status_code == 200
     past = (date.today() - timedelta(days=3)).isoformat()
     task = post(client, pn, f"{did}/tasks", title="Relevé de plaques", assignee_user_id=pn_id, due_date=past)
@@ -186,6 +206,8 @@ def test_closing_with_a_hit_feeds_hit_rates_and_the_agenda_lists_overdue_tasks(
     assert [d["overdue_tasks"] for d in agenda["dossiers_overdue"] if d["dossier_id"] == did] == [1]
     others = client.get(f"/api/v1/meetings/{mid}/agenda", headers=chief, params=Q).json()
     assert did not in {d["dossier_id"] for d in others["dossiers_overdue"]}
+    brief = client.get(f"/api/v1/meetings/{mid}/brief.html", headers=pn, params=Q)
+    assert brief.status_code == 200 and "Dossiers en retard" in brief.text and title in brief.text
     done = client.patch(f"/api/v1/dossiers/{did}/tasks/{task.json()['task_id']}", headers=pn,
                         json={"done": True, "justification": WHY})
     assert done.status_code == 200 and done.json()["overdue"] is False
