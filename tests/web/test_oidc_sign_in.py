@@ -79,5 +79,24 @@ def test_signing_in_through_keycloaks_page_and_renewing_silently(browser, oidc_l
         _wait_url(page, f"{hub}/motif")
         assert page.locator(".ch-user").first.get_attribute("title").startswith("gendarmerie:durand")
         assert "crosshub_session" in {c["name"] for c in context.cookies()}
+
+        # Again gone, now under an open page: its API call gets 401, the page renews the session
+        # once (POST /api/v1/auth/refresh) and repeats the call, without leaving the page.
+        page.fill("#motif", "Procédure 2026/0042, contrôle de la connexion")
+        page.click("form[action='/motif'] button[type=submit]")
+        _wait_url(page, f"{hub}/")
+        seen: list[tuple[str, int]] = []
+        page.on("response", lambda r: seen.append((r.url.split("?")[0].removeprefix(hub), r.status)))
+        context.clear_cookies(name="crosshub_session")
+        page.fill("#q", "AB-123-CD")
+        page.press("#q", "Enter")
+        deadline = time.monotonic() + 30
+        while ("/api/v1/search", 200) not in seen:
+            assert time.monotonic() < deadline, seen
+            page.wait_for_timeout(100)
+        calls = [c for c in seen if c[0] in ("/api/v1/search", "/api/v1/auth/refresh")]
+        assert calls[:3] == [("/api/v1/search", 401), ("/api/v1/auth/refresh", 200),
+                             ("/api/v1/search", 200)], calls
+        assert page.url.startswith(f"{hub}/?") or page.url == f"{hub}/"
     finally:
         context.close()

@@ -27,6 +27,18 @@ export function toLogin() {
   window.location.assign(`/connexion?suite=${encodeURIComponent(here())}&raison=expiree`);
 }
 
+// One renewal at a time, shared by every call that got a 401 meanwhile: the refresh token (an
+// HttpOnly cookie the browser sends only to /api/v1/auth/refresh) is single use, and presenting a
+// spent one closes the session. True when the session was renewed.
+let renewing = null;
+export function refreshSession() {
+  renewing ??= fetch("/api/v1/auth/refresh", {
+    method: "POST", credentials: "same-origin",
+    headers: { Accept: "application/json", "X-CSRF-Token": csrfToken() },
+  }).then((r) => r.ok, () => false).finally(() => { renewing = null; });
+  return renewing;
+}
+
 export function toMotif() {
   window.location.assign(`/motif?suite=${encodeURIComponent(here())}`);
 }
@@ -56,6 +68,8 @@ export async function api(path, { method = "GET", query = {}, body, consult = fa
   }
   const send = () => fetch(url, { method, headers, body: payload, credentials: "same-origin" });
   let response = await send();
+  // The access token expired: renew the session silently once (ADR 0021), then the same request.
+  if (response.status === 401 && await refreshSession()) response = await send();
   // « second facteur requis »: ask for the code (lib/stepup.js), then send the same request again.
   if (response.status === 403) {
     let refusal = null;
