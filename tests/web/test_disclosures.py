@@ -1,8 +1,10 @@
 """Disclosure in real pages (issue 12, item 10), in Chromium: a gendarmerie analyst who gets a
 hit on a police H2 lead asks for it from the lead sheet; the police coordinator, whose
 Communications page is already open, sees the request arrive live (header counter and inbox,
-no reload: the notification stream) and approves it with an end date; the analyst's lead
-sheet then opens the lead. A decline carries its reason to the requester's outbox.
+no reload: the notification stream), asks a question in the request's thread and approves it
+with an end date, releasing every property group but the place (graded disclosure); the
+analyst's lead sheet then opens the lead without its place, and the analyst's outbox shows the
+thread. A decline carries its reason to the requester's outbox.
 
 Expected outcomes come from the rules (policies/data/rules.yaml): a gendarmerie analyst knows
 of a police H2 lead only as a hit (``hit-h2-other``: no narrative anywhere in what the pages
@@ -88,6 +90,15 @@ def test_a_request_arrives_live_is_approved_and_the_lead_opens(
 
     until = date.today() + timedelta(days=10)
     article = chief.locator(f"article[data-request-id='{request_id}']")
+    # The thread: the holder asks before deciding.
+    question = f"Quel est le cadre de la procédure {canary_tag(6)} ?"
+    article.locator("summary", has_text="Échange").click()
+    article.locator("textarea[name=text]").fill(question)
+    article.get_by_role("button", name="Envoyer").click()
+    article.locator(".ch-thread-message", has_text=question).wait_for()
+    # Graded release: everything but the place.
+    article.locator("label", has_text="Lieu et point de deal").click()  # DSFR: the label is the box
+    assert not article.get_by_label("Lieu et point de deal").is_checked()
     article.locator("input[type=date]").fill(until.isoformat())
     article.get_by_role("button", name="Accepter").click()
     # « Second facteur requis »: the step-up dialog asks for the code, then approves.
@@ -110,11 +121,16 @@ def test_a_request_arrives_live_is_approved_and_the_lead_opens(
     lead_bodies = [body for url, body in watched.bodies if f"/api/v1/leads/{lead_id}?" in url]
     assert lead_bodies and canary.encode() in lead_bodies[-1]
     assert b'"source_reliability":"B"' not in lead_bodies[-1]
+    assert b"Place Cassin" not in lead_bodies[-1]  # the place was withheld
+    assert PLATE.encode() in lead_bodies[-1]
 
     # The analyst's outbox says so, and the page passes axe for this role too.
     _open_communications(page, live_hub)
     row = page.wait_for_selector(f"tr[data-request-id='{request_id}']")
     assert "Acceptée" in row.text_content()
+    # The requester reads the holder's question in the request's thread.
+    page.locator(f"tr[data-request-id='{request_id}'] summary").click()
+    page.locator(f"tr[data-request-id='{request_id}'] .ch-thread-message", has_text=question).wait_for()
     assert axe_violations(page) == []
 
 
