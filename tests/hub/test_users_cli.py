@@ -106,3 +106,27 @@ def _in(minutes: int):
     from datetime import UTC, datetime, timedelta
 
     return datetime.now(UTC) + timedelta(minutes=minutes)
+
+
+def test_reset_second_factor_forgets_it_and_is_audited(cli_env, driver, settings, tmp_path) -> None:
+    from datetime import UTC, datetime
+
+    from graph.identity import second_factor
+    from hub.audit import AuditFilters, query
+    from hub.auth.second_factor import enrol_directly
+    from policies.rulebook import load_rulebook
+
+    graph = Graph(driver, settings.neo4j_database)
+    user = identity.upsert_user(graph, agency="police", role="analyst",
+                                name=f"perdu-{uuid.uuid4().hex[:6]}")
+    enrol_directly(graph, tmp_path / "keys", user.user_id, load_rulebook().second_factor,
+                   datetime.now(UTC))
+    assert second_factor.get(graph, user.user_id).enrolled
+
+    result = invoke(["reset-second-factor", user.user_id], cli_env)
+    assert result.exit_code == 0, result.output
+    assert "réinitialisé" in result.stdout
+    assert not second_factor.get(graph, user.user_id).enrolled
+    [entry] = query(tmp_path / "audit", AuditFilters(entity_key=f"user:{user.user_id}"))
+    assert entry.details["event"] == "second_factor_reset" and entry.client_address == "cli"
+    assert invoke(["reset-second-factor", "police:personne-inconnue"], cli_env).exit_code == 1
