@@ -38,9 +38,10 @@ const select = (options, attrs = {}) => h("select", { class: "fr-select", ...att
 const section = (id, title, ...content) => h("section", { class: "fr-mb-6w", "aria-labelledby": id },
   h("h2", { class: "fr-h4", id }, title), ...content);
 const sub = (id, title, ...content) => h("section", { class: "fr-mb-4w", "aria-labelledby": id },
-  h("h3", { class: "fr-h5", id }, title), ...content);
+  h("h3", { class: "fr-h5", id, tabindex: "-1" }, title), ...content);
 
-// A form whose submit calls `send(values)`; success reloads the dossier, errors are said in place.
+// A form whose submit calls `send()`; success reloads the dossier and puts the focus back on the
+// heading of the form's part (the form itself was redrawn), errors are said in place.
 function form(id, controls, button, send) {
   const status = h("div", { "aria-live": "polite" });
   const el = h("form", { class: "ch-dossier-form", id }, ...controls,
@@ -49,8 +50,10 @@ function form(id, controls, button, send) {
     event.preventDefault();
     busy(async () => {
       try {
+        const heading = el.closest("section")?.querySelector("h3")?.id;
         await send();
         await load();
+        if (heading) document.getElementById(heading)?.focus();
       } catch (err) {
         status.replaceChildren(alertBox("error", errorMessage(err)));
       }
