@@ -38,6 +38,8 @@ const KIND = {
   watch_hit: "Veille",
   watch_ended: "Veille arrêtée",
   watch_digest: "Récapitulatif quotidien des veilles",
+  resolution_countersign: "Fusion d'entités à contre-signer",
+  resolution_decided: "Fusion d'entités décidée",
   disclosure_escalated: "Demande de communication en retard",
   disclosure_message: "Message sur une demande de communication",
 };
