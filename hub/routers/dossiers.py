@@ -26,7 +26,7 @@ from graph.handle import Graph
 from graph.identity import Principal
 from hub.audit import events as auditing
 from hub.audit.trail import AuditTrail
-from hub.contract.errors import InvalidInput, NotFound
+from hub.contract.errors import Forbidden, InvalidInput, NotFound
 from hub.contract.identifiers import check_no_identifiers
 from hub.contract.lead import HandlingCode
 from hub.deps import (
@@ -47,6 +47,7 @@ router = APIRouter(prefix="/api/v1", tags=["dossiers"])
 Worker = Annotated[Principal, requires(Action.WORK_DOSSIERS)]
 DossierId = Annotated[str, Path(min_length=3, max_length=80)]
 RULE_DOSSIER = "dossier-member"
+RULE_LINK_REFUSED = "dossier-link-needs-reading"
 _PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -242,9 +243,19 @@ async def remove_member(request: Request, dossier_id: DossierId,
                          "que le signalement est refusée (403), une inconnue répond 404.")
 async def link_lead(request: Request, dossier_id: DossierId, body: LeadLinkIn, graph: GraphDep,
                     audit: AuditDep, access: AccessDep, caller: Worker) -> LinkOut:
-    return LinkOut(changed=await run_in_threadpool(lambda: graph_dossiers.set_lead_link(
-        graph, dossier_id, body.lead_id, linked=True, actor=caller, access=access, now=_now(),
-        before_commit=_auditor(request, audit, caller, body.justification))))
+    try:
+        return LinkOut(changed=await run_in_threadpool(lambda: graph_dossiers.set_lead_link(
+            graph, dossier_id, body.lead_id, linked=True, actor=caller, access=access, now=_now(),
+            before_commit=_auditor(request, audit, caller, body.justification))))
+    except (NotFound, Forbidden):
+        # Naming a lead one may not read (or that no one holds) may be probing: kept, refused.
+        await run_in_threadpool(audit.append, AuditEvent(
+            action=AuditAction.ALTERATION, actor=auditing.actor_of(caller),
+            client_address=auditing.client_of(request),
+            decision=Decision(outcome=DecisionOutcome.DENY, rule_id=RULE_LINK_REFUSED),
+            lead_ids=[body.lead_id], entity_keys=[f"dossier:{dossier_id}"],
+            justification=body.justification, details={"step": "lead_link_refused"}))
+        raise
 
 
 @router.delete("/dossiers/{dossier_id}/leads/{lead_id}", response_model=LinkOut, summary="Délier une piste")

@@ -136,6 +136,8 @@ def test_another_agency_member_sees_hits_not_content_and_comments_at_their_marki
         assert (AuditAction.ALTERATION, step) in steps, step
     assert (AuditAction.CONSULTATION, "dossier_read") in steps
     assert all(e.justification == WHY for e in trail)
+    refused = {lid for e in trail if e.decision.rule_id == "dossier-link-needs-reading" for lid in e.lead_ids}
+    assert refused == {h2, h3, "L-0"}  # each refused link is kept, with what it named
     read = [e for e in trail if e.action == AuditAction.CONSULTATION and e.actor.user_id == gn_id]
     # Each of their reads names what it showed: the H1 lead and the hit on H2; none at the hit level.
     assert sorted(sorted(e.lead_ids) for e in read if e.details.get("step") == "dossier_read") == [
