@@ -43,6 +43,9 @@ def dev(
     intake: Annotated[bool, typer.Option(
         help="Servir aussi la saisie des pistes (connecteur de saisie, ADR 0014) sur le port "
              "suivant de 100 (un seul processus du hub)")] = False,
+    oidc: Annotated[bool, typer.Option(
+        help="Démarrer aussi un Keycloak local (Java 21+, ADR 0021) : chaque service de "
+             "démonstration se connecte avec le compte de son propre fournisseur d'identité")] = False,
 ) -> None:
     """Run the hub locally with demo data."""
     import uvicorn
@@ -108,6 +111,8 @@ def dev(
         # Plain print: a rich table would cut the tokens to the terminal's width.
         print(f"  {uid:<{width}}  {password}  {token}")
     _print_second_factors(second_factors)
+    if oidc:
+        settings = _start_demo_sso(settings, url)
     console.print(f"API : [bold]{url}/api/v1[/bold]  —  documentation : {url}/docs")
     console.print(f'Exemple : curl -H "Authorization: Bearer <jeton>" '
                   f"{url}/api/v1/entities/vehicle/<immatriculation>/network?depth=2")
@@ -140,6 +145,22 @@ def dev(
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def _start_demo_sso(settings, url: str):
+    """Keycloak with one realm per demo agency; the settings pointed at it. Stopped at exit."""
+    import atexit
+
+    from hub.dev import demo_sso
+
+    with console.status("Démarrage de Keycloak (fournisseur d'identité de démonstration)…"):
+        sso = demo_sso.start(settings.data_dir, url, DEMO_AGENCIES)
+    atexit.register(sso.stop)
+    console.print(f"Connexion par le compte de son service (Keycloak {sso.server.base_url}) : "
+                  "bouton « Se connecter avec … » de la page de connexion, puis :")
+    for agency, username, password in sso.people:
+        print(f"  {agency:<12} {username:<17} {password}")
+    return settings.model_copy(update={"identity_providers_file": sso.providers_file})
 
 
 def _enrol_demo_approvers(settings, graph, user_ids: list[str]) -> list[tuple[str, str, str]]:

@@ -256,7 +256,9 @@ def start(instance: Path, realms: list[RealmSpec], *, version: str = VERSION,
     env["JAVA_HOME"] = str(jdk)
     env["JAVA_OPTS_KC_HEAP"] = "-Xms64m -Xmx512m"
     # C1 only: a test server lives minutes, and starts far sooner on a busy 2-core machine.
-    env["JAVA_OPTS_APPEND"] = "-XX:TieredStopAtLevel=1"
+    # java.lang opened: jboss-threads' thread-local reset needs it on Java 24+ (else its worker
+    # threads die with IllegalAccessError).
+    env["JAVA_OPTS_APPEND"] = "-XX:TieredStopAtLevel=1 --add-opens=java.base/java.lang=ALL-UNNAMED"
     cmd = ["bash", str(instance / "bin" / "kc.sh"), "start-dev", "--import-realm",
            "--http-host=127.0.0.1", f"--http-port={port}", "--db=dev-mem", "--cache=local",
            "--health-enabled=false", "--metrics-enabled=false"]

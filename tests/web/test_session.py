@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from graph import sessions as graph_sessions
 from hub.web.security import CSP
 from hub.web.session import MOTIF_COOKIE, SESSION_COOKIE
 from tests.web.conftest import MOTIF, axe_violations, set_motif, sign_in
@@ -85,6 +86,9 @@ def test_an_expired_session_goes_to_sign_in_then_back(open_page, make_web_user, 
     page, _ = open_page(user)
     cookie = next(c for c in page.context.cookies() if c["name"] == SESSION_COOKIE)
     page.context.add_cookies([{**cookie, "value": cookie["value"][:-4] + "AAAA"}])  # no longer valid
+    # The session itself is over (an access token alone would be renewed silently, ADR 0021).
+    refresh = next(c for c in page.context.cookies() if c["name"] == "crosshub_refresh")
+    graph_sessions.revoke_session(live_hub.graph, refresh["value"][4:].split(".", 1)[0])
     page.goto(f"{live_hub.url}/graphe")
     page.wait_for_url(re.compile(r".*/connexion\?suite=%2Fgraphe&raison=expiree"))
     assert "Votre session a expiré" in page.locator("main").inner_text()
