@@ -129,7 +129,8 @@ def _secure(request: Request) -> bool:
         "jeton de renouvellement suivant. Chaque jeton ne sert qu'une fois : en présenter un déjà "
         "utilisé ferme toute la session (vol présumé). Jamais au-delà de la durée maximale de la "
         "session."),
-    responses={401: {"description": "Jeton invalide, expiré, révoqué ou déjà utilisé"}},
+    responses={401: {"description": "Jeton invalide, expiré, révoqué ou déjà utilisé"},
+               403: {"description": "Navigateur : jeton anti-CSRF de la page manquant ou invalide"}},
 )
 async def refresh(request: Request, graph: GraphDep, settings: SettingsDep, audit: AuditDep,
                   body: RefreshRequest | None = None) -> Response:
