@@ -7,16 +7,11 @@ every provider: the hub opens a session and issues a short-lived access token (h
 
 ``PasswordProvider`` is the one implemented: accounts and argon2id hashes kept by the hub.
 
-How an agency's single sign-on (OIDC) plugs in, without building it now: an ``OidcProvider``
-would take the authorization code returned to the hub's callback (``OidcCredentials``: code,
-PKCE verifier, nonce), exchange it at the agency IdP's token endpoint, verify the ID token
-(issuer pinned per agency, audience = the hub's client id, signature against the IdP's JWKS,
-nonce, expiry), then map its claims onto the hub's terms — the agency is fixed by *which* IdP
-answered (never by a claim the user controls), the role from a group/role claim through a
-per-agency table, the name from ``preferred_username``/``sub`` — and return the same
-``AuthenticatedIdentity`` with ``provider="oidc:<agency>"``. The login router would then do
-exactly what it does for passwords. Throttling stays with password logins: an IdP throttles its
-own. The hub's account record (role, disabled) still applies after an SSO login.
+Agencies' single sign-on (OIDC) plugs into the same seam: ``policies/auth/oidc.py``
+``OidcProvider`` takes an ID token the hub has verified for one configured provider and returns
+the same ``AuthenticatedIdentity`` with ``provider="oidc:<id>"`` — the agency fixed by *which*
+provider answered (never by a claim), the role from the provider's table (ADR 0021). Throttling
+stays with password logins: an IdP throttles its own. The hub's ``disabled`` flag still applies.
 """
 
 from __future__ import annotations
