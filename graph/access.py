@@ -136,8 +136,8 @@ class AccessFilter:
     def redacted_properties(self, level: str) -> list[str]:
         allowed = set(self.profiles.get(level, ()))
         derived = {p for props in DERIVED_PROPERTIES.values() for p in props}
-        return ([p for p in LEAD_PROPERTIES if p not in allowed and p not in derived]
-                + list(self.hidden_links.get(level, ())))
+        shown_hidden = [p for p in LEAD_PROPERTIES if p not in allowed and p not in derived]
+        return shown_hidden + [f for f in self.hidden_links.get(level, ()) if f not in shown_hidden]
 
 
 def _safe(level: str) -> str:

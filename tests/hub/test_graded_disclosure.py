@@ -1,5 +1,5 @@
 """Graded disclosure with a deadline, through the API against the real graph and a real audit
-trail (policies/disclosure.py, policies/data/disclosure.yaml, ADR 0022):
+trail (policies/disclosure.py, policies/data/disclosure.yaml, ADR 0023):
 
 * a partial release shows the requester exactly the released property groups of the lead and
   nothing else — raw response bytes, a canary in every unreleased field and linked entity;

@@ -152,8 +152,11 @@ function decisions(agenda) {
   const parts = [];
   if (agenda.pending_disclosures.length) {
     parts.push(table("Demandes de communication en attente",
-      ["Piste", "Service détenteur", "Demandée le", "Marquage"],
-      agenda.pending_disclosures.map((d) => [leadLink(d), agency(d.owner_agency), when(d.created_at), marking(d.handling_code)])),
+      ["Piste", "Service détenteur", "Demandée le", "Réponse attendue le", "Marquage"],
+      agenda.pending_disclosures.map((d) => [leadLink(d), agency(d.owner_agency), when(d.created_at),
+        // Past its deadline (ADR 0023): flagged, and escalated once the job told the coordinators.
+        [d.due_at ? when(d.due_at) : "—", d.overdue ? [" ", badge(d.escalated ? "délai dépassé, escaladée" : "délai dépassé", "warning")] : null],
+        marking(d.handling_code)])),
     h("p", {}, h("a", { class: "fr-link", href: "/communications" }, "Traiter les demandes de communication")));
   }
   if (agenda.deconfliction_alerts.length) {
