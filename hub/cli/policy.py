@@ -20,10 +20,15 @@ app = typer.Typer(help="Politique d'accès : vérification et explication des d�
 def check(directory: Annotated[Path | None, typer.Option(help="Dossier de politique (défaut : celui du paquet)")] = None) -> None:
     """Validate every rules file (access policy, triage, deconfliction, retention); on error,
     name the file and line."""
+    from policies.auth.oidc import IDENTITY_PROVIDERS_FILE, load_identity_providers
     from policies.rulebook import load_rulebook
 
     try:
         policy = load_rulebook(directory).policy
+        # The agencies' OIDC providers (ADR 0021), when the directory has the file.
+        providers = (load_identity_providers(directory / IDENTITY_PROVIDERS_FILE)
+                     if directory is not None and (directory / IDENTITY_PROVIDERS_FILE).is_file()
+                     else load_identity_providers() if directory is None else None)
     except ConfigurationError as exc:
         err_console.print(f"[red]{exc.message}[/red]")
         for d in exc.details:
@@ -31,6 +36,9 @@ def check(directory: Annotated[Path | None, typer.Option(help="Dossier de politi
         raise typer.Exit(1) from exc
     console.print(f"Politique valide : {len(policy.rules)} règles, {len(policy.roles)} rôles, "
                   f"{len(policy.agencies)} services (empreinte {policy.digest.split(':')[-1][:12]}).")
+    if providers is not None:
+        console.print(f"Fournisseurs d'identité : {len(providers.providers)} "
+                      f"({', '.join(p.id for p in providers.providers) or 'aucun'}).")
 
 
 @app.command("explain")

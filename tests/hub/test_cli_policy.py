@@ -42,6 +42,20 @@ def test_policy_check_names_file_and_line_of_an_error(tmp_path: Path):
     assert "rules.yaml" in result.output and f"{line}" in result.output
 
 
+def test_policy_check_also_checks_the_identity_providers_file(tmp_path: Path):
+    import policies
+
+    target = tmp_path / "policy"
+    shutil.copytree(Path(policies.__file__).parent / "data", target)
+    (target / "identity_providers.yaml").write_text(
+        "version: 1\nproviders:\n  - id: police\n    agency: police\n    label_fr: Police\n"
+        "    issuer: http://sso.example/realms/police\n    client_id: crosshub\n"
+        "    roles: [{value: analystes, role: analyst}]\n", encoding="utf-8")
+    result = runner.invoke(app, ["policy", "check", "--directory", str(target)])
+    assert result.exit_code == 1
+    assert "identity_providers.yaml" in result.output and "https obligatoire" in result.output
+
+
 @pytest.mark.usefixtures("clean_graph")
 def test_policy_explain_prints_decision_rule_and_reason(make_connector, make_user, hub_settings, driver):
     resp = make_connector("police").push([lead(source_ref="EXPL-1", handling_code="H2")])
