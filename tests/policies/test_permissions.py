@@ -109,6 +109,9 @@ def test_a_rulebook_reads_each_rules_file_exactly_once(policy_dir: Path,
 
     monkeypatch.setattr(loader, "read_rules_text", counting)
     book = load_rulebook(policy_dir)
-    files = {p.name for p in policy_dir.iterdir() if p.suffix == ".yaml"}
+    # identity_providers.yaml is sign-in configuration, not a rule: the hub reads it apart
+    # (hub.auth.oidc, once per app; an operator may point identity_providers_file elsewhere).
+    from policies.auth.oidc import IDENTITY_PROVIDERS_FILE
+    files = {p.name for p in policy_dir.iterdir() if p.suffix == ".yaml"} - {IDENTITY_PROVIDERS_FILE}
     assert reads == Counter({name: 1 for name in files})
     assert book.triage.digest and book.retention.digest and book.policy.digest
