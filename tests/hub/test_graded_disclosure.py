@@ -108,7 +108,8 @@ def _police_h2(graph: Graph) -> Canaries:
     """A police H2 lead (a gendarmerie analyst gets the hit only) with a canary in every
     field: its narrative, source reference, place, plate, phone and person."""
     tag = canary_tag()
-    digits = "".join(secrets.choice("0123456789") for _ in range(8))
+    # 061x xx xx xx: always a valid French mobile number (some 06 ranges are not).
+    digits = "1" + "".join(secrets.choice("0123456789") for _ in range(7))
     c = Canaries(lead_id="", plate=random_plate(), phone_digits=digits,
                  person=pseudonym(f"Nom{tag}"), narrative=f"Récit {tag} guetteur",
                  source_ref=f"PN-SRC{tag}", address=f"Rue {canary_tag()}")
@@ -189,7 +190,7 @@ def test_when_the_period_ends_the_requester_is_back_to_the_hit(api, graph, perso
     req = _request(api, requester, c.lead_id)
     # A release of a few seconds (the second factor is checked against the hub's clock, so the
     # approval happens now; access is decided at each read's own instant).
-    end = datetime.now(UTC) + timedelta(seconds=6)
+    end = datetime.now(UTC) + timedelta(seconds=10)
     ok = api.post(f"/api/v1/disclosure-requests/{req['request_id']}/approve", headers=holder.headers,
                   json={"groups": ["vehicles"], "valid_until": end.isoformat()})
     assert ok.status_code == 200, ok.text
