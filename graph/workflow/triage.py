@@ -98,22 +98,28 @@ _DUPLICATES_QUERY = f"""
 UNWIND $ids AS id
 MATCH (l:Lead {{lead_id: id}}) WHERE l.version > 0
 WITH l, coalesce(l.observed_at, l.reported_at) AS t
-CALL (l) {{
+// One lead's expansion is grouped, ordered and cut to its best candidates inside its own call:
+// a place or a plate shared by thousands of leads (a busy deal point) then costs the memory of
+// one lead's fan-out at a time, never the whole batch's (2,000 leads x that fan-out).
+CALL (l, t) {{
+  CALL (l) {{
   {_SHARED_BRANCHES}
   UNION
   MATCH (l)-[:AT]->(loc:Location) WHERE loc.point IS NOT NULL
   MATCH (near:Location) WHERE point.distance(near.point, loc.point) <= $radius AND near <> loc
   MATCH (near)<-[:AT]-(o:Lead)
   RETURN o, 'NEAR' AS via, point.distance(near.point, loc.point) AS distance
+  }}
+  WITH o, via, distance, coalesce(o.observed_at, o.reported_at) AS ot
+  WHERE o <> l AND o.version > 0 AND t - $window <= ot <= t + $window
+    AND (o.ingested_at < l.ingested_at OR (o.ingested_at = l.ingested_at AND o.lead_id < l.lead_id))
+  WITH o, ot, collect(DISTINCT via) AS vias, min(distance) AS distance
+  WITH o, vias, distance, abs(duration.inSeconds(ot, t).seconds) AS seconds_apart
+  ORDER BY seconds_apart, o.lead_id
+  LIMIT $per_lead
+  RETURN collect({{other_id: o.lead_id, other_agency: o.agency, other_kind: o.kind, vias: vias,
+                   distance: distance, seconds_apart: seconds_apart}}) AS candidates
 }}
-WITH l, t, o, via, distance, coalesce(o.observed_at, o.reported_at) AS ot
-WHERE o <> l AND o.version > 0 AND t - $window <= ot <= t + $window
-  AND (o.ingested_at < l.ingested_at OR (o.ingested_at = l.ingested_at AND o.lead_id < l.lead_id))
-WITH l, t, o, ot, collect(DISTINCT via) AS vias, min(distance) AS distance
-WITH l, o, vias, distance, abs(duration.inSeconds(ot, t).seconds) AS seconds_apart
-ORDER BY seconds_apart, o.lead_id
-WITH l, collect({{other_id: o.lead_id, other_agency: o.agency, other_kind: o.kind, vias: vias,
-                  distance: distance, seconds_apart: seconds_apart}})[..$per_lead] AS candidates
 UNWIND candidates AS c
 RETURN l.lead_id AS lead_id, l.kind AS kind, c.other_id AS other_id, c.other_agency AS other_agency,
        c.other_kind AS other_kind, c.vias AS vias, c.distance AS distance, c.seconds_apart AS seconds_apart

@@ -16,6 +16,11 @@ EXPECTED = {
     "NotAuthenticated": 401,
     "Forbidden": 403,
     "CsrfRefused": 403,  # a forged or token-less browser mutation is refused, not unauthenticated
+    # The caller is authenticated; the act needs a fresh second factor (ADR 0022): « not this,
+    # not now », never 401 (which sends the web application back to sign-in).
+    "SecondFactorRequired": 403,
+    "SecondFactorNotEnrolled": 403,
+    "SecondFactorSessionRequired": 403,
     "NotFound": 404,
     "MethodNotAllowed": 405,
     "Conflict": 409,
