@@ -1,7 +1,7 @@
 """The rulebook: every rule the hub applies, loaded and validated once, together.
 
 The access policy (roles with their permissions, agencies, property groups, reading rules),
-triage, deconfliction, retention, citizen-receipt, watchlist and second-factor rules. ``hub.create_app`` loads one
+triage, deconfliction, retention, citizen-receipt, watchlist, second-factor and federation rules. ``hub.create_app`` loads one
 rulebook and hands it out as a dependency; graph functions and jobs take the rules they apply as
 a required argument, so no rule is ever re-read behind the caller's back, and a test can run the
 hub on other rules.
@@ -24,6 +24,7 @@ from policies.disclosure import (
     load_disclosure_rules,
     uncovered_fields,
 )
+from policies.federation import FEDERATION_FILE, FederationRules, load_federation_rules
 from policies.loader import data_dir, load_policy
 from policies.models import Policy
 from policies.receipts import RECEIPTS_FILE, ReceiptRules, load_receipt_rules
@@ -52,6 +53,8 @@ class Rulebook:
     disclosure: DisclosureRules = field(default_factory=DisclosureRules)
     # Which actions need a fresh second factor (policies/second_factor.py).
     second_factor: SecondFactorRules = field(default_factory=SecondFactorRules)
+    # Federation between CROSS hubs: scopes, quotas, follow-up (policies/federation.py).
+    federation: FederationRules = field(default_factory=FederationRules)
 
 
 def load_rulebook(directory: Path | str | None = None) -> Rulebook:
@@ -79,4 +82,5 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
         resolution=load_resolution_rules(base / RESOLUTION_FILE),
         second_factor=load_second_factor_rules(base / SECOND_FACTOR_FILE),
         disclosure=disclosure,
+        federation=load_federation_rules(base / FEDERATION_FILE),
     )
