@@ -65,6 +65,11 @@ class Label(StrEnum):
     DOSSIER = "Dossier"
     DOSSIER_TASK = "DossierTask"
     DOSSIER_COMMENT = "DossierComment"
+    # Federation between CROSS hubs (graph/federation/): tickets of confirmed hits, per-peer
+    # daily evaluation counters, the querier round's cursors; never linked from a Lead.
+    FEDERATION_TICKET = "FederationTicket"
+    FEDERATION_QUOTA = "FederationQuota"
+    FEDERATION_CURSOR = "FederationCursor"
 
 
 class Rel(StrEnum):
@@ -153,6 +158,11 @@ KEY_PROPERTY: dict[Label, str] = {
     Label.DOSSIER: "dossier_id",
     Label.DOSSIER_TASK: "task_id",
     Label.DOSSIER_COMMENT: "comment_id",
+    # side|peer|kind|entity key: one ticket per pair of hubs and identifier (the holder's
+    # ticket_id is not unique in a graph that plays both sides in tests).
+    Label.FEDERATION_TICKET: "ticket_key",
+    Label.FEDERATION_QUOTA: "quota_key",  # peer|UTC day
+    Label.FEDERATION_CURSOR: "name",
 }
 
 _KIND_LABEL: dict[EntityKind, Label] = {

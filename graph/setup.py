@@ -9,6 +9,7 @@ from __future__ import annotations
 from graph import analysis, grants, leases, meetings, oidc_accounts, sessions, watches, workflow
 from graph import dossiers  # shared dossiers (ADR 0019)
 from graph import resolution  # entity resolution, merges (« Rapprochements »)
+from graph import federation  # federation between CROSS hubs (issue 16)
 from graph import schema as migrations
 from graph.identity import second_factor
 from graph.handle import Graph
@@ -25,6 +26,7 @@ MODULE_SCHEMAS: dict[str, list[str]] = {
     "graph.identity.second_factor": second_factor.SCHEMA,
     "graph.dossiers": dossiers.SCHEMA,
     "graph.resolution": resolution.SCHEMA,
+    "graph.federation": federation.SCHEMA,
 }
 
 

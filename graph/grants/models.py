@@ -53,6 +53,8 @@ class NotificationKind(StrEnum):
     # to the CROSS coordinators; a message in a request's thread, to the other side.
     DISCLOSURE_ESCALATED = "disclosure_escalated"
     DISCLOSURE_MESSAGE = "disclosure_message"
+    # Federation (graph/federation/tickets.py): a hit confirmed between two CROSS hubs.
+    FEDERATION_TICKET = "federation_ticket"
 
 
 # --- models -------------------------------------------------------------------------------------
