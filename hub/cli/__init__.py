@@ -21,6 +21,7 @@ def _register() -> None:
         audit,
         connectors,
         dev,
+        federation,
         intake,
         neo4j,
         policy,
@@ -44,6 +45,8 @@ def _register() -> None:
     app.command("brief")(meetings_cli.brief)
     app.command("dev")(dev.dev)
     app.command("serve")(serve.serve)
+    app.add_typer(federation.app, name="federation")
+    app.command("antenna")(federation.antenna)
 
 
 _register()
