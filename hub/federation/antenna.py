@@ -57,12 +57,15 @@ from hub.errors import HttpError, error_response
 from hub.federation.antenna_stats import CLOSING, StatsStore, TicketRow, iso, week_of
 from hub.federation.directory import load_directory
 from hub.federation.pki import DIRECTORY_FILE, PartyFiles
-from hub.federation.transport import federation_async_client, uvicorn_mtls_options
+from hub.federation.transport import (
+    PEER_HEADER,
+    federation_async_client,
+    uvicorn_mtls_options,
+)
 from hub.federation.wire import ClaimsResponse, TicketStatusUpdate
 
 log = logging.getLogger("crosshub.federation.antenna")
 
-PEER_HEADER = "X-Crosshub-Peer"
 TICKET_ID = re.compile(r"^fed-[0-9a-f]{32}$")  # hub/federation/wire.py ``TicketId``
 TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))

@@ -12,8 +12,13 @@ Owns:
 * the **wire log** (``CROSSHUB_FEDERATION_WIRE_LOG=<file>`` or ``wire_log=``): one JSON line per
   request and per response — who, direction, method, URL, every header, the body in base64 — as
   they leave or reach the process, so a test can read every byte that crossed between processes;
-* ``uvicorn_mtls_options`` / ``uvicorn_mtls_argv`` — a listener that requires a client
-  certificate of the federation CA (the antenna's, and a hub's federation listener).
+* ``antenna_client`` — a hub's client to its antenna (URL from the directory unless given);
+* ``verify_from_antenna`` — a hub's check of a peer-facing request: signed by the antenna's key
+  of the directory, naming exactly one member in ``X-Crosshub-Peer`` (replay protection, the
+  nonce remembered, is the hub's: ``graph.identity.consume_nonce``);
+* ``uvicorn_mtls_options`` / ``uvicorn_mtls_argv`` / ``hub_listener_argv`` — a listener that
+  requires a client certificate of the federation CA (the antenna's, and a hub's federation
+  listener: a second uvicorn process of the same hub, on its own port).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import fcntl
 import json
 import os
 import ssl
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,11 +36,17 @@ from typing import Any
 
 import httpx
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from connectors.signing import CrossHubAuth
-from hub.contract.signing import load_private_key
+from hub.contract.errors import ConfigurationError, NotAuthenticated
+from hub.contract.signing import DEFAULT_MAX_SKEW_S, load_private_key, verify_request
+from hub.federation.directory import Directory, load_directory
 from hub.federation.pki import PartyFiles
 
 WIRE_LOG_ENV = "CROSSHUB_FEDERATION_WIRE_LOG"
+PEER_HEADER = "X-Crosshub-Peer"  # the authenticated caller, set by the antenna only
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 GET_ATTEMPTS = 3
 _RETRY_WAIT_S = (0.2, 0.5)
@@ -60,6 +72,47 @@ def uvicorn_mtls_argv(files: PartyFiles) -> list[str]:
     """The same, as ``uvicorn`` command-line options."""
     return ["--ssl-certfile", str(files.cert), "--ssl-keyfile", str(files.key),
             "--ssl-ca-certs", str(files.ca), "--ssl-cert-reqs", str(int(ssl.CERT_REQUIRED))]
+
+
+def hub_listener_argv(pki_dir: str | Path, cross_id: str, port: int, host: str = "127.0.0.1",
+                     app: str = "hub.asgi:create") -> list[str]:
+    """The command of a hub's federation listener: the hub application (``app`` factory, its
+    settings from the environment, as ``crosshub serve`` workers) on ``host:port`` over mutual
+    TLS with the hub's certificate ``<pki_dir>/<cross_id>.pem`` — what the directory's URL of
+    that member points at."""
+    return [sys.executable, "-m", "uvicorn", "--factory", app, "--host", host, "--port",
+            str(port), "--no-proxy-headers", "--no-server-header",
+            *uvicorn_mtls_argv(PartyFiles.of(pki_dir, cross_id))]
+
+
+@dataclass(frozen=True)
+class AntennaCall:
+    """A peer-facing request the antenna forwarded: on behalf of ``peer``."""
+
+    peer: str
+    key_id: str
+    nonce: str
+    timestamp: int
+
+
+def verify_from_antenna(directory: Directory, headers: Mapping[str, str], method: str, path: str,
+                        body: bytes, *, own_id: str | None = None,
+                        max_skew_s: int = DEFAULT_MAX_SKEW_S) -> AntennaCall:
+    """Admit a request on a hub's ``/federation/v1/…`` only if the antenna signed it and it names
+    exactly one member of the directory (not this hub, ``own_id``) as the peer; else
+    ``NotAuthenticated`` (French). Pass Starlette's ``request.headers`` itself (not a dict of
+    it), so that a repeated peer header is seen and refused."""
+    verified = verify_request(headers, method, path, body, directory.antenna_key, None,
+                              max_skew_s)
+    getlist = getattr(headers, "getlist", None)
+    peers = list(getlist(PEER_HEADER)) if getlist else [
+        v for k, v in headers.items() if k.lower() == PEER_HEADER.lower()]
+    if len(peers) != 1 or peers[0] not in directory.members or peers[0] == own_id:
+        raise NotAuthenticated(f"en-tête {PEER_HEADER} absent, multiple ou inconnu : "
+                               "requête refusée", details=[{"field": PEER_HEADER,
+                                                            "reason": "invalide"}])
+    return AntennaCall(peer=peers[0], key_id=verified.key_id, nonce=verified.nonce,
+                       timestamp=verified.timestamp)
 
 
 # --- the wire log --------------------------------------------------------------------------------
@@ -204,6 +257,19 @@ def federation_client(files: PartyFiles, *, party: str, base_url: str = "",
     transport = _RetryGet(httpx.HTTPTransport(verify=ctx), get_attempts)
     return httpx.Client(base_url=base_url, transport=transport, auth=auth, timeout=timeout,
                         event_hooks=wire_log_hooks(log), follow_redirects=False, trust_env=False)
+
+
+def antenna_client(pki_dir: str | Path, cross_id: str, *, antenna_url: str | None = None,
+                   wire_log: str | Path | None = None,
+                   timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.Client:
+    """Hub ``cross_id``'s client to its antenna: base URL ``antenna_url`` or the directory's."""
+    files = PartyFiles.of(pki_dir, cross_id)
+    url = antenna_url or load_directory(files.directory).antenna_party.url
+    if not url:
+        raise ConfigurationError(f"adresse de l'antenne inconnue : ni réglage ni URL dans "
+                                 f"{files.directory}")
+    return federation_client(files, party=cross_id, base_url=url, wire_log=wire_log,
+                             timeout=timeout)
 
 
 def federation_async_client(files: PartyFiles, *, party: str, base_url: str = "",

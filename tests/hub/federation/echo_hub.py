@@ -2,8 +2,8 @@
 routes are hub/routers/federation.py). Served by uvicorn in its own process over mutual TLS, like
 a hub's federation listener (``hub.federation.transport.uvicorn_mtls_argv``).
 
-It admits only requests the antenna signed (hub/contract/signing.py against the directory's
-antenna key), appends each admitted request's nonce to ``ECHO_SEEN_FILE``, and answers:
+It admits only requests the antenna signed for a member peer (``verify_from_antenna``, as a
+hub does), appends each admitted request's nonce to ``ECHO_SEEN_FILE``, and answers:
 
 * ``/federation/v1/evaluate`` — 429 with a French detail past ``ECHO_QUOTA`` calls per peer (the
   holder's per-peer quota), otherwise an echo;
@@ -32,8 +32,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from hub.contract.errors import NotAuthenticated
-from hub.contract.signing import verify_request
 from hub.federation.directory import load_directory
+from hub.federation.transport import verify_from_antenna
 
 
 def create() -> Starlette:
@@ -46,8 +46,8 @@ def create() -> Starlette:
     async def federation(request: Request) -> JSONResponse:
         body = await request.body()
         try:
-            verified = verify_request(dict(request.headers), request.method, request.url.path,
-                                      body, directory.antenna_key)
+            verified = verify_from_antenna(directory, request.headers, request.method,
+                                           request.url.path, body, own_id=name)
         except NotAuthenticated as exc:
             return JSONResponse(exc.to_dict(), status_code=401)
         with seen_file.open("a", encoding="ascii") as seen:
