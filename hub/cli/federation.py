@@ -1,5 +1,5 @@
-"""``crosshub antenna`` (serve the OFAST antenna, hub/federation/antenna.py) and ``crosshub
-federation pki`` (a development federation's CA, certificates, signing keys and directory,
+"""``crosshub antenna`` — also ``crosshub federation antenna`` — (serve the OFAST antenna,
+hub/federation/antenna.py) and ``crosshub federation pki`` (a development federation's CA, certificates, signing keys and directory,
 hub/federation/pki.py)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ app = typer.Typer(help="Fédération entre CROSS (ticket de correspondance, ante
                   no_args_is_help=True)
 
 
+@app.command("antenna")  # also ``crosshub antenna`` (hub/cli/__init__.py)
 def antenna(
     host: Annotated[str, typer.Option(help="Adresse d'écoute")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port HTTPS (TLS mutuel)")] = 9443,
