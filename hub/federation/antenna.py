@@ -114,6 +114,7 @@ def create_antenna_app(config: AntennaConfig) -> FastAPI:
     files = PartyFiles.of(config.pki_dir, name).check()
     store = StatsStore(config.data_dir)
     nonces = _Nonces(2 * config.max_skew_s)
+    members_by_key_id = {party.key_id(): member for member, party in directory.members.items()}
     clients: dict[str, httpx.AsyncClient] = {}
 
     @asynccontextmanager
@@ -147,18 +148,22 @@ def create_antenna_app(config: AntennaConfig) -> FastAPI:
 
     async def authenticate(request: Request) -> tuple[str, bytes]:
         """(the calling member, the body) — or 401 (unsigned, unknown key, bad signature)."""
+        too_large = PayloadTooLarge(f"corps de requête trop grand (plus de "
+                                    f"{config.max_body_bytes} octets)")
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > config.max_body_bytes:
-            raise PayloadTooLarge(f"corps de requête trop grand (plus de "
-                                  f"{config.max_body_bytes} octets)")
-        body = await request.body()
-        if len(body) > config.max_body_bytes:
-            raise PayloadTooLarge(f"corps de requête trop grand (plus de "
-                                  f"{config.max_body_bytes} octets)")
+            raise too_large
+        chunks, size = [], 0
+        async for chunk in request.stream():  # bounded even without a Content-Length
+            size += len(chunk)
+            if size > config.max_body_bytes:
+                raise too_large
+            chunks.append(chunk)
+        body = b"".join(chunks)
         member: list[str] = []
 
         def lookup(key_id: str):
-            found = directory.member_of_key_id(key_id)
+            found = members_by_key_id.get(key_id)
             if found is None:
                 return None
             member.append(found)

@@ -47,7 +47,9 @@ from hub.federation.pki import PartyFiles
 
 WIRE_LOG_ENV = "CROSSHUB_FEDERATION_WIRE_LOG"
 PEER_HEADER = "X-Crosshub-Peer"  # the authenticated caller, set by the antenna only
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# A hub waits longer for the antenna than the antenna waits for the target hub (30 s, its
+# AntennaConfig.timeout_s): the antenna's « ne répond pas » arrives before the hub gives up.
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 GET_ATTEMPTS = 3
 _RETRY_WAIT_S = (0.2, 0.5)
 

@@ -203,6 +203,8 @@ def test_a_request_not_signed_by_a_member_key_is_refused_401_and_never_forwarded
                 "/v1/hubs/cross-39/evaluate", content=body,
                 headers=sign_request(member_key, "POST", path, body)),
         }
+        huge = b"[" + b" " * (4 * 1024 * 1024) + b"]"
+        too_large = raw.post(path, content=huge, headers=sign_request(member_key, "POST", path, huge))
     expected_reason = {"unsigned": b"manquant", "unknown key": b"inconnue",
                        "body changed after signing": b"signature invalide",
                        "signed for another holder": b"signature invalide"}
@@ -210,6 +212,7 @@ def test_a_request_not_signed_by_a_member_key_is_refused_401_and_never_forwarded
         assert answer.status_code == 401, case
         assert b'"code":"not_authenticated"' in answer.content, case
         assert expected_reason[case] in answer.content, (case, answer.content)
+    assert too_large.status_code == 413 and b"trop grand" in too_large.content
     assert fed.seen_nonces() == before  # no stand-in hub heard of any of them
 
 
