@@ -61,6 +61,25 @@ class SeizureView(BaseModel):
     packaging_material: bool = False
 
 
+class FederationNote(BaseModel):
+    """A federation ticket (issue 16) as a lead or entity sheet shows it: another CROSS holds the
+    same identifier. Never the identifier itself (the sheet already shows what it may)."""
+
+    ticket_id: str
+    side: Literal["claimant", "holder"] = Field(
+        description="claimant : nous avons demandé, le CROSS pair détient ; holder : le CROSS "
+                    "pair a demandé, nous détenons")
+    peer: str = Field(description="Identifiant du CROSS pair (cross-39)")
+    peer_name: str = Field(description="Nom du CROSS pair (CROSS du Jura)")
+    kind: Literal["plate", "phone"]
+    desk: str = Field(description="Le guichet à contacter (côté demandeur : celui du détenteur)")
+    due_at: datetime
+    status: Literal["open", "answered", "released", "declined"]
+    overdue: bool = Field(description="Ouvert et échéance dépassée")
+    created_at: datetime
+    text: str = Field(description="La phrase affichée, en français")
+
+
 class LeadView(BaseModel):
     """A lead as a caller may see it. ``redacted`` lists the properties the policy withheld:
     they were not fetched from the graph, not merely blanked."""
@@ -90,6 +109,8 @@ class LeadView(BaseModel):
     seizure: SeizureView | None = None
     access: Literal["full", "redacted"] = "full"
     redacted: list[str] = Field(default_factory=list)
+    # Other CROSS holding an identifier of this lead (issue 16): full or redacted readers only.
+    federation: list[FederationNote] = Field(default_factory=list)
 
 
 class NetworkNode(BaseModel):
@@ -128,3 +149,5 @@ class Network(BaseModel):
     edges: list[NetworkEdge]
     hits: list[Hit] = Field(default_factory=list)
     truncated: bool = False
+    # Other CROSS holding this plate or phone (issue 16), behind leads the caller reads.
+    federation: list[FederationNote] = Field(default_factory=list)

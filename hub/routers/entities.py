@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from graph import read as graph_read
+from graph.federation import reads as fed_reads
 from graph.labels import EntityKind, Rel
 from graph.models import Network
 from hub.audit.events import log_consultation
+from hub.federation import notes as fed_notes
 from hub.deps import (
     AccessDep,
     AuditDep,
     CallerDep,
     GraphDep,
     JustificationDep,
+    RulebookDep,
     SettingsDep,
     require_justification,
 )
@@ -39,7 +43,7 @@ async def entity_network(
     kind: EntityKind,
     key: Annotated[str, Path(min_length=1, max_length=200)],
     graph: GraphDep, settings: SettingsDep, access: AccessDep, caller: CallerDep, audit: AuditDep,
-    justification: JustificationDep,
+    justification: JustificationDep, rulebook: RulebookDep,
     depth: Annotated[int, Query(ge=1, le=3, description="Sauts de piste (1 à 3)")] = 1,
     rel: Annotated[list[Rel] | None, Query(
         description="Types de liens suivis et montrés (répétable), p. ex. rel=INVOLVES&rel=MENTIONS_PHONE ; "
@@ -51,6 +55,10 @@ async def entity_network(
         graph_read.network, graph, kind, normalized, depth, access,
         max_nodes=settings.max_network_nodes, rel_types=rel,
     )
+    if kind.value in fed_reads.ENTITY_KIND:  # plates and phones federate (issue 16)
+        tickets = await run_in_threadpool(fed_reads.entity_tickets, graph,
+                                          fed_reads.ENTITY_KIND[kind.value], normalized, access)
+        net.federation = fed_notes.entity_notes(tickets, rulebook.federation, datetime.now(UTC))
     leads = [n for n in net.nodes if n.kind == "lead"]
     redacted = any(n.properties.get("access") != "full" for n in leads)
     await log_consultation(

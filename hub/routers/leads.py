@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -10,11 +11,13 @@ from fastapi.concurrency import run_in_threadpool
 
 from graph import leads as graph_leads
 from graph import read as graph_read
+from graph.federation import reads as fed_reads
 from graph.models import Hit, LeadView
 from hub.audit.events import log_collection, log_consultation
 from hub.contract.batch import validate_items
 from hub.contract.errors import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLarge
 from hub.contract.lead import IngestResponse, ItemError, ItemOutcome, ItemResult
+from hub.federation import notes as fed_notes
 from hub.deps import (
     AccessDep,
     RulebookDep,
@@ -147,10 +150,14 @@ async def read_lead(
     request: Request,
     lead_id: Annotated[str, Path(min_length=3, max_length=160)],
     graph: GraphDep, settings: SettingsDep, access: AccessDep, caller: CallerDep, audit: AuditDep,
-    justification: JustificationDep,
+    justification: JustificationDep, rulebook: RulebookDep,
 ) -> LeadView | Hit:
     reason = require_justification(justification)
     view = await run_in_threadpool(graph_read.get_lead, graph, lead_id, access)
+    if isinstance(view, LeadView):  # full or redacted only: a hit learns nothing of tickets
+        tickets = await run_in_threadpool(fed_reads.tickets_of_lead, graph, lead_id)
+        view.federation = fed_notes.lead_notes(tickets, view.redacted, rulebook.federation,
+                                               datetime.now(UTC))
     outcome = "hit" if isinstance(view, Hit) else view.access
     await log_consultation(request, audit, caller, justification=reason, outcome=outcome,
                            rule_id=access.policy_id, lead_ids=[lead_id])

@@ -1,0 +1,149 @@
+"""Federation tickets on the lead sheet and the entity sheet (issue 16, item 5): shown with a
+lead the caller reads at full or redacted level, never to a hit-level caller — whose raw bytes
+hold nothing of the ticket (no CROSS, no desk, no ticket id).
+
+The access levels come from the policy's table (tests/hub/test_policy_enforcement.py): a
+gendarmerie analyst reads a police H1 lead redacted (vehicles shown) and a police H2 lead as a
+hit; a police analyst reads both in full.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from graph.federation import TicketDraft, TicketSide, open_ticket
+from graph.handle import Graph
+from graph.leads import write_leads
+from hub.contract.lead import Lead
+from tests.factories import canary_tag, lead
+
+JUSTIFY = "justification=PV-2026-1207"
+PARIS = ZoneInfo("Europe/Paris")
+# The policy's names of the peers (policies/data/federation.yaml, ``crosses``).
+JURA, HAUTE_SAONE = "CROSS du Jura", "CROSS de la Haute-Saône"
+
+
+def _plate() -> str:
+    letters = canary_tag(4)
+    return f"{letters[:2]}-{random.randint(100, 999)}-{letters[2:]}"
+
+
+def _due_fr(due: datetime) -> str:
+    return due.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
+
+
+@pytest.fixture(scope="module")
+def world(driver, hub_settings, client):
+    graph = Graph(driver, hub_settings.neo4j_database)
+    rules = client.app.state.rulebook.federation
+    p1, p2 = _plate(), _plate()
+    leads = [Lead.model_validate(lead(source_agency="police", handling_code="H1",
+                                      vehicles=[{"plate": p1}])),
+             Lead.model_validate(lead(source_agency="police", handling_code="H2",
+                                      vehicles=[{"plate": p2}])),
+             # The gendarmerie's own lead on P2: its entity sheet is readable to them.
+             Lead.model_validate(lead(source_agency="gendarmerie", source_ref=f"GN-{canary_tag()}",
+                                      handling_code="H1", vehicles=[{"plate": p2}]))]
+    h1, h2, _ = (w.lead_id for w in write_leads(graph, leads))
+    now = datetime.now(UTC)
+    desk39, desk70 = rules.crosses["cross-39"].desks["police"], rules.crosses["cross-70"].desks["police"]
+    past, future = now - timedelta(hours=3), now + timedelta(hours=45)
+    drafts = {
+        "t1": TicketDraft(side=TicketSide.CLAIMANT, peer="cross-39", kind="plate", entity_key=p1,
+                          ticket_id=f"FT-{canary_tag()}", lead_ids=[h1], agencies=["police"],
+                          handling_code="H1", desk=desk39, due_at=past),
+        "t2": TicketDraft(side=TicketSide.CLAIMANT, peer="cross-70", kind="plate", entity_key=p2,
+                          ticket_id=f"FT-{canary_tag()}", lead_ids=[h2], agencies=["police"],
+                          handling_code="H2", desk=desk70, due_at=future),
+        "t3": TicketDraft(side=TicketSide.HOLDER, peer="cross-39", kind="plate", entity_key=p2,
+                          lead_ids=[h2], agencies=["police"], handling_code="H2",
+                          desk="Secrétariat CROSS 25", due_at=future),
+    }
+    tickets = {name: open_ticket(graph, d, now - timedelta(hours=50))[0]
+               for name, d in drafts.items()}
+    return {"p1": p1, "p2": p2, "h1": h1, "h2": h2, "tickets": tickets, "desk39": desk39,
+            "desk70": desk70, "past": past, "future": future}
+
+
+@pytest.fixture(scope="module")
+def callers(make_user_module):
+    return {"police": make_user_module("police"), "gendarmerie": make_user_module("gendarmerie")}
+
+
+@pytest.fixture(scope="module")
+def make_user_module(hub_settings, driver):
+    from graph import identity
+
+    def make(agency: str) -> dict[str, str]:
+        g = Graph(driver, hub_settings.neo4j_database)
+        user = identity.upsert_user(g, agency=agency, role="analyst", name=f"fed-{canary_tag(6)}",
+                                    contact=f"Permanence CROSS — {agency}")
+        return {"Authorization": f"Bearer {identity.issue_token(g, user.user_id).token}"}
+
+    return make
+
+
+def _texts(body: dict) -> dict[str, str]:
+    return {n["ticket_id"]: n["text"] for n in body["federation"]}
+
+
+def _assert_nothing_of(raw: bytes, world: dict, *names: str) -> None:
+    """No byte of the tickets: ids, peers, names, desks (their ASCII phone part too)."""
+    marks = [t.ticket_id for t in world["tickets"].values()] + ["cross-39", "cross-70", *names]
+    for desk in (world["desk39"], world["desk70"]):
+        marks += [desk, desk.rsplit("— ", 1)[-1]]
+    for mark in marks:
+        assert mark.encode() not in raw, mark
+        assert mark.encode("unicode_escape") not in raw, mark
+
+
+def test_full_reader_sees_both_sides_with_desk_and_due_date(client, world, callers):
+    t2, t3 = world["tickets"]["t2"], world["tickets"]["t3"]
+    resp = client.get(f"/api/v1/leads/{world['h2']}?{JUSTIFY}", headers=callers["police"])
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["access"] == "full"
+    due = _due_fr(world["future"])
+    assert _texts(resp.json()) == {
+        t2.ticket_id: f"Aussi détenu par {HAUTE_SAONE} — contactez {world['desk70']} — "
+                      f"réponse attendue avant le {due} (en attente de réponse)",
+        t3.ticket_id: f"{JURA} détient aussi cet identifiant et attend votre réponse avant le "
+                      f"{due} (en attente de réponse)",
+    }
+    assert all(n["overdue"] is False and n["status"] == "open" for n in resp.json()["federation"])
+
+
+def test_hit_reader_gets_no_byte_of_the_tickets(client, world, callers):
+    resp = client.get(f"/api/v1/leads/{world['h2']}?{JUSTIFY}", headers=callers["gendarmerie"])
+    assert resp.status_code == 200, resp.text
+    assert set(resp.json()) == {"entity", "agency", "lead_count", "contact", "handle"}
+    _assert_nothing_of(resp.content, world, JURA, HAUTE_SAONE, "Haute-Sa", "CROSS du")
+
+
+def test_redacted_reader_sees_the_overdue_ticket(client, world, callers):
+    t1 = world["tickets"]["t1"]
+    resp = client.get(f"/api/v1/leads/{world['h1']}?{JUSTIFY}", headers=callers["gendarmerie"])
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["access"] == "redacted" and "vehicles" not in body["redacted"]
+    assert _texts(body) == {
+        t1.ticket_id: f"Aussi détenu par {JURA} — contactez {world['desk39']} — réponse attendue "
+                      f"avant le {_due_fr(world['past'])} (en retard)"}
+    assert body["federation"][0]["overdue"] is True
+
+
+def test_entity_sheet_shows_only_tickets_behind_leads_read(client, world, callers):
+    url = f"/api/v1/entities/vehicle/{world['p2']}/network?{JUSTIFY}"
+    # The gendarmerie reads the plate through its own lead; the tickets stand behind the police
+    # H2 lead, a hit to them: nothing of the tickets.
+    resp = client.get(url, headers=callers["gendarmerie"])
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["federation"] == []
+    _assert_nothing_of(resp.content, world, JURA, HAUTE_SAONE, "Haute-Sa", "CROSS du")
+    resp = client.get(url, headers=callers["police"])
+    assert resp.status_code == 200, resp.text
+    assert set(_texts(resp.json())) == {world["tickets"]["t2"].ticket_id,
+                                        world["tickets"]["t3"].ticket_id}
