@@ -36,6 +36,7 @@ import httpx
 import pytest
 
 from hub.contract.signing import generate_keypair, load_private_key, sign_request
+from hub.federation.antenna import ticket_rows
 from hub.federation.antenna_stats import STATS_FILE, week_of
 from hub.federation.pki import PartyFiles, make_dev_pki
 from hub.federation.transport import (
@@ -83,7 +84,9 @@ class Federation:
                             event_hooks=wire_log_hooks(WireLog(self.wire, party)))
 
     def seen_nonces(self) -> list[str]:
-        return self.seen.read_text().split() if self.seen.exists() else []
+        """The nonce of every request a stand-in hub admitted, in order."""
+        lines = self.seen.read_text().splitlines() if self.seen.exists() else []
+        return [line.split()[1] for line in lines]
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[bytes], log: Path, deadline: float) -> None:
@@ -214,6 +217,32 @@ def test_a_request_not_signed_by_a_member_key_is_refused_401_and_never_forwarded
         assert expected_reason[case] in answer.content, (case, answer.content)
     assert too_large.status_code == 413 and b"trop grand" in too_large.content
     assert fed.seen_nonces() == before  # no stand-in hub heard of any of them
+
+
+def test_a_replayed_signed_request_is_refused_409_and_not_forwarded_again(fed):
+    path = "/v1/hubs/cross-39/filter"
+    headers = sign_request(load_private_key(PartyFiles.of(fed.pki, "cross-25").signing_key),
+                           "GET", path, b"")
+    before = len(fed.seen_nonces())
+    with fed.raw_client("cross-25", "replayer") as raw:
+        first, again = raw.get(path, headers=headers), raw.get(path, headers=headers)
+    assert first.status_code == 200, first.text
+    assert again.status_code == 409 and b'"code":"replay_detected"' in again.content
+    assert len(fed.seen_nonces()) == before + 1
+
+
+def test_statistics_come_only_from_tickets_of_the_authenticated_pair():
+    now = datetime.now(UTC)
+    ticket = {"claim_id": uuid.uuid4().hex, "ticket_id": f"fed-{uuid.uuid4().hex}",
+              "holder": "cross-25", "claimant": "cross-39", "kind": "plate",
+              "desk": "Permanence du CROSS", "handling_code": "H1", "due_at": now.isoformat()}
+    other = {**ticket, "ticket_id": f"fed-{uuid.uuid4().hex}", "claimant": "cross-70"}
+    answer = json.dumps({"tickets": [ticket, other], "refused": []}).encode()
+    rows = ticket_rows(answer, holder="cross-25", claimant="cross-39", now=now)
+    assert [(r.ticket_id, r.holder, r.claimant, r.kind) for r in rows] == [
+        (ticket["ticket_id"], "cross-25", "cross-39", "plate")]
+    assert ticket_rows(b'{"tickets": "garbage"}', holder="cross-25", claimant="cross-39",
+                       now=now) == []
 
 
 # --- routing -------------------------------------------------------------------------------------
@@ -404,8 +433,7 @@ def test_the_wire_log_holds_every_request_and_response_of_every_process(fed):
     antenna = [e for e in entries if e["party"] == "antenna-est"]
     forwarded = [e for e in antenna if e["direction"] == "request"]
     assert len(forwarded) == sum(e["direction"] == "response" for e in antenna)
-    assert sorted(_nonce(e) for e in forwarded) == sorted(
-        line.split()[1] for line in fed.seen.read_text().splitlines())
+    assert sorted(_nonce(e) for e in forwarded) == sorted(fed.seen_nonces())
     for e in forwarded:
         assert urlsplit(e["url"]).path.startswith("/federation/v1/")
         names = {k for k, _ in e["headers"]}
