@@ -46,7 +46,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hub.contract.errors import (
     CrossHubError,
     InvalidInput,
-    NotAuthenticated,
     NotFound,
     PayloadTooLarge,
     ReplayDetected,

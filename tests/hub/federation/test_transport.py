@@ -108,3 +108,21 @@ def test_a_hub_admits_only_an_antenna_signed_request_naming_one_other_member(pki
         with pytest.raises(NotAuthenticated):
             verify_from_antenna(directory, headers, "POST", PATH, body, own_id="cross-25")
             pytest.fail(case)
+
+
+def test_crosshub_federation_pki_makes_the_files_and_never_overwrites(tmp_path):
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+
+    d = tmp_path / "pki"
+    args = ["federation", "pki", "--dir", str(d), "--member", "cross-25", "--member", "cross-39",
+            "--url", "antenna-est=https://127.0.0.1:9443"]
+    made = CliRunner().invoke(app, args)
+    assert made.exit_code == 0, made.output
+    for name in ("ca.pem", "cross-25.pem", "cross-25.key", "cross-39.sign.pem",
+                 "antenna-est.key", "directory.json"):
+        assert (d / name).is_file(), name
+    assert load_directory(d / "directory.json").antenna_party.url == "https://127.0.0.1:9443"
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 2 and "refus d'écraser" in " ".join(again.output.split())
