@@ -147,3 +147,34 @@ def test_entity_sheet_shows_only_tickets_behind_leads_read(client, world, caller
     assert resp.status_code == 200, resp.text
     assert set(_texts(resp.json())) == {world["tickets"]["t2"].ticket_id,
                                         world["tickets"]["t3"].ticket_id}
+
+
+def test_a_watch_on_the_plate_is_told_of_a_new_ticket(client, world, callers):
+    """A ticket opening on a watched plate is a watch hit « partagé avec CROSS 39 » to a
+    watcher reading a lead behind it; a hit-level watcher is told nothing of it."""
+    from hub.jobs import federation_watches
+
+    headers = {"police": callers["police"], "gendarmerie": callers["gendarmerie"]}
+    for h in headers.values():
+        r = client.post("/api/v1/watches", headers=h, json={
+            "entity_kind": "vehicle", "value": world["p2"].lower().replace("-", " "),
+            "justification": "PV 2026/1207 — veille"})
+        assert r.status_code == 201, r.text
+        label = r.json()["label"]  # what the watcher reads the watch as
+    t2, t3 = world["tickets"]["t2"], world["tickets"]["t3"]
+    assert federation_watches.after_tickets(client.app, [t2, t3], datetime.now(UTC)) == 2
+    police = client.get("/api/v1/notifications", headers=headers["police"])
+    told = sorted(n["message"] for n in police.json() if n["kind"] == "watch_hit")
+    assert world["p2"] in label
+    due = _due_fr(world["future"])
+    assert told == sorted([
+        f"Veille « {label} » : partagé avec CROSS 70 ({HAUTE_SAONE}) — contactez "
+        f"{world['desk70']} — réponse attendue avant le {due}.",
+        f"Veille « {label} » : partagé avec CROSS 39 ({JURA}), qui attend votre réponse avant "
+        f"le {due}.",
+    ])
+    gendarmerie = client.get("/api/v1/notifications", headers=headers["gendarmerie"])
+    assert gendarmerie.status_code == 200
+    assert [n for n in gendarmerie.json() if n["kind"] == "watch_hit"] == []
+    _assert_nothing_of(gendarmerie.content, world, JURA, HAUTE_SAONE, "Haute-Sa", "CROSS 70",
+                       "CROSS 39")
