@@ -148,6 +148,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dossiers.router)
     from hub.routers import resolution  # entity resolution (« Rapprochements »)
     app.include_router(resolution.router)
+    # Federation between CROSS hubs (issue 16): the antenna's signed calls and the agency's
+    # tickets; every route answers 404 unless settings.federation_enabled.
+    from hub.routers import federation
+    app.include_router(federation.peer_router)
+    app.include_router(federation.router)
     # Agencies' sign-in through their OIDC provider, and session renewal (refresh tokens).
     from hub.auth.oidc import load_providers_for
     from hub.routers import oidc, refresh

@@ -37,6 +37,8 @@ from hub.settings import Settings
 BODY = "(corps)"
 _INGEST = re.compile(r"^/api/v1/leads/?$")
 _CONNECTOR_RUNS = re.compile(r"^/api/v1/connectors/[^/]+/runs/?$")
+# A peer's blinded batch (up to 4,096 elements) or claims, through the antenna (issue 16).
+_FEDERATION_BULK = re.compile(r"^/federation/v1/(evaluate|claims)/?$")
 
 _IN_THREAD_ABOVE = 1 << 20
 _KEEP = b'[]{}"'
@@ -124,7 +126,8 @@ class RequestLimits:
 
     def _is_bulk(self, scope: Scope) -> bool:
         path = scope.get("path", "")
-        return scope.get("method") == "POST" and bool(_INGEST.match(path) or _CONNECTOR_RUNS.match(path))
+        return scope.get("method") == "POST" and bool(_INGEST.match(path) or _CONNECTOR_RUNS.match(path)
+                                                      or _FEDERATION_BULK.match(path))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -161,6 +161,27 @@ class Settings(BaseSettings):
     # Hosts a webhook may point at (https, or http on loopback); empty: no webhook accepted.
     watch_webhook_hosts: list[str] = Field(default_factory=list)
 
+    # Federation between CROSS hubs (issue 16, ADR 0024; hub/federation/): off by default. The
+    # PKI directory holds this hub's TLS certificate, its Ed25519 federation signing key
+    # (``cross-<dép>.sign.pem``) and the directory of members and antenna (``directory.json``,
+    # made by « crosshub federation pki »); the antenna's URL defaults to the directory's.
+    federation_enabled: bool = False
+    federation_pki_dir: Path | None = None  # default: data_dir/federation/pki
+    federation_antenna_url: str | None = None
+    # Every federation request and answer this hub sends, as JSON lines (tests, audits of the
+    # wire); also CROSSHUB_FEDERATION_WIRE_LOG (hub/federation/transport.py).
+    federation_wire_log: Path | None = None
+    federation_cron: str = "*/15 * * * *"  # the querier round (hub/jobs/federation.py)
+
+    @property
+    def federation_cross_id(self) -> str:
+        """This hub's id in the federation: ``cross-<département>``."""
+        return f"cross-{self.cross_departement}"
+
+    @property
+    def federation_pki(self) -> Path:
+        return self.federation_pki_dir or self.data_dir / "federation" / "pki"
+
     @property
     def neo4j_home(self) -> Path:
         return self.data_dir / "neo4j"

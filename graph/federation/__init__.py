@@ -34,6 +34,7 @@ from graph.federation.tickets import (
     get_ticket,
     list_tickets,
     open_ticket,
+    readable_lead_ids,
     set_ticket_status,
     ticket_key,
     tickets_since,
@@ -60,6 +61,6 @@ __all__ = [
     "KINDS", "SCHEMA", "FederableEntity", "FederableKind", "LeadBehind", "QuotaTake",
     "TicketDraft", "TicketRecord", "TicketSide", "TicketStatus", "TokenRow", "entities_by_key",
     "entities_by_token", "federable_entities", "get_cursor", "get_ticket", "list_tickets",
-    "open_ticket", "quota_used", "set_cursor", "set_ticket_status", "set_tokens", "take_quota",
+    "open_ticket", "quota_used", "readable_lead_ids", "set_cursor", "set_ticket_status", "set_tokens", "take_quota",
     "ticket_key", "tickets_since",
 ]

@@ -22,10 +22,12 @@ from typing import Any
 
 import neo4j
 
+from graph.access import AccessFilter
 from graph.federation.models import TicketDraft, TicketRecord, TicketSide, TicketStatus
 from graph.grants.notifications import Notice, notify_many
 from graph.handle import Graph
 from graph.labels import Label
+from graph.read import level_params
 from graph.records import plain, utc
 from hub.contract.errors import NotFound
 
@@ -39,7 +41,7 @@ def ticket_key(side: TicketSide | str, peer: str, kind: str, entity_key: str) ->
 
 
 def new_ticket_id() -> str:
-    return f"FT-{uuid.uuid4()}"
+    return f"fed-{uuid.uuid4().hex}"  # hub/federation/wire.py TicketId
 
 
 def _record(props: dict[str, Any]) -> TicketRecord:
@@ -108,6 +110,7 @@ def tickets_since(graph: Graph, since: datetime, *, limit: int = 5000) -> list[T
 def set_ticket_status(
     graph: Graph, ticket_id: str, side: TicketSide, status: TicketStatus, at: datetime, *,
     peer: str | None = None, message: str | None = None,
+    notices_for: Callable[[TicketRecord], list[Notice]] | None = None,
     before_commit: Callable[[TicketRecord], None] | None = None,
 ) -> TicketRecord:
     """Record an answer on a ticket (``peer``: the ticket must be with that peer — a status a
@@ -126,8 +129,23 @@ def set_ticket_status(
         if record is None:
             raise NotFound(f"ticket de fédération inconnu : {ticket_id}")
         ticket = _record(record["t"])
+        if notices_for is not None:
+            notify_many(tx, notices_for(ticket), at)
         if before_commit is not None:
             before_commit(ticket)
         return ticket
 
     return graph.write_once(work)
+
+
+def readable_lead_ids(graph: Graph, lead_ids: list[str], access: AccessFilter) -> set[str]:
+    """Which of these lead ids the caller may *read* (a level above hit) through their compiled
+    ``access``: the only leads a ticket list may name to them."""
+    ids = sorted(set(lead_ids))
+    if not ids:
+        return set()
+    records = graph.query(
+        f"UNWIND $ids AS id MATCH (l:{Label.LEAD.value} {{lead_id: id}}) WHERE l.version > 0 "
+        f"WITH l, {access.case_expression} AS access WHERE access IN $an_visible "
+        f"RETURN l.lead_id AS lead_id", {"ids": ids, **level_params(access)}, read_=True)
+    return {r["lead_id"] for r in records}

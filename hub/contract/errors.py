@@ -131,6 +131,13 @@ class TooManyRequests(CrossHubError):
     retryable = True
 
 
+class QuotaExceeded(TooManyRequests):
+    """A federation peer asked more evaluations than its daily quota (policies/federation.py):
+    429 until the next UTC day, nothing evaluated."""
+
+    code = "quota_exceeded"
+
+
 class GraphUnavailable(CrossHubError):
     """The graph could not be reached or answered a transient error: retry later."""
 

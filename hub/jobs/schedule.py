@@ -60,7 +60,19 @@ def scheduled_runs(app: FastAPI, settings: Settings, holder: str | None = None) 
         return len(disclosure_escalation.sweep(app.state.graph, app.state.audit,
                                                rulebook.disclosure, due))
 
-    return ScheduledRuns(app.state.graph, [
+    jobs: list[ScheduledJob] = []
+    if settings.federation_enabled:
+        # The federation round (issue 16): this hub's tokens refreshed, its new plates and
+        # phones asked of every peer through the antenna.
+        from hub.jobs import federation
+
+        def federation_round(due: datetime, progress: RunProgress) -> dict[str, object]:
+            return federation.run_federation_round(app, due)
+
+        jobs.append(ScheduledJob(federation.JOB_NAME, CronTrigger.from_crontab(
+            settings.federation_cron, timezone=PARIS), federation_round))
+
+    return ScheduledRuns(app.state.graph, jobs + [
         ScheduledJob("retention", CronTrigger.from_crontab(settings.retention_cron, timezone=PARIS), purge),
         ScheduledJob("weekly-briefs", CronTrigger.from_crontab(settings.brief_cron, timezone=PARIS),
                      weekly_briefs),

@@ -137,6 +137,9 @@ EXEMPT: dict[str, str] = {
     "/api/v1/disclosure-groups": "the property groups a holder may release (policy data): no lead "
                                  "content",
     "/api/v1/notifications": "the caller's own notifications",
+    "/api/v1/federation/tickets": "the agency's federation tickets (peer, desk, deadline); the lead "
+                                  "ids named are only those the caller may read "
+                                  "(tests/hub/federation/test_service.py); no lead content",
     "/api/v1/admin/users": "accounts for administrators (sessions.revoke): no lead content",
     "/api/v1/notifications/stream": "the caller's own notifications, streamed (same visibility as "
                                     "/api/v1/notifications; tests/hub/test_notification_stream.py "
