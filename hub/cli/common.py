@@ -15,6 +15,10 @@ from hub.settings import Settings
 console = Console()
 err_console = Console(stderr=True)
 
+# The demo's accounts: one per agency and role (``crosshub dev``, ``crosshub dev --federation``).
+DEMO_AGENCIES = ("police", "gendarmerie", "douanes")
+DEMO_ROLES = ("analyst", "coordinator", "guest_referent", "auditor", "administrator")
+
 
 @contextmanager
 def graph_session(settings: Settings | None = None) -> Iterator[tuple[Settings, Graph]]:

@@ -4,6 +4,7 @@ Starts the local Neo4j (unless ``NEO4J_URI`` points elsewhere), applies the sche
 demo leads with a progress bar, creates one demo user per agency and role, prints the URL and
 the demo tokens, and serves the API on loopback — in this process, or with ``--workers N`` as N
 hub processes behind one port, exactly as ``crosshub serve`` runs them in production.
+``--federation N``: N neighbouring CROSS and an OFAST antenna instead (hub/cli/dev_federation.py).
 """
 
 from __future__ import annotations
@@ -23,10 +24,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from hub.cli.common import console
+from hub.cli.common import DEMO_AGENCIES, DEMO_ROLES, console
 
-DEMO_AGENCIES = ("police", "gendarmerie", "douanes")
-DEMO_ROLES = ("analyst", "coordinator", "guest_referent", "auditor", "administrator")
 
 
 def dev(
@@ -46,9 +45,25 @@ def dev(
     oidc: Annotated[bool, typer.Option(
         help="Démarrer aussi un Keycloak local (Java 21+, ADR 0021) : chaque service de "
              "démonstration se connecte avec le compte de son propre fournisseur d'identité")] = False,
+    federation: Annotated[int, typer.Option(
+        min=0, max=5, help="Démarrer N CROSS voisins (Doubs, Jura, Haute-Saône, Belfort, "
+                           "Côte-d'Or ; N ≥ 2), chacun avec son Neo4j, et une antenne OFAST, avec "
+                           "des données de démonstration qui franchissent les limites "
+                           "(ADR 0024)")] = 0,
 ) -> None:
     """Run the hub locally with demo data."""
     import uvicorn
+
+    if federation:
+        if federation < 2:
+            console.print("[red]--federation : au moins 2 CROSS[/red]")
+            raise typer.Exit(2)
+        from hub.cli.dev_federation import run_federation_demo
+        from hub.settings import Settings
+
+        run_federation_demo(federation, leads=leads, seed=seed,
+                            base_dir=Settings().data_dir / "federation-demo")
+        return
 
     from connectors.demo.story import generate_demo_leads
     from graph import identity
