@@ -44,6 +44,9 @@ class Action(StrEnum):
     EXPORT_NETWORK = "exports.network"
     RESET_SECOND_FACTOR = "second_factor.reset"  # clear someone's second factor (lost phone)
     WORK_DOSSIERS = "dossiers.work"  # shared dossiers: open, read, link, tasks, comments (ADR 0019)
+    # Run the federation round now (ADR 0024): for an external scheduler or an operator; the
+    # round moves only tokens and tickets, never a lead's content to the caller.
+    RUN_FEDERATION = "federation.run"
 
 
 ACTION_LABELS_FR: dict[Action, str] = {
@@ -69,6 +72,7 @@ ACTION_LABELS_FR: dict[Action, str] = {
     Action.EXPORT_NETWORK: "exporter le réseau d'une entité",
     Action.RESET_SECOND_FACTOR: "réinitialiser le second facteur d'un utilisateur",
     Action.WORK_DOSSIERS: "travailler dans les dossiers partagés",
+    Action.RUN_FEDERATION: "lancer un tour de fédération entre CROSS",
 }
 
 

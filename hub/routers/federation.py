@@ -10,7 +10,8 @@
   peer CROSS, kind, desk, deadline, overdue, status, and only the local leads the caller may
   *read* — a lead the access engine shows them as a hit or not at all is not named) and
   ``POST /api/v1/federation/tickets/{id}/answer`` (a holder's ticket closed by a person who may
-  decide disclosures; reported to the claimant through the antenna).
+  decide disclosures; reported to the claimant through the antenna), and
+  ``POST /api/v1/federation/round`` (an administrator runs the round now).
 
 With ``federation_enabled`` off every route answers as an unknown path (404).
 """
@@ -211,6 +212,26 @@ async def answer_ticket(request: Request, caller: Decider, graph: GraphDep, acce
                           ) from None
     readable = await run_in_threadpool(graph_fed.readable_lead_ids, graph, ticket.lead_ids, access)
     return _out(runtime, ticket, readable, now.astimezone(UTC))
+
+
+class RoundOut(BaseModel):
+    epoch: int
+    tokens_set: int
+    tokens_cleared: int = 0
+    # Per peer: evaluated, claimed, tickets, new_tickets, refused, error (counts, never values).
+    peers: dict[str, dict[str, int | str | None]]
+
+
+@router.post("/round", response_model=RoundOut, summary="Lancer un tour de fédération",
+             description="Rafraîchit les jetons de ce hub pour l'époque en cours puis interroge "
+                         "chaque CROSS membre sur les identifiants nouveaux (ce que fait le tour "
+                         "planifié). Pour un ordonnanceur externe ou l'exploitant.")
+async def run_round(request: Request, now: ClockDep,
+                    caller: Annotated[Principal, requires(Action.RUN_FEDERATION)]) -> RoundOut:
+    from hub.jobs.federation import run_federation_round
+
+    result = await run_in_threadpool(run_federation_round, request.app, now.astimezone(UTC))
+    return RoundOut.model_validate(result)
 
 
 __all__ = ["TicketSide", "peer_router", "router"]
