@@ -45,7 +45,7 @@ def _record(props: dict[str, Any]) -> TicketRecord:
     return TicketRecord(**{k: p.get(k) for k in _FIELDS if p.get(k) is not None})
 
 
-def is_overdue(ticket: TicketRecord, now: datetime) -> bool:
+def is_overdue(ticket: TicketRecord | TicketLine, now: datetime) -> bool:
     """An open ticket past its follow-up deadline."""
     return ticket.status is TicketStatus.OPEN and ticket.due_at < now
 
@@ -96,15 +96,37 @@ def watches_on_keys(graph: Graph, match_keys: list[str]) -> list[KeyWatch]:
     return [KeyWatch(**r.data()) for r in rows]
 
 
+class TicketLine(BaseModel):
+    """A ticket as a brief or an agenda lists it: no identifier, no lead id."""
+
+    ticket_id: str
+    side: TicketSide
+    peer: str
+    kind: str
+    desk: str
+    handling_code: str
+    due_at: datetime
+    status: TicketStatus
+    overdue: bool
+    created_at: datetime
+
+
 class FederationWeek(BaseModel):
     """One agency's federation tickets for a brief or an agenda: those opened in the window,
     and the open ones past their deadline (whenever opened) — a decision is due on them."""
 
-    opened: list[TicketRecord] = Field(default_factory=list)
-    overdue: list[TicketRecord] = Field(default_factory=list)
+    opened: list[TicketLine] = Field(default_factory=list)
+    overdue: list[TicketLine] = Field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not (self.opened or self.overdue)
+
+
+def _line(props: dict[str, Any], now: datetime) -> TicketLine:
+    t = _record(props)
+    return TicketLine(ticket_id=t.ticket_id, side=t.side, peer=t.peer, kind=t.kind, desk=t.desk,
+                      handling_code=t.handling_code, due_at=t.due_at, status=t.status,
+                      overdue=is_overdue(t, now), created_at=t.created_at)
 
 
 def federation_week_tx(tx: neo4j.ManagedTransaction, agency: str, since: datetime,
@@ -119,8 +141,8 @@ def federation_week_tx(tx: neo4j.ManagedTransaction, agency: str, since: datetim
         f"MATCH (t:{_T}) WHERE $agency IN t.agencies AND t.status = $open AND t.due_at < $now "
         f"RETURN t {{.*}} AS t ORDER BY t.due_at, t.ticket_id LIMIT $limit",
         agency=agency, open=TicketStatus.OPEN.value, now=utc(now), limit=limit).data()
-    return FederationWeek(opened=[_record(r["t"]) for r in opened],
-                          overdue=[_record(r["t"]) for r in overdue])
+    return FederationWeek(opened=[_line(r["t"], now) for r in opened],
+                          overdue=[_line(r["t"], now) for r in overdue])
 
 
 def federation_week(graph: Graph, agency: str, since: datetime, until: datetime,
@@ -129,5 +151,5 @@ def federation_week(graph: Graph, agency: str, since: datetime, until: datetime,
 
 
 __all__ = ["ENTITY_KIND", "LINK_FIELD", "WATCH_KIND", "FederationWeek", "KeyWatch",
-           "TicketSide", "entity_tickets", "federation_week", "federation_week_tx",
+           "TicketLine", "TicketSide", "entity_tickets", "federation_week", "federation_week_tx",
            "is_overdue", "tickets_of_lead", "watches_on_keys"]

@@ -23,6 +23,7 @@ from graph.meetings._common import (
     entity_identity,
 )
 from graph.dossiers import overdue_dossiers
+from graph.federation.reads import federation_week_tx
 from graph.meetings.actions import agenda_actions
 from graph.meetings.models import Agenda, Meeting, WeekGraph
 from graph.meetings.seizures import week_seizures
@@ -94,6 +95,8 @@ def build_agenda(graph: Graph, meeting: Meeting, participant: Principal,
             seizures=week_seizures(tx, ctx),
             week_map=week_map(tx, ctx, moves),
             dossiers_overdue=overdue_dossiers(tx, participant.user_id, access, now.astimezone(_PARIS).date()),
+            federation=federation_week_tx(tx, participant.agency, ctx.window_start,
+                                          ctx.window_end, now),
         )
         return agenda, _week_graph(tx, ctx)
 

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from graph.dossiers.models import OverdueDossier
+from graph.federation.reads import FederationWeek
 from graph.models import NetworkEdge, NetworkNode
 from hub.contract.lead import HandlingCode
 
@@ -281,6 +282,9 @@ class Agenda(BaseModel):
     week_map: WeekMap = Field(default_factory=WeekMap)
     # Open dossiers with overdue tasks the participant is a member of and may read (ADR 0019).
     dossiers_overdue: list[OverdueDossier] = Field(default_factory=list)
+    # « Partagé avec d'autres CROSS » (issue 16): the agency's federation tickets opened in the
+    # window, and its overdue open ones (both sides) — a decision is due on them.
+    federation: FederationWeek = Field(default_factory=FederationWeek)
 
     def lead_ids(self) -> list[str]:
         """Every lead the participant reads something of in this agenda (for the audit)."""

@@ -21,6 +21,7 @@ from graph.handle import Graph
 from graph.identity import Principal
 from graph.meetings import Meeting
 from hub.brief import dossiers as brief_dossiers
+from hub.brief import federation as brief_federation
 from hub.jobs import watch_delivery
 
 
@@ -34,6 +35,8 @@ class ExtraSection:
 EXTRA_SECTIONS: tuple[ExtraSection, ...] = (
     ExtraSection("watches", watch_delivery.brief_section),  # « Vos veilles » (watchlists)
     ExtraSection("dossiers", brief_dossiers.brief_section),  # « Dossiers en retard » (ADR 0019)
+    # « Partagé avec d'autres CROSS » (issue 16): federation tickets of the agency's leads
+    ExtraSection("federation", brief_federation.brief_section),
 )
 
 BEFORE_EXTRAS = ("summary", "seizures", "map")

@@ -72,3 +72,16 @@ def lead_notes(tickets: list[TicketRecord], withheld: list[str], rules: Federati
 def entity_notes(tickets: list[TicketRecord], rules: FederationRules,
                  now: datetime) -> list[FederationNote]:
     return [note_of(t, rules, now) for t in tickets]
+
+
+KIND_FR = {"plate": "Plaque", "phone": "Téléphone"}
+SIDE_FR = {"claimant": "Nous avons demandé", "holder": "Demandé par le CROSS pair"}
+
+
+def overdue_fr(ticket: TicketRecord) -> str:
+    """An open ticket past its deadline, as a decision to take: « réponse de CROSS 39 attendue
+    depuis le … » (we claimed), « notre réponse à CROSS 70 est en retard (attendue le …) »."""
+    due = when_fr(ticket.due_at)
+    if ticket.side is TicketSide.CLAIMANT:
+        return f"réponse de {peer_short(ticket.peer)} attendue depuis le {due}"
+    return f"notre réponse à {peer_short(ticket.peer)} est en retard (attendue le {due})"

@@ -178,3 +178,64 @@ def test_a_watch_on_the_plate_is_told_of_a_new_ticket(client, world, callers):
     assert [n for n in gendarmerie.json() if n["kind"] == "watch_hit"] == []
     _assert_nothing_of(gendarmerie.content, world, JURA, HAUTE_SAONE, "Haute-Sa", "CROSS 70",
                        "CROSS 39")
+
+
+# --- the weekly brief and the meeting agenda ------------------------------------------------------
+
+W45 = "2026-W45"  # Monday 2 → Sunday 8 November 2026 (Paris)
+BRIEF_NOW = datetime(2026, 11, 9, 8, tzinfo=UTC)  # the Monday after: the brief's « now »
+
+
+def _ticket(graph, side, peer, agency, created: datetime, due: datetime, desk: str) -> str:
+    draft = TicketDraft(side=side, peer=peer, kind="plate", entity_key=_plate(),
+                        ticket_id=f"FT-{canary_tag()}", lead_ids=[f"L-{canary_tag()}"],
+                        agencies=[agency], handling_code="H1", desk=desk, due_at=due)
+    return open_ticket(graph, draft, created)[0].ticket_id
+
+
+def test_brief_and_agenda_list_the_agencys_tickets_and_the_overdue_ones(driver, hub_settings):
+    from graph import meetings as gm
+    from graph.access import AccessFilter
+    from graph.identity import Principal
+    from hub import brief as hub_brief
+
+    graph = Graph(driver, hub_settings.neo4j_database)
+    d = lambda day, hour=10: datetime(2026, 11, day, hour, tzinfo=UTC)  # noqa: E731
+    desk = f"Guichet {canary_tag(6)}"
+    ids = {
+        # claimed Tuesday, due Thursday, unanswered: the holder is late
+        "late_peer": _ticket(graph, TicketSide.CLAIMANT, "cross-39", "douanes", d(3), d(5), desk),
+        # claimed by Haute-Saône Wednesday, due Friday: our answer is late
+        "late_us": _ticket(graph, TicketSide.HOLDER, "cross-70", "douanes", d(4), d(6), desk),
+        # claimed Thursday, due after the meeting: listed, not late
+        "on_time": _ticket(graph, TicketSide.CLAIMANT, "cross-90", "douanes", d(5), d(20), desk),
+        # another agency's ticket: never in the customs' copy
+        "police": _ticket(graph, TicketSide.CLAIMANT, "cross-21", "police", d(5), d(6),
+                          police_desk := f"Guichet {canary_tag(6)}"),
+    }
+    meeting = gm.unsaved_meeting("25", W45)
+    customs = Principal(user_id="douanes:fed-test", name="analyste douanes", agency="douanes",
+                        role="analyst")
+    nothing = AccessFilter(case_expression="'none'", profiles={}, policy_id="test-none")
+    brief = hub_brief.build_brief(graph, meeting, customs, nothing, now=BRIEF_NOW)
+    html = hub_brief.render_html(brief)
+    assert "Partagé avec d&#39;autres CROSS" in html or "Partagé avec d'autres CROSS" in html
+    assert f"réponse de CROSS 39 attendue depuis le {_due_fr(d(5))}" in html
+    assert f"notre réponse à CROSS 70 est en retard (attendue le {_due_fr(d(6))})" in html
+    assert f"<td>CROSS 90</td><td>Nous avons demandé</td><td>Plaque</td><td>{desk}</td>" \
+           f"<td>{_due_fr(d(20))}</td><td>en attente de réponse</td>" in html
+    assert ids["police"] not in html and "CROSS 21" not in html and police_desk not in html
+    agenda = brief.agenda
+    assert {t.ticket_id for t in agenda.federation.opened} >= {ids[k] for k in ("late_peer", "late_us", "on_time")}
+    assert ids["police"] not in {t.ticket_id for t in agenda.federation.opened + agenda.federation.overdue}
+    assert [t.ticket_id for t in agenda.federation.overdue if t.ticket_id in ids.values()] == \
+           [ids["late_peer"], ids["late_us"]]  # oldest deadline first
+    # The police copy has its own ticket, late.
+    police = Principal(user_id="police:fed-test", name="analyste police", agency="police",
+                       role="analyst")
+    police_html = hub_brief.render_html(hub_brief.build_brief(graph, meeting, police, nothing,
+                                                              now=BRIEF_NOW))
+    assert f"réponse de CROSS 21 attendue depuis le {_due_fr(d(6))}" in police_html
+    assert f"contact : {police_desk}" in police_html
+    for customs_only in (desk, ids["late_peer"], ids["late_us"], ids["on_time"]):
+        assert customs_only not in police_html
