@@ -78,6 +78,8 @@ class FederationNote(BaseModel):
     overdue: bool = Field(description="Ouvert et échéance dépassée")
     created_at: datetime
     text: str = Field(description="La phrase affichée, en français")
+    status_fr: str = Field(description="Le statut en français (« en retard » : ouvert et "
+                                       "échéance dépassée)")
 
 
 class LeadView(BaseModel):

@@ -59,7 +59,7 @@ def note_of(ticket: TicketRecord, rules: FederationRules, now: datetime) -> Fede
         peer_name=peer_name(rules, ticket.peer), kind=ticket.kind, desk=ticket.desk,
         due_at=ticket.due_at, status=ticket.status.value, overdue=is_overdue(ticket, now),
         created_at=ticket.created_at,
-        text=f"{sentence_fr(ticket, rules)} ({status_fr(ticket, now)})")
+        text=sentence_fr(ticket, rules), status_fr=status_fr(ticket, now))
 
 
 def lead_notes(tickets: list[TicketRecord], withheld: list[str], rules: FederationRules,

@@ -87,6 +87,8 @@ PAGES: tuple[Page, ...] = (
     Page("/veilles", "Veilles", "watches", Action.WATCH),
     Page("/dossiers", "Dossiers", "dossiers", Action.WORK_DOSSIERS),  # shared dossiers (ADR 0019)
     Page("/rapprochements", "Rapprochements", "resolution", Action.RESOLVE_ENTITIES),
+    # Federation tickets of the agency's leads, both sides, and the holder's answer (issue 16).
+    Page("/federation", "Fédération", "federation", Action.WORK_LEADS),
     Page("/reunions", "Réunion CROSS", "meetings", Action.ATTEND_MEETINGS,
          settings_data=("cross_departement",)),
     Page("/administration", "Administration", "admin", None, consults=False,

@@ -44,6 +44,7 @@ OPENS: dict[str, frozenset[str]] = {
     "/veilles": WORKERS | {"guest_referent"},  # watches (a guest's: only within a live grant)
     "/dossiers": WORKERS,  # shared dossiers: the members who work leads (ADR 0019)
     "/rapprochements": WORKERS,  # entity resolution: the members who work leads judge pairs
+    "/federation": WORKERS,  # tickets with other CROSS: the members who work leads (issue 16)
     "/reunions": WORKERS | {"guest_referent"},  # the weekly meeting and its participants
     "/administration": frozenset({"coordinator", "administrator", "guest_referent"}),
     "/journal": frozenset({"auditor"}),  # the Art. 25 trail: auditors only

@@ -88,7 +88,7 @@ def make_user_module(hub_settings, driver):
 
 
 def _texts(body: dict) -> dict[str, str]:
-    return {n["ticket_id"]: n["text"] for n in body["federation"]}
+    return {n["ticket_id"]: f"{n['text']} ({n['status_fr']})" for n in body["federation"]}
 
 
 def _assert_nothing_of(raw: bytes, world: dict, *names: str) -> None:

@@ -2,6 +2,7 @@
 import { api, when } from "../lib/api.js";
 import { alertBox, clear, errorMessage, h } from "../lib/dom.js";
 import { agency, kind as kindLabel } from "../lib/labels.js";
+import { federationSection } from "../lib/federation.js";
 import { hitCard } from "../lib/hits.js";
 import { boot } from "../lib/shell.js";
 
@@ -36,6 +37,8 @@ async function render() {
   }
   root.append(h("h2", { class: "fr-h4" }, "Détenu aussi par d'autres services"),
     net.hits.length ? net.hits.map((hit) => hitCard(hit)) : h("p", {}, "Aucun autre service ne signale détenir cette entité."));
+  const shared = federationSection(net.federation); // other CROSS holding this plate or phone
+  if (shared) root.append(shared);
   if (timeline?.events?.length || timeline?.items?.length) {
     const events = timeline.events || timeline.items;
     root.append(h("h2", { class: "fr-h4" }, "Dernières observations"),

@@ -3,6 +3,7 @@
 import { api, when } from "../lib/api.js";
 import { alertBox, clear, errorMessage, h, table } from "../lib/dom.js";
 import { FIELDS, HANDLING, agency } from "../lib/labels.js";
+import { federationSection } from "../lib/federation.js";
 import { hitCard } from "../lib/hits.js";
 import { boot } from "../lib/shell.js";
 
@@ -73,6 +74,8 @@ async function render() {
       (lead.seizure.substances || []).map((s) => `${s.substance} ${s.quantity ?? ""} ${s.unit ?? ""}`).join(", "),
       lead.seizure.cash_eur ? ` · ${lead.seizure.cash_eur} € saisis` : ""].join(""))) : null));
 
+  const shared = federationSection(lead.federation); // other CROSS holding its identifiers
+  if (shared) root.append(shared);
   const entities = linked(lead);
   root.append(h("h2", { class: "fr-h4 fr-mt-4w" }, "Entités liées"),
     entities.length ? h("ul", {}, entities.map(([k, key, label]) => h("li", {}, entityLink(k, key, label), " ",
