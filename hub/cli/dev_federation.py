@@ -135,7 +135,14 @@ def run_federation_demo(n: int, *, leads: int, seed: int, base_dir: Path,
 
 
 def _rounds(fed) -> None:
+    from hub.contract.errors import ConfigurationError
+
     for member in fed.members:
-        done = fed.run_round(member)
-        status = "[green]ok[/green]" if done.returncode == 0 else f"[red]échec[/red] {done.stderr[-300:]}"
-        console.print(f"Tour de fédération de {member} : {status}")
+        try:
+            result = fed.run_round(member)
+        except ConfigurationError as exc:
+            console.print(f"Tour de fédération de {member} : [red]échec[/red] {exc.message}")
+            continue
+        new = sum(p.get("new_tickets", 0) for p in result.get("peers", {}).values())
+        console.print(f"Tour de fédération de {member} : [green]ok[/green], {new} nouveau(x) "
+                      "ticket(s)")

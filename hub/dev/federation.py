@@ -46,6 +46,8 @@ class FederatedHub:
     peer_url: str
     env: dict[str, str]
     neo4j: LocalNeo4j | None = None
+    # An administrator's API token on this hub (``federation.run``): rounds on demand.
+    admin_token: str = ""
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     @property
@@ -148,12 +150,18 @@ class DevFederation:
         from graph.handle import Graph
         from graph.setup import apply_schema
 
+        from graph import identity
+
         for fed_hub in self.hubs.values():
             driver = open_driver(fed_hub.settings.graph_config)
             try:
                 graph = Graph(driver, fed_hub.settings.neo4j_database)
                 wait_ready(graph, 60)
                 apply_schema(graph)
+                ops = identity.upsert_user(graph, agency="police", role="administrator",
+                                           name="federation-ops",
+                                           contact=f"Exploitation {fed_hub.cross_id}")
+                fed_hub.admin_token = identity.issue_token(graph, ops.user_id).token
             finally:
                 driver.close()
 
@@ -234,9 +242,26 @@ class DevFederation:
 
     # --- use -----------------------------------------------------------------------------------
 
-    def run_round(self, member: str, timeout_s: float = 300) -> subprocess.CompletedProcess:
-        """One querier round of ``member`` (``crosshub federation round``, its own process with
-        the member's environment, as the scheduled job runs it)."""
+    def run_round(self, member: str, timeout_s: float = 600) -> dict:
+        """One querier round of ``member``, run by its hub process
+        (``POST /api/v1/federation/round``); the round's counts per peer. Raises
+        ``ConfigurationError`` when the hub refuses or a peer's round failed."""
+        fed_hub = self.hubs[member]
+        answer = httpx.post(f"{fed_hub.api_url}/api/v1/federation/round",
+                            headers={"Authorization": f"Bearer {fed_hub.admin_token}"},
+                            timeout=timeout_s)
+        result = answer.json() if answer.headers.get("content-type", "").startswith(
+            "application/json") else {}
+        failed = {p: r.get("error") for p, r in result.get("peers", {}).items() if r.get("error")}
+        if answer.status_code != 200 or failed:
+            raise ConfigurationError(f"tour de fédération de {member} : {answer.status_code} "
+                                     f"{failed or answer.text[:300]}")
+        return result
+
+    def run_round_process(self, member: str, timeout_s: float = 600
+                          ) -> subprocess.CompletedProcess:
+        """The same round as its own process (``crosshub federation round``, the member's
+        environment): what an external scheduler without an API token runs."""
         return subprocess.run([*_crosshub(), "federation", "round"],
                               env=self.hubs[member].env, capture_output=True, text=True,
                               timeout=timeout_s, check=False)
