@@ -100,7 +100,11 @@ class FederationContext:
         return peer
 
     def peers(self) -> list[str]:
-        return sorted(p for p in self.rules.crosses if p != self.cross_id)
+        """The other members, of the rules and (when known) of the federation directory: a
+        member of the rules the antenna does not know yet is not asked."""
+        listed = set(self.directory.members) if self.directory is not None else None
+        return sorted(p for p in self.rules.crosses
+                      if p != self.cross_id and (listed is None or p in listed))
 
     def name_of(self, cross_id: str) -> str:
         member = self.rules.member(cross_id)

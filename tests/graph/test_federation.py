@@ -84,8 +84,8 @@ def test_a_token_matches_for_its_own_epoch_and_kind_only(world):
 def test_concurrent_quota_takes_never_pass_the_limit(graph):
     apply_schema(graph)
     peer, day, limit = f"cross-{canary_tag(6)}", date(2026, 12, 7), 5
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        takes = list(pool.map(lambda _: fed.take_quota(graph, peer, day, 1, limit), range(12)))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        takes = list(pool.map(lambda _: fed.take_quota(graph, peer, day, 1, limit), range(8)))
     assert sum(t.allowed for t in takes) == limit
     assert fed.quota_used(graph, peer, day) == limit
     assert not fed.take_quota(graph, peer, day, 1, limit).allowed
@@ -104,9 +104,9 @@ def test_one_ticket_per_side_peer_kind_and_identifier(world):
         return [(a, None, NotificationKind.FEDERATION_TICKET, "test", {"ticket_id": ticket.ticket_id})
                 for a in ticket.agencies]
 
-    with ThreadPoolExecutor(max_workers=6) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         opened = list(pool.map(lambda _: fed.open_ticket(graph, draft, now, notices_for=notices),
-                               range(6)))
+                               range(4)))
     assert sum(created for _, created in opened) == 1
     assert len({t.ticket_id for t, _ in opened}) == 1
     ticket = opened[0][0]
