@@ -4,7 +4,8 @@
   epoch's token (truncated OPRF output under this hub's key); one that no longer reaches anyone
   loses it. A token of an earlier epoch is replaced, so it stops matching.
 * ``peer_filter`` — the signed, padded filter for one peer: the tokens of the identifiers whose
-  leads' scope reaches *that* peer (policies/federation_reach.py), refreshed in the same pass.
+  leads' scope reaches *that* peer (policies/federation_reach.py), cut from the index of the last
+  pass (at most ``INDEX_TTL_S`` old, of the current epoch) or of a new one.
 * ``evaluate`` — a peer's blinded batch, evaluated with this epoch's key under the peer's daily
   quota (429 ``quota_exceeded`` past it, nothing evaluated); counts are logged, never values.
 * ``confirm_claims`` — a claim becomes a ticket only if its token is in this epoch's index *and*
@@ -19,7 +20,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from graph import federation as graph_fed
@@ -52,7 +54,7 @@ from policies.federation import (
     quota_per_day,
     strictest_code,
 )
-from policies.federation_reach import reaches_any_peer, reaching
+from policies.federation_reach import lead_federates, peers_reached, reaching
 
 
 @dataclass
@@ -63,35 +65,56 @@ class RefreshReport:
     kept: int = 0
 
 
-def _index_pass(ctx: FederationContext, now: datetime, peer: str | None = None
-                ) -> tuple[RefreshReport, set[bytes]]:
-    """One pass over the federable entities: tokens refreshed for the epoch; with ``peer``, the
-    tokens of the entities whose leads reach that peer collected (bytes)."""
+@dataclass
+class TokenIndex:
+    """This hub's tokens of one epoch, each with the members its leads reach — what every
+    peer's filter is cut from. Kept ``INDEX_TTL_S`` in memory, so peers fetching their filters
+    in one round cost one pass over the graph, not one each."""
+
+    epoch: int
+    built_at: float
+    reach: dict[bytes, frozenset[str]] = field(default_factory=dict)
+
+
+INDEX_TTL_S = 60.0
+
+
+def _index_pass(ctx: FederationContext, now: datetime) -> tuple[RefreshReport, TokenIndex]:
+    """One pass over the federable entities: tokens refreshed for the epoch (set, kept, or
+    withdrawn from an identifier no lead lets reach any member any more), and the index."""
     epoch = epoch_of(ctx.rules, now)
     key, size = ctx.key(epoch), ctx.rules.token_bytes
-    report, tokens = RefreshReport(epoch=epoch), set()
+    report, index = RefreshReport(epoch=epoch), TokenIndex(epoch=epoch, built_at=time.monotonic())
+    reached: dict[tuple[str, str], frozenset[str]] = {}
+    interned: dict[frozenset[str], frozenset[str]] = {}
     kinds = [k.value for k in ctx.rules.kinds]
     for page in graph_fed.federable_entities(ctx.graph, kinds=kinds):
         rows: list[TokenRow] = []
         for entity in page:
-            wanted = reaches_any_peer(ctx.rules, ctx.cross_id, entity.leads, now)
+            peers: frozenset[str] = frozenset()
+            for lead in entity.leads:
+                if lead_federates(lead, now):
+                    pair = (lead.agency, lead.handling_code)
+                    if pair not in reached:
+                        reached[pair] = peers_reached(ctx.rules, ctx.cross_id, *pair)
+                    peers |= reached[pair]
             token = entity.fed_token if entity.fed_epoch == epoch else None
-            if wanted and token is None:
+            if peers and token is None:
                 token = token_hex(key, entity, size)
                 rows.append(TokenRow(kind=entity.kind, key=entity.key, token=token))
                 report.set += 1
-            elif not wanted and entity.fed_token is not None:
+            elif not peers and entity.fed_token is not None:
                 rows.append(TokenRow(kind=entity.kind, key=entity.key, token=None))
                 report.cleared += 1
                 token = None
-            elif wanted:
+            elif peers:
                 report.kept += 1
-            if (peer is not None and token is not None
-                    and reaching(ctx.rules, ctx.cross_id, peer, entity.leads, now)):
-                tokens.add(bytes.fromhex(token))
+            if token is not None and peers:
+                index.reach[bytes.fromhex(token)] = interned.setdefault(peers, peers)
         if rows:
             graph_fed.set_tokens(ctx.graph, epoch, rows)
-    return report, tokens
+    ctx.token_index = index
+    return report, index
 
 
 def refresh_tokens(ctx: FederationContext, now: datetime) -> RefreshReport:
@@ -99,12 +122,18 @@ def refresh_tokens(ctx: FederationContext, now: datetime) -> RefreshReport:
 
 
 def peer_filter(ctx: FederationContext, peer: str, now: datetime) -> SignedFilter:
+    """The filter for ``peer``: the tokens of the identifiers whose leads reach it (the index of
+    the last pass when it is of this epoch and recent, else a new pass)."""
     ctx.member(peer)
     if ctx.signing_key is None:
         raise Conflict("fédération non configurée : clé de signature du hub absente")
-    report, tokens = _index_pass(ctx, now, peer)
-    return build_filter(holder=ctx.cross_id, peer=peer, epoch=report.epoch,
-                        public_key=ctx.key(report.epoch).public_key,
+    index = ctx.token_index
+    if (not isinstance(index, TokenIndex) or index.epoch != epoch_of(ctx.rules, now)
+            or time.monotonic() - index.built_at > INDEX_TTL_S):
+        index = _index_pass(ctx, now)[1]
+    tokens = {token for token, peers in index.reach.items() if peer in peers}
+    return build_filter(holder=ctx.cross_id, peer=peer, epoch=index.epoch,
+                        public_key=ctx.key(index.epoch).public_key,
                         token_bytes=ctx.rules.token_bytes, tokens=tokens,
                         minimum=ctx.rules.filter_min_size, issued_at=now,
                         signing_key=ctx.signing_key)

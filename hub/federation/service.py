@@ -81,6 +81,9 @@ class FederationContext:
     # Called with the tickets a step created (either side), after they committed: the watch
     # hits of hub/jobs/federation_watches.py in a running hub.
     on_new_tickets: Callable[[list[TicketRecord], datetime], object] | None = None
+    # The holder's last token index (hub/federation/holder.py ``TokenIndex``), shared by the
+    # filters of all peers for a short while.
+    token_index: object | None = None
     _keys: dict[int, HolderKey] = field(default_factory=dict, repr=False)
 
     def tickets_created(self, tickets: list[TicketRecord], now: datetime) -> None:

@@ -169,7 +169,12 @@ Reader = Annotated[Principal, requires(Action.WORK_LEADS)]
 Decider = Annotated[Principal, requires(Action.DECIDE_DISCLOSURE)]
 
 
-@router.get("/tickets", response_model=TicketList, summary="Tickets de fédération du service")
+# Every route answers 404 while federation is off on this hub (hub/federation/runtime.py).
+OFF = {404: {"description": "Fédération non activée sur ce hub (`not_found`)"}}
+
+
+@router.get("/tickets", response_model=TicketList, summary="Tickets de fédération du service",
+            responses=OFF)
 async def list_tickets(request: Request, caller: Reader, graph: GraphDep, access: AccessDep,
                        audit: AuditDep, now: ClockDep) -> TicketList:
     runtime = runtime_of(request.app)
@@ -223,6 +228,7 @@ class RoundOut(BaseModel):
 
 
 @router.post("/round", response_model=RoundOut, summary="Lancer un tour de fédération",
+             responses=OFF,
              description="Rafraîchit les jetons de ce hub pour l'époque en cours puis interroge "
                          "chaque CROSS membre sur les identifiants nouveaux (ce que fait le tour "
                          "planifié). Pour un ordonnanceur externe ou l'exploitant.")
