@@ -1,6 +1,6 @@
 """``crosshub antenna`` — also ``crosshub federation antenna`` — (serve the OFAST antenna,
 hub/federation/antenna.py) and ``crosshub federation pki`` (a development federation's CA, certificates, signing keys and directory,
-hub/federation/pki.py)."""
+hub/federation/pki.py), and ``crosshub federation round`` (this hub's querier round, now)."""
 
 from __future__ import annotations
 
@@ -85,3 +85,32 @@ def pki(
     console.print(f"ICP de fédération créée dans {directory} : ca.pem, "
                   f"{len(made.members)} membre(s) et l'antenne {made.antenna} "
                   "(<nom>.pem, <nom>.key, <nom>.sign.pem), directory.json")
+
+
+@app.command("round")
+def round_(
+    peer: Annotated[list[str] | None, typer.Option(
+        help="Ne demander qu'à ce CROSS (répéter l'option) ; par défaut tous les membres")] = None,
+) -> None:
+    """Run this hub's federation round now, in this process (settings from the environment, as
+    the hub's): refresh its tokens for the epoch, then ask each peer about its new identifiers.
+    Prints counts per peer, never a value; exits 1 if a peer's round failed."""
+    import json
+
+    from hub.contract.errors import ConfigurationError, GraphUnavailable
+    from hub.jobs.federation import run_round_standalone
+    from hub.settings import Settings
+
+    try:
+        result = run_round_standalone(Settings(), peers=peer or None)
+    except (ConfigurationError, GraphUnavailable) as exc:
+        err_console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from None
+    except RuntimeError as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    print(json.dumps(result, ensure_ascii=False, sort_keys=True))
+    failed = [p for p, r in result.get("peers", {}).items() if r.get("error")]
+    if failed:
+        err_console.print(f"[red]tour incomplet : {', '.join(failed)}[/red]")
+        raise typer.Exit(1)

@@ -129,7 +129,8 @@ class DevFederation:
             try:
                 settings = self._member_settings(member)
                 server = LocalNeo4j(settings.graph_config, runtime_dir=self.runtime_dir)
-                endpoint = server.start()
+                # Three JVMs starting at once on a small machine: a generous bound.
+                endpoint = server.start(wait_s=300)
                 self.hubs[member].neo4j = server
                 self.hubs[member].settings = settings.model_copy(update={
                     "neo4j_uri": endpoint.uri, "neo4j_user": endpoint.user,
