@@ -2,7 +2,7 @@
 // plate or phone. The lead and entity sheets list the notes the API adds to what the caller may
 // read (`federation` of a lead or a network: the sentence, the status, « en retard »); the page
 // « Fédération » lists the agency's tickets. Wording of statuses only: the API decides what shows.
-import { h } from "./dom.js";
+import { h, table } from "./dom.js";
 
 export const STATUS = {
   open: ["En attente de réponse", "info"],
@@ -38,4 +38,28 @@ export function dueText(iso) {
   if (Number.isNaN(date.getTime())) return String(iso);
   const part = Object.fromEntries(DUE.formatToParts(date).map((p) => [p.type, p.value]));
   return `${part.day}/${part.month}/${part.year} à ${part.hour}:${part.minute}`;
+}
+
+// « Partagé avec d'autres CROSS » of a meeting's agenda (`agenda.federation`): the overdue
+// tickets as decisions to take, then the tickets opened since the last meeting.
+const short = (peer) => (peer.startsWith("cross-") ? `CROSS ${peer.slice(6)}` : peer);
+export function lateText(t) {
+  return t.side === "claimant" ? `Réponse de ${short(t.peer)} attendue depuis le ${dueText(t.due_at)}`
+    : `Notre réponse à ${short(t.peer)} est en retard (attendue le ${dueText(t.due_at)})`;
+}
+
+export function meetingSection(fed) {
+  if (!fed || (!fed.opened?.length && !fed.overdue?.length)) return null;
+  return h("section", { class: "ch-meeting-section fr-mt-4w", "aria-labelledby": "odj-federation" },
+    h("h2", { class: "fr-h4", id: "odj-federation" }, "Partagé avec d'autres CROSS"),
+    fed.overdue.length ? [h("p", {}, h("strong", {}, "À décider — échéances dépassées :")),
+      h("ul", {}, fed.overdue.map((t) => h("li", { dataset: { ticket: t.ticket_id } },
+        `${IDENTIFIER[t.kind] || t.kind} (ticket ${t.ticket_id}) : ${lateText(t)}`,
+        t.side === "claimant" ? ` — contact : ${t.desk}` : "")))] : null,
+    fed.opened.length ? table("Tickets de fédération ouverts depuis la dernière réunion",
+      ["CROSS", "Sens", "Identifiant", "Guichet à contacter", "Réponse attendue avant le", "Statut"],
+      fed.opened.map((t) => [short(t.peer), t.side === "claimant" ? "Nous avons demandé" : "Demandé par le CROSS pair",
+        IDENTIFIER[t.kind] || t.kind, t.side === "claimant" ? t.desk : "—", dueText(t.due_at), statusBadge(t)]))
+      : h("p", {}, "Aucun ticket ouvert depuis la dernière réunion."),
+    h("p", {}, h("a", { class: "fr-link", href: "/federation" }, "Ouvrir la page Fédération")));
 }

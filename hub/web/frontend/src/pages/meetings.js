@@ -6,6 +6,7 @@
 // shown only if the API accepts them from this caller (asked once, see `mayManage`).
 import { api, when } from "../lib/api.js";
 import { alertBox, badge, clear, errorMessage, h, table } from "../lib/dom.js";
+import { meetingSection as federationSection } from "../lib/federation.js";
 import { AGENCIES, HANDLING, agency } from "../lib/labels.js";
 import { boot } from "../lib/shell.js";
 
@@ -281,6 +282,7 @@ async function showAgenda(box, meetingId, manage, notice) {
     newLeads(agenda.new_leads),
     links(agenda),
     decisions(agenda),
+    federationSection(agenda.federation), // tickets with other CROSS (issue 16)
     section("odj-suivi", "Suivi des actions précédentes",
       agenda.actions_due.length ? actionsTable("Actions des réunions précédentes à échéance", agenda.actions_due, reload)
         : h("p", {}, "Aucune action antérieure à suivre.")),
