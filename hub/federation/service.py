@@ -45,7 +45,8 @@ from hub.federation.wire import (
 from policies.federation import FederationRules
 
 PARIS = ZoneInfo("Europe/Paris")
-KIND_FR = {"plate": "Plaque", "phone": "Numéro de téléphone"}
+# Each kind's French name and the agreement of its participles (« détenue », « détenu »).
+KIND_FR = {"plate": ("Plaque", "e"), "phone": ("Numéro de téléphone", "")}
 
 
 class PeerTransport(Protocol):
@@ -127,13 +128,13 @@ def ticket_notices(ctx: FederationContext, ticket: TicketRecord) -> list[Notice]
     """What the agencies of the local leads behind a new ticket are told, in French. Never the
     identifier's value: the ticket id links to it (the agency may read its own lead)."""
     peer = ctx.name_of(ticket.peer)
-    kind = KIND_FR.get(ticket.kind, "Identifiant")
+    kind, e = KIND_FR.get(ticket.kind, ("Identifiant", ""))
     if ticket.side is TicketSide.CLAIMANT:
-        message = (f"{kind} aussi détenu(e) par le {peer} — contactez {ticket.desk} avant le "
+        message = (f"{kind} aussi détenu{e} par le {peer} — contactez {ticket.desk} avant le "
                    f"{_due_fr(ticket.due_at)} (ticket {ticket.ticket_id}, code "
                    f"{ticket.handling_code}).")
     else:
-        message = (f"{kind} de l'une de vos pistes recherché(e) par le {peer} : rapprochement "
+        message = (f"{kind} de l'une de vos pistes recherché{e} par le {peer} : rapprochement "
                    f"confirmé, réponse attendue avant le {_due_fr(ticket.due_at)} "
                    f"(ticket {ticket.ticket_id}).")
     payload: dict[str, str | None] = {"ticket_id": ticket.ticket_id, "peer": ticket.peer,

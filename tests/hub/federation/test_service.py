@@ -32,6 +32,7 @@ from graph.handle import Graph
 from graph.leads import write_leads
 from hub.app import create_app
 from hub.audit import AuditFilters, query
+from hub.contract.errors import NotFound
 from hub.contract.lead import Lead
 from hub.contract.signing import load_private_key
 from hub.federation import holder
@@ -199,6 +200,14 @@ def test_a_round_gives_one_ticket_each_way_with_desk_code_and_deadline(hub):
     for key, ticket in held.items():  # the claimant keeps the holder's answer as given
         assert (claimed[key].ticket_id, claimed[key].desk, claimed[key].due_at) == (
             ticket.ticket_id, ticket.desk, ticket.due_at)
+    # The agencies behind are told, in French, whom to call and by when — never the value.
+    told = hub["graph"].query("MATCH (n:Notification) WHERE n.payload_ticket_id = $id "
+                              "AND n.payload_side = 'claimant' RETURN n.message AS m, n.agency AS a",
+                              id=region.ticket_id)
+    assert [r["a"] for r in told] == ["police"]
+    assert told[0]["m"].startswith("Plaque aussi détenue par le CROSS du Doubs — contactez "
+                                   + POLICE_DESK_25)
+    assert plates["region"] not in told[0]["m"]
     never = hub["graph"].query("MATCH (v:Vehicle {plate: $p}) RETURN v.fed_token AS t",
                                p=plates["never"])
     assert never[0]["t"] is None  # an H3 identifier carries no token at all
@@ -319,3 +328,20 @@ def _user_id(hub, agency: str, role: str) -> str:
 def _user(hub, agency: str, role: str) -> dict[str, str]:
     token = identity.issue_token(hub["graph"], _user_id(hub, agency, role)).token
     return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_claimant_records_the_holders_answer_from_that_holder_only(hub):
+    if not _tickets(hub, TicketSide.CLAIMANT, HOLDER):
+        _round(hub, "cross-39")
+    ticket = next(iter(_tickets(hub, TicketSide.CLAIMANT, HOLDER).values()))
+    as_39 = querier(hub, "cross-39")
+    update = TicketStatusUpdate(status="released", at=datetime.now(UTC),
+                                message="Communication accordée par la DIPN 25")
+    with pytest.raises(NotFound):  # another member cannot answer CROSS 25's ticket
+        holder.receive_status(as_39, "cross-70", ticket.ticket_id, update)
+    done = holder.receive_status(as_39, HOLDER, ticket.ticket_id, update)
+    assert done.status.value == "released" and done.message == update.message
+    told = hub["graph"].query("MATCH (n:Notification) WHERE n.payload_ticket_id = $id "
+                              "AND n.payload_status = 'released' RETURN n.message AS m",
+                              id=ticket.ticket_id)
+    assert told and "a communiqué l'information" in told[0]["m"]
