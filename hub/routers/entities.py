@@ -64,7 +64,8 @@ async def entity_network(
     await log_consultation(
         request, audit, caller, justification=reason, rule_id=access.policy_id,
         outcome="redacted" if redacted else ("full" if leads else ("hit" if net.hits else "none")),
-        lead_ids=[n.key for n in leads], entity_keys=[n.id for n in net.nodes if n.kind != "lead"],
+        lead_ids=[n.key for n in leads], entity_keys=[n.id for n in net.nodes if n.kind != "lead"]
+        + [f"federation-ticket:{n.ticket_id}" for n in net.federation],
         details={"depth": depth, "hits": sum(h.lead_count for h in net.hits)},
     )
     return net

@@ -159,6 +159,8 @@ async def read_lead(
         view.federation = fed_notes.lead_notes(tickets, view.redacted, rulebook.federation,
                                                datetime.now(UTC))
     outcome = "hit" if isinstance(view, Hit) else view.access
+    shared = view.federation if isinstance(view, LeadView) else []
     await log_consultation(request, audit, caller, justification=reason, outcome=outcome,
-                           rule_id=access.policy_id, lead_ids=[lead_id])
+                           rule_id=access.policy_id, lead_ids=[lead_id],
+                           entity_keys=[f"federation-ticket:{n.ticket_id}" for n in shared])
     return view

@@ -101,7 +101,7 @@ def _assert_nothing_of(raw: bytes, world: dict, *names: str) -> None:
         assert mark.encode("unicode_escape") not in raw, mark
 
 
-def test_full_reader_sees_both_sides_with_desk_and_due_date(client, world, callers):
+def test_full_reader_sees_both_sides_with_desk_and_due_date(client, world, callers, hub_settings):
     t2, t3 = world["tickets"]["t2"], world["tickets"]["t3"]
     resp = client.get(f"/api/v1/leads/{world['h2']}?{JUSTIFY}", headers=callers["police"])
     assert resp.status_code == 200, resp.text
@@ -114,6 +114,13 @@ def test_full_reader_sees_both_sides_with_desk_and_due_date(client, world, calle
                       f"{due} (en attente de réponse)",
     }
     assert all(n["overdue"] is False and n["status"] == "open" for n in resp.json()["federation"])
+    # The consultation in the trail names the tickets shown with the lead.
+    from hub.audit import AuditFilters, query
+
+    entries = query(hub_settings.audit_dir, AuditFilters(
+        action="consultation", entity_key=f"federation-ticket:{t2.ticket_id}", limit=5))
+    assert entries and world["h2"] in entries[0].lead_ids
+    assert f"federation-ticket:{t3.ticket_id}" in entries[0].entity_keys
 
 
 def test_hit_reader_gets_no_byte_of_the_tickets(client, world, callers):
