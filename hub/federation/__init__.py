@@ -3,7 +3,10 @@ signed padded filters, hit claims answered with tickets, and the OFAST antenna t
 
 Rooms: ``oprf`` (the one place the OPRF library is used), ``identifiers`` (what is tokenized),
 ``wire`` (every message between hubs and the antenna), ``filters`` (a holder's signed filter),
-``service`` (holder and querier sides), ``transport`` and ``pki`` (mutual TLS, signatures),
-``antenna`` (the router and its statistics). The rules (scopes, quotas, deadlines) are policy
-data: policies/federation.py.
+``service`` (the context both sides share), ``holder`` (tokens, filters, evaluations, claims,
+answers), ``querier`` (the round), ``notes`` (what a ticket says to a person), ``runtime`` (one
+hub's federation, built from its settings), ``client``, ``transport``, ``pki`` and ``directory``
+(mutual TLS, request signatures, the members' keys and URLs), ``antenna`` and
+``antenna_stats`` (the router and its statistics). The rules (scopes, quotas, deadlines) are
+policy data: policies/federation.py and policies/federation_reach.py.
 """
