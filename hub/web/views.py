@@ -75,6 +75,9 @@ class Page:
     any_of: tuple[Action, ...] = ()
     # Settings the page's module needs, handed over as data-* attributes (never a secret).
     settings_data: tuple[str, ...] = ()
+    # A boolean setting without which the page stays out of the menu (it still opens and says
+    # the feature is off): « Fédération » on a hub outside the federation.
+    menu_setting: str | None = None
 
 
 PAGES: tuple[Page, ...] = (
@@ -88,7 +91,8 @@ PAGES: tuple[Page, ...] = (
     Page("/dossiers", "Dossiers", "dossiers", Action.WORK_DOSSIERS),  # shared dossiers (ADR 0019)
     Page("/rapprochements", "Rapprochements", "resolution", Action.RESOLVE_ENTITIES),
     # Federation tickets of the agency's leads, both sides, and the holder's answer (issue 16).
-    Page("/federation", "Fédération", "federation", Action.WORK_LEADS),
+    Page("/federation", "Fédération", "federation", Action.WORK_LEADS,
+         menu_setting="federation_enabled"),
     Page("/reunions", "Réunion CROSS", "meetings", Action.ATTEND_MEETINGS,
          settings_data=("cross_departement",)),
     Page("/administration", "Administration", "admin", None, consults=False,
@@ -173,7 +177,9 @@ def _context(request: Request, principal: Principal, **extra: Any) -> dict[str, 
         "motif": _motif(request),
         "csrf_token": csrf,
         "csrf_field": CSRF_FIELD,
-        "menu": [p for p in PAGES if p.in_menu and _may_open(request, principal, p)],
+        "menu": [p for p in PAGES if p.in_menu and _may_open(request, principal, p)
+                 and (p.menu_setting is None
+                      or getattr(request.app.state.settings, p.menu_setting, False))],
         "current_path": request.url.path,
         **extra,
     }

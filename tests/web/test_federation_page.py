@@ -79,6 +79,7 @@ def test_lead_sheet_and_federation_page_with_an_answer(open_page, make_web_user,
     # The page « Fédération »: two captioned tables, then the answer form.
     page.goto(f"{live_hub.url}/federation")
     page.locator("#app[data-state='ready']").wait_for()
+    assert page.locator("nav a[href='/federation']").count() >= 1  # in the menu: federation is on
     ours = page.locator("table", has=page.locator("caption", has_text="aussi détenus par d'autres CROSS"))
     row = ours.locator("tr", has_text="CROSS du Jura")
     assert desk in row.text_content() and "En retard" in row.text_content() and lead_id in row.text_content()
