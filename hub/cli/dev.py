@@ -24,7 +24,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from hub.cli.common import DEMO_AGENCIES, DEMO_ROLES, console
+from hub.cli.common import (
+    DEMO_AGENCIES,
+    DEMO_ROLES,
+    console,
+    enrol_demo_approvers,
+    print_second_factors,
+)
 
 
 
@@ -113,7 +119,7 @@ def dev(
                 graph_sessions.set_password_hash(graph, user.user_id,
                                                  passwords.hash_password(password))
                 tokens.append((user.user_id, password, issued.token))
-        second_factors = _enrol_demo_approvers(settings, graph, [uid for uid, _, _ in tokens])
+        second_factors = enrol_demo_approvers(settings, graph, [uid for uid, _, _ in tokens])
     finally:
         driver.close()
     url = f"http://127.0.0.1:{port}"
@@ -125,7 +131,7 @@ def dev(
     for uid, password, token in tokens:
         # Plain print: a rich table would cut the tokens to the terminal's width.
         print(f"  {uid:<{width}}  {password}  {token}")
-    _print_second_factors(second_factors)
+    print_second_factors(second_factors)
     if oidc:
         settings = _start_demo_sso(settings, url)
     console.print(f"API : [bold]{url}/api/v1[/bold]  —  documentation : {url}/docs")
@@ -176,37 +182,6 @@ def _start_demo_sso(settings, url: str):
     for agency, username, password in sso.people:
         print(f"  {agency:<12} {username:<17} {password}")
     return settings.model_copy(update={"identity_providers_file": sso.providers_file})
-
-
-def _enrol_demo_approvers(settings, graph, user_ids: list[str]) -> list[tuple[str, str, str]]:
-    """The demo users who may decide disclosures or export (policies/data/second_factor.yaml)
-    get a second factor at once, new each run: (user id, key, otpauth URI), for the console
-    only — never written to a file."""
-    from datetime import UTC, datetime
-
-    from hub.auth.second_factor import enrol_directly
-    from policies.permissions import permission
-    from policies.rulebook import load_rulebook
-
-    rulebook = load_rulebook(settings.rules_dir)
-    needing = {rule.action for rule in rulebook.second_factor.step_up}
-    enrolled = []
-    for uid in user_ids:
-        role = uid.split(":", 1)[1].removeprefix("demo-")
-        if any(permission(rulebook.policy, role, action).allowed for action in needing):
-            secret, uri = enrol_directly(graph, settings.keys_dir, uid, rulebook.second_factor,
-                                         datetime.now(UTC))
-            enrolled.append((uid, str(secret), uri))
-    return enrolled
-
-
-def _print_second_factors(enrolled: list[tuple[str, str, str]]) -> None:
-    console.print("Second facteur (TOTP) des utilisateurs qui décident des communications ou "
-                  "exportent — exigé par ces opérations : ajouter la clé (ou l'URI otpauth) dans "
-                  "une application d'authentification, ou obtenir un code par "
-                  "[bold]python -c \"import pyotp; print(pyotp.TOTP('<clé>').now())\"[/bold] :")
-    for uid, secret, uri in enrolled:
-        print(f"  {uid}  {secret}  {uri}")
 
 
 def _serve_workers(settings, url: str, port: int, workers: int, seed: int, via_connectors: bool,

@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from hub.cli.common import console
+from hub.cli.common import console, enrol_demo_approvers, print_second_factors
 
 MEMBERS = ("cross-25", "cross-39", "cross-70", "cross-90", "cross-21")
 # Places of the neighbours' demo leads: (INSEE code, commune, lat, lon).
@@ -103,6 +103,7 @@ def run_federation_demo(n: int, *, leads: int, seed: int, base_dir: Path,
     try:
         doubs = generate_demo_leads(seed=seed, n=leads)
         people: dict[str, list[tuple[str, str]]] = {}
+        second_factors: dict[str, list[tuple[str, str, str]]] = {}
         for member in members:
             settings = fed.hubs[member].settings
             driver = open_driver(settings.graph_config)
@@ -112,6 +113,8 @@ def run_federation_demo(n: int, *, leads: int, seed: int, base_dir: Path,
                 for start in range(0, len(batch), 200):
                     write_leads(graph, batch[start:start + 200], mark_for_triage=True)
                 people[member] = _users(settings, graph)
+                second_factors[member] = enrol_demo_approvers(settings, graph,
+                                                              [uid for uid, _ in people[member]])
             finally:
                 driver.close()
         _rounds(fed)
@@ -121,6 +124,7 @@ def run_federation_demo(n: int, *, leads: int, seed: int, base_dir: Path,
                           f"(écoute de fédération {h.peer_url}, TLS mutuel)")
             for uid, password in people[member]:
                 print(f"  {uid:<34} {password}")
+            print_second_factors(second_factors[member])
         console.print(f"Antenne : {fed.antenna_url}/rollup.html (certificat client de la "
                       f"fédération : {fed.pki_dir}) ; journaux : {run_dir / 'logs'}")
         console.print("Ctrl-C pour tout arrêter.")
@@ -130,6 +134,11 @@ def run_federation_demo(n: int, *, leads: int, seed: int, base_dir: Path,
     except KeyboardInterrupt:
         pass
     finally:
+        import signal
+
+        # A second Ctrl-C must not cut the stop short: the processes run in their own sessions
+        # and would outlive this one.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         with console.status("Arrêt de la fédération…"):
             fed.stop()
 
