@@ -55,6 +55,8 @@ SCHEMA: list[str] = [
     "CREATE INDEX phone_fed_token IF NOT EXISTS FOR (n:Phone) ON (n.fed_token)",
     # The querier's "new since": leads received since the last round.
     "CREATE INDEX lead_last_received IF NOT EXISTS FOR (n:Lead) ON (n.last_received_at)",
+    # ... and the leads whose embargo ended since the last round.
+    "CREATE INDEX lead_embargo_until IF NOT EXISTS FOR (n:Lead) ON (n.embargo_until)",
 ]
 
 __all__ = [

@@ -10,7 +10,9 @@ from the graph (graph/retention.py).
 
 Memory stays bounded: pages of ``page_size`` entities, keyset-paginated on the entity key (its
 uniqueness constraint's index); with ``since``, the leads received since then are paged on
-``(last_received_at, lead_id)`` first, and only the entities they mention are read.
+``(last_received_at, lead_id)`` first, and only the entities they mention are read — plus, with
+``until``, those of leads whose embargo ended in the window (they federate from then on without
+being received again).
 
 Tokens live on the entity: ``fed_token`` (hex of the truncated OPRF output under this hub's key)
 and ``fed_epoch``; ``entities_by_token`` finds entities by token *for one epoch*, so a token of
@@ -72,18 +74,26 @@ def _check_kinds(kinds: Iterable[str]) -> list[FederableKind]:
 
 
 def federable_entities(graph: Graph, *, kinds: Iterable[str] = ("plate", "phone"),
-                       since: datetime | None = None,
+                       since: datetime | None = None, until: datetime | None = None,
                        page_size: int = PAGE_SIZE) -> Iterator[list[FederableEntity]]:
     """Pages of the entities of ``kinds`` that local leads mention (with ``since``: only those
-    a lead received at or after ``since`` mentions — each still with *all* its leads)."""
+    a lead received at or after ``since`` mentions, or — with ``until`` — a lead whose embargo
+    ended between ``since`` and ``until``; each still with *all* its leads)."""
     for kind in _check_kinds(kinds):
         if since is None:
             yield from _all_of_kind(graph, kind, page_size)
         else:
-            for keys in _keys_since(graph, kind, since, page_size):
+            seen: set[str] = set()
+            for keys in _keys_since(graph, kind, since, page_size, seen):
                 page = entities_by_key(graph, kind, keys)
                 if page:
                     yield page
+            if until is not None:
+                fresh = sorted(set(_keys_unembargoed(graph, kind, since, until)) - seen)
+                for i in range(0, len(fresh), page_size):
+                    page = entities_by_key(graph, kind, fresh[i:i + page_size])
+                    if page:
+                        yield page
 
 
 def _all_of_kind(graph: Graph, kind: FederableKind, page_size: int) -> Iterator[list[FederableEntity]]:
@@ -105,13 +115,12 @@ def _all_of_kind(graph: Graph, kind: FederableKind, page_size: int) -> Iterator[
         after = records[-1]["key"]
 
 
-def _keys_since(graph: Graph, kind: FederableKind, since: datetime,
-                page_size: int) -> Iterator[list[str]]:
+def _keys_since(graph: Graph, kind: FederableKind, since: datetime, page_size: int,
+                seen: set[str]) -> Iterator[list[str]]:
     """Distinct keys of the entities of ``kind`` mentioned by leads received since ``since``,
-    in chunks (the leads are paged; a key already yielded is not yielded again)."""
+    in chunks (the leads are paged; a key already yielded — in ``seen`` — is not again)."""
     label, rel = KINDS[kind]
     prop = KEY_PROPERTY[label]
-    seen: set[str] = set()
     at: datetime | None = None
     last_id = ""
     while True:
@@ -132,6 +141,20 @@ def _keys_since(graph: Graph, kind: FederableKind, since: datetime,
         if len(records) < page_size:
             return
         at, last_id = records[-1]["at"], records[-1]["lead_id"]
+
+
+def _keys_unembargoed(graph: Graph, kind: FederableKind, since: datetime,
+                      until: datetime) -> list[str]:
+    """Keys of the entities of ``kind`` mentioned by leads whose embargo ended in
+    [``since``, ``until``): they may federate now, without having been received again."""
+    label, rel = KINDS[kind]
+    records = graph.query(
+        f"MATCH (l:{Label.LEAD.value}) WHERE l.embargo_until >= $since AND l.embargo_until < $until "
+        f"  AND l.version > 0 "
+        f"MATCH (l)-[:{rel.value}]->(ent:{label.value}) "
+        f"RETURN DISTINCT ent.{KEY_PROPERTY[label]} AS key",
+        since=utc(since), until=utc(until), read_=True)
+    return [r["key"] for r in records]
 
 
 def entities_by_key(graph: Graph, kind: FederableKind, keys: list[str]) -> list[FederableEntity]:

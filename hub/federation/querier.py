@@ -3,7 +3,8 @@ and phones, and keeps the tickets of confirmed hits.
 
 Per peer, in order: fetch the peer's filter through the antenna and keep it only if the peer's
 federation key (directory) signed it, for this hub, with a token length the policy knows; take
-the identifiers new since the peer's cursor whose own leads' scope reaches that peer (originator
+the identifiers new since the peer's cursor (or whose lead's embargo ended since) whose own
+leads' scope reaches that peer (originator
 control applies to asking too: a lead that may not answer a peer does not ask it either);
 blind them (fresh blinds per query), have the peer evaluate them in batches, finalize — the
 proof is checked against the public key *in the signed filter*, so a holder evaluating with
@@ -86,7 +87,7 @@ def _with_peer(ctx: FederationContext, transport: PeerTransport, peer: str, now:
         index = _verified_filter(ctx, peer, transport.get_filter(peer))
         pending: list[Candidate] = []
         kinds = [k.value for k in ctx.rules.kinds]
-        for page in graph_fed.federable_entities(ctx.graph, kinds=kinds, since=since):
+        for page in graph_fed.federable_entities(ctx.graph, kinds=kinds, since=since, until=now):
             for entity in page:
                 leads = reaching(ctx.rules, ctx.cross_id, peer, entity.leads, now)
                 if leads:

@@ -125,3 +125,19 @@ def test_one_ticket_per_side_peer_kind_and_identifier(world):
     answered = fed.set_ticket_status(graph, ticket.ticket_id, fed.TicketSide.HOLDER,
                                      fed.TicketStatus.ANSWERED, now, peer=peer)
     assert answered.status is fed.TicketStatus.ANSWERED and answered.answered_at is not None
+
+
+def test_a_lead_whose_embargo_ended_since_the_cursor_is_new_again(graph):
+    """Received before the cursor, under embargo then: once the embargo ends it may federate,
+    so the next round asks about it without the lead being received again."""
+    plate = random_plate()
+    ends = datetime.now(UTC) + timedelta(minutes=5)  # well after the write, however slow
+    write_leads(graph, [Lead.model_validate(lead(vehicles=[{"plate": plate}],
+                                                 embargo_until=ends.isoformat()))])
+    cursor = datetime.now(UTC)
+    assert not _mine(fed.federable_entities(graph, kinds=["plate"], since=cursor,
+                                            until=cursor), {plate})
+    later = ends + timedelta(seconds=1)
+    found = _mine(fed.federable_entities(graph, kinds=["plate"], since=cursor, until=later),
+                  {plate})
+    assert set(found) == {("plate", plate)}
