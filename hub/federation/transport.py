@@ -36,12 +36,17 @@ from typing import Any
 
 import httpx
 
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 
 from connectors.signing import CrossHubAuth
 from hub.contract.errors import ConfigurationError, NotAuthenticated
-from hub.contract.signing import DEFAULT_MAX_SKEW_S, load_private_key, verify_request
+from hub.contract.signing import (
+    DEFAULT_MAX_SKEW_S,
+    load_private_key,
+    sign_request,
+    verify_request,
+)
 from hub.federation.directory import Directory, load_directory
 from hub.federation.pki import PartyFiles
 
@@ -104,8 +109,6 @@ def verify_from_antenna(directory: Directory, headers: Mapping[str, str], method
     exactly one member of the directory (not this hub, ``own_id``) as the peer; else
     ``NotAuthenticated`` (French). Pass Starlette's ``request.headers`` itself (not a dict of
     it), so that a repeated peer header is seen and refused."""
-    verified = verify_request(headers, method, path, body, directory.antenna_key, None,
-                              max_skew_s)
     getlist = getattr(headers, "getlist", None)
     peers = list(getlist(PEER_HEADER)) if getlist else [
         v for k, v in headers.items() if k.lower() == PEER_HEADER.lower()]
@@ -113,6 +116,8 @@ def verify_from_antenna(directory: Directory, headers: Mapping[str, str], method
         raise NotAuthenticated(f"en-tête {PEER_HEADER} absent, multiple ou inconnu : "
                                "requête refusée", details=[{"field": PEER_HEADER,
                                                             "reason": "invalide"}])
+    verified = verify_request(headers, method, signed_path(path, peers[0]), body,
+                              directory.antenna_key, None, max_skew_s)
     return AntennaCall(peer=peers[0], key_id=verified.key_id, nonce=verified.nonce,
                        timestamp=verified.timestamp)
 
@@ -240,11 +245,35 @@ class _AsyncRetryGet(httpx.AsyncBaseTransport):
 # --- the clients ---------------------------------------------------------------------------------
 
 
-def _common(files: PartyFiles, party: str, wire_log: str | Path | None
+def signed_path(path: str, peer: str | None) -> str:
+    """What a federation signature covers as its path: the URL path, and — on the antenna's
+    forwards — the peer it names, so ``X-Crosshub-Peer`` cannot be changed on the way without
+    breaking the signature (the header alone is not signed by the connectors' scheme)."""
+    return f"{path}|peer={peer}" if peer else path
+
+
+class FederationAuth(CrossHubAuth):
+    """The connectors' request signature; on the antenna's forwards (``bind_peer``) with the
+    peer header bound into it (``signed_path``). A hub's own requests never name a peer: the
+    antenna drops any such header and says who called from the signature's key."""
+
+    def __init__(self, private_key: Any, token: Any = None, *, bind_peer: bool = False) -> None:
+        super().__init__(private_key, token)
+        self.bind_peer = bind_peer
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        peer = request.headers.get(PEER_HEADER) if self.bind_peer else None
+        request.headers.update(sign_request(
+            self._key, request.method, signed_path(request.url.path, peer), request.content))
+        yield request
+
+
+def _common(files: PartyFiles, party: str, wire_log: str | Path | None, bind_peer: bool = False
             ) -> tuple[ssl.SSLContext, CrossHubAuth, WireLog | None]:
     files.check()
     path = wire_log_path(wire_log)
-    return (client_ssl_context(files), CrossHubAuth(load_private_key(files.signing_key), None),
+    return (client_ssl_context(files),
+            FederationAuth(load_private_key(files.signing_key), None, bind_peer=bind_peer),
             WireLog(path, party) if path else None)
 
 
@@ -277,9 +306,11 @@ def antenna_client(pki_dir: str | Path, cross_id: str, *, antenna_url: str | Non
 def federation_async_client(files: PartyFiles, *, party: str, base_url: str = "",
                             wire_log: str | Path | None = None,
                             timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-                            get_attempts: int = GET_ATTEMPTS) -> httpx.AsyncClient:
-    """The same client, for asynchronous code (the antenna forwards inside its event loop)."""
-    ctx, auth, log = _common(files, party, wire_log)
+                            get_attempts: int = GET_ATTEMPTS,
+                            bind_peer: bool = True) -> httpx.AsyncClient:
+    """The same client, for asynchronous code: the antenna's, which forwards inside its event
+    loop and binds the peer it names into its signature (``bind_peer``)."""
+    ctx, auth, log = _common(files, party, wire_log, bind_peer)
     transport = _AsyncRetryGet(httpx.AsyncHTTPTransport(verify=ctx), get_attempts)
     return httpx.AsyncClient(base_url=base_url, transport=transport, auth=auth, timeout=timeout,
                              event_hooks=_async_hooks(log), follow_redirects=False,

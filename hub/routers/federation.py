@@ -40,6 +40,7 @@ from hub.deps import AccessDep, AuditDep, ClockDep, GraphDep, SettingsDep, read_
 from hub.federation import holder
 from hub.federation.runtime import FederationRuntime, runtime_of
 from hub.federation.service import PeerRefused
+from hub.federation.transport import signed_path
 from hub.federation.wire import ClaimsRequest, EvaluateRequest, TicketStatusUpdate
 from hub.routers.inputs import StrictIn
 from policies.permissions import Action
@@ -62,15 +63,18 @@ async def _from_antenna(request: Request, settings: SettingsDep, graph: GraphDep
     body = await read_body(request, settings.max_body_bytes)
     if directory is None:
         raise NotAuthenticated("annuaire de fédération absent : aucun appel de l'antenne admis")
+    peers = request.headers.getlist(PEER_HEADER)
+    peer = peers[0].strip() if len(peers) == 1 else ""
+    if not _CROSS_ID.match(peer):
+        raise NotAuthenticated(f"en-tête {PEER_HEADER} manquant, multiple ou invalide",
+                               details=[{"field": PEER_HEADER, "reason": "identifiant de CROSS attendu"}])
+    # The antenna's signature covers the peer it names (hub/federation/transport.signed_path).
     verified = await run_in_threadpool(
-        verify_request, dict(request.headers), request.method, request.url.path, body,
-        directory.antenna_key, None, settings.signature_max_skew_s)
+        verify_request, dict(request.headers), request.method,
+        signed_path(request.url.path, peer), body, directory.antenna_key, None,
+        settings.signature_max_skew_s)
     await run_in_threadpool(identity.consume_nonce, graph, verified.nonce, verified.key_id,
                             timedelta(seconds=2 * settings.signature_max_skew_s))
-    peer = request.headers.get(PEER_HEADER, "").strip()
-    if not _CROSS_ID.match(peer):
-        raise NotAuthenticated(f"en-tête {PEER_HEADER} manquant ou invalide",
-                               details=[{"field": PEER_HEADER, "reason": "identifiant de CROSS attendu"}])
     runtime.context.member(peer)
     return runtime, peer, body
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from connectors.signing import CrossHubAuth
+from hub.federation.transport import FederationAuth
 from graph import federation as graph_fed
 from graph import identity
 from graph.federation import TicketSide
@@ -65,8 +65,8 @@ class Antenna:
 
     def __init__(self, client: TestClient, pki: Path) -> None:
         self.client = client
-        self.auth = CrossHubAuth(load_private_key(PartyFiles.of(pki, "antenna-est").signing_key),
-                                 None)
+        self.auth = FederationAuth(load_private_key(PartyFiles.of(pki, "antenna-est").signing_key),
+                                   None, bind_peer=True)
 
     def call(self, peer: str, method: str, path: str, body: Any = None, auth: Any = None):
         content = body.model_dump_json().encode() if body is not None else None
@@ -282,7 +282,8 @@ def test_peer_routes_take_only_the_antennas_signature(hub):
     client, pki = hub["client"], hub["pki"]
     unsigned = client.get("/federation/v1/filter", headers={"X-Crosshub-Peer": "cross-39"})
     assert unsigned.status_code == 401 and b"X-CrossHub-Key-Id" in unsigned.content
-    member = CrossHubAuth(load_private_key(PartyFiles.of(pki, "cross-39").signing_key), None)
+    member = FederationAuth(load_private_key(PartyFiles.of(pki, "cross-39").signing_key), None,
+                            bind_peer=True)
     as_member = hub["antenna"].call("cross-39", "GET", "/federation/v1/filter", auth=member)
     assert as_member.status_code == 401 and "inconnue".encode() in as_member.content
     no_peer = client.get("/federation/v1/filter", auth=hub["antenna"].auth)

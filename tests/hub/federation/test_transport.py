@@ -84,9 +84,15 @@ def test_a_url_is_set_in_the_directory_and_the_antenna_client_uses_it(tmp_path):
         assert str(client.base_url).rstrip("/") == "https://127.0.0.1:9555"
 
 
-def _signed(pki: Path, signer: str, peers: list[str]) -> Headers:
+def _signed(pki: Path, signer: str, peers: list[str], signed_for: str | None = None) -> Headers:
+    """Headers of a request signed by ``signer`` as the antenna signs its forwards: the peer it
+    names is bound into the signature (``signed_for``, by default the first peer header)."""
+    from hub.federation.transport import signed_path
+
     key = load_private_key(PartyFiles.of(pki, signer).signing_key)
-    raw = [(k.lower().encode(), v.encode()) for k, v in sign_request(key, "POST", PATH, BODY).items()]
+    bound = signed_for if signed_for is not None else (peers[0] if peers else None)
+    raw = [(k.lower().encode(), v.encode())
+           for k, v in sign_request(key, "POST", signed_path(PATH, bound), BODY).items()]
     raw += [(b"x-crosshub-peer", p.encode()) for p in peers]
     return Headers(raw=raw)
 
@@ -103,6 +109,11 @@ def test_a_hub_admits_only_an_antenna_signed_request_naming_one_other_member(pki
         "a stranger as peer": (_signed(pki, "antenna-est", ["cross-99"]), BODY),
         "itself as peer": (_signed(pki, "antenna-est", ["cross-25"]), BODY),
         "body changed": (_signed(pki, "antenna-est", ["cross-39"]), BODY + b" "),
+        # The antenna signed a forward for Jura; the header was changed on the way to Haute-Saône.
+        "peer header changed": (_signed(pki, "antenna-est", ["cross-70"], signed_for="cross-39"),
+                                BODY),
+        "peer not bound in the signature": (_signed(pki, "antenna-est", ["cross-39"], signed_for=""),
+                                            BODY),
     }
     for case, (headers, body) in refused.items():
         with pytest.raises(NotAuthenticated):
