@@ -32,14 +32,18 @@ def _due_fr(due: datetime) -> str:
 
 
 def _federation_on(live_hub, monkeypatch) -> None:
+    """Federation on for this test only, on the shared live hub. The values go into the State's
+    own dict with ``setitem``: pytest's ``setattr`` reads the old value from the instance
+    ``__dict__`` (a Starlette State keeps its values in ``_state``), so its undo would *delete*
+    ``settings`` and break every later web test of the worker."""
     app = live_hub.app
-    monkeypatch.setattr(app.state, "settings",
-                        app.state.settings.model_copy(update={"federation_enabled": True}))
+    values = app.state._state
+    monkeypatch.setitem(values, "settings",
+                        values["settings"].model_copy(update={"federation_enabled": True}))
     context = FederationContext(graph=live_hub.graph, rules=app.state.rulebook.federation,
                                 cross_id="cross-25", keys_dir=live_hub.settings.keys_dir,
                                 audit=app.state.audit)
-    monkeypatch.setattr(app.state, "federation", FederationRuntime(context=context, transport=None),
-                        raising=False)
+    monkeypatch.setitem(values, "federation", FederationRuntime(context=context, transport=None))
 
 
 def test_lead_sheet_and_federation_page_with_an_answer(open_page, make_web_user, live_hub,
