@@ -29,6 +29,9 @@ EXPECTED = {
     "InvalidInput": 422,
     "SourceRecordInvalid": 422,
     "TooManyRequests": 429,
+    # A federation peer past its daily evaluations (policies/data/federation.yaml): too many, for
+    # today — retryable after midnight UTC (ADR 0024).
+    "QuotaExceeded": 429,
     "CrossHubError": 500,
     "ConfigurationError": 500,  # our own setup: our fault
     "SourceError": 502,  # an upstream source failed
