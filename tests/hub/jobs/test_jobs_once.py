@@ -26,7 +26,7 @@ from graph.setup import apply_schema
 from hub.audit import AuditFilters, AuditTrail, query
 from hub.contract.lead import Lead
 from hub.jobs import grant_expiry, triage
-from hub.jobs.once import ScheduledJob, ScheduledRuns, due_time
+from hub.jobs.once import LoopLease, ScheduledJob, ScheduledRuns, due_time
 from policies.rulebook import load_rulebook
 from tests.factories import lead
 from tests.graph.test_leases import race, wait_server_past
@@ -38,6 +38,32 @@ YEARLY = CronTrigger.from_crontab("0 0 1 1 *", timezone="Europe/Paris")
 @pytest.fixture(scope="module", autouse=True)
 def _schema(graph: Graph) -> None:
     apply_schema(graph)  # the uniqueness constraints the claims rely on (wiping keeps them)
+
+
+# The holders this module's loops run as: the only ones allowed a loop lease while it runs.
+TEST_HOLDERS = frozenset({"hub-0", "hub-1"})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _only_this_modules_loops():
+    """The in-process session hubs of other modules on this xdist worker (tests/hub's
+    ``client``, tests/web's ``live_hub``) keep their triage and expiry loops running on the same
+    graph, polling every few seconds: they would claim this module's pending leads and sweep its
+    grants into *their* trails, so a count here would come up short (seen in CI: 9 of 18 leads).
+    While this module runs, a loop lease is held only by the holders it names; the other loops
+    idle as a hub without the lease does, and resume when the module ends."""
+    original = LoopLease.hold
+
+    def hold(self: LoopLease) -> bool:
+        if self.holder not in TEST_HOLDERS:
+            self.held = False
+            return False
+        return original(self)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(LoopLease, "hold", hold)
+    yield
+    patch.undo()
 
 
 @pytest.fixture
