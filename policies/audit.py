@@ -46,6 +46,11 @@ class AuditAction(StrEnum):
     LOG_RECOVERY = "log_recovery"
     # The trail itself: a writer opened its own segment (ADR 0012), naming the segment before it.
     LOG_OPENED = "log_opened"
+    # The hub's state copied (``crosshub backup``), or brought back from a copy (``crosshub
+    # restore``): the restore entry names the backup point, so ``verify`` marks the entries
+    # recorded after it as describing data that was rolled back (hub/audit/restores.py).
+    BACKUP = "backup"
+    RESTORE = "restore"
 
 
 ACTION_LABELS_FR: dict[AuditAction, str] = {
@@ -58,11 +63,14 @@ ACTION_LABELS_FR: dict[AuditAction, str] = {
     AuditAction.AUTHENTICATION: "Authentification",
     AuditAction.LOG_RECOVERY: "Reprise du journal",
     AuditAction.LOG_OPENED: "Ouverture d'un segment du journal",
+    AuditAction.BACKUP: "Sauvegarde",
+    AuditAction.RESTORE: "Restauration",
 }
 
 # Art. 25: logs of consultation and disclosure must show the justification and the recipients.
 JUSTIFIED_ACTIONS = frozenset({AuditAction.CONSULTATION, AuditAction.DISCLOSURE})
-SYSTEM_ACTIONS = frozenset({AuditAction.LOG_RECOVERY, AuditAction.LOG_OPENED})
+SYSTEM_ACTIONS = frozenset({AuditAction.LOG_RECOVERY, AuditAction.LOG_OPENED, AuditAction.BACKUP,
+                            AuditAction.RESTORE})
 
 
 class DecisionOutcome(StrEnum):
@@ -115,7 +123,9 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
 class Actor(StrictModel):
     """Who acted. ``name`` is the officer's name: Art. 25 requires identifying the person."""
 
-    kind: Literal["user", "connector", "system"] = "user"
+    # "operator": a person running a ``crosshub`` command on the hub's host (a restore), named
+    # by the command's ``--by``; not an account of an agency.
+    kind: Literal["user", "connector", "system", "operator"] = "user"
     user_id: Identifier
     name: Label
     agency: Agency | None = None
@@ -123,7 +133,7 @@ class Actor(StrictModel):
 
     @model_validator(mode="after")
     def _agency(self) -> Actor:
-        if self.kind != "system" and self.agency is None:
+        if self.kind not in ("system", "operator") and self.agency is None:
             raise ValueError("l'agence de l'acteur est obligatoire (sauf pour le hub lui-même)")
         return self
 

@@ -12,7 +12,7 @@ const ACTIONS = {
   collection: "Collecte", alteration: "Modification", consultation: "Consultation",
   disclosure: "Communication", combination: "Interconnexion", erasure: "Effacement",
   authentication: "Authentification", log_recovery: "Reprise du journal",
-  log_opened: "Ouverture d'un segment du journal",
+  log_opened: "Ouverture d'un segment du journal", backup: "Sauvegarde", restore: "Restauration",
 };
 const OUTCOMES = {
   full: ["accès complet", "info"], redacted: ["accès expurgé", "info"], hit: ["hit/no-hit", "new"],
