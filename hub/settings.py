@@ -148,6 +148,12 @@ class Settings(BaseSettings):
     retention_cron: str = "30 3 * * *"  # nightly purge of what retention says is due
     brief_cron: str = "0 6 * * thu"  # the weekly briefs, on the morning of the meeting
     watch_digest_cron: str = "0 7 * * *"  # the daily digest of watch hits (hub/jobs/watch_delivery.py)
+    # Backups (``crosshub backup``, hub/backup/, ADR 0026): off unless a crontab is set (Europe/
+    # Paris, e.g. "15 2 * * *"); each one in ``backup_dir`` (default ``data_dir/backups``, 0700),
+    # the newest ``backup_keep`` kept.
+    backup_cron: str | None = None
+    backup_path: Path | None = None
+    backup_keep: int = Field(default=7, ge=1, le=1000)
 
     # Watch signals sent outside the hub (hub/jobs/watch_delivery.py): never any lead content,
     # only « something new, sign in » and this address of the hub.
@@ -202,6 +208,10 @@ class Settings(BaseSettings):
         from hub.audit.index import default_index_path  # noqa: PLC0415 — settings stay import-light
 
         return self.audit_index_path or default_index_path(self.audit_dir)
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.backup_path or self.data_dir / "backups"
 
     @property
     def keys_dir(self) -> Path:
