@@ -204,6 +204,8 @@ class Connector(ABC, Generic[S]):
                     rec.fault, rec.last_error = Fault.OURS, f"erreur interne : {type(exc).__name__}: {exc}"
                 finally:
                     rec.outbox_pending = store.outbox_count()
+                    rec.quarantine_size = store.quarantine_count()
+                    rec.expected_every_s = self.settings.schedule_period_s()
                     rec.cursor = store.get_cursor()
                     rec.finished_at = datetime.now(UTC)
                     rec.duration_s = round(time.monotonic() - started, 3)

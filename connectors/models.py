@@ -149,6 +149,33 @@ class ConnectorSettings(BaseSettings):
     schedule_interval_s: int | None = 300
     schedule_cron: str | None = None
 
+    def schedule_period_s(self) -> float | None:
+        """How often this connector is meant to run, told to the hub with each run record so the
+        hub can say when it has gone silent (policies/operations.py): the interval, or for a cron
+        the longest gap between its next fire times over a week (``0 8 * * mon-fri`` waits
+        three days over a weekend, and must not be called silent on Sunday). None: not
+        scheduled, or a cron the scheduler would refuse anyway."""
+        if self.schedule_cron:
+            from datetime import UTC, datetime, timedelta
+
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                trigger = CronTrigger.from_crontab(self.schedule_cron, timezone="Europe/Paris")
+            except ValueError:
+                return None
+            now = datetime.now(UTC)
+            fire = trigger.get_next_fire_time(None, now)
+            longest = 0.0
+            while fire is not None and fire < now + timedelta(days=8):
+                following = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+                if following is None:
+                    break
+                longest = max(longest, (following - fire).total_seconds())
+                fire = following
+            return longest or None
+        return float(self.schedule_interval_s) if self.schedule_interval_s else None
+
     @field_validator("hub_url")
     @classmethod
     def _hub_url_transport(cls, value: str, info: ValidationInfo) -> str:

@@ -25,6 +25,7 @@ from policies.disclosure import (
     uncovered_fields,
 )
 from policies.federation import FEDERATION_FILE, FederationRules, load_federation_rules
+from policies.operations import OPERATIONS_FILE, OperationsRules, load_operations_rules
 from policies.loader import data_dir, load_policy
 from policies.models import Policy
 from policies.receipts import RECEIPTS_FILE, ReceiptRules, load_receipt_rules
@@ -55,6 +56,8 @@ class Rulebook:
     second_factor: SecondFactorRules = field(default_factory=SecondFactorRules)
     # Federation between CROSS hubs: scopes, quotas, follow-up (policies/federation.py).
     federation: FederationRules = field(default_factory=FederationRules)
+    # The watch on the connectors: silence and quarantine growth (policies/operations.py).
+    operations: OperationsRules = field(default_factory=OperationsRules)
 
 
 def load_rulebook(directory: Path | str | None = None) -> Rulebook:
@@ -83,4 +86,5 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
         second_factor=load_second_factor_rules(base / SECOND_FACTOR_FILE),
         disclosure=disclosure,
         federation=load_federation_rules(base / FEDERATION_FILE),
+        operations=load_operations_rules(base / OPERATIONS_FILE),
     )

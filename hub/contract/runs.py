@@ -45,6 +45,11 @@ class RunRecord(BaseModel):
     count_pushed: int = 0  # outbox items acknowledged by the hub (incl. leftovers of earlier runs)
     count_rejected: int = 0  # of which the hub rejected (also counted in count_quarantined)
     outbox_pending: int = 0  # items still waiting in the outbox at the end
+    # What the hub's watch on its connectors reads (policies/operations.py): how many records the
+    # connector holds in quarantine at the end of the run, and how often it is scheduled to run
+    # (None: not scheduled, or a connector older than these fields).
+    quarantine_size: int | None = Field(default=None, ge=0)
+    expected_every_s: float | None = Field(default=None, gt=0)
     cursor: str | None = None  # cursor at the end of the run
     status: RunStatus = RunStatus.OK
     fault: Fault | None = None
