@@ -46,6 +46,7 @@ from hub.audit.records import (
     entry_hash,
     unb64,
 )
+from hub.audit.restores import RestoreNote, restore_notes
 
 ProblemKind = Literal[
     "unreadable",  # not a JSON object with the expected fields
@@ -114,6 +115,9 @@ class VerifyReport(BaseModel):
     warnings: list[str] = []
     # One line per writer's segment (ADR 0012); empty for a lone chain (ADR 0003).
     segments: list[SegmentReport] = []
+    # Restores recorded in the trail, and the entries each marks as describing rolled-back data
+    # (hub/audit/restores.py, ADR 0026).
+    restores: list[RestoreNote] = []
 
     @property
     def unsealed(self) -> int:
@@ -134,6 +138,8 @@ class VerifyReport(BaseModel):
                     f"de contrôle signé(s), scellé jusqu'à l'entrée n° {self.sealed_seq}")
         if self.unsealed:
             text += f" ; {self.unsealed} entrée(s) postérieure(s) au dernier point de contrôle"
+        for note in self.restores:
+            text += f" ; {note.message}"
         return text
 
 
@@ -209,7 +215,7 @@ def verify(
         ok=not problems, entries=totals["entries"], head_seq=totals["entries"], head_hash=GENESIS_HASH,
         checkpoints=totals["checkpoints"], sealed_seq=totals["sealed"],
         first_bad=problems[0] if problems else None, problems=problems, warnings=warnings,
-        segments=parts,
+        segments=parts, restores=restore_notes(audit_dir),
     )
 
 
