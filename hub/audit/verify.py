@@ -116,7 +116,7 @@ class VerifyReport(BaseModel):
     # One line per writer's segment (ADR 0012); empty for a lone chain (ADR 0003).
     segments: list[SegmentReport] = []
     # Restores recorded in the trail, and the entries each marks as describing rolled-back data
-    # (hub/audit/restores.py, ADR 0026).
+    # (hub/audit/restores.py, ADR 0027).
     restores: list[RestoreNote] = []
 
     @property
