@@ -69,7 +69,7 @@ class IntegrityReport(BaseModel):
     problems: list[str]  # each names its segment and entry, in French
     segments: list[SegmentIntegrity]
     # Each restore recorded in the trail, in French, naming the entries after its backup point
-    # that describe rolled-back data (ADR 0026).
+    # that describe rolled-back data (ADR 0027).
     restores: list[str] = []
 
 
