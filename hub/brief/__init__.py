@@ -7,6 +7,9 @@ prints that same HTML with WeasyPrint. A participant's copy is built from their 
 only: nothing another participant may see is ever read for it.
 
 The document's own handling code is the strictest of its items' (each item shows its own).
+Given the copy's mark (hub/watermark, ADR 0026), ``render_html`` prints it on every page (the
+header and footer of each PDF page, a faint diagonal line, a band under the title), puts its
+token in the document's keywords, and marks every figure (hub/watermark/images.py).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from graph.access import AccessFilter
 from graph.handle import Graph
@@ -26,6 +30,8 @@ from graph.meetings import Agenda, Meeting, WeekGraph, build_agenda, strictest
 from hub.brief import charts, labels, sections, weekmap
 from hub.brief.linkchart import Cluster, main_clusters
 from hub.contract.lead import HandlingCode
+from hub.watermark import IssuedMark
+from hub.watermark.images import mark_png
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Items a section lists in the printed brief (counts always cover everything; the agenda API
@@ -48,6 +54,16 @@ _env.filters.update(
 _env.globals.update(quantity_fr=labels.quantity_fr, weapon_fr=labels.weapon_fr, packaging_fr=labels.packaging_fr,
                     measure_fr=labels.measure_fr, measure_value_fr=labels.measure_value_fr,
                     delta_fr=labels.delta_fr)
+
+
+def _css_string(text: object) -> Markup:
+    """A CSS string literal (for ``content:``): quotes, backslashes, angle brackets and control
+    characters as CSS escapes, so no value can close the string or the ``<style>`` element."""
+    escaped = "".join(f"\\{ord(ch):x} " if ch in '\\"\'<>&' or ord(ch) < 32 else ch for ch in str(text))
+    return Markup(f'"{escaped}"')
+
+
+_env.filters["css_string"] = _css_string
 
 
 @dataclass
@@ -107,11 +123,16 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def render_html(brief: Brief) -> str:
+def render_html(brief: Brief, mark: IssuedMark | None = None) -> str:
+    """The copy as one HTML file; ``mark``: the copy's watermark (every hub path gives one)."""
+
+    def png(data: bytes) -> str:
+        return _data_uri(mark_png(data, mark) if mark is not None else data)
+
     return _env.get_template("brief.html.j2").render(
-        brief=brief, a=brief.agenda, m=brief.meeting, p=brief.participant,
-        figures={k: _data_uri(v) for k, v in brief.figures.items()},
-        clusters=[(c, _data_uri(c.png)) for c in brief.clusters],
+        brief=brief, a=brief.agenda, m=brief.meeting, p=brief.participant, wm=mark,
+        figures={k: png(v) for k, v in brief.figures.items()},
+        clusters=[(c, png(c.png)) for c in brief.clusters],
         handling_fr=labels.HANDLING_FR, listed=LISTED,
         sections=sections.order(brief.extras), extras=brief.extras,
     )
@@ -125,7 +146,9 @@ def render_pdf(html: str) -> bytes:
 
 
 def file_stem(brief: Brief) -> str:
-    safe_user = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in brief.participant.user_id)
+    # ASCII only: the name goes into a Content-Disposition header (latin-1 on the wire).
+    safe_user = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "_"
+                        for ch in brief.participant.user_id)
     return f"brief-{brief.meeting.meeting_id}-{safe_user}"
 
 

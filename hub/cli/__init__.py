@@ -47,6 +47,9 @@ def _register() -> None:
     app.command("serve")(serve.serve)
     app.add_typer(federation.app, name="federation")
     app.command("antenna")(federation.antenna)
+    from hub.cli.trace import trace_cmd  # watermarks (ADR 0026)
+
+    app.command("trace")(trace_cmd)
 
 
 _register()

@@ -4,7 +4,8 @@ Analyst's Notebook exchange format (ANX) and FollowTheMoney entities (JSON lines
 
 Pure serializers: they see only the ``Network`` the policy let through, so an export can never
 hold more than the caller could read on screen. Every export carries its handling code (the
-strictest of its leads) and is audited as a disclosure by the router.
+strictest of its leads) and is audited as a disclosure by the router; given the copy's mark
+(hub/watermark), each format carries it too — visibly and as the traceable token (ADR 0026).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from enum import StrEnum
 from graph.meetings import strictest
 from graph.models import Network
 from hub.contract.lead import HandlingCode
+from hub.watermark import IssuedMark
 
 
 class ExportFormat(StrEnum):
@@ -45,16 +47,16 @@ def handling_code(network: Network) -> str:
     return strictest(set(leads.values())).value
 
 
-def export(network: Network, fmt: ExportFormat) -> ExportFile:
+def export(network: Network, fmt: ExportFormat, mark: IssuedMark | None = None) -> ExportFile:
     from hub.exports import anx, ftm, graphml, tabular
 
     if fmt is ExportFormat.CSV:
-        return ExportFile(tabular.to_zip(network), "application/zip", "zip")
+        return ExportFile(tabular.to_zip(network, mark), "application/zip", "zip")
     if fmt is ExportFormat.GRAPHML:
-        return ExportFile(graphml.to_graphml(network), "application/graphml+xml", "graphml")
+        return ExportFile(graphml.to_graphml(network, mark), "application/graphml+xml", "graphml")
     if fmt is ExportFormat.ANX:
-        return ExportFile(anx.to_anx(network), "application/xml", "anx")
-    return ExportFile(ftm.to_ftm(network), "application/x-ndjson", "ftm.jsonl")
+        return ExportFile(anx.to_anx(network, mark), "application/xml", "anx")
+    return ExportFile(ftm.to_ftm(network, mark), "application/x-ndjson", "ftm.jsonl")
 
 
 __all__ = ["ExportFile", "ExportFormat", "export", "handling_code"]

@@ -13,7 +13,10 @@ Deviations from a chart saved by ANB itself, documented here:
 - ``IdReferenceLinking="true"``: a link's ends are the ``EntityId``s of its entities;
   ``Rigorous="false"``: ANB imports what it understands rather than refusing the chart over an
   unknown icon name;
-- hits (hit/no-hit) are not chart items: they go on the anchor as the ``Hits`` attribute.
+- hits (hit/no-hit) are not chart items: they go on the anchor as the ``Hits`` attribute;
+- a marked copy (ADR 0026) carries its mark in the chart ``Summary``: custom properties
+  ``Destinataire``, ``Date``, ``Justification``, ``Code de traçage`` and ``Marque`` (the token)
+  — ANB shows them in *Chart Properties* — and the visible text in an XML comment at the top.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import xml.etree.ElementTree as ET
 
 from graph.models import Network
 from hub.exports.common import as_text
+from hub.watermark import IssuedMark
 
 ICONS = {
     "lead": "Report", "vehicle": "Car", "person": "Person", "phone": "Phone", "location": "Address",
@@ -42,7 +46,7 @@ def _attrs(item: ET.Element, values: dict[str, object]) -> None:
         ET.SubElement(coll, "Attribute", {"AttributeClass": name, "Value": as_text(value)})
 
 
-def to_anx(network: Network) -> bytes:
+def to_anx(network: Network, mark: IssuedMark | None = None) -> bytes:
     from hub.exports import handling_code
 
     chart = ET.Element("Chart", {"IdReferenceLinking": "true", "Rigorous": "false"})
@@ -82,9 +86,16 @@ def to_anx(network: Network) -> bytes:
         _attrs(item, {"Service": e.agency, "Piste": e.lead_id, "Rôle": e.properties.get("role"),
                       "Quantité": f"{qty} {e.properties.get('unit') or ''}".strip() if qty is not None else None})
     summary = ET.SubElement(chart, "Summary")
+    marking: tuple[tuple[str, str], ...] = ()
+    if mark is not None:
+        chart.insert(0, ET.Comment(" " + mark.text_fr().replace("--", "—") + " "))
+        m = mark.mark
+        marking = (("Destinataire", f"{m.recipient_fr()} — {m.user_id}"), ("Date", m.at),
+                   ("Justification", m.justification), ("Code de traçage", mark.code), ("Marque", mark.token))
     props = ET.SubElement(summary, "CustomPropertyCollection")
     for name, value in (("Code de traitement", handling_code(network)), ("Ancre", network.anchor),
-                        ("Profondeur", str(network.depth)), ("Tronqué", "oui" if network.truncated else "non")):
+                        ("Profondeur", str(network.depth)), ("Tronqué", "oui" if network.truncated else "non"),
+                        *marking):
         ET.SubElement(props, "CustomProperty", {"Name": name, "Type": "String", "Value": value})
     ET.indent(chart)
     return ET.tostring(chart, encoding="utf-8", xml_declaration=True)

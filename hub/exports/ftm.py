@@ -20,6 +20,11 @@ Not mapped, documented: phones (FtM has no Phone schema: numbers travel as the E
 ``phoneMentioned``, not as entities), substances and communes (reference vocabulary: kept as
 the Event's keywords and location), agencies, and hits (hit/no-hit is not an entity).
 Ids are ``chx-`` + the SHA-1 of the hub's node id: stable across exports, no key in clear.
+
+A marked copy (ADR 0026) opens with one ``Note`` entity (id ``chx-marquage-<mark id>``):
+``name`` « Marquage CROSS Hub », ``description`` the visible mark (recipient, date,
+justification, code), ``summary`` the token — FtM has no file-level metadata, and a Note is the
+one schema every FtM tool imports without needing it to point at anything.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any
 from graph.models import Network, NetworkNode
 from hub.brief.labels import agency_fr, kind_fr
 from hub.exports.common import as_text
+from hub.watermark import IssuedMark
 
 SCHEMAS = ("Event", "Vehicle", "Person", "Address", "Note", "UnknownLink")
 LINK_ROLE_FR = {
@@ -135,6 +141,12 @@ def to_entities(network: Network) -> list[dict[str, Any]]:
     return [*events.values(), *entities.values(), *links, *notes]
 
 
-def to_ftm(network: Network) -> bytes:
+def mark_note(mark: IssuedMark) -> dict[str, Any]:
+    return {"id": f"chx-marquage-{mark.mark.mark_id}", "schema": "Note", "properties": _props(
+        name="Marquage CROSS Hub", description=mark.text_fr(), summary=mark.token)}
+
+
+def to_ftm(network: Network, mark: IssuedMark | None = None) -> bytes:
+    entities = ([mark_note(mark)] if mark is not None else []) + to_entities(network)
     return "".join(json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n"
-                   for e in to_entities(network)).encode("utf-8")
+                   for e in entities).encode("utf-8")

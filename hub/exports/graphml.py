@@ -4,7 +4,9 @@ Key types follow the values: ``boolean``, ``long``, ``double``, else ``string`` 
 as JSON text, dates as ISO 8601). Gephi takes the ``label`` attribute as the node label; in yEd,
 map ``label`` to the node label with *Edit → Properties Mapper* (yEd's own ``y:`` graphics
 extension is not written: layout is left to the tool). Graph-level data carry the anchor, depth,
-truncation flag and the export's handling code.
+truncation flag and the export's handling code, and — for a marked copy (ADR 0026) — its mark:
+``marquage`` (the visible text: recipient, date, justification, code) and ``marque`` (the token),
+with the visible text repeated in an XML comment at the top of the file.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from graph.models import Network
 from hub.exports.common import as_text
+from hub.watermark import IssuedMark
 
 NS = "http://graphml.graphdrawing.org/xmlns"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -49,7 +52,7 @@ def _value(v: Any, attr_type: str) -> str:
     return as_text(v)
 
 
-def to_graphml(network: Network) -> bytes:
+def to_graphml(network: Network, mark: IssuedMark | None = None) -> bytes:
     from hub.exports import handling_code
 
     ET.register_namespace("", NS)
@@ -61,6 +64,9 @@ def to_graphml(network: Network) -> bytes:
     graph_data = {"anchor": network.anchor, "depth": network.depth, "truncated": network.truncated,
                   "handling_code": handling_code(network),
                   "hits": "; ".join(f"{h.entity} {h.agency}×{h.lead_count}" for h in network.hits)}
+    if mark is not None:
+        graph_data.update(marquage=mark.text_fr(), marque=mark.token)
+        root.append(ET.Comment(" " + mark.text_fr().replace("--", "—") + " "))
 
     keys: dict[tuple[str, str], tuple[str, str]] = {}  # (for, name) -> (id, type)
 

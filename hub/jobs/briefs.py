@@ -28,6 +28,7 @@ from hub import brief as hub_brief
 from hub.audit import AuditTrail
 from hub.audit.events import system_event
 from hub.jobs.standalone import graph_for, trail_for
+from hub.watermark import issue_for
 from hub.settings import Settings
 from policies.audit import AuditAction, DecisionOutcome
 from policies.models import Policy
@@ -69,15 +70,18 @@ def write_brief(settings: Settings, graph: Graph, trail: AuditTrail, meeting: gr
     brief = hub_brief.build_brief(graph, meeting, participant, access,
                                   include_unlocated=meeting.departement == settings.cross_departement,
                                   now=now)
-    html = hub_brief.render_html(brief)
+    # One mark for the copy's HTML and PDF (ADR 0026), recorded with its disclosure.
+    mark = issue_for(settings.keys_dir, participant, document="brief", justification=justification,
+                     handling_code=brief.handling_code)
+    html = hub_brief.render_html(brief, mark)
     pdf = hub_brief.render_pdf(html)
     lead_ids = brief.agenda.lead_ids()
     trail.append(system_event(
         AuditAction.DISCLOSURE, origin=origin, rule_id=access.policy_id, lead_ids=lead_ids,
-        entity_keys=[f"meeting:{meeting.meeting_id}"], justification=justification,
+        entity_keys=[f"meeting:{meeting.meeting_id}", mark.entity_key], justification=justification,
         recipients=[participant.user_id], outcome=DecisionOutcome(brief.agenda.outcome()),
         details={"document": "brief", "handling_code": brief.handling_code,
-                 "hits": brief.agenda.hit_count()},
+                 "hits": brief.agenda.hit_count(), **mark.audit_details()},
     ))
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     stem = hub_brief.file_stem(brief)

@@ -7,6 +7,9 @@ caller may read. It is a disclosure — the data leave the hub in a file — so 
 justification and is audited as such, with the caller as recipient, before it is returned.
 Exporting is an action of its own (``exports.network`` in roles.yaml) and, where
 policies/data/second_factor.yaml says so, needs a fresh second factor (hub.deps.requires).
+Each copy is watermarked for the caller (hub/watermark, ADR 0026): the mark is issued before
+serializing, and its token is recorded in the disclosure's entry (entity key
+``watermark:<short code>``) — the register ``crosshub trace`` reads.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from hub.deps import (
     requires,
 )
 from hub.exports import ExportFormat, export, handling_code
+from hub.watermark import issue_for
 from policies.permissions import Action
 
 router = APIRouter(prefix="/api/v1/entities", tags=["entités"])
@@ -62,19 +66,22 @@ async def export_network(
         graph_read.network, graph, kind, normalized, depth, access,
         max_nodes=settings.max_network_nodes,
     )
-    file = await run_in_threadpool(export, net, format)
+    code = handling_code(net)
+    mark = issue_for(settings.keys_dir, caller, document=f"export.{format.value}", justification=reason,
+                     handling_code=code)
+    file = await run_in_threadpool(export, net, format, mark)
     leads = [n for n in net.nodes if n.kind == "lead"]
     redacted = any(n.properties.get("access") != "full" for n in leads)
-    code = handling_code(net)
     await log_disclosure(
         request, audit, caller, justification=reason, rule_id=access.policy_id,
         outcome="redacted" if redacted else ("full" if leads else ("hit" if net.hits else "none")),
-        lead_ids=[n.key for n in leads], entity_keys=[n.id for n in net.nodes if n.kind != "lead"],
+        lead_ids=[n.key for n in leads],
+        entity_keys=[mark.entity_key] + [n.id for n in net.nodes if n.kind != "lead"],
         recipients=[caller.user_id],
         details={"format": format.value, "depth": depth, "hits": sum(h.lead_count for h in net.hits),
-                 "truncated": net.truncated, "handling_code": code},
+                 "truncated": net.truncated, "handling_code": code, **mark.audit_details()},
     )
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in normalized)[:60]
     return Response(content=file.content, media_type=file.media_type, headers={
         "Content-Disposition": f'attachment; filename="reseau-{kind.value}-{safe}.{file.extension}"',
-        "Cache-Control": "no-store", "X-Handling-Code": code})
+        "Cache-Control": "no-store", "X-Handling-Code": code, "X-Watermark-Code": mark.code})

@@ -33,6 +33,7 @@ from hub.deps import (
     requires,
 )
 from hub.routers.inputs import StrictIn
+from hub.watermark import IssuedMark, issue_for
 from policies.permissions import Action
 
 router = APIRouter(prefix="/api/v1/meetings", tags=["réunions"])
@@ -181,21 +182,24 @@ async def _brief(request: Request, meeting_id: str, graph, settings, access, aud
                  reason: str, fmt: str) -> Response:
     meeting = await run_in_threadpool(graph_meetings.get_meeting, graph, meeting_id)
 
-    def render() -> tuple[hub_brief.Brief, bytes]:
+    def render() -> tuple[hub_brief.Brief, bytes, IssuedMark]:
         brief = hub_brief.build_brief(graph, meeting, caller, access,
                                       include_unlocated=_own_cross(settings, meeting))
-        html = hub_brief.render_html(brief)
-        return brief, (html.encode("utf-8") if fmt == "html" else hub_brief.render_pdf(html))
+        # The caller's copy is watermarked (ADR 0026); its token is recorded with the disclosure.
+        mark = issue_for(settings.keys_dir, caller, document=f"brief.{fmt}", justification=reason,
+                         handling_code=brief.handling_code)
+        html = hub_brief.render_html(brief, mark)
+        return brief, (html.encode("utf-8") if fmt == "html" else hub_brief.render_pdf(html)), mark
 
-    brief, content = await run_in_threadpool(render)
+    brief, content, mark = await run_in_threadpool(render)
     lead_ids = brief.agenda.lead_ids()
     # Logged before the document is handed over: nothing is disclosed unlogged.
     await log_disclosure(
         request, audit, caller, justification=reason, rule_id=access.policy_id,
         outcome=brief.agenda.outcome(),
-        lead_ids=lead_ids, entity_keys=[f"meeting:{meeting_id}"], recipients=[caller.user_id],
+        lead_ids=lead_ids, entity_keys=[f"meeting:{meeting_id}", mark.entity_key], recipients=[caller.user_id],
         details={"document": f"brief.{fmt}", "handling_code": brief.handling_code,
-                 "hits": brief.agenda.hit_count()},
+                 "hits": brief.agenda.hit_count(), **mark.audit_details()},
     )
     stem = hub_brief.file_stem(brief)
     media = "text/html; charset=utf-8" if fmt == "html" else "application/pdf"
