@@ -50,6 +50,10 @@ def _register() -> None:
     from hub.cli.trace import trace_cmd  # watermarks (ADR 0026)
 
     app.command("trace")(trace_cmd)
+    from hub.cli import backup as backup_cli  # backup and restore (ADR 0027)
+
+    app.command("backup")(backup_cli.backup)
+    app.command("restore")(backup_cli.restore)
 
 
 _register()

@@ -72,6 +72,15 @@ def scheduled_runs(app: FastAPI, settings: Settings, holder: str | None = None) 
         jobs.append(ScheduledJob(federation.JOB_NAME, CronTrigger.from_crontab(
             settings.federation_cron, timezone=PARIS), federation_round))
 
+    if settings.backup_cron:
+        # The backup (hub/jobs/backup.py, ADR 0027): off unless a crontab is configured.
+        from hub.jobs import backup as backup_job
+
+        def backup(due: datetime, progress: RunProgress) -> object:
+            return backup_job.run_backup(settings, app.state.graph, app.state.audit)
+
+        jobs.append(ScheduledJob(backup_job.JOB_NAME, CronTrigger.from_crontab(
+            settings.backup_cron, timezone=PARIS), backup))
     return ScheduledRuns(app.state.graph, jobs + [
         ScheduledJob("retention", CronTrigger.from_crontab(settings.retention_cron, timezone=PARIS), purge),
         ScheduledJob("weekly-briefs", CronTrigger.from_crontab(settings.brief_cron, timezone=PARIS),
