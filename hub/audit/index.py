@@ -227,6 +227,10 @@ class AuditIndex:
         if f.entity_key is not None:
             where.append("e.id IN (SELECT entry FROM entry_entities WHERE entity_key = ?)")
             args.append(f.entity_key)
+        if f.entries:  # exact entries: the unique (segment, seq) index answers each
+            refs = f.entry_refs()
+            where.append("(" + " OR ".join("(e.segment = ? AND e.seq = ?)" for _ in refs) + ")")
+            args += [x for ref in refs for x in ref]
         sql = ("SELECT e.segment, e.seq, e.offset, e.length, e.entry_hash FROM entries e"
                + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY e.recorded_us DESC, e.segment DESC, e.seq DESC LIMIT ? OFFSET ?")

@@ -132,6 +132,8 @@ def _matches(body: dict[str, Any], f: AuditFilters) -> bool:
         return False
     if f.entity_key is not None and f.entity_key not in body["entity_keys"]:
         return False
+    if f.entries and body.get("seq") not in {seq for _, seq in f.entry_refs()}:
+        return False  # the segment is the file's, checked by the index (read_entries: one chain)
     if f.since is not None or f.until is not None:
         at = datetime.fromisoformat(body["at"])
         if f.since is not None and at < f.since:

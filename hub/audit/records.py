@@ -130,5 +130,16 @@ class AuditFilters(StrictModel):
     lead_aliases: list[str] = Field(default_factory=list)
     entity_key: str | None = None
     outcome: DecisionOutcome | None = None
+    # Exactly these entries, each ``<segment>:<seq>`` (how the DPD's report links to the entries
+    # behind a finding, ADR 0030): found through the index's unique (segment, seq).
+    entries: list[str] = Field(default_factory=list, max_length=500)
     limit: int = Field(default=100, ge=1, le=10_000)
     offset: int = Field(default=0, ge=0)
+
+    def entry_refs(self) -> list[tuple[str, int]]:
+        """``entries`` as (segment, seq); a malformed one names no entry (matches nothing)."""
+        out = []
+        for ref in self.entries:
+            segment, _, seq = ref.rpartition(":")
+            out.append((segment, int(seq) if seq.isdigit() else 0))
+        return out

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from graph.leads import lead_aliases
 from hub.audit import AuditFilters, TrailEntry, query, verify
+from hub.contract.errors import InvalidInput
 from hub.contract.lead import Agency
 from hub.deps import AuditDep, GraphDep, SettingsDep, requires
 from policies.audit import AuditAction, DecisionOutcome
@@ -34,14 +35,20 @@ async def list_entries(
     lead_id: str | None = None,
     entity_key: str | None = None,
     outcome: DecisionOutcome | None = None,
+    entry: Annotated[list[str] | None, Query(
+        description="Entrées exactes, `<segment>:<seq>` (répétable) : les liens du "
+                                    "rapport du DPD vers les entrées d'un constat")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[TrailEntry]:
+    if entry and len(entry) > 500:
+        raise InvalidInput("trop d'entrées demandées (500 au plus)",
+                           details=[{"field": "entry", "reason": "500 entrées au plus par recherche"}])
     # A lead migrated to an opaque id (ADR 0007) is found under either id.
     aliases = await run_in_threadpool(lead_aliases, graph, lead_id) if lead_id else []
     filters = AuditFilters(since=since, until=until, user_id=user_id, agency=agency, action=action,
                            lead_id=lead_id, lead_aliases=aliases, entity_key=entity_key,
-                           outcome=outcome, limit=limit, offset=offset)
+                           outcome=outcome, entries=entry or [], limit=limit, offset=offset)
     return await run_in_threadpool(
         lambda: query(settings.audit_dir, filters, index_path=settings.audit_index))
 
