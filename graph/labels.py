@@ -70,6 +70,11 @@ class Label(StrEnum):
     FEDERATION_TICKET = "FederationTicket"
     FEDERATION_QUOTA = "FederationQuota"
     FEDERATION_CURSOR = "FederationCursor"
+    # Accounts over time (graph/identity/reviews.py, graph/policy_deployments.py): access
+    # reviews and their per-account items, the policy files' digests last deployed; never linked.
+    ACCESS_REVIEW = "AccessReview"
+    ACCESS_REVIEW_ITEM = "AccessReviewItem"
+    POLICY_STATE = "PolicyState"
 
 
 class Rel(StrEnum):
@@ -163,6 +168,9 @@ KEY_PROPERTY: dict[Label, str] = {
     Label.FEDERATION_TICKET: "ticket_key",
     Label.FEDERATION_QUOTA: "quota_key",  # peer|UTC day
     Label.FEDERATION_CURSOR: "name",
+    Label.ACCESS_REVIEW: "review_id",
+    Label.ACCESS_REVIEW_ITEM: "item_key",  # review_id|user_id
+    Label.POLICY_STATE: "name",
 }
 
 _KIND_LABEL: dict[EntityKind, Label] = {

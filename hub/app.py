@@ -60,6 +60,10 @@ def create_app(settings: Settings) -> FastAPI:
             graph = Graph(driver, settings.neo4j_database)
             await run_in_threadpool(wait_ready, graph, 60)
             await run_in_threadpool(apply_schema, graph)
+            # A change of the policy files since the last start enters the trail, with who
+            # deployed it (hub/policy_deployments.py), before anything is served under them.
+            from hub.policy_deployments import record_policy_files
+            await run_in_threadpool(record_policy_files, graph, audit, settings)
             app.state.driver = driver
             app.state.graph = graph
             app.state.audit = audit
@@ -140,6 +144,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(workflow.router)
     app.include_router(admin.router)
+    from hub.routers import accounts  # movers, leavers, the access review (issue 17)
+    app.include_router(accounts.router)
     from hub.routers import watches  # watchlists (« Veilles »)
     app.include_router(watches.router)
     from hub.routers import second_factor  # TOTP enrolment and step-up (hub.deps.requires)

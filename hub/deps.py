@@ -113,7 +113,24 @@ async def get_caller(
         request.state.access_claims = claims
     if principal is None:
         raise NotAuthenticated("jeton inconnu, expiré ou révoqué")
+    claims = request.state.access_claims
+    if claims is not None and (claims.role != principal.role or claims.agency != principal.agency):
+        # Issued before the account's role or agency changed (a mover): never evaluated with
+        # rights it no longer names, even if its session were still open.
+        raise NotAuthenticated("jeton inconnu, expiré ou révoqué")
+    await _record_use(request, graph, principal)
     return principal
+
+
+async def _record_use(request: Request, graph: Graph, principal: Principal) -> None:
+    """The account's last use, written at most once per the resolution of
+    policies/data/accounts.yaml (the identity read already brought the last one back)."""
+    from graph.identity.lifecycle import touch_last_use
+    from policies.accounts import needs_touch
+
+    rules, now = get_rulebook(request).accounts, datetime.now(UTC)
+    if needs_touch(rules, principal.last_used_at, now):
+        await run_in_threadpool(touch_last_use, graph, principal.user_id, now, rules.resolution)
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -154,6 +154,13 @@ class Settings(BaseSettings):
     backup_cron: str | None = None
     backup_path: Path | None = None
     backup_keep: int = Field(default=7, ge=1, le=1000)
+    # Accounts over time (hub/jobs/accounts.py, ADR on accounts): the daily job that disables
+    # accounts unused past their role's period, opens the access review when due and flags an
+    # overdue one (periods in policies/data/accounts.yaml).
+    accounts_cron: str = "15 4 * * *"
+    # Who deploys the policy files this hub starts with (CROSSHUB_DEPLOYED_BY): named in the
+    # audit trail's entry of a change (hub/policy_deployments.py); unset: « inconnu ».
+    deployed_by: str | None = None
 
     # Watch signals sent outside the hub (hub/jobs/watch_delivery.py): never any lead content,
     # only « something new, sign in » and this address of the hub.

@@ -51,6 +51,8 @@ class AuditAction(StrEnum):
     # recorded after it as describing data that was rolled back (hub/audit/restores.py).
     BACKUP = "backup"
     RESTORE = "restore"
+    # Who may do or see what changed: a deployment of policy files (their digests, who deployed).
+    CONFIGURATION = "configuration"
 
 
 ACTION_LABELS_FR: dict[AuditAction, str] = {
@@ -65,6 +67,7 @@ ACTION_LABELS_FR: dict[AuditAction, str] = {
     AuditAction.LOG_OPENED: "Ouverture d'un segment du journal",
     AuditAction.BACKUP: "Sauvegarde",
     AuditAction.RESTORE: "Restauration",
+    AuditAction.CONFIGURATION: "Configuration",
 }
 
 # Art. 25: logs of consultation and disclosure must show the justification and the recipients.

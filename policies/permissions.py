@@ -47,6 +47,10 @@ class Action(StrEnum):
     # Run the federation round now (ADR 0024): for an external scheduler or an operator; the
     # round moves only tokens and tickets, never a lead's content to the caller.
     RUN_FEDERATION = "federation.run"
+    # Accounts over time (policies/accounts.py): move a person to another role or agency, record
+    # a leaver; and the periodic access review (confirm or disable each account).
+    MANAGE_ACCOUNTS = "accounts.manage"
+    REVIEW_ACCOUNTS = "accounts.review"
 
 
 ACTION_LABELS_FR: dict[Action, str] = {
@@ -73,6 +77,8 @@ ACTION_LABELS_FR: dict[Action, str] = {
     Action.RESET_SECOND_FACTOR: "réinitialiser le second facteur d'un utilisateur",
     Action.WORK_DOSSIERS: "travailler dans les dossiers partagés",
     Action.RUN_FEDERATION: "lancer un tour de fédération entre CROSS",
+    Action.MANAGE_ACCOUNTS: "gérer les comptes (mutation, départ)",
+    Action.REVIEW_ACCOUNTS: "mener la revue périodique des accès",
 }
 
 

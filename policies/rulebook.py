@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hub.contract.errors import ConfigurationError
+from policies.accounts import ACCOUNTS_FILE, AccountRules, load_account_rules
 from policies.deconfliction import (
     DECONFLICTION_FILE,
     DeconflictionRules,
@@ -56,6 +57,8 @@ class Rulebook:
     second_factor: SecondFactorRules = field(default_factory=SecondFactorRules)
     # Federation between CROSS hubs: scopes, quotas, follow-up (policies/federation.py).
     federation: FederationRules = field(default_factory=FederationRules)
+    # Accounts over time: inactivity per role, the access review (policies/accounts.py).
+    accounts: AccountRules = field(default_factory=AccountRules)
     # The watch on the connectors: silence and quarantine growth (policies/operations.py).
     operations: OperationsRules = field(default_factory=OperationsRules)
 
@@ -86,5 +89,6 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
         second_factor=load_second_factor_rules(base / SECOND_FACTOR_FILE),
         disclosure=disclosure,
         federation=load_federation_rules(base / FEDERATION_FILE),
+        accounts=load_account_rules(base / ACCOUNTS_FILE),
         operations=load_operations_rules(base / OPERATIONS_FILE),
     )

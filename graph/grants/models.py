@@ -55,6 +55,10 @@ class NotificationKind(StrEnum):
     DISCLOSURE_MESSAGE = "disclosure_message"
     # Federation (graph/federation/tickets.py): a hit confirmed between two CROSS hubs.
     FEDERATION_TICKET = "federation_ticket"
+    # Accounts over time (graph/identity/reviews.py): a review opened, to its reviewers; one past
+    # its deadline with accounts undecided, to the administrators.
+    ACCESS_REVIEW_OPENED = "access_review_opened"
+    ACCESS_REVIEW_OVERDUE = "access_review_overdue"
 
 
 # --- models -------------------------------------------------------------------------------------

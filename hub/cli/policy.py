@@ -91,3 +91,96 @@ def explain(
     if decision.contact_fr:
         table.add_row("contact", decision.contact_fr)
     console.print(table)
+
+
+@app.command("diff")
+def diff(
+    first: Annotated[Path, typer.Argument(help="ANCIEN dossier ; seul, c'est le NOUVEAU, comparé "
+                                               "à la politique déployée")],
+    second: Annotated[Path | None, typer.Argument(help="NOUVEAU dossier")] = None,
+) -> None:
+    """What deploying NEW instead of OLD would grant or withdraw, to whom — before deploying.
+    With one directory, OLD is the deployed policy (CROSSHUB_RULES_DIR, else the packaged one).
+
+    Lists the files changed, per role the actions (``may:``) gained or lost, and per caller
+    agency × role × handling code × originating agency the read level before and after
+    (complet / expurgé / signalement / aucun), decided by the access engine on representative
+    leads (no restriction, embargo or grant).
+
+    Exit code: 0 when no right changes, 1 when some right changes (granted or withdrawn),
+    2 when a directory is invalid."""
+    from hub.policy_deployments import rules_directory
+    from hub.settings import Settings
+    from policies.diff import OTHER_KINDS, diff_policies, file_digests
+    from policies.rulebook import load_rulebook
+
+    old_dir, new_dir = (first, second) if second is not None else (
+        rules_directory(Settings()), first)
+    try:
+        old, new = load_rulebook(old_dir).policy, load_rulebook(new_dir).policy
+    except ConfigurationError as exc:
+        err_console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    result = diff_policies(old, new, file_digests(old_dir), file_digests(new_dir))
+    console.print(f"Politique déployée : {old_dir}\nPolitique proposée : {new_dir}")
+    if result.files:
+        files = Table("fichier", "avant", "après", title="Fichiers modifiés")
+        for f in result.files:
+            files.add_row(f.name, (f.old or "absent")[7:19], (f.new or "supprimé")[7:19])
+        console.print(files)
+    if result.permissions:
+        perms = Table("rôle", "change", "action", "autorisation", title="Autorisations (may:)")
+        for p in result.permissions:
+            perms.add_row(p.role, "[green]+ accordée[/green]" if p.gained else "[red]− retirée[/red]",
+                          p.action.value, p.label_fr)
+        console.print(perms)
+    if result.access:
+        access = Table("service", "rôle", "code", "émetteur", "nature", "avant", "après", "sens",
+                       title="Accès aux pistes (moteur de décision, pistes représentatives)")
+        for a in result.access:
+            access.add_row(a.caller_agency, a.role, a.handling_code, a.originating_agency,
+                           {None: "toutes", OTHER_KINDS: "les autres"}.get(a.kind, a.kind),
+                           a.old.label_fr, a.new.label_fr,
+                           "[green]élargi[/green]" if a.widened else "[red]restreint[/red]")
+        console.print(access)
+    if not result.rights_changed:
+        console.print("Aucun droit ne change" + (" (fichiers modifiés ci-dessus)." if result.files
+                                                 else " : politiques identiques."))
+        raise typer.Exit(0)
+    console.print(f"{len(result.permissions)} autorisation(s) et {len(result.access)} niveau(x) "
+                  "d'accès changent.")
+    raise typer.Exit(1)
+
+
+@app.command("deploy")
+def deploy(
+    by: Annotated[str, typer.Option("--by", help="Qui déploie (nommé dans le journal d'audit)")],
+    directory: Annotated[Path | None, typer.Option(
+        help="Dossier de politique déployé (défaut : CROSSHUB_RULES_DIR, sinon celui du paquet)")] = None,
+) -> None:
+    """Record the deployment of the policy files (checked first): if their digests changed since
+    the last record, the audit trail gets an entry naming the files, old and new digests and who
+    deployed. Hubs started afterwards find nothing new to record."""
+    from hub.cli.common import graph_session
+    from hub.jobs.standalone import trail_for
+    from hub.policy_deployments import record_policy_files
+    from hub.settings import Settings
+    from policies.diff import changed_files
+    from policies.rulebook import load_rulebook
+
+    settings = Settings()
+    if directory is not None:
+        settings = settings.model_copy(update={"rules_dir": directory})
+    try:
+        load_rulebook(settings.rules_dir)
+    except ConfigurationError as exc:
+        err_console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from exc
+    with graph_session(settings) as (settings, graph), trail_for(settings, None) as trail:
+        change = record_policy_files(graph, trail, settings, deployed_by=by, origin="cli")
+    if change is None:
+        console.print("Politique inchangée depuis le dernier déploiement enregistré.")
+        return
+    names = [c.name for c in changed_files(change.old_files, change.files)]
+    console.print(f"Déploiement enregistré par {change.deployed_by} : {len(names)} fichier(s) "
+                  f"modifié(s) ({', '.join(names)}), empreinte {change.combined[7:19]}.")

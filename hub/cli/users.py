@@ -16,6 +16,8 @@ from rich.table import Table
 
 from graph import identity
 from graph import sessions as graph_sessions
+from hub.cli.account_reviews import app as reviews_app
+from hub.cli.account_reviews import system_user as _system_user
 from hub.cli.common import console, err_console, graph_session
 from hub.contract.errors import NotFound
 from hub.contract.lead import Agency
@@ -26,6 +28,8 @@ from policies.models import Role
 app = typer.Typer(help="Comptes des personnes : création, mot de passe, désactivation, liste.",
                   no_args_is_help=True)
 
+By = Annotated[str | None, typer.Option(
+    "--by", help="Qui fait la modification (journal d'audit ; défaut : le compte système)")]
 PasswordStdin = Annotated[bool, typer.Option(
     "--password-stdin", help="Lire le mot de passe sur l'entrée standard (première ligne)")]
 
@@ -59,8 +63,10 @@ def create(
     name: Annotated[str, typer.Option(help="Nom de connexion (l'identifiant sera service:nom)")],
     contact: Annotated[str | None, typer.Option(help="Contact fonctionnel (hit/no-hit)")] = None,
     password_stdin: PasswordStdin = False,
+    by: By = None,
 ) -> None:
-    """Create a person's account with a password."""
+    """Create a person's account with a password (a joiner: recorded in the audit trail)."""
+    by = by or _system_user()
     if role not in INTERACTIVE_ROLES:
         err_console.print(f"[red]Le rôle « {role.value} » ne se connecte pas par mot de passe[/red] : "
                           "un connecteur reçoit un jeton (« crosshub token create »).")
@@ -80,8 +86,13 @@ def create(
                               "« crosshub users set-password » pour changer son mot de passe.")
             raise typer.Exit(3)
         password_hash = _checked_hash(_read_password(password_stdin), name=name, user_id=user_id)
-        identity.upsert_user(graph, agency=agency.value, role=role.value, name=name,
-                             contact=contact, password_hash=password_hash)
+        user = identity.upsert_user(graph, agency=agency.value, role=role.value, name=name,
+                                    contact=contact, password_hash=password_hash)
+        from hub.audit.account_events import account_created, operator_named
+        from hub.jobs.standalone import trail_for
+
+        with trail_for(settings, None) as trail:  # a joiner enters the trail
+            trail.append(account_created("cli", operator_named(by), user))
     console.print(f"Utilisateur [bold]{user_id}[/bold] créé ({role.value}).")
 
 
@@ -165,3 +176,65 @@ def list_users() -> None:
         table.add_row(u.user_id, u.name, u.agency, u.role, "oui" if u.password_hash else "non",
                       "oui" if u.disabled else "", str(open_sessions.get(u.user_id, 0)))
     console.print(table)
+
+
+def _account_change(user_id: str, by: str | None, change_fn) -> None:  # noqa: ANN001
+    """Run a lifecycle change with the trail open (its entry appended before the commit)."""
+    from datetime import UTC, datetime
+
+    from hub.audit.account_events import account_changed, operator_named
+    from hub.contract.errors import CrossHubError
+    from hub.jobs.standalone import trail_for
+
+    actor = operator_named(by or _system_user())
+    with graph_session() as (settings, graph), trail_for(settings, None) as trail:
+        try:
+            change = change_fn(graph, actor.user_id, datetime.now(UTC),
+                               lambda c: trail.append_many(account_changed("cli", actor, c)))
+        except CrossHubError as exc:
+            err_console.print(f"[red]{exc.message}[/red]")
+            for d in exc.details:
+                err_console.print(f"  {d.get('field')} — {d.get('reason')}")
+            raise typer.Exit(1 if isinstance(exc, NotFound) else 2) from None
+    e = change.ended
+    console.print(f"{e.sessions} session(s), {e.api_tokens} jeton(s) d'API, "
+                  f"{len(e.guest_grants)} accès d'invité, {len(e.requests_declined)} demande(s) "
+                  f"en attente et {len(e.disclosures_ended)} communication(s) révoqué(s).")
+    return change
+
+
+@app.command("move")
+def move(
+    user_id: Annotated[str, typer.Argument(help="Identifiant service:nom")],
+    agency: Annotated[Agency | None, typer.Option(help="Nouveau service (défaut : inchangé)")] = None,
+    role: Annotated[Role | None, typer.Option(help="Nouveau rôle (défaut : inchangé)")] = None,
+    by: By = None,
+) -> None:
+    """A mover: another role and/or agency. Every right of the old ones ends at once (sessions,
+    API tokens, guest grants, pending and approved disclosures); another agency is a new account
+    service:nom without a password (« users set-password »), the old one disabled."""
+    from graph.identity import lifecycle
+
+    change = _account_change(user_id, by, lambda graph, actor_id, now, log: lifecycle.move_account(
+        graph, user_id, agency=agency.value if agency else None, role=role.value if role else None,
+        by=actor_id, now=now, before_commit=log))
+    console.print(f"[bold]{user_id}[/bold] ({change.old_agency}, {change.old_role}) → "
+                  f"[bold]{change.new_user_id}[/bold] ({change.new_agency}, {change.new_role}).")
+    if change.new_user_id != user_id:
+        console.print(f"Ancien compte désactivé ; définir le mot de passe du nouveau : "
+                      f"« crosshub users set-password {change.new_user_id} ».")
+
+
+@app.command("leave")
+def leave(user_id: Annotated[str, typer.Argument(help="Identifiant service:nom")],
+          by: By = None) -> None:
+    """A leaver: the account is disabled and every right it held ends at once (recorded in the
+    audit trail, like « disable » which only closes sessions and tokens)."""
+    from graph.identity import lifecycle
+
+    _account_change(user_id, by, lambda graph, actor_id, now, log: lifecycle.disable_account(
+        graph, user_id, reason=lifecycle.LEFT, by=actor_id, now=now, before_commit=log))
+    console.print(f"Compte [bold]{user_id}[/bold] désactivé (départ).")
+
+
+app.add_typer(reviews_app, name="review")

@@ -60,7 +60,15 @@ def scheduled_runs(app: FastAPI, settings: Settings, holder: str | None = None) 
         return len(disclosure_escalation.sweep(app.state.graph, app.state.audit,
                                                rulebook.disclosure, due))
 
-    jobs: list[ScheduledJob] = []
+    def accounts_job(due: datetime, progress: RunProgress) -> object:
+        # Inactivity, the access review's opening and its deadline (hub/jobs/accounts.py);
+        # idempotent: a taker does the same work as of the same due time.
+        from hub.jobs import accounts
+
+        return accounts.run_accounts_job(app.state.graph, app.state.audit, rulebook.accounts, due)
+
+    jobs: list[ScheduledJob] = [ScheduledJob("accounts", CronTrigger.from_crontab(
+        settings.accounts_cron, timezone=PARIS), accounts_job)]
     if settings.federation_enabled:
         # The federation round (issue 16): this hub's tokens refreshed, its new plates and
         # phones asked of every peer through the antenna.

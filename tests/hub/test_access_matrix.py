@@ -141,6 +141,10 @@ EXEMPT: dict[str, str] = {
                                   "ids named are only those the caller may read "
                                   "(tests/hub/federation/test_service.py); no lead content",
     "/api/v1/admin/users": "accounts for administrators (sessions.revoke): no lead content",
+    "/api/v1/admin/accounts": "accounts with their last use, administrators (accounts.manage): no "
+                              "lead content (tests/hub/test_accounts.py)",
+    "/api/v1/account-reviews/current": "the access review, the CROSS coordinator (accounts.review): "
+                                      "accounts, roles and last use, no lead content",
     "/api/v1/notifications/stream": "the caller's own notifications, streamed (same visibility as "
                                     "/api/v1/notifications; tests/hub/test_notification_stream.py "
                                     "checks another agency's stream holds none of their bytes)",

@@ -42,6 +42,10 @@ for _role in ("analyst", "coordinator"):
 # merges that rest on their agency's leads.
 for _role in ("analyst", "coordinator"):
     EXPECTED[_role] |= {A.RESOLVE_ENTITIES, A.COUNTERSIGN_MERGES}
+# Accounts over time (issue 17): administrators move people and record leavers; the CROSS
+# coordinator reviews who still has access (policies/data/accounts.yaml).
+EXPECTED["administrator"].add(A.MANAGE_ACCOUNTS)
+EXPECTED["coordinator"].add(A.REVIEW_ACCOUNTS)
 
 # Exporting a network (its own action since the second factor, ADR on it): the roles that read
 # networks; resetting someone's lost second factor: the administrator, who runs the accounts.
