@@ -46,6 +46,10 @@ class AuditAction(StrEnum):
     LOG_RECOVERY = "log_recovery"
     # The trail itself: a writer opened its own segment (ADR 0012), naming the segment before it.
     LOG_OPENED = "log_opened"
+    # The trail itself (ADR 0028): a closed segment sealed into a signed archive, and an archive
+    # deleted at the end of its retention (policies/data/audit_retention.yaml).
+    LOG_ARCHIVED = "log_archived"
+    LOG_ARCHIVE_DELETED = "log_archive_deleted"
     # The hub's state copied (``crosshub backup``), or brought back from a copy (``crosshub
     # restore``): the restore entry names the backup point, so ``verify`` marks the entries
     # recorded after it as describing data that was rolled back (hub/audit/restores.py).
@@ -65,6 +69,8 @@ ACTION_LABELS_FR: dict[AuditAction, str] = {
     AuditAction.AUTHENTICATION: "Authentification",
     AuditAction.LOG_RECOVERY: "Reprise du journal",
     AuditAction.LOG_OPENED: "Ouverture d'un segment du journal",
+    AuditAction.LOG_ARCHIVED: "Archivage d'un segment du journal",
+    AuditAction.LOG_ARCHIVE_DELETED: "Suppression d'une archive du journal (conservation échue)",
     AuditAction.BACKUP: "Sauvegarde",
     AuditAction.RESTORE: "Restauration",
     AuditAction.CONFIGURATION: "Configuration",
@@ -74,6 +80,7 @@ ACTION_LABELS_FR: dict[AuditAction, str] = {
 JUSTIFIED_ACTIONS = frozenset({AuditAction.CONSULTATION, AuditAction.DISCLOSURE})
 SYSTEM_ACTIONS = frozenset({AuditAction.LOG_RECOVERY, AuditAction.LOG_OPENED, AuditAction.BACKUP,
                             AuditAction.RESTORE})
+SYSTEM_ACTIONS |= {AuditAction.LOG_ARCHIVED, AuditAction.LOG_ARCHIVE_DELETED}  # ADR 0028
 
 
 class DecisionOutcome(StrEnum):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hub.contract.errors import ConfigurationError
 from policies.accounts import ACCOUNTS_FILE, AccountRules, load_account_rules
+from policies.audit_retention import AUDIT_RETENTION_FILE, AuditRetention, load_audit_retention
 from policies.deconfliction import (
     DECONFLICTION_FILE,
     DeconflictionRules,
@@ -61,6 +62,8 @@ class Rulebook:
     accounts: AccountRules = field(default_factory=AccountRules)
     # The watch on the connectors: silence and quarantine growth (policies/operations.py).
     operations: OperationsRules = field(default_factory=OperationsRules)
+    # Retention of the audit trail itself: online, then archived (policies/audit_retention.py).
+    audit_retention: AuditRetention = field(default_factory=AuditRetention)
 
 
 def load_rulebook(directory: Path | str | None = None) -> Rulebook:
@@ -91,4 +94,5 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
         federation=load_federation_rules(base / FEDERATION_FILE),
         accounts=load_account_rules(base / ACCOUNTS_FILE),
         operations=load_operations_rules(base / OPERATIONS_FILE),
+        audit_retention=load_audit_retention(base / AUDIT_RETENTION_FILE),
     )

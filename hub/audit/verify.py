@@ -34,6 +34,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict
 
+from hub.audit import archives
 from hub.audit.keys import key_id, load_public_key
 from hub.audit.layout import INITIAL_SEGMENT, is_writer_id, list_segments
 from hub.audit.records import (
@@ -61,6 +62,8 @@ ProblemKind = Literal[
     "segment_missing",  # a segment a later writer saw (its log_opened entry) is gone
     "witness_mismatch",  # a segment no longer holds the head a later writer saw
     "bad_segment",  # a directory under segments/ that no writer made
+    "bad_archive",  # an archive (ADR 0028) forged, altered, out of its chain, or unrecorded
+    "archive_missing",  # an archive gone without its deletion recorded at the end of its retention
 ]
 
 
@@ -79,7 +82,7 @@ class Problem(BaseModel):
     def message(self) -> str:
         """What a person reads: « segment S : entrée n° 42 (ligne 42) : empreinte altérée »."""
         where = f"segment {self.segment} : " if self.segment else ""
-        if self.kind in ("segment_missing", "bad_segment"):
+        if self.kind in ("segment_missing", "bad_segment", "bad_archive", "archive_missing"):
             return f"{where}{self.reason}"
         if self.file == "checkpoints":
             return (f"{where}point de contrôle n° {self.checkpoint} (ligne {self.line} de "
@@ -118,6 +121,7 @@ class VerifyReport(BaseModel):
     # Restores recorded in the trail, and the entries each marks as describing rolled-back data
     # (hub/audit/restores.py, ADR 0027).
     restores: list[RestoreNote] = []
+    archives: int = 0  # archive files checked (ADR 0028); their segments are in ``segments``
 
     @property
     def unsealed(self) -> int:
@@ -138,6 +142,8 @@ class VerifyReport(BaseModel):
                     f"de contrôle signé(s), scellé jusqu'à l'entrée n° {self.sealed_seq}")
         if self.unsealed:
             text += f" ; {self.unsealed} entrée(s) postérieure(s) au dernier point de contrôle"
+        if self.archives:
+            text += f" ; {self.archives} segment(s) lu(s) dans des archives signées et chaînées"
         for note in self.restores:
             text += f" ; {note.message}"
         return text
@@ -163,6 +169,9 @@ def verify(
     pub = load_public_key(public_key)
     audit_dir = Path(audit_dir)
     segments = list_segments(audit_dir)
+    # Archived segments (ADR 0028), extracted for as long as ``arch`` lives, are checked as live ones.
+    arch = archives.open_archives(audit_dir, pub, segments)
+    segments = arch.segments + segments
     if all(seg.name == INITIAL_SEGMENT for seg in segments):
         return verify_chain(audit_dir, pub, checkpoints_file=checkpoints_file)
 
@@ -198,7 +207,12 @@ def verify(
         totals["entries"] += report.entries
         totals["sealed"] += report.sealed_seq
         totals["checkpoints"] += report.checkpoints
+    problems += [Problem(kind=kind, seq=0, line=0, reason=f"archive {name} : {why}")
+                 for kind, name, why in arch.problems]
+    warnings += arch.warnings
     for name, (before, seq, digest) in links.items():
+        if before in arch.deleted_segments:
+            continue  # its archive was deleted at the end of its retention, and that is recorded
         if before not in heads:
             problems.append(Problem(
                 kind="segment_missing", seq=seq, line=0, segment=before,
@@ -215,7 +229,7 @@ def verify(
         ok=not problems, entries=totals["entries"], head_seq=totals["entries"], head_hash=GENESIS_HASH,
         checkpoints=totals["checkpoints"], sealed_seq=totals["sealed"],
         first_bad=problems[0] if problems else None, problems=problems, warnings=warnings,
-        segments=parts, restores=restore_notes(audit_dir),
+        segments=parts, restores=restore_notes(audit_dir), archives=arch.count,
     )
 
 

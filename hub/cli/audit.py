@@ -1,7 +1,9 @@
-"""``crosshub audit``: verify the audit trail's integrity, and list its entries.
+"""``crosshub audit``: verify the audit trail's integrity, list its entries, archive it.
 
-Read-only: neither command opens a segment of the trail for writing, so both are safe to run
-beside the hubs, or on a copy for the auditors. ``list`` reads through the auditors' index
+``verify`` and ``list`` are read-only: neither opens a segment of the trail for writing, so both
+are safe to run beside the hubs, or on a copy for the auditors (``verify`` checks the archives
+too). ``archive`` applies the trail's retention (policies/data/audit_retention.yaml, ADR 0028):
+it writes its own segment. ``list`` reads through the auditors' index
 (refreshed from the segments first, rebuilt if deleted; ``--index`` to put it elsewhere, e.g.
 when reading an auditor's copy).
 """
@@ -199,3 +201,35 @@ def tail_cmd(
 ) -> None:
     """Les dernières entrées (20 par défaut)."""
     _list(audit_dir, since, until, user, agency, action, lead, entity, outcome, limit, offset, as_json)
+
+
+@app.command("archive")
+def archive_cmd(audit_dir: AuditDirOpt = None) -> None:
+    """Archive les segments fermés plus anciens que la durée en ligne (archives signées et
+    chaînées) et supprime les archives arrivées au terme de leur conservation ; chaque opération
+    est inscrite au journal. Durées : policies/data/audit_retention.yaml."""
+    from hub.jobs.audit_archive import run_audit_archive
+    from policies.rulebook import load_rulebook
+
+    console, err_console = _consoles()
+    settings = Settings()
+    if audit_dir is not None:
+        settings = settings.model_copy(update={"audit_path": audit_dir})
+    try:
+        rules = load_rulebook(settings.rules_dir).audit_retention
+        report = run_audit_archive(settings, rules)
+    except CrossHubError as exc:
+        err_console.print(f"[red]{escape(exc.message)}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"Conservation du journal : {rules.online_months} mois en ligne, archives gardées "
+                  f"{rules.archive_months} mois après leur dernière entrée.", highlight=False)
+    for name in report.archived:
+        console.print(f"archivé : {escape(name)}", highlight=False)
+    for name in report.deleted:
+        console.print(f"archive supprimée (conservation échue) : {escape(name)}", highlight=False)
+    for line in report.refused:
+        err_console.print(f"[yellow]{escape(line)}[/yellow]")
+    if not (report.archived or report.deleted):
+        console.print("Rien à archiver ni à supprimer.", highlight=False)
+    if report.refused:
+        raise typer.Exit(1)

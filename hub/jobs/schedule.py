@@ -23,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import FastAPI
 
 from graph.leases import holder_id
-from hub.jobs import briefs, disclosure_escalation, retention, watch_delivery, watch_hits
+from hub.jobs import audit_archive, briefs, disclosure_escalation, retention, watch_delivery, watch_hits
 from hub.jobs.once import RESUME_S, RunProgress, ScheduledJob, ScheduledRuns
 from hub.settings import Settings
 
@@ -59,6 +59,12 @@ def scheduled_runs(app: FastAPI, settings: Settings, holder: str | None = None) 
         # Idempotent: a taker escalates what is still unescalated at the same due time.
         return len(disclosure_escalation.sweep(app.state.graph, app.state.audit,
                                                rulebook.disclosure, due))
+
+    def archive_trail(due: datetime, progress: RunProgress) -> dict[str, int]:
+        # The trail's own retention (ADR 0028); a taker finishes what a run began (archiving.py).
+        report = audit_archive.run_audit_archive(settings, rulebook.audit_retention,
+                                                 audit=app.state.audit, now=due)
+        return {"archived": len(report.archived), "deleted": len(report.deleted)}
 
     def accounts_job(due: datetime, progress: RunProgress) -> object:
         # Inactivity, the access review's opening and its deadline (hub/jobs/accounts.py);
@@ -97,6 +103,8 @@ def scheduled_runs(app: FastAPI, settings: Settings, holder: str | None = None) 
                                                               timezone=PARIS), watch_digest),
         ScheduledJob(disclosure_escalation.JOB_NAME, CronTrigger.from_crontab(
             disclosure_escalation.ESCALATION_CRON, timezone=PARIS), escalate),
+        ScheduledJob(audit_archive.JOB_NAME, CronTrigger.from_crontab(
+            audit_archive.ARCHIVE_CRON, timezone=PARIS), archive_trail),
     ], holder or holder_id())
 
 

@@ -10,8 +10,9 @@ inside a compressed object stream) and the text chunks of a PNG. Then:
   changed the recipient or made one up). An authentic token is also looked up in the trail: the
   disclosure that issued it must be there;
 - a **short code** alone (rows pasted elsewhere) is looked up in the trail (the disclosure's
-  entity key ``watermark:<code>``); the token recorded there is checked as above. A code the
-  trail never issued is reported as unknown (forged or altered).
+  entity key ``watermark:<code>``: live segments through the index, then the archives); the
+  token recorded there is checked as above. A code the trail never issued is reported as
+  unknown (forged or altered).
 
 Pure reading: the CLI (hub/cli/trace.py) records the trace itself in the trail.
 """
@@ -19,7 +20,9 @@ Pure reading: the CLI (hub/cli/trace.py) records the trace itself in the trail.
 from __future__ import annotations
 
 import io
+import json
 import re
+import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -27,6 +30,8 @@ from pathlib import Path
 from typing import Literal
 
 from hub.audit import AuditFilters, query
+from hub.audit.archives import list_archives
+from hub.audit.records import ENTRIES_FILE
 from hub.watermark import CODE_RE, ENTITY_PREFIX, TOKEN_RE, IssuedMark, watermarker
 from hub.watermark.images import text_chunks
 from policies.audit import AuditAction
@@ -58,7 +63,7 @@ class Finding:
                     f"  justification : {m.justification}",
                     f"  code de traitement : {m.handling_label}",
                     f"  document : {m.document} (marque {m.mark_id})",
-                    "  journal : " + (f"communication enregistrée (segment {self.registered})"
+                    "  journal : " + (f"communication enregistrée ({self.registered})"
                                       if self.registered else "AUCUNE communication enregistrée pour cette marque")]
         return out
 
@@ -128,14 +133,37 @@ def trace(data: bytes, keys_dir: Path, audit_dir: Path, *, index_path: Path | No
 
 
 def _registered(audit_dir: Path, code: str, index_path: Path | None) -> tuple[str, str] | None:
-    """(where, token) of the disclosure that issued ``code``, if the trail holds one."""
+    """(where, token) of the disclosure that issued ``code``, if the trail holds one: in the
+    live segments (through the index), else in the archives (ADR 0028), read through."""
     entries = query(Path(audit_dir), AuditFilters(entity_key=ENTITY_PREFIX + code,
                                                   action=AuditAction.DISCLOSURE, limit=5),
                     index_path=index_path)
     for e in entries:
         token = e.details.get("watermark")
         if isinstance(token, str):
-            return f"{e.segment}, entrée n° {e.seq}", token
+            return f"segment {e.segment}, entrée n° {e.seq}", token
+    return _archived(Path(audit_dir), code)
+
+
+def _archived(audit_dir: Path, code: str) -> tuple[str, str] | None:
+    needle = json.dumps(ENTITY_PREFIX + code).encode()
+    for path in reversed(list_archives(audit_dir)):
+        try:
+            with tarfile.open(path, "r:") as tar:
+                member = tar.extractfile(ENTRIES_FILE)
+                lines = member.read().splitlines() if member is not None else []
+        except (tarfile.TarError, OSError, KeyError):
+            continue
+        for raw in lines:
+            if needle not in raw:
+                continue
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                continue
+            token = (body.get("details") or {}).get("watermark")
+            if body.get("action") == AuditAction.DISCLOSURE.value and isinstance(token, str):
+                return f"archive {path.name}, entrée n° {body.get('seq')}", token
     return None
 
 

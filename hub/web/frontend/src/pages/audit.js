@@ -13,6 +13,8 @@ const ACTIONS = {
   disclosure: "Communication", combination: "Interconnexion", erasure: "Effacement",
   authentication: "Authentification", log_recovery: "Reprise du journal",
   log_opened: "Ouverture d'un segment du journal", backup: "Sauvegarde", restore: "Restauration",
+  log_archived: "Archivage d'un segment du journal",
+  log_archive_deleted: "Suppression d'une archive du journal (conservation échue)",
 };
 const OUTCOMES = {
   full: ["accès complet", "info"], redacted: ["accès expurgé", "info"], hit: ["hit/no-hit", "new"],
