@@ -1,5 +1,5 @@
 """What a backup and a restore say in the audit trail, and what ``verify`` makes of them
-(docs/decisions/0026-backup-and-restore.md).
+(docs/decisions/0027-backup-and-restore.md).
 
 Owns the two entries and their reading back:
 
