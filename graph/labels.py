@@ -70,6 +70,9 @@ class Label(StrEnum):
     FEDERATION_TICKET = "FederationTicket"
     FEDERATION_QUOTA = "FederationQuota"
     FEDERATION_CURSOR = "FederationCursor"
+    # The watch on the connectors (graph/operations.py): one alert per connector and kind while
+    # its condition lasts; never linked.
+    CONNECTOR_ALERT = "ConnectorAlert"
     # Accounts over time (graph/identity/reviews.py, graph/policy_deployments.py): access
     # reviews and their per-account items, the policy files' digests last deployed; never linked.
     ACCESS_REVIEW = "AccessReview"
@@ -168,6 +171,7 @@ KEY_PROPERTY: dict[Label, str] = {
     Label.FEDERATION_TICKET: "ticket_key",
     Label.FEDERATION_QUOTA: "quota_key",  # peer|UTC day
     Label.FEDERATION_CURSOR: "name",
+    Label.CONNECTOR_ALERT: "alert_id",
     Label.ACCESS_REVIEW: "review_id",
     Label.ACCESS_REVIEW_ITEM: "item_key",  # review_id|user_id
     Label.POLICY_STATE: "name",

@@ -10,6 +10,7 @@ from graph import analysis, grants, leases, meetings, oidc_accounts, sessions, w
 from graph import dossiers  # shared dossiers (ADR 0019)
 from graph import resolution  # entity resolution, merges (« Rapprochements »)
 from graph import federation  # federation between CROSS hubs (issue 16)
+from graph import operations  # the watch on the connectors: its alerts (issue 17)
 from graph import policy_deployments  # the policy files' digests last deployed (issue 17)
 from graph.identity import reviews as access_reviews  # periodic access reviews (issue 17)
 from graph import schema as migrations
@@ -29,6 +30,7 @@ MODULE_SCHEMAS: dict[str, list[str]] = {
     "graph.dossiers": dossiers.SCHEMA,
     "graph.resolution": resolution.SCHEMA,
     "graph.federation": federation.SCHEMA,
+    "graph.operations": operations.SCHEMA,
     "graph.policy_deployments": policy_deployments.SCHEMA,
     "graph.identity.reviews": access_reviews.SCHEMA,
 }

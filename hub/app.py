@@ -98,6 +98,10 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    # Prometheus metrics of this app (hub/ops/metrics.py): counted by the middleware below, the
+    # ingest route and the jobs; served at /metrics.
+    from hub.ops.metrics import HubMetrics, RequestMetrics
+    app.state.metrics = HubMetrics()
     # Every rule, loaded and validated once per app (`crosshub policy check` before deploying).
     app.state.rulebook = load_rulebook(settings.rules_dir)
     _install_error_handlers(app)
@@ -110,6 +114,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Outermost: every answer, refusals of the limits included, carries the security headers.
     from hub.web.security import SecurityHeaders, csp_for
     app.add_middleware(SecurityHeaders, csp=csp_for(settings.map_style_url))
+    # Outermost of all: every answer counted and timed by route template, one access log line.
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     install_openapi(app)
     install_docs(app)
 
@@ -130,6 +136,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
 
     app.include_router(health.router)
+    from hub.routers import metrics  # GET /metrics, for the monitoring (not in the contract)
+    app.include_router(metrics.router)
     app.include_router(leads.router)
     app.include_router(entities.router)
     app.include_router(connectors.router)

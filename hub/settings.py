@@ -7,6 +7,7 @@ Secrets are ``SecretStr`` so they never print in a repr or a log line.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -185,6 +186,14 @@ class Settings(BaseSettings):
     # wire); also CROSSHUB_FEDERATION_WIRE_LOG (hub/federation/transport.py).
     federation_wire_log: Path | None = None
     federation_cron: str = "*/15 * * * *"  # the querier round (hub/jobs/federation.py)
+
+    # Operations (hub/ops/, issue 17). Logs: one JSON object per line (``text`` for a terminal),
+    # identifiers masked either way. ``GET /metrics``: with a token, a bearer equal to it; without,
+    # loopback peers only, and never behind a reverse proxy (hub/ops/metrics.py).
+    log_format: Literal["json", "text"] = "json"
+    metrics_token: SecretStr | None = None
+    # The watch on the connectors (hub/jobs/connector_watch.py; rules: policies/data/operations.yaml).
+    connector_watch_cron: str = "*/10 * * * *"
 
     @property
     def federation_cross_id(self) -> str:

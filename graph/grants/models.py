@@ -55,6 +55,9 @@ class NotificationKind(StrEnum):
     DISCLOSURE_MESSAGE = "disclosure_message"
     # Federation (graph/federation/tickets.py): a hit confirmed between two CROSS hubs.
     FEDERATION_TICKET = "federation_ticket"
+    # The watch on the connectors (graph/operations.py): a connector silent or whose
+    # quarantine grows, to each administrator.
+    CONNECTOR_ALERT = "connector_alert"
     # Accounts over time (graph/identity/reviews.py): a review opened, to its reviewers; one past
     # its deadline with accounts undecided, to the administrators.
     ACCESS_REVIEW_OPENED = "access_review_opened"

@@ -22,7 +22,7 @@ from graph.identity import Principal
 from graph.meetings import Meeting
 from hub.brief import dossiers as brief_dossiers
 from hub.brief import federation as brief_federation
-from hub.jobs import watch_delivery
+from hub.jobs import connector_watch, watch_delivery
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ EXTRA_SECTIONS: tuple[ExtraSection, ...] = (
     ExtraSection("dossiers", brief_dossiers.brief_section),  # « Dossiers en retard » (ADR 0019)
     # « Partagé avec d'autres CROSS » (issue 16): federation tickets of the agency's leads
     ExtraSection("federation", brief_federation.brief_section),
+    # « État des sources » (issue 17): connectors silent or with a growing quarantine this week
+    ExtraSection("sources", connector_watch.brief_section),
 )
 
 BEFORE_EXTRAS = ("summary", "seizures", "map")

@@ -215,7 +215,7 @@ def _serve_workers(settings, url: str, port: int, workers: int, seed: int, via_c
         threading.Thread(target=load_then_maybe_stop, name="demo-connectors", daemon=True).start()
     console.print(f"{workers} processus du hub sur le port {port} (un graphe, un journal par "
                   "processus) ; Ctrl-C arrête proprement.")
-    run_workers(host="127.0.0.1", port=port, workers=workers, log_level="info")
+    run_workers(host="127.0.0.1", port=port, workers=workers, log_level="info", log_format="text")
 
 
 def _load_via_connectors(settings, url: str, seed: int) -> None:

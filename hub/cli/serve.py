@@ -53,7 +53,7 @@ def serve(
         err_console.print(f"[red]Configuration invalide : {exc}[/red]")
         raise typer.Exit(2) from None
     run_workers(host=host, port=port, workers=workers, graceful_timeout=graceful_timeout,
-                log_level=log_level, access_log=access_log)
+                log_level=log_level, access_log=access_log, log_format=settings.log_format)
 
 
 def _prepare_graph(settings) -> None:
@@ -76,13 +76,22 @@ def _prepare_graph(settings) -> None:
 
 def run_workers(*, host: str, port: int, workers: int,
                 graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT_S, log_level: str = "info",
-                access_log: bool = True) -> None:
-    """Run ``workers`` hub processes on ``host:port`` until SIGTERM/SIGINT (main thread only)."""
+                access_log: bool = True, log_format: str = "json") -> None:
+    """Run ``workers`` hub processes on ``host:port`` until SIGTERM/SIGINT (main thread only).
+    Every process logs through hub/ops/logs.py (JSON lines, identifiers masked); the access log
+    is the hub's own, by route template (uvicorn's prints the path asked, plates included)."""
     import uvicorn
+
+    from hub.ops.logs import ACCESS_LOGGER, logging_config
+
+    log_config = logging_config(log_format, log_level)
+    if not access_log:
+        log_config["loggers"][ACCESS_LOGGER] = {"handlers": [], "propagate": False, "level": "CRITICAL"}
 
     uvicorn.run(
         APP, factory=True, host=host, port=port, workers=workers,
-        timeout_graceful_shutdown=graceful_timeout, log_level=log_level, access_log=access_log,
+        timeout_graceful_shutdown=graceful_timeout, log_level=log_level, access_log=False,
+        log_config=log_config,
         # The client's address is the hub's to decide (CROSSHUB_TRUSTED_PROXIES, hub/routers/
         # auth.py), from the real peer: uvicorn must not rewrite it from X-Forwarded-For.
         proxy_headers=False, server_header=False,

@@ -16,6 +16,7 @@ graph, not in the process:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -154,10 +155,19 @@ class ScheduledRuns:
     """The scheduled jobs of one hub process, each run once per due time across processes."""
 
     def __init__(self, graph: Graph, jobs: list[ScheduledJob], holder: str, *,
-                 ttl_s: float = LEASE_TTL_S, renew_s: float = RENEW_S) -> None:
+                 ttl_s: float = LEASE_TTL_S, renew_s: float = RENEW_S,
+                 on_outcome: Callable[[str, str, float], None] | None = None) -> None:
         self.graph, self.holder = graph, holder
         self.jobs = {job.name: job for job in jobs}
         self.ttl_s, self.renew_s = ttl_s, renew_s
+        # Told (job, outcome, seconds) after each due time this process fired: done, failed,
+        # lease_lost, or elsewhere (another process runs it) — the hub's job-run metrics.
+        self._on_outcome = on_outcome
+
+    def _tell(self, name: str, outcome: str, started: float) -> None:
+        if self._on_outcome is not None:
+            with contextlib.suppress(Exception):  # a metric never fails a job
+                self._on_outcome(name, outcome, time.monotonic() - started)
 
     def fire(self, name: str) -> Any:
         """APScheduler's callable: run ``name`` for the due time it is firing."""
@@ -178,9 +188,11 @@ class ScheduledRuns:
 
     def _run(self, name: str, due: datetime) -> tuple[bool, Any]:
         job = self.jobs[name]
+        started = time.monotonic()
         claim = leases.claim_run(self.graph, name, due, self.holder, self.ttl_s)
         if not claim.mine:
             log.info("%s dû à %s : %s (%s)", name, due.isoformat(), claim.outcome, claim.run.holder)
+            self._tell(name, "elsewhere", started)
             return False, None
         if claim.outcome == "taken_over":
             log.warning("%s dû à %s repris de %s (mort en cours d'exécution)", name,
@@ -193,10 +205,13 @@ class ScheduledRuns:
         except LeaseLost:
             log.error("%s dû à %s : bail perdu, la reprise appartient à un autre processus",
                       name, due.isoformat())
+            self._tell(name, "lease_lost", started)
             return True, None
         except BaseException as exc:
             leases.finish_run(self.graph, name, due, self.holder, failed=True,
                               error=f"{type(exc).__name__}: {exc}"[:500])
+            self._tell(name, "failed", started)
             raise
         leases.finish_run(self.graph, name, due, self.holder)
+        self._tell(name, "done", started)
         return True, result

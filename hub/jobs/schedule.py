@@ -75,6 +75,15 @@ def scheduled_runs(app: FastAPI, settings: Settings, holder: str | None = None) 
 
     jobs: list[ScheduledJob] = [ScheduledJob("accounts", CronTrigger.from_crontab(
         settings.accounts_cron, timezone=PARIS), accounts_job)]
+
+    def connector_watch(due: datetime, progress: RunProgress) -> dict[str, int]:
+        # Silent connectors and growing quarantines: alerts opened once, closed when they end.
+        from hub.jobs import connector_watch as watch
+
+        return watch.run_connector_watch(app, due)
+
+    jobs.append(ScheduledJob("connector-watch", CronTrigger.from_crontab(
+        settings.connector_watch_cron, timezone=PARIS), connector_watch))
     if settings.federation_enabled:
         # The federation round (issue 16): this hub's tokens refreshed, its new plates and
         # phones asked of every peer through the antenna.
@@ -105,7 +114,7 @@ def scheduled_runs(app: FastAPI, settings: Settings, holder: str | None = None) 
             disclosure_escalation.ESCALATION_CRON, timezone=PARIS), escalate),
         ScheduledJob(audit_archive.JOB_NAME, CronTrigger.from_crontab(
             audit_archive.ARCHIVE_CRON, timezone=PARIS), archive_trail),
-    ], holder or holder_id())
+    ], holder or holder_id(), on_outcome=app.state.metrics.job_run)
 
 
 def start_hub_jobs(app: FastAPI, settings: Settings) -> BackgroundScheduler | None:

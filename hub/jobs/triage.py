@@ -72,6 +72,9 @@ def triage_pending_once(app: FastAPI, holder: str | None = None) -> int:
         watch_hits.after_triage(app, lead_ids, now)  # never raises (hub/jobs/watch_hits.py)
         graph_workflow.triage_done(graph, lead_ids)
         done += len(lead_ids)
+    metrics = getattr(app.state, "metrics", None)  # a bare test app may have none
+    if done and metrics is not None:
+        metrics.triaged.inc(done)
     return done
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -105,6 +106,7 @@ def _parse_envelope(body: bytes, max_batch: int) -> list[Any]:
 )
 async def ingest_leads(request: Request, graph: GraphDep, settings: SettingsDep,
                        caller: CallerDep, audit: AuditDep, rulebook: RulebookDep) -> IngestResponse:
+    started = time.perf_counter()
     body = await read_body(request, settings.max_body_bytes)
     connector = await verified_connector(request, body, caller, graph, settings)
     person = await _submitter(request, graph, settings, rulebook, connector.connector)
@@ -136,6 +138,8 @@ async def ingest_leads(request: Request, graph: GraphDep, settings: SettingsDep,
                                     held_version=w.held_version, errors=errors)
     ordered = [results[i] for i in range(len(items))]
     accepted = sum(r.outcome is not ItemOutcome.REJECTED for r in ordered)
+    request.app.state.metrics.ingest(connector.agency, [r.outcome.value for r in ordered],
+                                     time.perf_counter() - started)
     return IngestResponse(accepted=accepted, rejected=len(ordered) - accepted, results=ordered)
 
 
