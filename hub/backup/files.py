@@ -6,7 +6,8 @@ Owns the two file trees a backup carries besides the graph:
 - **keys** (``keys_dir``, recursively): copied as they are. Put back only where the current
   keys directory lacks a file; a current key that differs from the backup's is never
   overwritten — it is reported (``KeysRestored.differing``), the operator decides.
-- **the audit trail** (ADR 0012: ``segments/<writer id>/`` and the ADR 0003 root files): each
+- **the audit trail** (ADR 0012: ``segments/<writer id>/`` and the ADR 0003 root files; the
+  sealed archives of ADR 0028, ``archives/``, copied as files and put back only if absent): each
   segment copied checkpoints first, then entries, complete lines only — a checkpoint written
   meanwhile then never covers an entry the copy lacks. The ``closed`` marker is copied too,
   never the lock. Put back only the segments the current trail lacks (each copied aside, then
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from hub.audit.archives import ARCHIVES_DIR
 from hub.audit.files import complete_size
 from hub.audit.layout import (
     CLOSED_MARKER,
@@ -126,19 +128,38 @@ def put_back_keys(src: Path, keys_dir: Path) -> KeysRestored:
 # --- the audit trail -----------------------------------------------------------------------------
 
 
+def archived(audit_dir: Path) -> set[str]:
+    """The segments sealed into the trail's archives (``archives/<n>-<segment>.tar``, ADR 0028)."""
+    root = Path(audit_dir) / ARCHIVES_DIR
+    if not root.is_dir():
+        return set()
+    return {p.name[7:-4] for p in root.glob("*.tar") if p.name[6:7] == "-"}
+
+
 def copy_trail(audit_dir: Path, dest: Path) -> list[str]:
-    """Every segment of the trail under ``dest`` (same layout); their names."""
+    """Every segment of the trail under ``dest`` (same layout), then its archives; the names of
+    the segments copied. A segment archived while this runs is skipped here and found in the
+    archives, copied after."""
     names = []
     for seg in list_segments(audit_dir):
         target = dest if seg.name == INITIAL_SEGMENT else dest / SEGMENTS_DIR / seg.name
-        private_dir(target)
         closed = seg.closed  # read first: a segment closed after this is copied as open
-        for name in (CHECKPOINTS_FILE, ENTRIES_FILE):  # checkpoints first (module docstring)
-            if (seg.path / name).exists():
-                copy_private(seg.path / name, target / name, complete_lines=True)
+        try:
+            for name in (CHECKPOINTS_FILE, ENTRIES_FILE):  # checkpoints first (module docstring)
+                if (seg.path / name).exists():
+                    copy_private(seg.path / name, target / name, complete_lines=True)
+        except FileNotFoundError:
+            shutil.rmtree(target, ignore_errors=True)  # archived meanwhile: in the archives
+            continue
+        private_dir(target)
         if closed and seg.name != INITIAL_SEGMENT:
             write_private(target / CLOSED_MARKER, b"")
         names.append(seg.name)
+    root = Path(audit_dir) / ARCHIVES_DIR
+    if root.is_dir():
+        for path in sorted(root.iterdir()):
+            if path.is_file() and not path.name.startswith("."):  # not the archiver's lock
+                copy_private(path, dest / ARCHIVES_DIR / path.name)
     return names
 
 
@@ -147,7 +168,8 @@ def put_back_trail(src: Path, audit_dir: Path) -> list[str]:
     are left exactly as they are."""
     ensure_private_dir(audit_dir)
     ensure_private_dir(segments_root(audit_dir))
-    current = {seg.name for seg in list_segments(audit_dir)}
+    # A segment archived (here, or already in the backup's copy) is not put back live.
+    current = {seg.name for seg in list_segments(audit_dir)} | archived(audit_dir) | archived(src)
     put_back = []
     for seg in list_segments(src):
         if seg.name in current:
@@ -172,4 +194,24 @@ def put_back_trail(src: Path, audit_dir: Path) -> list[str]:
                     shutil.rmtree(aside)
             fsync_dir(segments_root(audit_dir))
         put_back.append(seg.name)
+    put_back += _put_back_archives(src, audit_dir)
     return put_back
+
+
+def _put_back_archives(src: Path, audit_dir: Path) -> list[str]:
+    """The backup's archive files the current trail lacks (its archives directory was lost);
+    an archive present is never touched."""
+    root, target = src / ARCHIVES_DIR, Path(audit_dir) / ARCHIVES_DIR
+    if not root.is_dir():
+        return []
+    ensure_private_dir(target)
+    out = []
+    for path in sorted(root.iterdir()):
+        if not (target / path.name).exists():
+            tmp = target / f".{path.name}.restore-{uuid.uuid4().hex[:8]}"
+            copy_private(path, tmp)
+            os.rename(tmp, target / path.name)
+            out.append(f"{ARCHIVES_DIR}/{path.name}")
+    if out:
+        fsync_dir(target)
+    return out

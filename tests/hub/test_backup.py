@@ -27,6 +27,7 @@ from graph.handle import Graph
 from graph.leads import write_leads
 from hub.audit import WriterKind, open_writer, verify
 from hub.audit.events import system_event
+from hub.audit.archiving import run_archiving
 from hub.audit.layout import list_segments
 from hub.backup.make import list_backups, make_backup
 from hub.backup.manifest import NODES
@@ -36,6 +37,7 @@ from hub.contract.errors import Conflict, InvalidInput
 from hub.contract.lead import Lead
 from hub.jobs.schedule import scheduled_runs
 from policies.audit import AuditAction
+from policies.audit_retention import AuditRetention
 from policies.rulebook import load_rulebook
 from tests.factories import canary_tag, lead
 
@@ -125,6 +127,12 @@ def test_backup_more_writes_restore_then_graph_equals_backup_and_trail_marks_wha
     first = clean.query("MATCH (l:Lead) RETURN l.lead_id AS id", read_=True)[0]["id"]
     seqs_before.append(_grant(clean, trail, [first]))
     clean.query(_TYPED, bytes=bytes(range(256)))
+    with open_writer(s, kind=WriterKind.CLI) as old:  # a closed segment, sealed into an archive
+        old.append(system_event(AuditAction.ALTERATION, origin="test", rule_id="t",
+                                lead_ids=[first], entity_keys=[]))
+    sealed = run_archiving(s.audit_dir, s.keys_dir, trail, AuditRetention(),
+                           datetime.now(UTC) + timedelta(days=400)).archived
+    assert len(sealed) == 1
     with open_writer(s, kind=WriterKind.CLI) as earlier:  # a closed segment, later lost
         earlier.append(system_event(AuditAction.ALTERATION, origin="test", rule_id="t",
                                     lead_ids=[first], entity_keys=[]))
@@ -135,7 +143,8 @@ def test_backup_more_writes_restore_then_graph_equals_backup_and_trail_marks_wha
         os.chmod(s.keys_dir / name, 0o600)
 
     captured = canonical(clean)
-    head = max(seqs_before)
+    head = trail.head_seq  # the last entry written before the backup (the archive's record)
+    assert head > max(seqs_before)
     result = make_backup(s, clean, trail, origin="test")
     assert {h.segment: h.seq for h in result.point.heads}[trail.segment] == head
 
@@ -155,6 +164,7 @@ def test_backup_more_writes_restore_then_graph_equals_backup_and_trail_marks_wha
         later_name = later.segment
     assert canonical(clean) != captured
     shutil.rmtree(list_segments(s.audit_dir)[[g.name for g in list_segments(s.audit_dir)].index(lost)].path)
+    shutil.rmtree(s.audit_dir / "archives")  # the archives lost too
     (s.keys_dir / "oidc/police.secret").unlink()
     (s.keys_dir / "extra.key").write_bytes(b"key-b-rotated")
 
@@ -165,7 +175,9 @@ def test_backup_more_writes_restore_then_graph_equals_backup_and_trail_marks_wha
                                               lead_ids=[first], entity_keys=[])).seq
 
     assert canonical(clean) == captured
-    assert done.segments_put_back == [lost]
+    assert done.segments_put_back == [lost, *(f"archives/{n}" for n in sorted(
+        p.name for p in (result.path / "audit" / "archives").iterdir()))]
+    assert f"archives/{sealed[0]}" in done.segments_put_back
     assert done.keys.restored == ["oidc/police.secret"] and done.keys.differing == ["extra.key"]
     assert (s.keys_dir / "oidc/police.secret").read_bytes() == b"secret-a"
     assert stat.S_IMODE((s.keys_dir / "oidc/police.secret").stat().st_mode) == 0o600
