@@ -209,8 +209,15 @@ def test_a_tampered_backup_is_refused_and_nothing_changes(clean: Graph, hub) -> 
     s, trail = hub
     _leads(clean, trail, 1)
     result = make_backup(s, clean, trail, origin="test")
-    _leads(clean, trail, 1)
+    clean.query("CREATE (:Substance {code: $code})", code=canary_tag())  # written after it
     state, segments = canonical(clean), [g.name for g in list_segments(s.audit_dir)]
+
+    # A sound backup is refused while a hub holds a job lease on the graph.
+    assert leases.acquire(clean, "backup-test-loop", "hub-vivant", 30).held
+    with pytest.raises(Conflict) as busy:
+        restore_backup(s, clean, result.path, by="Jeanne Martin", reason="essai")
+    assert "hub-vivant" in busy.value.message
+    assert leases.release(clean, "backup-test-loop", "hub-vivant")
 
     data = bytearray((result.path / NODES).read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -218,16 +225,11 @@ def test_a_tampered_backup_is_refused_and_nothing_changes(clean: Graph, hub) -> 
     with pytest.raises(InvalidInput) as refused:
         restore_backup(s, clean, result.path, by="Jeanne Martin", reason="essai", force=True)
     assert "refusée" in refused.value.message and "graph/nodes.jsonl altéré" in refused.value.message
+    (result.path / "manifest.json").write_bytes((result.path / "manifest.json").read_bytes() + b" ")
+    with pytest.raises(InvalidInput, match="signature du manifeste invalide"):
+        restore_backup(s, clean, result.path, by="Jeanne Martin", reason="essai", force=True)
     assert canonical(clean) == state
     assert [g.name for g in list_segments(s.audit_dir)] == segments  # not even a segment opened
-
-    # A sound backup is still refused while a hub holds a job lease on the graph.
-    sound = make_backup(s, clean, trail, origin="test")
-    assert leases.acquire(clean, "backup-test-loop", "hub-vivant", 30).held
-    with pytest.raises(Conflict):
-        restore_backup(s, clean, sound.path, by="Jeanne Martin", reason="essai")
-    assert canonical(clean) == state
-    assert len(list_backups(s.backup_dir)) == 2  # backup_keep
 
 
 def test_the_scheduled_backup_runs_once_across_two_hubs(clean: Graph, hub, driver) -> None:
