@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from graph.handle import Graph
 from graph.leads import write_leads
 from hub.audit import AuditFilters, query
+from hub.brief import render_pdf
 from hub.brief.charts import _hbar
 from hub.brief.labels import HANDLING_FR, agency_fr
 from hub.cli import app
@@ -146,22 +147,24 @@ def test_brief_pdf_and_its_figures_carry_the_mark(client, make_user, hub_setting
     mid = created.json()["meeting_id"]
     reason = f"comité CROSS {canary_tag()}"
     started = datetime.now(UTC)
-    pdf = client.get(f"/api/v1/meetings/{mid}/brief.pdf?justification={reason}", headers=analyst)
-    assert pdf.status_code == 200, pdf.text
-    label = HANDLING_FR[pdf.headers["x-handling-code"]]
-    pages = _pdf_pages(pdf.content)
+    # One copy, fetched once: the HTML the hub prints to PDF (hub.brief.render_pdf) — the PDF
+    # route prints exactly this, and building a second copy would double the test's time.
+    resp = client.get(f"/api/v1/meetings/{mid}/brief.html?justification={reason}", headers=analyst)
+    assert resp.status_code == 200, resp.text
+    label = HANDLING_FR[resp.headers["x-handling-code"]]
+    pdf = render_pdf(resp.text)
+    pages = _pdf_pages(pdf)
     for text in pages:  # header, footer and diagonal mark on every page
         assert name in text and agency_fr("gendarmerie") in text and reason in text, text[:300]
         assert label in text and any(d in text for d in _dates(started))
-    found = trace(pdf.content, hub_settings.keys_dir, hub_settings.audit_dir)
+    found = trace(pdf, hub_settings.keys_dir, hub_settings.audit_dir)
     assert found.verdict == "authentic" and found.authentic[0].registered
     assert found.authentic[0].issued.mark.name == name
 
-    # Each figure of the HTML copy is marked: its text chunks name the copy, with a token
-    # that verifies for this recipient.
-    html = client.get(f"/api/v1/meetings/{mid}/brief.html?justification={reason}", headers=analyst).text
+    # Each figure of the copy is marked: its text chunks name the copy, with a token that
+    # verifies for this recipient.
     images = [base64.b64decode(src.split(",", 1)[1]) for src in
-              re.findall(r'src="(data:image/png;base64,[^"]+)"', html)]
+              re.findall(r'src="(data:image/png;base64,[^"]+)"', resp.text)]
     assert images
     for png in images:
         chunks = text_chunks(png)
