@@ -270,11 +270,14 @@ def schedule(
     only: Annotated[list[str] | None, typer.Option("--only", help="Ne planifier que ces connecteurs")] = None,
 ) -> None:
     """Start the scheduler in the foreground (one per host; Ctrl-C or SIGTERM to stop)."""
-    import logging
+    import os
 
     from connectors.scheduler import SchedulerAlreadyRunning, default_state_dir, serve
+    from hub.ops.logs import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The hub's log lines (hub/ops/logs.py): a source's error quoted in a run's last error must
+    # not put a plate or a phone number in the host's journal. JSON unless told otherwise.
+    configure(os.environ.get("CROSSHUB_LOG_FORMAT", "json"), "INFO")
     directory = state_dir or default_state_dir()
     err_console.print(f"Planificateur des connecteurs — état dans {directory}")
     try:
