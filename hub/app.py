@@ -162,6 +162,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dossiers.router)
     from hub.routers import resolution  # entity resolution (« Rapprochements »)
     app.include_router(resolution.router)
+    from hub.routers import dpd  # the DPD's watch on the trail, for auditors (ADR 0030)
+    app.include_router(dpd.router)
     # Federation between CROSS hubs (issue 16): the antenna's signed calls and the agency's
     # tickets; every route answers 404 unless settings.federation_enabled.
     from hub.routers import federation

@@ -186,6 +186,8 @@ class Settings(BaseSettings):
     # wire); also CROSSHUB_FEDERATION_WIRE_LOG (hub/federation/transport.py).
     federation_wire_log: Path | None = None
     federation_cron: str = "*/15 * * * *"  # the querier round (hub/jobs/federation.py)
+    # The DPD's weekly report of the audit trail (hub/jobs/dpd.py): the last complete week.
+    dpd_report_cron: str = "0 7 * * mon"
 
     # Operations (hub/ops/, issue 17). Logs: one JSON object per line (``text`` for a terminal),
     # identifiers masked either way. ``GET /metrics``: with a token, a bearer equal to it; without,

@@ -26,6 +26,7 @@ from policies.disclosure import (
     load_disclosure_rules,
     uncovered_fields,
 )
+from policies.dpd_watch import DPD_WATCH_FILE, DpdWatchRules, load_dpd_watch_rules
 from policies.federation import FEDERATION_FILE, FederationRules, load_federation_rules
 from policies.operations import OPERATIONS_FILE, OperationsRules, load_operations_rules
 from policies.loader import data_dir, load_policy
@@ -58,6 +59,8 @@ class Rulebook:
     second_factor: SecondFactorRules = field(default_factory=SecondFactorRules)
     # Federation between CROSS hubs: scopes, quotas, follow-up (policies/federation.py).
     federation: FederationRules = field(default_factory=FederationRules)
+    # The DPD's watch on the audit trail: thresholds of the weekly report (policies/dpd_watch.py).
+    dpd_watch: DpdWatchRules = field(default_factory=DpdWatchRules)
     # Accounts over time: inactivity per role, the access review (policies/accounts.py).
     accounts: AccountRules = field(default_factory=AccountRules)
     # The watch on the connectors: silence and quarantine growth (policies/operations.py).
@@ -92,6 +95,7 @@ def load_rulebook(directory: Path | str | None = None) -> Rulebook:
         second_factor=load_second_factor_rules(base / SECOND_FACTOR_FILE),
         disclosure=disclosure,
         federation=load_federation_rules(base / FEDERATION_FILE),
+        dpd_watch=load_dpd_watch_rules(base / DPD_WATCH_FILE),
         accounts=load_account_rules(base / ACCOUNTS_FILE),
         operations=load_operations_rules(base / OPERATIONS_FILE),
         audit_retention=load_audit_retention(base / AUDIT_RETENTION_FILE),

@@ -55,6 +55,8 @@ class NotificationKind(StrEnum):
     DISCLOSURE_MESSAGE = "disclosure_message"
     # Federation (graph/federation/tickets.py): a hit confirmed between two CROSS hubs.
     FEDERATION_TICKET = "federation_ticket"
+    # The DPD's weekly report of the audit trail (hub/jobs/dpd.py), to each auditor.
+    DPD_REPORT = "dpd_report"
     # The watch on the connectors (graph/operations.py): a connector silent or whose
     # quarantine grows, to each administrator.
     CONNECTOR_ALERT = "connector_alert"

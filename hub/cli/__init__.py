@@ -54,6 +54,9 @@ def _register() -> None:
 
     app.command("backup")(backup_cli.backup)
     app.command("restore")(backup_cli.restore)
+    from hub.cli import dpd as dpd_cli  # the DPD's watch on the trail (ADR 0030)
+
+    app.add_typer(dpd_cli.app, name="dpd")
 
 
 _register()

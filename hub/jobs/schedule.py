@@ -60,6 +60,13 @@ def scheduled_runs(app: FastAPI, settings: Settings, holder: str | None = None) 
         return len(disclosure_escalation.sweep(app.state.graph, app.state.audit,
                                                rulebook.disclosure, due))
 
+    def dpd_report(due: datetime, progress: RunProgress) -> object:
+        # The DPD's report of the last complete week as of the due time (hub/jobs/dpd.py); a
+        # taker writes and logs it again.
+        from hub.jobs import dpd
+
+        return dpd.run_weekly_report(settings, app.state.graph, app.state.audit, rulebook, due)
+
     def archive_trail(due: datetime, progress: RunProgress) -> dict[str, int]:
         # The trail's own retention (ADR 0028); a taker finishes what a run began (archiving.py).
         report = audit_archive.run_audit_archive(settings, rulebook.audit_retention,
@@ -112,6 +119,8 @@ def scheduled_runs(app: FastAPI, settings: Settings, holder: str | None = None) 
                                                               timezone=PARIS), watch_digest),
         ScheduledJob(disclosure_escalation.JOB_NAME, CronTrigger.from_crontab(
             disclosure_escalation.ESCALATION_CRON, timezone=PARIS), escalate),
+        ScheduledJob("dpd-weekly", CronTrigger.from_crontab(settings.dpd_report_cron, timezone=PARIS),
+                     dpd_report),
         ScheduledJob(audit_archive.JOB_NAME, CronTrigger.from_crontab(
             audit_archive.ARCHIVE_CRON, timezone=PARIS), archive_trail),
     ], holder or holder_id(), on_outcome=app.state.metrics.job_run)

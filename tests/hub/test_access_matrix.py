@@ -129,6 +129,9 @@ EXEMPT: dict[str, str] = {
     "/api/v1/audit": "the audit trail, auditors only (its lead_id is a filter on entries, not a lead "
                      "read); covered by the audit tests",
     "/api/v1/audit/integrity": "hash-chain check of the audit trail: no lead content",
+    "/api/v1/dpd/weekly": "the DPD's weekly report of the audit trail, auditors only (audit.read): "
+                          "names entries, people and entity keys, no lead content "
+                          "(tests/hub/test_dpd.py)",
     "/api/v1/guest-grants": "grant records of the chief / the guest themselves, keyed by nothing",
     "/api/v1/disclosure-requests": "the caller's own requests and those addressed to their agency",
     "/api/v1/disclosure-requests/{request_id}": "one request and its thread, for its parties only "

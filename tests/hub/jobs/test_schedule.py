@@ -21,7 +21,7 @@ def test_hub_schedules_retention_and_briefs_and_the_brief_job_runs(settings, dri
         # escalation of unanswered disclosure requests), and the one that takes over their runs
         # left by a dead hub (ADR 0013).
         assert set(jobs) == {"retention", "weekly-briefs", "watch-digest", "disclosure-escalation",
-                             "accounts", "audit-archive", "connector-watch", "job-takeover"}
+                             "accounts", "audit-archive", "connector-watch", "dpd-weekly", "job-takeover"}
         assert jobs["weekly-briefs"].next_run_time.strftime("%a %H:%M") == "Thu 06:00"
         assert jobs["watch-digest"].next_run_time.strftime("%H:%M") == "07:15"
         assert str(jobs["retention"].next_run_time.tzinfo) == "Europe/Paris"

@@ -1,6 +1,7 @@
 // The audit trail, for auditors: the integrity check of the hash chain and its signed
 // checkpoints as a status, and the entries searchable with the API's own filters
-// (GET /api/v1/audit: period, user, agency, operation, lead, entity, decision), newest first.
+// (GET /api/v1/audit: period, user, agency, operation, lead, entity, decision, exact entries),
+// newest first.
 import { api, when } from "../lib/api.js";
 import { alertBox, badge, clear, errorMessage, h, table } from "../lib/dom.js";
 import { AGENCIES, agency } from "../lib/labels.js";
@@ -134,6 +135,8 @@ function render() {
     select("decision", "decision", "Décision", [["", "Toutes"], ...Object.entries(OUTCOMES).map(([k, [l]]) => [k, l])], params.get("decision")),
     input("piste", "piste", "Piste (identifiant)", params.get("piste")),
     input("entite", "entite", "Entité (type:clé)", params.get("entite")),
+    // The DPD's report links to the exact entries behind a finding (ADR 0030).
+    input("entrees", "entrees", "Entrées (segment:numéro, séparées par des virgules)", params.get("entrees")),
     select("taille", "taille", "Entrées par page", PAGE_SIZES.map((n) => [n, n]), params.get("taille") || "100"),
     h("div", { class: "ch-audit-filters__actions" },
       h("button", { class: "fr-btn fr-icon-search-line fr-btn--icon-left", type: "submit" }, "Rechercher"),
@@ -156,6 +159,7 @@ function render() {
       until: value("au") ? parisMidnight(nextDay(value("au"))) : undefined,
       user_id: value("utilisateur"), agency: value("service"), action: value("operation"),
       outcome: value("decision"), lead_id: value("piste"), entity_key: value("entite"),
+      entry: value("entrees") ? value("entrees").split(",").map((x) => x.trim()).filter(Boolean) : undefined,
     };
     const kept = new URLSearchParams([...data.entries()].filter(([, v]) => String(v).trim()));
     window.history.replaceState(null, "", `/journal${kept.size ? `?${kept}` : ""}`);
