@@ -208,7 +208,14 @@ def test_backup_more_writes_restore_then_graph_equals_backup_and_trail_marks_wha
 def test_a_tampered_backup_is_refused_and_nothing_changes(clean: Graph, hub) -> None:
     s, trail = hub
     _leads(clean, trail, 1)
-    result = make_backup(s, clean, trail, origin="test")
+    env = {"CROSSHUB_DATA_DIR": str(s.data_dir), "CROSSHUB_BACKUP_KEEP": "2",
+           "NEO4J_URI": s.neo4j_uri, "NEO4J_USER": s.neo4j_user,
+           "NEO4J_PASSWORD": s.neo4j_password.get_secret_value() if s.neo4j_password else ""}
+    made = CliRunner().invoke(app, ["backup"], env=env)
+    assert made.exit_code == 0, made.output
+    [path] = list_backups(s.backup_dir)
+    assert made.output.startswith(f"Sauvegarde {path.name} écrite dans")
+    result = SimpleNamespace(path=path)
     clean.query("CREATE (:Substance {code: $code})", code=canary_tag())  # written after it
     state, segments = canonical(clean), [g.name for g in list_segments(s.audit_dir)]
 
@@ -222,9 +229,11 @@ def test_a_tampered_backup_is_refused_and_nothing_changes(clean: Graph, hub) -> 
     data = bytearray((result.path / NODES).read_bytes())
     data[len(data) // 2] ^= 0x01
     (result.path / NODES).write_bytes(bytes(data))
-    with pytest.raises(InvalidInput) as refused:
-        restore_backup(s, clean, result.path, by="Jeanne Martin", reason="essai", force=True)
-    assert "refusée" in refused.value.message and "graph/nodes.jsonl altéré" in refused.value.message
+    refused = CliRunner().invoke(app, ["restore", str(path), "--by", "Jeanne Martin", "--motif",
+                                       "essai", "--force"], env=env)
+    assert refused.exit_code == 1
+    assert (f"sauvegarde {path.name} refusée : fichier graph/nodes.jsonl altéré (empreinte SHA-256 "
+            "différente du manifeste) — rien n'a été modifié") in refused.output
     (result.path / "manifest.json").write_bytes((result.path / "manifest.json").read_bytes() + b" ")
     with pytest.raises(InvalidInput, match="signature du manifeste invalide"):
         restore_backup(s, clean, result.path, by="Jeanne Martin", reason="essai", force=True)
