@@ -20,6 +20,7 @@ write rolls the change back.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,8 +80,13 @@ class AccountChange(BaseModel):
 
 def touch_last_use(graph: Graph, user_id: str, now: datetime, resolution: timedelta) -> None:
     """Record the account's last use, unless one was recorded less than ``resolution`` ago (a
-    conditional write, so concurrent requests of one account write once)."""
-    graph.query(
+    conditional write, so concurrent requests of one account write once).
+
+    Run outside the request's causal scope (graph/handle.py), in an empty context: it is
+    bookkeeping no client reads back, so a read stays a read — it hands on no bookmark and makes
+    no follower wait for it."""
+    contextvars.Context().run(
+        graph.query,
         "MATCH (u:User {user_id: $uid}) "
         "WHERE u.last_used_at IS NULL OR u.last_used_at <= $before "
         "SET u.last_used_at = $now",

@@ -18,15 +18,26 @@ from graph.identity import reviews
 from hub.audit import AuditFilters, query
 from hub.jobs.accounts import disable_inactive, flag_overdue
 from policies.accounts import load_account_rules
-from policies.auth import passwords
+from hub.auth.refresh import open_session
 from tests.factories import acked_ids, canary_tag, lead
 
-PASSWORD = "un mot de passe assez long"
 J = "justification=PV 2026/0117"
 
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def _session(settings, db: Graph, user) -> tuple[str, str]:
+    """(access token, refresh token) of a new session of ``user``, as a sign-in opens it (no
+    password hashing: the sign-in itself is tests/hub/test_auth.py's)."""
+    sid, now = graph_sessions.new_session_id(), datetime.now(UTC)
+    opened = open_session(settings, session_id=sid, user_id=user.user_id, agency=user.agency,
+                          role=user.role, now=now)
+    graph_sessions.create_session(db, user_id=user.user_id, expires_at=opened.session_expires_at,
+                                  client="testclient", session_id=sid,
+                                  refresh_hash=opened.refresh_hash)
+    return opened.access.token, opened.refresh_token
 
 
 def _trail(settings, user_id: str) -> list:
@@ -46,10 +57,7 @@ def test_a_mover_loses_the_old_agencys_rights_in_the_next_request(
     lead_id = next(iter(acked_ids(pushed).values()))
     name = f"mover-{uuid.uuid4().hex[:6]}"
     user = identity.upsert_user(db, agency="police", role="analyst", name=name)
-    graph_sessions.set_password_hash(db, user.user_id, passwords.hash_password(PASSWORD))
-    login = client.post("/api/v1/auth/login", json={"user_id": user.user_id, "password": PASSWORD})
-    assert login.status_code == 200, login.text
-    session_token = login.json()["access_token"]
+    session_token, refresh_token = _session(hub_settings, db, user)
     api_token = identity.issue_token(db, user.user_id).token
     # Before the move: the police analyst reads the police lead in full (own agency).
     for token in (session_token, api_token):
@@ -67,8 +75,7 @@ def test_a_mover_loses_the_old_agencys_rights_in_the_next_request(
     for token in (session_token, api_token):
         after = client.get(f"/api/v1/leads/{lead_id}?{J}", headers=_bearer(token))
         assert after.status_code == 401 and canary.encode() not in after.content
-    refreshed = client.post("/api/v1/auth/refresh",
-                            json={"refresh_token": login.json()["refresh_token"]})
+    refreshed = client.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
     assert refreshed.status_code == 401
     # As a gendarmerie analyst the person reads a police H1 lead redacted, narrative withheld
     # (rules.yaml: analyst-other-redacted-h0-h1 hides narrative and evaluation).
@@ -83,12 +90,11 @@ def test_a_mover_loses_the_old_agencys_rights_in_the_next_request(
     assert entry.actor.role == "administrator" and entry.actor.agency == "police"
 
 
-def test_a_role_change_refuses_tokens_issued_under_the_old_role(client, db, make_user) -> None:
+def test_a_role_change_refuses_tokens_issued_under_the_old_role(client, hub_settings, db,
+                                                                make_user) -> None:
     user = identity.upsert_user(db, agency="douanes", role="coordinator",
                                 name=f"chef-{uuid.uuid4().hex[:6]}")
-    graph_sessions.set_password_hash(db, user.user_id, passwords.hash_password(PASSWORD))
-    token = client.post("/api/v1/auth/login", json={"user_id": user.user_id,
-                                                    "password": PASSWORD}).json()["access_token"]
+    token, _ = _session(hub_settings, db, user)
     assert client.get("/api/v1/account-reviews/current", headers=_bearer(token)).status_code == 200
     moved = client.post(f"/api/v1/admin/accounts/{user.user_id}/move",
                         headers=make_user("douanes", "administrator"), json={"agency": "douanes",
@@ -96,8 +102,7 @@ def test_a_role_change_refuses_tokens_issued_under_the_old_role(client, db, make
     assert moved.status_code == 200 and moved.json()["new_user_id"] == user.user_id
     assert client.get("/api/v1/account-reviews/current", headers=_bearer(token)).status_code == 401
     # A new session is the analyst's: the coordinator's review is no longer theirs.
-    token = client.post("/api/v1/auth/login", json={"user_id": user.user_id,
-                                                    "password": PASSWORD}).json()["access_token"]
+    token, _ = _session(hub_settings, db, identity.get_user(db, user.user_id))
     assert client.get("/api/v1/account-reviews/current", headers=_bearer(token)).status_code == 403
 
 

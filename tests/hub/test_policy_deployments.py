@@ -95,12 +95,11 @@ def test_a_policy_change_is_in_the_trail_with_who_deployed_it(hub_settings, driv
     digests, old = file_digests(new_dir), file_digests(PACKAGED)
     assert entry.details["file:rules.yaml"] == f"{old['rules.yaml'][:19]} -> {digests['rules.yaml'][:19]}"
 
-    # A second start on the same files records nothing new; unsigned, a change says « inconnu ».
-    with TestClient(create_app(own)):
-        pass
-    assert len(query(own.audit_dir, AuditFilters(entity_key="policy:deployed"))) == 1
+    # The same files again record nothing; a change nobody signed says « inconnu », visibly.
     unsigned = hub_settings.model_copy(update={"data_dir": tmp_path / "unsigned", "deployed_by": None})
-    with TestClient(create_app(unsigned)):
-        pass
+    with open_writer(unsigned, kind=WriterKind.CLI) as trail:
+        assert record_policy_files(graph, trail, own) is None
+        assert record_policy_files(graph, trail, unsigned) is not None  # back to the packaged
     back = query(unsigned.audit_dir, AuditFilters(entity_key="policy:deployed"))
     assert len(back) == 1 and back[0].details["deployed_by"] == "inconnu"
+    assert back[0].actor.kind == "system"
