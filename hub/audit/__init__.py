@@ -14,8 +14,9 @@ the ones a dead writer left), records.py (stored entry, checkpoint, query filter
 on-disk format), trail.py (writing one chain, locking, group commit), recovery.py (cutting a
 torn tail and checking it on open), files.py (appending, the lock, reading lines from the end),
 index.py (the auditors' SQLite index), query.py (reading back), verify.py (integrity check),
-keys.py (the signing key), events.py (the events the hub's operations record — imported on its
-own: it knows the API and the graph).
+keys.py (the signing key), archives.py and archiving.py (the trail's retention: closed
+segments sealed into signed, chained archives, checked by verify — ADR 0028), events.py (the
+events the hub's operations record — imported on its own: it knows the API and the graph).
 See docs/decisions/0003-audit-trail.md and 0012-audit-segments-per-writer.md for why and for
 what it does not protect against.
 """
