@@ -98,7 +98,8 @@ def test_night_burst_with_a_reused_motif_is_reported_with_links_to_exactly_its_e
     assert "user:police:veilleur" in read[0].entity_keys
 
 
-def test_subject_access_lists_the_leads_of_a_plate_and_who_consulted_them(client, make_user, make_connector) -> None:
+def test_subject_access_lists_the_leads_of_a_plate_and_who_consulted_them(client, make_user, make_connector,
+                                                                          settings, hub_settings) -> None:
     plate = random_plate()
     connector = make_connector("police")
     mentioning = [lead(vehicles=[{"plate": plate}]), lead(vehicles=[{"plate": plate, "make": "Renault"}])]
@@ -133,6 +134,15 @@ def test_subject_access_lists_the_leads_of_a_plate_and_who_consulted_them(client
     logged = client.get("/api/v1/audit", headers=auditor, params={"entity_key": "dpd-subject-access",
                                                                   "lead_id": sorted(expected_leads)[0]})
     assert [e["justification"] for e in logged.json()] == [J["justification"]] * 2
+
+    # crosshub dpd subject --plate …: the same answer at the console, on the hub's trail.
+    env = {"NEO4J_URI": settings.neo4j_uri, "NEO4J_USER": settings.neo4j_user,
+           "NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
+           "CROSSHUB_DATA_DIR": str(hub_settings.data_dir), "COLUMNS": "250"}
+    result = CliRunner().invoke(cli_app, ["dpd", "subject", "--plate", typed, "--justification",
+                                          "Saisine CNIL n° 2026-118"], env=env)
+    assert result.exit_code == 0, result.output
+    assert all(i in result.output for i in expected_leads) and motif in result.output
 
 
 def test_weekly_report_on_the_hub_links_back_to_its_entries(client, make_user) -> None:
