@@ -188,3 +188,28 @@ def test_a_chart_image_is_marked_in_its_pixels():
     chunks = text_chunks(marked)
     assert issued.token == chunks["Comment"] and "Jean Test" in chunks["Description"]
     assert issued.token.encode() in b"".join(texts_of(marked))
+
+
+def test_anx_and_ftm_carry_the_mark(tmp_path):
+    from graph.models import Network, NetworkNode
+    from hub.exports import ExportFormat, export
+    from hub.watermark import watermarker
+
+    issued = watermarker(tmp_path / "keys").issue(
+        document="export.anx", user_id="douanes:x", name="Inès Test", agency="douanes",
+        justification="contrôle 2026/9", handling_code="H2")
+    net = Network(anchor="vehicle:AB-123-CD", depth=1, nodes=[
+        NetworkNode(id="vehicle:AB-123-CD", kind="vehicle", key="AB-123-CD", label="AB-123-CD", properties={})],
+        edges=[])
+    anx = ET.fromstring(export(net, ExportFormat.ANX, issued).content)
+    props = {p.get("Name"): p.get("Value") for p in anx.iter("CustomProperty")}
+    assert "Inès Test" in props["Destinataire"] and props["Justification"] == "contrôle 2026/9"
+    assert props["Code de traçage"] == issued.code
+    ftm = [json.loads(line) for line in export(net, ExportFormat.FTM, issued).content.decode().splitlines()]
+    note = ftm[0]
+    assert note["schema"] == "Note" and "Inès Test" in note["properties"]["description"][0]
+    assert HANDLING_FR["H2"] in note["properties"]["description"][0]
+    for fmt in (ExportFormat.ANX, ExportFormat.FTM):
+        found = trace(export(net, fmt, issued).content, tmp_path / "keys", tmp_path / "audit")
+        # Authentic, but no disclosure recorded it: this copy never left through the hub.
+        assert found.verdict == "authentic" and found.authentic[0].registered is None
