@@ -121,6 +121,46 @@ async function search(out, query, limit, offset, go) {
                                                onclick: () => go(offset + limit) }, "Entrées plus anciennes") : null));
 }
 
+// The DPD's weekly report (GET /api/v1/dpd/weekly, ADR 0030), downloaded with its own motif:
+// reading it is a consultation of the trail, logged.
+async function downloadReport(form, format, status) {
+  const data = new FormData(form);
+  const week = String(data.get("semaine") || "").trim();
+  status.replaceChildren(h("p", { class: "ch-loading", role: "status" }, "Préparation du rapport…"));
+  try {
+    const response = await api("/api/v1/dpd/weekly", { raw: true, query: {
+      week: week || undefined, format, justification: String(data.get("motif-dpd") || "").trim() } });
+    const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "")?.[1]
+      || `controle-dpd-${week || "derniere-semaine"}.${format}`;
+    const url = URL.createObjectURL(await response.blob());
+    const link = h("a", { href: url, download: name, class: "ch-visually-hidden" }, name);
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    status.replaceChildren(alertBox("success", `Rapport téléchargé : ${name}.`));
+  } catch (err) {
+    status.replaceChildren(alertBox("error", errorMessage(err)));
+  }
+}
+
+function dpdSection() {
+  const status = h("div", { "aria-live": "polite" });
+  const form = h("form", { id: "controle-dpd", class: "ch-audit-filters" },
+    input("semaine", "semaine", "Semaine (AAAA-Www, p. ex. 2026-W49 ; vide : la dernière complète)", ""),
+    input("motif-dpd", "motif-dpd", "Motif de la lecture", ""),
+    h("div", { class: "ch-audit-filters__actions" },
+      h("button", { class: "fr-btn fr-btn--secondary", type: "button",
+                    onclick: () => downloadReport(form, "html", status) }, "Rapport (HTML)"),
+      h("button", { class: "fr-btn fr-btn--secondary", type: "button",
+                    onclick: () => downloadReport(form, "pdf", status) }, "Rapport (PDF)")));
+  return h("section", { class: "fr-mt-4w", "aria-labelledby": "titre-dpd" },
+    h("h2", { class: "fr-h4", id: "titre-dpd" }, "Contrôle du DPD"),
+    h("p", {}, "Constats de la semaine (consultations au-dessus des pairs, hors heures, motifs "
+      + "réutilisés ou vides de sens, rafales, communications), chacun avec ses entrées du journal."),
+    form, status);
+}
+
 function render() {
   const params = new URLSearchParams(window.location.search);
   const integrityBox = h("div", { id: "integrite", "aria-live": "polite" },
@@ -149,7 +189,8 @@ function render() {
       integrityBox, h("button", { class: "fr-btn fr-btn--sm fr-btn--secondary", type: "button",
                                   onclick: () => integrity(integrityBox) }, "Vérifier à nouveau")),
     h("section", { class: "fr-mt-4w", "aria-labelledby": "titre-recherche" },
-      h("h2", { class: "fr-h4", id: "titre-recherche" }, "Rechercher dans le journal"), form, out));
+      h("h2", { class: "fr-h4", id: "titre-recherche" }, "Rechercher dans le journal"), form, out),
+    dpdSection());
 
   const run = (offset) => {
     const data = new FormData(form);
