@@ -104,10 +104,9 @@ def test_export_carries_the_mark_and_trace_names_the_recipient(client, make_user
     assert traced[0].details["verdict"] == "authentic"
 
     # Two rows pasted elsewhere (no token, only the visible code) still name the copy.
-    pasted = tmp_path / "lignes.txt"
-    pasted.write_text("\n".join(z.read("nodes.csv").decode("utf-8-sig").splitlines()[1:3]), encoding="utf-8")
-    result = _trace_cli(hub_settings, pasted)
-    assert result.exit_code == 0 and name in result.output, result.output
+    pasted = "\n".join(z.read("nodes.csv").decode("utf-8-sig").splitlines()[1:3]).encode()
+    found = trace(pasted, hub_settings.keys_dir, hub_settings.audit_dir)
+    assert found.verdict == "authentic" and found.authentic[0].issued.mark.name == name
 
     # GraphML: the graph's data carry the visible mark and the token.
     gm = client.get(url + "graphml", headers=headers)
@@ -131,10 +130,8 @@ def test_export_carries_the_mark_and_trace_names_the_recipient(client, make_user
     assert result.exit_code == 1 and "FALSIFIÉE OU ALTÉRÉE" in result.output, result.output
     assert "Quelqu'un d'autre" not in result.output
     # A made-up visible code: unknown to the trail.
-    made_up = tmp_path / "code.txt"
-    made_up.write_text("ligne copiée ; CRX-AAAA-BBBB-CCCC", encoding="utf-8")
-    result = _trace_cli(hub_settings, made_up)
-    assert result.exit_code == 1 and "INCONNU" in result.output, result.output
+    made_up = trace("ligne copiée ; CRX-AAAA-BBBB-CCCC".encode(), hub_settings.keys_dir, hub_settings.audit_dir)
+    assert made_up.verdict == "unknown_code"
 
 
 def test_brief_pdf_and_its_figures_carry_the_mark(client, make_user, hub_settings):
