@@ -9,12 +9,15 @@ account is never linked implicitly (docs/decisions/0021).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import neo4j
 
 from graph.handle import Graph
 from graph.identity import Principal
+from graph.identity.lifecycle import MOVED, AccountChange, end_rights
 from graph.labels import Label
 from policies.auth.oidc import LinkedAccount
 
@@ -52,15 +55,35 @@ class AccountConflict(Exception):
 
 
 def sign_in_account(graph: Graph, *, link: str, issuer: str, subject: str, user_id: str,
-                    name: str, agency: str, role: str) -> Principal:
+                    name: str, agency: str, role: str,
+                    on_role_change: Callable[[AccountChange], None] | None = None) -> Principal:
     """The linked account, its role set to ``role`` (the agency's provider decides it at each
     sign-in); created and linked when none is linked yet. ``AccountConflict`` when the user id is
-    taken by an account linked elsewhere or not at all."""
+    taken by an account linked elsewhere or not at all.
+
+    A role that changed is a mover's (graph/identity/lifecycle.py): every right held under the
+    old role ends in the same transaction, and ``on_role_change`` (the audit append) runs before
+    the commit."""
 
     def work(tx: neo4j.ManagedTransaction) -> Principal:
+        before = tx.run("MATCH (u:User {oidc_link: $link}) "
+                        "SET u.revision = coalesce(u.revision, 0) + 1 "
+                        "RETURN u.user_id AS uid, u.name AS name, u.agency AS agency, "
+                        "u.role AS role, coalesce(u.disabled, false) AS disabled",
+                        link=link).single()
+        change = None
+        if before is not None and before["role"] != role and not before["disabled"]:
+            now = datetime.now(UTC)
+            ended = end_rights(tx, before["uid"], now=now, by=f"oidc:{issuer}", reason=MOVED)
+            change = AccountChange(kind="moved", user_id=before["uid"], name=before["name"],
+                                   old_agency=before["agency"], old_role=before["role"],
+                                   new_user_id=before["uid"], new_agency=before["agency"],
+                                   new_role=role, ended=ended, at=now)
         row = tx.run(
             "MATCH (u:User {oidc_link: $link}) SET u.role = $role, u.last_oidc_sign_in = datetime() "
             "RETURN u {.*, password_hash: null} AS u", link=link, role=role).single()
+        if change is not None and on_role_change is not None:
+            on_role_change(change)
         if row is None:
             if tx.run("MATCH (u:User {user_id: $uid}) RETURN count(u) AS n",
                       uid=user_id).single()["n"]:

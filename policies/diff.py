@@ -8,6 +8,7 @@ Owns:
   one digest over all of them (names included, so a renamed or removed file changes it);
 * ``changed_files`` — files added, removed or changed between two sets of digests;
 * ``permission_changes`` — per role, the actions (``may:``) gained or lost;
+* ``retention_changes`` — the retention periods (default and per rule) that change;
 * ``access_changes`` — per caller agency × role × handling code × originating agency (× lead
   kind, only where kinds make a difference), the read level before and after, each decided by
   the real engine (``policies.engine.decide``) over a table of representative leads: no
@@ -21,7 +22,7 @@ Pure: decisions are the engine's; the only I/O is reading the policy directory's
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from hub.contract.lead import Agency, HandlingCode, LeadKind
 from policies.engine import decide
 from policies.models import Caller, LeadMarking, Outcome, Policy, Role
 from policies.permissions import ACTION_LABELS_FR, Action
+from policies.retention import RetentionPolicy
 
 # A fixed instant: the representative leads carry no embargo, so nothing depends on it; fixed,
 # so two runs of the diff on the same files print the same thing.
@@ -187,11 +189,34 @@ def access_changes(old: Policy, new: Policy) -> list[AccessChange]:
     return out
 
 
+# --- retention ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionChange:
+    rule_id: str  # "default": the period when no rule matches
+    old_months: int | None  # None: a new rule
+    new_months: int | None  # None: a rule removed
+
+
+def retention_changes(old: RetentionPolicy, new: RetentionPolicy) -> list[RetentionChange]:
+    """The retention periods that change: the default, then each rule by id (a rule whose
+    conditions change but not its period is not listed — the files list shows it changed)."""
+    def periods(p: RetentionPolicy) -> dict[str, int]:
+        return {"default": p.default.months, **{r.id: r.months for r in p.rules}}
+
+    before, after = periods(old), periods(new)
+    return [RetentionChange(rid, before.get(rid), after.get(rid))
+            for rid in [*before, *(r for r in after if r not in before)]
+            if before.get(rid) != after.get(rid)]
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyDiff:
     files: list[FileChange]
     permissions: list[PermissionChange]
     access: list[AccessChange]
+    retention: list[RetentionChange] = field(default_factory=list)
 
     @property
     def rights_changed(self) -> bool:
@@ -199,6 +224,9 @@ class PolicyDiff:
 
 
 def diff_policies(old: Policy, new: Policy, old_files: dict[str, str],
-                  new_files: dict[str, str]) -> PolicyDiff:
+                  new_files: dict[str, str], old_retention: RetentionPolicy | None = None,
+                  new_retention: RetentionPolicy | None = None) -> PolicyDiff:
+    retention = (retention_changes(old_retention, new_retention)
+                 if old_retention is not None and new_retention is not None else [])
     return PolicyDiff(changed_files(old_files, new_files), permission_changes(old, new),
-                      access_changes(old, new))
+                      access_changes(old, new), retention)

@@ -2,7 +2,7 @@
 or is disabled for inactivity or by an access review — and every right the account held ends in
 the same transaction; and the account's last use, recorded cheaply.
 
-The rights an account holds outside ``(:User)`` itself, all ended by ``_end_rights``: its open
+The rights an account holds outside ``(:User)`` itself, all ended by ``end_rights``: its open
 sessions (``revoked_reason`` says why: their access tokens and refresh tokens die with them —
 hub/deps.py checks the session at every request), its API tokens, the guest grants made to it,
 its disclosure requests still awaiting an answer (declined by the hub: the requester is no longer
@@ -48,7 +48,7 @@ _DECLINE_FR = {
 
 
 class EndedRights(BaseModel):
-    """What ``_end_rights`` ended for one account."""
+    """What ``end_rights`` ended for one account."""
 
     sessions: int = 0
     api_tokens: int = 0
@@ -102,7 +102,7 @@ def _lock_user(tx: neo4j.Transaction, user_id: str) -> dict[str, Any]:
     return plain(row["u"])
 
 
-def _end_rights(tx: neo4j.Transaction, user_id: str, *, now: datetime, by: str,
+def end_rights(tx: neo4j.Transaction, user_id: str, *, now: datetime, by: str,
                 reason: str) -> EndedRights:
     sessions = tx.run(
         "MATCH (s:Session {user_id: $uid}) WHERE s.revoked_at IS NULL AND s.expires_at > $now "
@@ -157,7 +157,7 @@ def move_account(graph: Graph, user_id: str, *, agency: str | None, role: str | 
         if old["agency"] == new_agency and old["role"] == new_role:
             raise InvalidInput("rien à changer : même service et même rôle", details=[
                 {"field": "role", "reason": "le compte a déjà ce service et ce rôle"}])
-        ended = _end_rights(tx, user_id, now=now, by=by, reason=MOVED)
+        ended = end_rights(tx, user_id, now=now, by=by, reason=MOVED)
         new_uid = user_id
         if new_agency != old["agency"]:
             new_uid = user_id_for(new_agency, old["name"])
@@ -200,7 +200,7 @@ def disable_account(graph: Graph, user_id: str, *, reason: str, by: str, now: da
         if old.get("disabled"):
             raise Conflict(f"compte déjà désactivé : {user_id}",
                            details=[{"field": "user_id", "reason": "compte déjà désactivé"}])
-        ended = _end_rights(tx, user_id, now=now, by=by, reason=reason)
+        ended = end_rights(tx, user_id, now=now, by=by, reason=reason)
         tx.run("MATCH (u:User {user_id: $uid}) SET u.disabled = true, u.disabled_at = $now, "
                "u.disabled_reason = $reason", uid=user_id, now=now, reason=reason).consume()
         change = AccountChange(kind=kind, user_id=user_id, name=old["name"],

@@ -105,7 +105,7 @@ def diff(
     Lists the files changed, per role the actions (``may:``) gained or lost, and per caller
     agency × role × handling code × originating agency the read level before and after
     (complet / expurgé / signalement / aucun), decided by the access engine on representative
-    leads (no restriction, embargo or grant).
+    leads (no restriction, embargo or grant); and the retention periods that change.
 
     Exit code: 0 when no right changes, 1 when some right changes (granted or withdrawn),
     2 when a directory is invalid."""
@@ -117,11 +117,12 @@ def diff(
     old_dir, new_dir = (first, second) if second is not None else (
         rules_directory(Settings()), first)
     try:
-        old, new = load_rulebook(old_dir).policy, load_rulebook(new_dir).policy
+        old, new = load_rulebook(old_dir), load_rulebook(new_dir)
     except ConfigurationError as exc:
         err_console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from exc
-    result = diff_policies(old, new, file_digests(old_dir), file_digests(new_dir))
+    result = diff_policies(old.policy, new.policy, file_digests(old_dir), file_digests(new_dir),
+                           old.retention, new.retention)
     console.print(f"Politique déployée : {old_dir}\nPolitique proposée : {new_dir}")
     if result.files:
         files = Table("fichier", "avant", "après", title="Fichiers modifiés")
@@ -143,6 +144,12 @@ def diff(
                            a.old.label_fr, a.new.label_fr,
                            "[green]élargi[/green]" if a.widened else "[red]restreint[/red]")
         console.print(access)
+    if result.retention:
+        kept = Table("règle", "avant", "après", title="Durées de conservation (mois)")
+        for r in result.retention:
+            kept.add_row(r.rule_id, str(r.old_months) if r.old_months is not None else "—",
+                         str(r.new_months) if r.new_months is not None else "supprimée")
+        console.print(kept)
     if not result.rights_changed:
         console.print("Aucun droit ne change" + (" (fichiers modifiés ci-dessus)." if result.files
                                                  else " : politiques identiques."))

@@ -36,6 +36,7 @@ from pydantic import BaseModel
 from graph import oidc_accounts
 from graph import sessions as graph_sessions
 from graph.identity import consume_nonce
+from hub.audit.account_events import account_changed
 from hub.audit.events import actor_of, authentication
 from hub.auth.oidc import OidcClients, pkce_pair, providers_of
 from hub.auth.refresh import PENDING_TTL_S, PendingSignIn, open_session, state_signer_for
@@ -207,10 +208,17 @@ async def _complete(request: Request, config: IdentityProviderConfig, *, code: s
     mapper = OidcProvider(config, lambda link, uid: oidc_accounts.find_accounts(graph, link, uid))
     who = await run_in_threadpool(mapper.authenticate, verified)
     subject = str(verified.claims["sub"])
+    client_ip = client_address(request, settings)
+
+    def role_changed(change) -> None:  # noqa: ANN001 — the provider moved the person (ADR 0029)
+        app.audit.append_many(account_changed(client_ip, SYSTEM_ACTOR, change,
+                                              {"provider": who.provider, "issuer": config.issuer}))
+
     try:
         principal = await run_in_threadpool(lambda: oidc_accounts.sign_in_account(
             graph, link=link_key(config.issuer, subject), issuer=config.issuer, subject=subject,
-            user_id=who.user_id, name=who.name, agency=who.agency, role=who.role))
+            user_id=who.user_id, name=who.name, agency=who.agency, role=who.role,
+            on_role_change=role_changed))
     except oidc_accounts.AccountConflict:
         raise OidcRefused("account_id_taken", who.user_id) from None
     if principal.disabled:
@@ -219,7 +227,6 @@ async def _complete(request: Request, config: IdentityProviderConfig, *, code: s
     opened = open_session(settings, session_id=graph_sessions.new_session_id(),
                           user_id=principal.user_id, agency=principal.agency,
                           role=principal.role, now=now)
-    client_ip = client_address(request, settings)
     # Logged before the session exists: nothing is issued that the trail does not show.
     await run_in_threadpool(app.audit.append, authentication(
         client_ip, actor_of(principal), event="login_success", outcome=DecisionOutcome.ALLOW,

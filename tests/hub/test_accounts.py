@@ -193,3 +193,26 @@ def test_the_access_review_lists_last_use_and_a_disable_takes_effect(
                      "RETURN n.payload_review_id AS rid", uid=admin.user_id)
     assert [n["rid"] for n in notes] == [review["review_id"]]
     assert reviews.get_review(db, review["review_id"]).flagged_at is not None
+
+
+def test_a_role_the_agencys_provider_changes_ends_the_old_roles_rights(client, hub_settings,
+                                                                        db) -> None:
+    """OIDC (ADR 0021): the provider decides the role at each sign-in; a changed role is a
+    mover's — the old role's sessions and tokens end in the sign-in's own transaction."""
+    from graph import oidc_accounts
+
+    name = f"oidc-{uuid.uuid4().hex[:6]}"
+    who = {"link": f"https://sso.example/police#{name}", "issuer": "https://sso.example/police",
+           "subject": name, "user_id": f"police:{name}", "name": name, "agency": "police"}
+    user = oidc_accounts.sign_in_account(db, **who, role="coordinator")
+    token, _ = _session(hub_settings, db, user)
+    assert client.get("/api/v1/account-reviews/current", headers=_bearer(token)).status_code == 200
+    changes = []
+    same = oidc_accounts.sign_in_account(db, **who, role="coordinator", on_role_change=changes.append)
+    assert same.role == "coordinator" and changes == []  # same role: nothing ends
+    assert client.get("/api/v1/account-reviews/current", headers=_bearer(token)).status_code == 200
+    moved = oidc_accounts.sign_in_account(db, **who, role="analyst", on_role_change=changes.append)
+    assert moved.role == "analyst"
+    assert [(c.old_role, c.new_role, c.ended.sessions) for c in changes] == [
+        ("coordinator", "analyst", 1)]
+    assert client.get("/api/v1/account-reviews/current", headers=_bearer(token)).status_code == 401

@@ -51,11 +51,24 @@ def _changed_copy(tmp_path: Path) -> Path:
     return target
 
 
+def _shorter_retention(directory: Path) -> None:
+    """Leads that led nowhere kept 18 months instead of the packaged 24 (rule led-nowhere)."""
+    path = directory / "retention.yaml"
+    text = path.read_text(encoding="utf-8")
+    old = "    months: 24\n    reason_fr: \"piste sans suite : deux ans après sa clôture\""
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, old.replace("24", "18")), encoding="utf-8")
+
+
 def test_policy_diff_lists_exactly_who_gains_what(tmp_path) -> None:
     new_dir = _changed_copy(tmp_path)
-    result = diff_policies(load_rulebook(PACKAGED).policy, load_rulebook(new_dir).policy,
-                           file_digests(PACKAGED), file_digests(new_dir))
-    assert [f.name for f in result.files] == ["roles.yaml", "rules.yaml"]
+    _shorter_retention(new_dir)
+    old_book, new_book = load_rulebook(PACKAGED), load_rulebook(new_dir)
+    result = diff_policies(old_book.policy, new_book.policy, file_digests(PACKAGED),
+                           file_digests(new_dir), old_book.retention, new_book.retention)
+    assert [f.name for f in result.files] == ["retention.yaml", "roles.yaml", "rules.yaml"]
+    assert [(r.rule_id, r.old_months, r.new_months) for r in result.retention] == [
+        ("led-nowhere", 24, 18)]
     assert [(p.role, p.action, p.gained) for p in result.permissions] == [
         ("auditor", Action.MANAGE_CONNECTORS, True)]
     old_policy = load_rulebook(PACKAGED).policy
