@@ -53,8 +53,15 @@ def restore(
     """Restaure une sauvegarde : vérifie sa signature et ses empreintes, remplace le graphe (tout
     ou rien), remet les clés et segments d'audit manquants, et inscrit la restauration au
     journal. Le journal n'est jamais rembobiné."""
-    from hub.backup.restore import restore_backup
+    from hub.backup.manifest import verify_backup
+    from hub.backup.restore import public_key_for, restore_backup
+    from hub.settings import Settings
 
+    try:  # a tampered backup is refused before the graph is even reached (checked again inside)
+        verify_backup(backup_path, public_key_for(Settings(), public_key))
+    except CrossHubError as exc:
+        err_console.print(f"[red]{escape(exc.message)}[/red]")
+        raise typer.Exit(1) from None
     with graph_session() as (settings, graph):
         try:
             result = restore_backup(settings, graph, backup_path, by=by, reason=reason,

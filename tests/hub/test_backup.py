@@ -9,6 +9,7 @@ the marks is the seqs the test wrote, per segment.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import stat
@@ -28,14 +29,16 @@ from graph.leads import write_leads
 from hub.audit import WriterKind, open_writer, verify
 from hub.audit.events import system_event
 from hub.audit.archiving import run_archiving
+from hub.audit.keys import load_public_key
 from hub.audit.layout import list_segments
 from hub.backup.make import list_backups, make_backup
 from hub.backup.manifest import NODES
 from hub.backup.restore import restore_backup
 from hub.cli import app
-from hub.contract.errors import Conflict, InvalidInput
+from hub.contract.errors import ConfigurationError, Conflict, InvalidInput
 from hub.contract.lead import Lead
 from hub.jobs.schedule import scheduled_runs
+from hub.routers.audit import integrity
 from policies.audit import AuditAction
 from policies.audit_retention import AuditRetention
 from policies.rulebook import load_rulebook
@@ -203,6 +206,8 @@ def test_backup_more_writes_restore_then_graph_equals_backup_and_trail_marks_wha
     assert out.exit_code == 0, out.output
     assert out.output.startswith("OK") and f"sauvegarde {result.backup_id}" in out.output
     assert f"segment {later_name} : n° 1 à 2" in out.output
+    api = asyncio.run(integrity(SimpleNamespace(public_key=load_public_key(s.keys_dir)), s))
+    assert api.ok and api.restores == [note.message]
 
 
 def test_a_tampered_backup_is_refused_and_nothing_changes(clean: Graph, hub) -> None:
@@ -216,6 +221,8 @@ def test_a_tampered_backup_is_refused_and_nothing_changes(clean: Graph, hub) -> 
     [path] = list_backups(s.backup_dir)
     assert made.output.startswith(f"Sauvegarde {path.name} écrite dans")
     result = SimpleNamespace(path=path)
+    at_backup = canonical(clean)
+    sound = shutil.copytree(path, s.data_dir / "copie-hors-site" / path.name)
     clean.query("CREATE (:Substance {code: $code})", code=canary_tag())  # written after it
     state, segments = canonical(clean), [g.name for g in list_segments(s.audit_dir)]
 
@@ -239,6 +246,18 @@ def test_a_tampered_backup_is_refused_and_nothing_changes(clean: Graph, hub) -> 
         restore_backup(s, clean, result.path, by="Jeanne Martin", reason="essai", force=True)
     assert canonical(clean) == state
     assert [g.name for g in list_segments(s.audit_dir)] == segments  # not even a segment opened
+
+    # The whole data directory lost (keys, trail): the copy is checked with the auditors' public
+    # key, and brings back the graph, the keys and the trail, which verifies.
+    bare = s.model_copy(update={"data_dir": s.data_dir / "nouveau-serveur"})
+    with pytest.raises(ConfigurationError, match="--public-key"):
+        restore_backup(bare, clean, sound, by="Jeanne Martin", reason="serveur perdu", force=True)
+    restore_backup(bare, clean, sound, by="Jeanne Martin", reason="serveur perdu", force=True,
+                   public_key=s.keys_dir / "audit_ed25519.pub.pem")
+    assert canonical(clean) == at_backup
+    assert stat.S_IMODE((bare.keys_dir / "audit_ed25519.pem").stat().st_mode) == 0o600
+    report = verify(bare.audit_dir, s.keys_dir / "audit_ed25519.pub.pem")
+    assert report.ok and [n.by for n in report.restores] == ["Jeanne Martin"], report.problems
 
 
 def test_the_scheduled_backup_runs_once_across_two_hubs(clean: Graph, hub, driver) -> None:
