@@ -157,7 +157,7 @@ def check_names(labels: Iterable[str], types: Iterable[str]) -> None:
             what.append("étiquette(s) inconnue(s) : " + ", ".join(bad_l))
         if bad_t:
             what.append("type(s) de relation inconnu(s) : " + ", ".join(bad_t))
-        raise BackupRefused("sauvegarde refusée — " + " ; ".join(what))
+        raise BackupRefused(" ; ".join(what))
 
 
 def export_graph(
@@ -239,8 +239,7 @@ def replace_graph(
         for labels, batch in _batches(nodes, lambda r: tuple(r["labels"])):
             check_names(labels, ())
             if not labels or set(labels) & set(_SKIPPED):
-                raise BackupRefused("sauvegarde refusée — nœud sans étiquette ou d'une étiquette "
-                                    "jamais sauvegardée")
+                raise BackupRefused("nœud sans étiquette, ou d'une étiquette jamais sauvegardée")
             text = ":".join(Label(label).value for label in labels)
             rows = [{"i": r["i"], "p": {k: decode_value(v) for k, v in r["props"].items()}}
                     for r in batch]

@@ -51,6 +51,7 @@ from hub.backup.manifest import (
     sha256_file,
     sign,
 )
+from hub.contract.errors import InvalidInput
 from hub.keyfiles import fsync_dir
 from hub.settings import Settings
 
@@ -131,7 +132,11 @@ def make_backup(settings: Settings, graph: Graph, trail: AuditTrail, *,
     backup_id = new_backup_id(datetime.now(UTC))
     work = files.private_dir(backup_dir / f"{PARTIAL_PREFIX}{backup_id}")
     try:
-        counts, point = _export(graph, work, settings.audit_dir)
+        try:
+            counts, point = _export(graph, work, settings.audit_dir)
+        except graph_backup.BackupRefused as exc:  # a label or type outside the allow-list
+            message = f"sauvegarde impossible, le graphe contient des noms hors liste : {exc}"
+            raise InvalidInput(message, details=[{"field": "graphe", "reason": message}]) from None
         n_keys = files.copy_keys(settings.keys_dir, work / KEYS)
         segments = files.copy_trail(settings.audit_dir, files.private_dir(work / AUDIT))
         manifest = Manifest(

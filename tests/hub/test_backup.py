@@ -10,6 +10,7 @@ the marks is the seqs the test wrote, per segment.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import stat
@@ -29,10 +30,10 @@ from graph.leads import write_leads
 from hub.audit import WriterKind, open_writer, verify
 from hub.audit.events import system_event
 from hub.audit.archiving import run_archiving
-from hub.audit.keys import load_public_key
+from hub.audit.keys import load_or_create_signing_key, load_public_key
 from hub.audit.layout import list_segments
 from hub.backup.make import list_backups, make_backup
-from hub.backup.manifest import NODES
+from hub.backup.manifest import NODES, Manifest, manifest_bytes, sha256_file, sign
 from hub.backup.restore import restore_backup
 from hub.cli import app
 from hub.contract.errors import ConfigurationError, Conflict, InvalidInput
@@ -258,6 +259,33 @@ def test_a_tampered_backup_is_refused_and_nothing_changes(clean: Graph, hub) -> 
     assert stat.S_IMODE((bare.keys_dir / "audit_ed25519.pem").stat().st_mode) == 0o600
     report = verify(bare.audit_dir, s.keys_dir / "audit_ed25519.pub.pem")
     assert report.ok and [n.by for n in report.restores] == ["Jeanne Martin"], report.problems
+
+
+def test_labels_outside_the_allow_list_are_refused_both_ways(clean: Graph, hub) -> None:
+    s, trail = hub
+    clean.query("CREATE (:Substance {code: 'cannabis'})-[:AT]->(:Location {key: 'commune:25056'})")
+    sound = make_backup(s, clean, trail, origin="test")
+    clean.query("CREATE (:Intrus {x: 1})")
+    with pytest.raises(InvalidInput, match="hors liste : étiquette\\(s\\) inconnue\\(s\\) : Intrus"):
+        make_backup(s, clean, trail, origin="test")
+    assert [p.name for p in s.backup_dir.iterdir()] == [sound.path.name]  # nothing half-made left
+    clean.query("MATCH (n:Intrus) DELETE n")
+
+    # A backup signed by the right key (a newer hub's, say) naming an unknown label or type.
+    rows = [json.loads(line) for line in (sound.path / NODES).read_text().splitlines()]
+    rows[0]["labels"] = sorted([*rows[0]["labels"], "Intrus"])
+    (sound.path / NODES).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    manifest = Manifest.model_validate_json((sound.path / "manifest.json").read_bytes())
+    manifest.files["graph/nodes.jsonl"] = sha256_file(sound.path / NODES)
+    data = manifest_bytes(manifest)
+    (sound.path / "manifest.json").write_bytes(data)
+    (sound.path / "manifest.sig").write_text(sign(data, load_or_create_signing_key(s.keys_dir)))
+    state = canonical(clean)
+    with pytest.raises(InvalidInput) as refused:
+        restore_backup(s, clean, sound.path, by="Jeanne Martin", reason="essai", force=True)
+    assert refused.value.message == (f"sauvegarde {sound.path.name} refusée : étiquette(s) "
+                                     "inconnue(s) : Intrus — rien n'a été modifié")
+    assert canonical(clean) == state
 
 
 def test_the_scheduled_backup_runs_once_across_two_hubs(clean: Graph, hub, driver) -> None:
