@@ -1,6 +1,8 @@
 """Who may call the hub, stored in the graph: users (analysts, coordinators, connectors...) and
 their API tokens (``users``), connector signing keys, seen request nonces and connector run
-records (``connectors``); the models in ``models``.
+records (``connectors``); the models in ``models``. Accounts over time — movers, leavers,
+inactivity, last use — are ``lifecycle``, and the periodic access reviews ``reviews`` (imported as
+submodules: ``from graph.identity import lifecycle``).
 
 These nodes are hub bookkeeping: analysis reads never traverse them.
 """

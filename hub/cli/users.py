@@ -1,6 +1,10 @@
-"""``crosshub users``: people's accounts — create with a password, change the password, disable,
-list. Passwords are typed twice without echo, or read from standard input (``--password-stdin``)
-for scripts; they are checked against the password policy and stored as argon2id hashes only.
+"""``crosshub users``: people's accounts — create with a password (a joiner, in the audit trail),
+change the password, disable, list; a mover's new role or agency (``move``) and a leaver
+(``leave``), each ending every right of the old account at once (graph/identity/lifecycle.py,
+ADR 0029); the periodic access review (``review``, hub/cli/account_reviews.py).
+
+Passwords are typed twice without echo, or read from standard input (``--password-stdin``) for
+scripts; they are checked against the password policy and stored as argon2id hashes only.
 
 Connectors are not people: they get API tokens and signing keys (``crosshub token``,
 ``crosshub connectors``), never a password.
@@ -9,7 +13,8 @@ Connectors are not people: they get API tokens and signing keys (``crosshub toke
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -25,8 +30,8 @@ from policies.auth import passwords
 from policies.auth.providers import INTERACTIVE_ROLES
 from policies.models import Role
 
-app = typer.Typer(help="Comptes des personnes : création, mot de passe, désactivation, liste.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Comptes des personnes : création, mot de passe, désactivation, liste, "
+                       "mutation, départ, revue des accès.", no_args_is_help=True)
 
 By = Annotated[str | None, typer.Option(
     "--by", help="Qui fait la modification (journal d'audit ; défaut : le compte système)")]
@@ -178,7 +183,7 @@ def list_users() -> None:
     console.print(table)
 
 
-def _account_change(user_id: str, by: str | None, change_fn) -> None:  # noqa: ANN001
+def _account_change(user_id: str, by: str | None, change_fn: Callable[..., Any]) -> Any:
     """Run a lifecycle change with the trail open (its entry appended before the commit)."""
     from datetime import UTC, datetime
 

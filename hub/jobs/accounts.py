@@ -49,7 +49,7 @@ def disable_inactive(graph: Graph, audit: AuditTrail, rules: AccountRules, now: 
         progressed = False
         for account in batch:
             extra = {"inactivity_days": rules.inactivity_days(account.role),
-                     "last_use": change_last_use(account)}
+                     "last_use": _last_use_text(account)}
             try:
                 lifecycle.disable_account(
                     graph, account.user_id, reason=lifecycle.INACTIVE, by=SYSTEM_ACTOR.user_id,
@@ -64,7 +64,7 @@ def disable_inactive(graph: Graph, audit: AuditTrail, rules: AccountRules, now: 
             return done
 
 
-def change_last_use(account: lifecycle.AccountUse) -> str | None:
+def _last_use_text(account: lifecycle.AccountUse) -> str | None:
     last = rules_fr.last_use(account.created_at, account.last_used_at)
     return last.isoformat() if last else None
 

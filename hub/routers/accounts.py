@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from graph.handle import Graph
 from graph.identity import lifecycle, reviews
 from graph.identity.models import Principal
 from hub.audit.account_events import access_review_event, account_changed
@@ -126,7 +127,7 @@ class ReviewOut(BaseModel):
     items: list[reviews.ReviewItem]
 
 
-async def _review_out(graph, review: reviews.AccessReview) -> ReviewOut:  # noqa: ANN001
+async def _review_out(graph: Graph, review: reviews.AccessReview) -> ReviewOut:
     items = await run_in_threadpool(reviews.review_items, graph, review.review_id)
     return ReviewOut(**review.model_dump(exclude={"opened_by"}), items=items)
 
