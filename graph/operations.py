@@ -23,7 +23,7 @@ from graph.grants.models import NotificationKind
 from graph.grants.notifications import Notice, notify_many
 from graph.handle import Graph
 from graph.labels import Label
-from graph.records import plain
+from graph.records import plain, utc
 from policies.operations import ConnectorAlert, ConnectorRunFacts
 
 _RUN = Label.CONNECTOR_RUN.value
@@ -78,6 +78,10 @@ def reconcile_connector_alerts(graph: Graph, alerts: list[ConnectorAlert], now: 
     ``notify_role`` account, in the same transaction), close the open ones it no longer names;
     one write transaction."""
     current = {f"{a.connector}|{a.kind.value}": a for a in alerts}
+    # Parameters go to the driver in UTC (graph.records.utc): a zoneinfo zone (a meeting's Paris
+    # bounds) is called by the driver with its own DateTime type, which the C zoneinfo does not
+    # expect — a suite worker crashed on it (segmentation fault).
+    now = utc(now)
 
     def work(tx: neo4j.ManagedTransaction) -> AlertChanges:
         changes = AlertChanges()
@@ -93,7 +97,7 @@ def reconcile_connector_alerts(graph: Graph, alerts: list[ConnectorAlert], now: 
         new = [{"key": key, "props": {
             "alert_id": f"ca-{uuid.uuid4().hex}", "connector": a.connector, "agency": a.agency,
             "kind": a.kind.value, "rule_id": a.rule_id, "message": a.message_fr,
-            "since": a.since, "opened_at": now}}
+            "since": utc(a.since), "opened_at": now}}
             for key, a in sorted(current.items()) if key not in open_keys]
         if new:
             rows = tx.run(f"UNWIND $rows AS row CREATE (a:{_ALERT}) SET a = row.props, "
@@ -121,7 +125,7 @@ def connector_alerts_between(graph: Graph, start: datetime, end: datetime) -> li
         f"MATCH (a:{_ALERT}) WHERE a.opened_at < $end "
         "AND (a.resolved_at IS NULL OR a.resolved_at >= $start) "
         "RETURN a {.*} AS a ORDER BY a.opened_at, a.connector",
-        start=start, end=end, read_=True)
+        start=utc(start), end=utc(end), read_=True)
     return [_record(r["a"]) for r in rows]
 
 
