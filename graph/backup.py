@@ -57,6 +57,11 @@ class BackupRefused(ValueError):
     """The copy names a label or relationship type outside the allow-list (French message)."""
 
 
+class CopyRaced(RuntimeError):
+    """A transaction the fence does not hold (one creating only new nodes) committed while the
+    copy was read: the copy is started over."""
+
+
 class ExportCounts(BaseModel):
     nodes: int
     relationships: int
@@ -198,6 +203,13 @@ def export_graph(
                 on_relationship({"type": rec["type"], "a": ids[rec["a"]], "b": ids[rec["b"]],
                                  "props": _props(rec["props"])})
                 rels += 1
+            # The fence holds every existing node, not a transaction that only creates new ones
+            # (a guest grant, a notification): if one committed while we read, start over.
+            now = tx.run(f"MATCH (n) WHERE {_NOT_SKIPPED.format(v='n')} "
+                         "RETURN count(n) AS n, sum(COUNT { MATCH (n)-[r]->(m) "
+                         f"WHERE {_NOT_SKIPPED.format(v='m')} }}) AS r", skipped=skipped).single()
+            if (now["n"], now["r"]) != (len(ids), rels):
+                raise CopyRaced("le graphe a changé pendant la copie")
         finally:
             tx.rollback()  # the fence was never meant to be written
     return ExportCounts(nodes=len(ids), relationships=rels, labels=per_label)
@@ -263,7 +275,8 @@ def replace_graph(
 
 def transient(exc: BaseException) -> bool:
     """Worth retrying the export (a deadlock with a writer, a leader switch)."""
-    return isinstance(exc, neo4j.exceptions.TransientError | neo4j.exceptions.SessionExpired)
+    return isinstance(exc, CopyRaced | neo4j.exceptions.TransientError
+                      | neo4j.exceptions.SessionExpired)
 
 
 def live_holders(graph: Graph) -> list[str]:

@@ -14,6 +14,8 @@ import json
 import os
 import shutil
 import stat
+import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -286,6 +288,51 @@ def test_labels_outside_the_allow_list_are_refused_both_ways(clean: Graph, hub) 
     assert refused.value.message == (f"sauvegarde {sound.path.name} refusée : étiquette(s) "
                                      "inconnue(s) : Intrus — rien n'a été modifié")
     assert canonical(clean) == state
+
+
+def test_the_cut_holds_while_writes_race_the_backup(clean: Graph, hub) -> None:
+    """Grants (which create only new nodes: the fence does not hold them) and leads are written
+    while the backup runs: every write whose entry is at or below the point is in the copy, and
+    a grant is copied with its notification or not at all."""
+    s, trail = hub
+    first = _leads(clean, trail, 1) and clean.query("MATCH (l:Lead) RETURN l.lead_id AS id")[0]["id"]
+    stop, grants = threading.Event(), []
+
+    def write() -> None:
+        while not stop.is_set():
+            now = datetime.now(UTC)
+            seq: list[int] = []
+            record = create_guest_grant(clean, NewGuestGrant(
+                grantee_user_id="douanes:invite", grantee_name="Invité", grantee_agency="douanes",
+                lead_ids=[first], entity_keys=[], valid_from=now,
+                valid_until=now + timedelta(days=1), granted_by="police:chef",
+                granted_by_name="Chef", reason="Enquête commune"), now,
+                before_commit=lambda g: seq.append(trail.append(system_event(
+                    AuditAction.DISCLOSURE, origin="test", rule_id="guest-grant", lead_ids=[first],
+                    entity_keys=[], justification="Enquête commune",
+                    recipients=["douanes:invite"])).seq))
+            grants.append((record.grant_id, seq[0]))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        while len(grants) < 3:
+            time.sleep(0.01)
+        result = make_backup(s, clean, trail, origin="test")
+        while grants[-1][1] <= {h.segment: h.seq for h in result.point.heads}[trail.segment]:
+            time.sleep(0.01)  # until a grant lands past the point
+    finally:
+        stop.set()
+        writer.join()
+    head = {h.segment: h.seq for h in result.point.heads}[trail.segment]
+    rows = [json.loads(line) for line in (result.path / NODES).read_text().splitlines()]
+    copied = {r["props"]["grant_id"] for r in rows if r["labels"] == ["GuestGrant"]}
+    notified = {r["props"]["payload_grant_id"] for r in rows
+                if r["labels"] == ["Notification"] and "payload_grant_id" in r["props"]}
+    assert copied == notified
+    before = {g for g, seq in grants if seq <= head}
+    assert before and before <= copied
+    assert any(seq > head for _, seq in grants)
 
 
 def test_the_scheduled_backup_runs_once_across_two_hubs(clean: Graph, hub, driver) -> None:
