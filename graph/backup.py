@@ -8,7 +8,9 @@ Owns the Cypher of both directions and the typed value format of the copy:
   will copy (``SET n._backup_fence``) and is rolled back at the end. Neo4j reads are
   read-committed, not snapshots; the locks make them one: while they are held, no other
   transaction can change, delete or link an existing node, and every transaction that did
-  before has committed (we waited for its locks). ``at_cut`` runs once the fence is up — the
+  before has committed (we waited for its locks). A transaction creating only new nodes is not
+  held: the copy recounts under the fence and is started over (``CopyRaced``) if one committed
+  while it read. ``at_cut`` runs once the fence is up — the
   hub records the audit trail's heads there, so the backup point names exactly the entries
   whose writes the copy holds.
 - ``replace_graph`` deletes what the copy replaces and creates the copy's nodes and
