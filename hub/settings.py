@@ -149,7 +149,7 @@ class Settings(BaseSettings):
     retention_cron: str = "30 3 * * *"  # nightly purge of what retention says is due
     brief_cron: str = "0 6 * * thu"  # the weekly briefs, on the morning of the meeting
     watch_digest_cron: str = "0 7 * * *"  # the daily digest of watch hits (hub/jobs/watch_delivery.py)
-    # Backups (``crosshub backup``, hub/backup/, ADR 0026): off unless a crontab is set (Europe/
+    # Backups (``crosshub backup``, hub/backup/, ADR 0027): off unless a crontab is set (Europe/
     # Paris, e.g. "15 2 * * *"); each one in ``backup_dir`` (default ``data_dir/backups``, 0700),
     # the newest ``backup_keep`` kept.
     backup_cron: str | None = None
