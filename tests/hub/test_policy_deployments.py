@@ -87,7 +87,8 @@ def test_policy_diff_lists_exactly_who_gains_what(tmp_path) -> None:
     assert same.exit_code == 0 and "Aucun droit ne change" in same.output
 
 
-def test_a_policy_change_is_in_the_trail_with_who_deployed_it(hub_settings, driver, tmp_path) -> None:
+def test_a_policy_change_is_in_the_trail_with_who_deployed_it(hub_settings, settings, driver,
+                                                              tmp_path) -> None:
     graph = Graph(driver, hub_settings.neo4j_database)
     baseline = hub_settings.model_copy(update={"data_dir": tmp_path / "baseline"})
     with open_writer(baseline, kind=WriterKind.CLI) as trail:  # the packaged files as deployed
@@ -108,10 +109,16 @@ def test_a_policy_change_is_in_the_trail_with_who_deployed_it(hub_settings, driv
     digests, old = file_digests(new_dir), file_digests(PACKAGED)
     assert entry.details["file:rules.yaml"] == f"{old['rules.yaml'][:19]} -> {digests['rules.yaml'][:19]}"
 
-    # The same files again record nothing; a change nobody signed says « inconnu », visibly.
+    # The same files again (``crosshub policy deploy``) record nothing; a change nobody signed
+    # says « inconnu », visibly.
+    env = {"NEO4J_URI": settings.neo4j_uri, "NEO4J_USER": settings.neo4j_user,
+           "NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
+           "CROSSHUB_DATA_DIR": str(tmp_path / "cli"), "COLUMNS": "200"}
+    again = CliRunner().invoke(policy_cli, ["deploy", "--by", "ops.durand", "--directory",
+                                            str(new_dir)], env=env)
+    assert again.exit_code == 0 and "inchangée" in again.output, again.output
     unsigned = hub_settings.model_copy(update={"data_dir": tmp_path / "unsigned", "deployed_by": None})
     with open_writer(unsigned, kind=WriterKind.CLI) as trail:
-        assert record_policy_files(graph, trail, own) is None
         assert record_policy_files(graph, trail, unsigned) is not None  # back to the packaged
     back = query(unsigned.audit_dir, AuditFilters(entity_key="policy:deployed"))
     assert len(back) == 1 and back[0].details["deployed_by"] == "inconnu"
