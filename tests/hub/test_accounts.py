@@ -15,11 +15,13 @@ from graph import identity
 from graph import sessions as graph_sessions
 from graph.handle import Graph
 from graph.identity import reviews
+from graph.leads import write_leads
 from hub.audit import AuditFilters, query
 from hub.jobs.accounts import disable_inactive, flag_overdue
 from policies.accounts import load_account_rules
 from hub.auth.refresh import open_session
-from tests.factories import acked_ids, canary_tag, lead
+from hub.contract.lead import Lead
+from tests.factories import canary_tag, lead
 
 J = "justification=PV 2026/0117"
 
@@ -50,11 +52,11 @@ def db(hub_settings, driver) -> Graph:
 
 
 def test_a_mover_loses_the_old_agencys_rights_in_the_next_request(
-        client, hub_settings, db, make_user, make_connector) -> None:
+        client, hub_settings, db, make_user) -> None:
     canary = canary_tag()
-    pushed = make_connector("police").push([lead(narrative=f"Guetteur {canary} devant le hall",
-                                                 handling_code="H1")])
-    lead_id = next(iter(acked_ids(pushed).values()))
+    (written,) = write_leads(db, [Lead.model_validate(lead(
+        narrative=f"Guetteur {canary} devant le hall", handling_code="H1"))])
+    lead_id = written.lead_id
     name = f"mover-{uuid.uuid4().hex[:6]}"
     user = identity.upsert_user(db, agency="police", role="analyst", name=name)
     session_token, refresh_token = _session(hub_settings, db, user)
