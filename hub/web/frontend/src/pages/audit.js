@@ -16,6 +16,7 @@ const ACTIONS = {
   log_opened: "Ouverture d'un segment du journal", backup: "Sauvegarde", restore: "Restauration",
   log_archived: "Archivage d'un segment du journal",
   log_archive_deleted: "Suppression d'une archive du journal (conservation échue)",
+  configuration: "Déploiement des règles",
 };
 const OUTCOMES = {
   full: ["accès complet", "info"], redacted: ["accès expurgé", "info"], hit: ["hit/no-hit", "new"],
