@@ -315,12 +315,18 @@ def test_the_cut_holds_while_writes_race_the_backup(clean: Graph, hub) -> None:
 
     writer = threading.Thread(target=write)
     writer.start()
-    try:
-        while len(grants) < 3:
+
+    def wait_for(condition) -> None:  # bounded: a writer that died fails the test, never hangs it
+        deadline = time.monotonic() + 60
+        while not condition():
+            assert writer.is_alive() and time.monotonic() < deadline, "the writer stopped"
             time.sleep(0.01)
+
+    try:
+        wait_for(lambda: len(grants) >= 3)
         result = make_backup(s, clean, trail, origin="test")
-        while grants[-1][1] <= {h.segment: h.seq for h in result.point.heads}[trail.segment]:
-            time.sleep(0.01)  # until a grant lands past the point
+        head_seen = {h.segment: h.seq for h in result.point.heads}[trail.segment]
+        wait_for(lambda: grants[-1][1] > head_seen)  # until a grant lands past the point
     finally:
         stop.set()
         writer.join()
