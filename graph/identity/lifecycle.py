@@ -38,12 +38,14 @@ from policies.accounts import movable
 
 # Why an account's rights ended (stored on its sessions and the account, named in the trail).
 MOVED, LEFT, INACTIVE, REVIEW = "account_moved", "account_left", "account_inactive", "access_review"
+DISABLED = "account_disabled"  # an administrator's decision (« crosshub users disable »)
 
 _DECLINE_FR = {
     MOVED: "demande close : le demandeur a changé de service ou de rôle",
     LEFT: "demande close : le demandeur a quitté la CROSS",
     INACTIVE: "demande close : compte du demandeur désactivé pour inactivité",
     REVIEW: "demande close : compte du demandeur désactivé lors de la revue des accès",
+    DISABLED: "demande close : compte du demandeur désactivé par un administrateur",
 }
 
 
@@ -193,7 +195,7 @@ def disable_account(graph: Graph, user_id: str, *, reason: str, by: str, now: da
     every right it held. ``Conflict`` when it is disabled already. Inside ``tx`` when given (the
     review's decision and the account's end commit together)."""
     now = utc(now)
-    kind = {LEFT: "left", INACTIVE: "inactive", REVIEW: "review"}[reason]
+    kind = {LEFT: "left", INACTIVE: "inactive", REVIEW: "review", DISABLED: "disabled"}[reason]
 
     def work(tx: neo4j.Transaction) -> AccountChange:
         old = _lock_user(tx, user_id)

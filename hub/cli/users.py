@@ -128,19 +128,15 @@ def set_password(
 
 
 @app.command("disable")
-def disable(user_id: Annotated[str, typer.Argument(help="Identifiant service:nom")]) -> None:
-    """Disable an account and revoke its sessions and API tokens."""
-    with graph_session() as (settings, graph):
-        graph = graph
-        try:
-            graph_sessions.set_user_disabled(graph, user_id, True)
-        except NotFound:
-            err_console.print(f"[red]Utilisateur inconnu : {user_id}[/red]")
-            raise typer.Exit(1) from None
-        sessions_n = graph_sessions.revoke_user_sessions(graph, user_id)
-        tokens_n = identity.revoke_user_tokens(graph, user_id)
-    console.print(f"Utilisateur [bold]{user_id}[/bold] désactivé ; {sessions_n} session(s) et "
-                  f"{tokens_n} jeton(s) d'API révoqué(s).")
+def disable(user_id: Annotated[str, typer.Argument(help="Identifiant service:nom")],
+            by: By = None) -> None:
+    """Disable an account: every right it held ends at once (sessions, API tokens, guest grants,
+    pending and approved disclosures), recorded in the audit trail like « leave »."""
+    from graph.identity import lifecycle
+
+    _account_change(user_id, by, lambda graph, actor_id, now, log: lifecycle.disable_account(
+        graph, user_id, reason=lifecycle.DISABLED, by=actor_id, now=now, before_commit=log))
+    console.print(f"Utilisateur [bold]{user_id}[/bold] désactivé.")
 
 
 @app.command("reset-second-factor")
@@ -234,7 +230,7 @@ def move(
 def leave(user_id: Annotated[str, typer.Argument(help="Identifiant service:nom")],
           by: By = None) -> None:
     """A leaver: the account is disabled and every right it held ends at once (recorded in the
-    audit trail, like « disable » which only closes sessions and tokens)."""
+    audit trail as a departure)."""
     from graph.identity import lifecycle
 
     _account_change(user_id, by, lambda graph, actor_id, now, log: lifecycle.disable_account(

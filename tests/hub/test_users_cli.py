@@ -71,7 +71,7 @@ def test_create_refuses_a_weak_password_or_a_connector(cli_env, driver, settings
     assert connector.exit_code == 2 and "crosshub token create" in connector.output
 
 
-def test_set_password_disable_and_list(cli_env, driver, settings) -> None:
+def test_set_password_disable_and_list(cli_env, driver, settings, tmp_path) -> None:
     db = settings.neo4j_database
     name = f"leroy-{uuid.uuid4().hex[:6]}"
     user_id = f"gendarmerie:{name}"
@@ -95,9 +95,16 @@ def test_set_password_disable_and_list(cli_env, driver, settings) -> None:
     assert row is not None, listed.stdout
     assert "coordinator" in row and "oui" in row
 
-    disabled = invoke(["disable", user_id], cli_env)
-    assert disabled.exit_code == 0 and "1 jeton(s) d'API révoqué(s)" in disabled.stdout
+    disabled = invoke(["disable", user_id, "--by", "adm.martin"], cli_env)
+    assert disabled.exit_code == 0, disabled.output
+    assert "1 jeton(s) d'API" in disabled.stdout
     assert identity.principal_for_token(Graph(driver, db), token) is None
+    # The administrator's decision is in the trail with what it ended, like a leaver's (ADR 0029).
+    from hub.audit import AuditFilters, query
+
+    entries = query(tmp_path / "audit", AuditFilters(entity_key=f"user:{user_id}"))
+    [entry] = [e for e in entries if e.details.get("event") == "account_disabled"]
+    assert entry.details["api_tokens_revoked"] == 1 and entry.actor.name == "adm.martin"
     assert identity.get_user(Graph(driver, db), user_id).disabled
     assert invoke(["disable", "police:personne"], cli_env).exit_code == 1
 
