@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from graph.grants.models import NotificationKind
 from graph.grants.notifications import Notice, notify_many
 from graph.handle import Graph
+from graph.identity.connectors import connector_runs
 from graph.labels import Label
 from graph.records import plain, utc
 from policies.operations import ConnectorAlert, ConnectorRunFacts
@@ -56,16 +57,12 @@ class AlertChanges:
 
 
 def connector_run_history(graph: Graph, per_connector: int = 20) -> dict[str, list[ConnectorRunFacts]]:
-    """Each connector's last runs the hub received, newest first."""
-    records = graph.query(
-        f"MATCH (r:{_RUN}) WITH r ORDER BY r.received_at DESC "
-        "WITH r.connector AS connector, collect(r {.agency, .received_at, .status, "
-        "  .count_quarantined, .quarantine_size, .expected_every_s, .fault})[..$n] AS runs "
-        "RETURN connector, runs ORDER BY connector",
-        n=per_connector, read_=True)
-    return {r["connector"]: [ConnectorRunFacts(connector=r["connector"], **{
-        k: v for k, v in plain(run).items() if v is not None}) for run in r["runs"]]
-        for r in records}
+    """Each connector's last runs the hub received, newest first (``connector_runs``: the
+    administrators' list, read as the watch's facts)."""
+    fields = set(ConnectorRunFacts.model_fields) - {"connector"}
+    return {row["connector"]: [ConnectorRunFacts(connector=row["connector"], **{
+        k: v for k, v in run.items() if k in fields and v is not None}) for run in row["runs"]]
+        for row in connector_runs(graph, per_connector=per_connector)}
 
 
 def _record(props: dict[str, Any]) -> ConnectorAlertRecord:

@@ -81,16 +81,22 @@ def _when_fr(at: datetime) -> str:
     return at.astimezone(ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y à %H:%M")
 
 
+def last_delivery(runs: list[ConnectorRunFacts]) -> tuple[datetime, bool]:
+    """Since when a connector (its runs newest first) has not delivered: its last ok or partial
+    run, else its oldest record; and whether it ever delivered."""
+    delivered = next((r for r in runs if r.status in DELIVERING), None)
+    return (delivered.received_at, True) if delivered is not None else (runs[-1].received_at, False)
+
+
 def _silent(runs: list[ConnectorRunFacts], now: datetime, rules: OperationsRules) -> ConnectorAlert | None:
     latest = runs[0]
     # The schedule the connector last told us: it may have changed since its last delivery.
     allowed = allowed_silence(rules, latest.expected_every_s)
-    delivered = next((r for r in runs if r.status in DELIVERING), None)
-    since = delivered.received_at if delivered is not None else runs[-1].received_at
+    since, delivered = last_delivery(runs)
     if now - since <= allowed:
         return None
     hours = round((now - since).total_seconds() / 3600, 1)
-    what = (f"dernière livraison le {_when_fr(since)}" if delivered is not None
+    what = (f"dernière livraison le {_when_fr(since)}" if delivered
             else f"aucune livraison depuis son premier relevé, le {_when_fr(since)}")
     failing = (f" ; ses exécutions échouent (faute : {latest.fault})"
                if latest.status not in DELIVERING and latest.fault else "")

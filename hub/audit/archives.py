@@ -32,6 +32,7 @@ import io
 import json
 import tarfile
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -141,6 +142,32 @@ def read_archive(path: Path, pub: Ed25519PublicKey, into: Path | None = None) ->
     return opened
 
 
+def _bodies_with(lines: Iterable[bytes], needle: bytes) -> Iterator[dict[str, Any]]:
+    """The JSON entries among ``lines`` that hold ``needle`` (a cheap byte test first)."""
+    for raw in lines:
+        if needle not in raw:
+            continue
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(body, dict):
+            yield body
+
+
+def archived_entries(path: Path, needle: bytes) -> Iterator[dict[str, Any]]:
+    """The entries of one archive's segment that hold ``needle``, read through without checking
+    the archive (``read_archive`` checks it): for a look-up such as ``crosshub trace``, which
+    verifies what it finds by other means. Nothing from an unreadable archive."""
+    try:
+        with tarfile.open(path, "r:") as tar:
+            member = tar.extractfile(ENTRIES_FILE)
+            lines = member.read().splitlines() if member is not None else []
+    except (tarfile.TarError, OSError, KeyError):
+        return
+    yield from _bodies_with(lines, needle)
+
+
 def scan_records(paths: list[Path]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """The ``log_archived`` and ``log_archive_deleted`` entries of the given entries files,
     by archive name (the last one wins): what the trail says was archived and deleted."""
@@ -153,14 +180,8 @@ def scan_records(paths: list[Path]) -> tuple[dict[str, dict[str, Any]], dict[str
         except OSError:
             continue
         with f:
-            for raw in f:
-                if needle not in raw:
-                    continue
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    continue
-                details = body.get("details") if isinstance(body, dict) else None
+            for body in _bodies_with(f, needle):
+                details = body.get("details")
                 if not isinstance(details, dict) or not isinstance(details.get("archive"), str):
                     continue
                 record = {**details, "recorded_at": body.get("recorded_at")}

@@ -93,15 +93,14 @@ class HubMetrics:
     def refresh_connectors(self, graph, now: datetime | None = None) -> None:
         """Set the connector gauges from the run records and open alerts in the graph."""
         from graph.operations import connector_run_history, open_alert_counts
-        from policies.operations import DELIVERING
+        from policies.operations import last_delivery
 
         now = now or datetime.now(UTC)
         self.connector_lag.clear()
         self.connector_quarantine.clear()
         for connector, runs in connector_run_history(graph, per_connector=20).items():
             agency = runs[0].agency
-            delivered = next((r for r in runs if r.status in DELIVERING), None)
-            since = delivered.received_at if delivered is not None else runs[-1].received_at
+            since, _ = last_delivery(runs)
             self.connector_lag.labels(connector=connector, agency=agency).set(
                 max(0.0, (now - since).total_seconds()))
             if runs[0].quarantine_size is not None:

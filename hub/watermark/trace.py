@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -30,8 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 from hub.audit import AuditFilters, query
-from hub.audit.archives import list_archives
-from hub.audit.records import ENTRIES_FILE
+from hub.audit.archives import archived_entries, list_archives
 from hub.watermark import CODE_RE, ENTITY_PREFIX, TOKEN_RE, IssuedMark, watermarker
 from hub.watermark.images import text_chunks
 from policies.audit import AuditAction
@@ -163,19 +161,7 @@ def _registered(audit_dir: Path, code: str, index_path: Path | None) -> tuple[st
 def _archived(audit_dir: Path, code: str) -> tuple[str, str] | None:
     needle = json.dumps(ENTITY_PREFIX + code).encode()
     for path in reversed(list_archives(audit_dir)):
-        try:
-            with tarfile.open(path, "r:") as tar:
-                member = tar.extractfile(ENTRIES_FILE)
-                lines = member.read().splitlines() if member is not None else []
-        except (tarfile.TarError, OSError, KeyError):
-            continue
-        for raw in lines:
-            if needle not in raw:
-                continue
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                continue
+        for body in archived_entries(path, needle):
             token = (body.get("details") or {}).get("watermark")
             if body.get("action") == AuditAction.DISCLOSURE.value and isinstance(token, str):
                 return f"archive {path.name}, entrée n° {body.get('seq')}", token
